@@ -1,0 +1,4 @@
+export async function runCli(argv: readonly string[]): Promise<number> {
+  process.stdout.write(`tahoe ${argv.join(" ")}\n`);
+  return 0;
+}

@@ -1,0 +1,9 @@
+export {
+  type ErrorCode,
+  formatTahoeError,
+  isTahoeError,
+  TahoeError,
+  type TahoeErrorOptions,
+} from "./errors.js";
+export type { Startable } from "./lifecycle.js";
+export { type LogFn, type Logger, silentLogger } from "./logger.js";
