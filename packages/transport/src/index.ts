@@ -1,1 +1,1 @@
-export {};
+export { type AllocatePortOptions, allocatePort } from "./allocate-port.js";
