@@ -17,6 +17,8 @@ export default class SummaryReporter implements Reporter {
     }
     failed += errors.length;
     // Written at exit so that it is the very last line, after vitest's own summary.
-    process.once("exit", () => process.stdout.write(`\n${passed} passed, ${failed} failed, ${skipped} skipped\n`));
+    process.once("exit", () =>
+      process.stdout.write(`\n${passed} passed, ${failed} failed, ${skipped} skipped\n`),
+    );
   }
 }

@@ -44,10 +44,14 @@ export class ConfigInvalidError extends TahoeError {
 
   constructor(issues: readonly ConfigIssue[], options: TahoeErrorOptions = {}) {
     const lines = issues.map(formatIssue);
-    super("TAHOE_ERR_CONFIG_INVALID", `the configuration has ${issues.length} problem(s):\n${lines.join("\n")}`, {
-      hint: options.hint ?? "Fix each line above, then try again.",
-      cause: options.cause,
-    });
+    super(
+      "TAHOE_ERR_CONFIG_INVALID",
+      `the configuration has ${issues.length} problem(s):\n${lines.join("\n")}`,
+      {
+        hint: options.hint ?? "Fix each line above, then try again.",
+        cause: options.cause,
+      },
+    );
     this.issues = issues;
   }
 }

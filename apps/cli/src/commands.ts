@@ -1,0 +1,16 @@
+import type { CliCommand } from "./command.js";
+import { createClientCommand, createIntroducerCommand, createNodeCommand } from "./create-commands.js";
+
+/**
+ * Every verb `tahoe` knows, in the order `tahoe --help` lists them within each group. A new
+ * verb (run, put, get, webopen, debug ...) is one entry here.
+ */
+export const COMMANDS: readonly CliCommand[] = [
+  createNodeCommand,
+  createClientCommand,
+  createIntroducerCommand,
+];
+
+export function findCommand(name: string): CliCommand | undefined {
+  return COMMANDS.find((c) => c.name === name);
+}

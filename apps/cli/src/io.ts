@@ -1,0 +1,35 @@
+import { homedir } from "node:os";
+import { allocatePort } from "@lafs/transport";
+
+/**
+ * Everything a command touches outside its arguments. Tests pass their own writers, cwd, home
+ * directory and port allocator, so commands run in-process with exact, repeatable output.
+ */
+export interface CliIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  /** Relative paths on the command line are resolved against this directory. */
+  readonly cwd: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Where `~` points, and where the default node directory (~/.tahoe) lives. */
+  readonly homeDir: string;
+  /** Picks a free TCP port now, for `--hostname` (tub.port = tcp:PORT). */
+  readonly allocatePort: (options?: { host?: string }) => Promise<number>;
+}
+
+/** The real process: console streams, process.cwd(), the user's home, a kernel-chosen port. */
+export function processIo(): CliIo {
+  return {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+    cwd: process.cwd(),
+    env: process.env,
+    homeDir: homedir(),
+    allocatePort,
+  };
+}
+
+/** Fills what a caller left out with the real process's values. */
+export function completeIo(partial: Partial<CliIo> = {}): CliIo {
+  return { ...processIo(), ...partial };
+}

@@ -1,0 +1,812 @@
+import { z } from "zod";
+import { type ListenEndpoint, parseEndpoint, parseEndpointList } from "./endpoint.js";
+import { parseFurl } from "./furl.js";
+import { parseTubLocation, type TubLocation } from "./hint.js";
+import { checkIntroducerUrl } from "./introducers-yaml.js";
+import { ConfigValueError } from "./issues.js";
+import {
+  BOOLEAN_ALLOWED,
+  CLIENT_ENDPOINT_ALLOWED,
+  DATE_ALLOWED,
+  DURATION_ALLOWED,
+  type IntegerRange,
+  integerAllowed,
+  parseAbbreviatedSize,
+  parseBooleanValue,
+  parseChoice,
+  parseClientEndpoint,
+  parseCommaList,
+  parseDate,
+  parseDuration,
+  parsedString,
+  parseIntegerValue,
+  SIZE_ALLOWED,
+} from "./values.js";
+
+/**
+ * The one table of tahoe.cfg: every section and key Tahoe-LAFS 1.20 accepts, with the zod
+ * schema of its value, its default, its description and what is allowed. The loader, the
+ * typed TahoeConfig and docs/CONFIGURATION.md are all derived from it, so a new key is one
+ * entry here.
+ */
+
+/** A key lafs-ts reads but does not act on (or not for some values): said out loud, never silent. */
+export interface KeySupport<T> {
+  /** Whether the value is one lafs-ts cannot honour. */
+  when: (value: T) => boolean;
+  /** An error where ignoring the value would surprise the user; otherwise a warning. */
+  severity: "error" | "warning";
+  message: string;
+}
+
+export interface KeySpec<T, D extends T | undefined> {
+  /** As Tahoe-LAFS documents it (keys are matched case-insensitively). */
+  name: string;
+  value: z.ZodType<T, string>;
+  /** The value when the key is absent (undefined = not set). */
+  default: D;
+  /** The default as shown in docs. */
+  defaultText: string;
+  /** What is allowed, for error messages and docs. */
+  allowed: string;
+  description: string;
+  /** Tahoe-LAFS treats an empty value as if the key were absent. */
+  emptyMeansUnset?: boolean;
+  support?: KeySupport<T>;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: the table holds keys of every value type.
+export type AnyKeySpec = KeySpec<any, any>;
+
+export interface SectionSpec<K extends Record<string, AnyKeySpec>> {
+  name: string;
+  description: string;
+  keys: K;
+}
+
+function key<T, D extends T | undefined>(spec: KeySpec<T, D>): KeySpec<T, D> {
+  return spec;
+}
+
+function section<K extends Record<string, AnyKeySpec>>(spec: SectionSpec<K>): SectionSpec<K> {
+  return spec;
+}
+
+const bool = parsedString(parseBooleanValue);
+const int = (range: IntegerRange) => parsedString((t) => parseIntegerValue(t, range));
+const text = z.string();
+const commaList = parsedString(parseCommaList);
+const size = parsedString(parseAbbreviatedSize);
+const clientEndpoint = parsedString(parseClientEndpoint);
+const choice = <const W extends string>(words: readonly W[]) => parsedString((t) => parseChoice(t, words));
+const path = parsedString((t) => {
+  if (t === "") {
+    throw new ConfigValueError("TAHOE_ERR_CONFIG_BAD_PATH", "the path is empty", {
+      hint: "a file or directory path; relative paths are relative to the node directory",
+    });
+  }
+  return t;
+});
+const PATH_ALLOWED = "a path; relative paths are relative to the node directory";
+
+/** `tub.port`: where the node's storage/introducer HTTPS service listens. */
+export type TubPort = { kind: "disabled" } | { kind: "listen"; endpoints: ListenEndpoint[] };
+
+const tubPort = parsedString<TubPort>((t) => {
+  const v = t.trim();
+  if (v === "") {
+    throw new ConfigValueError("TAHOE_ERR_CONFIG_BAD_TUB_PORT", "tub.port is present but empty", {
+      hint: 'write "disabled" to listen nowhere, or remove the line to let Tahoe-LAFS pick a port',
+    });
+  }
+  if (v === "disabled") return { kind: "disabled" };
+  if (v.startsWith("listen:")) {
+    throw new ConfigValueError("TAHOE_ERR_CONFIG_BAD_TUB_PORT", `"${v}" is not supported by lafs-ts`, {
+      hint: "create onion/I2P services at create-node time and listen on tcp:PORT:interface=127.0.0.1",
+    });
+  }
+  return { kind: "listen", endpoints: parseEndpointList(v) };
+});
+
+const webPort = parsedString<ListenEndpoint>((t) => parseEndpoint(t));
+const tubLocation = parsedString<TubLocation>((t) => parseTubLocation(t));
+function refuseNone(t: string): string {
+  // Tahoe-LAFS refuses the Python-ism "None" rather than treat it as a URL or as unset.
+  if (t.trim() === "None") {
+    throw new ConfigValueError("TAHOE_ERR_CONFIG_FURL", '"None" is not a fURL', {
+      hint: "to leave it unset, remove the line",
+    });
+  }
+  return t.trim();
+}
+const furl = parsedString((t) => {
+  parseFurl(refuseNone(t));
+  return t.trim();
+});
+const introducerUrl = parsedString((t) => {
+  const problem = checkIntroducerUrl(refuseNone(t));
+  if (problem) throw problem;
+  return t.trim();
+});
+const FURL_ALLOWED = "a fURL: pb://TUBID@HINT[,HINT...]/SWISSNUM";
+
+const PORT: IntegerRange = { min: 1, max: 65535 };
+const SECONDS: IntegerRange = { min: 1, max: 10 * 365 * 24 * 3600 };
+const SHARES: IntegerRange = { min: 1, max: 256 };
+
+export const SCHEMA = {
+  node: section({
+    name: "node",
+    description: "Settings of every node: its name, the web server, where it listens and how peers reach it.",
+    keys: {
+      nickname: key({
+        name: "nickname",
+        value: text,
+        default: "<unspecified>",
+        defaultText: "<unspecified>",
+        allowed: "any text (UTF-8)",
+        description: "A name for this node, shown to other grid members and on the welcome page.",
+      }),
+      revealIpAddress: key({
+        name: "reveal-IP-address",
+        value: bool,
+        default: true,
+        defaultText: "true",
+        allowed: BOOLEAN_ALLOWED,
+        description:
+          "false makes the node refuse any configuration that could reveal its IP address: plain TCP connections, " +
+          "automatic (AUTO) or tcp: location hints, public listening sockets, non-loopback Tor/I2P daemons. Use it for nodes that must only be reachable over Tor or I2P.",
+      }),
+      webPort: key({
+        name: "web.port",
+        value: webPort,
+        default: undefined,
+        defaultText: "(none: no web server)",
+        allowed: "a listening endpoint such as tcp:3456:interface=127.0.0.1, or empty for no web server",
+        description:
+          "Where the web server (welcome page, web API and control panel) listens. Keep it on a loopback interface: anyone who can reach it can use the node's files.",
+        emptyMeansUnset: true,
+      }),
+      webStatic: key({
+        name: "web.static",
+        value: path,
+        default: "public_html",
+        defaultText: "public_html",
+        allowed: PATH_ALLOWED,
+        description: "A directory of static files served under /static on the web server.",
+      }),
+      tubPort: key({
+        name: "tub.port",
+        value: tubPort,
+        default: undefined,
+        defaultText: "(none: a port is picked at first start)",
+        allowed:
+          "disabled, or a comma-separated list of listening endpoints such as tcp:3457:interface=127.0.0.1",
+        description:
+          'Where the node\'s HTTPS service (storage server, introducer) listens. "disabled" (together with tub.location = disabled) makes a client-only node that accepts no connections.',
+      }),
+      tubLocation: key({
+        name: "tub.location",
+        value: tubLocation,
+        default: undefined,
+        defaultText: "AUTO",
+        allowed:
+          "disabled, or a comma-separated list of hints: tcp:HOST:PORT, tor:ONION:PORT, i2p:ADDR[:PORT], AUTO",
+        description:
+          "How other nodes reach this one: the connection hints put into this node's NURLs. AUTO stands for this machine's own IP addresses and the port of tub.port.",
+      }),
+      logGathererFurl: key({
+        name: "log_gatherer.furl",
+        value: furl,
+        default: undefined,
+        defaultText: "(none)",
+        allowed: FURL_ALLOWED,
+        description:
+          "Tahoe-LAFS sends its logs to this Foolscap log gatherer. lafs-ts logs through its own logger and ignores it.",
+        emptyMeansUnset: true,
+        support: {
+          when: () => true,
+          severity: "warning",
+          message: "lafs-ts has no Foolscap log gatherer; this key is ignored (logs go to the node's logger)",
+        },
+      }),
+      timeoutKeepalive: key({
+        name: "timeout.keepalive",
+        value: int(SECONDS),
+        default: undefined,
+        defaultText: "(none: no keepalive)",
+        allowed: integerAllowed(SECONDS),
+        description: "Seconds of silence after which the node sends a keepalive to a connected peer.",
+        emptyMeansUnset: true,
+      }),
+      timeoutDisconnect: key({
+        name: "timeout.disconnect",
+        value: int(SECONDS),
+        default: undefined,
+        defaultText: "(none: never)",
+        allowed: integerAllowed(SECONDS),
+        description: "Seconds of silence after which the node drops a connection to a peer and reconnects.",
+        emptyMeansUnset: true,
+      }),
+      tempdir: key({
+        name: "tempdir",
+        value: path,
+        default: "tmp",
+        defaultText: "tmp",
+        allowed: PATH_ALLOWED,
+        description: "Where large uploads are buffered before encoding.",
+      }),
+    },
+  }),
+  connections: section({
+    name: "connections",
+    description: "How outbound connections are made.",
+    keys: {
+      tcp: key({
+        name: "tcp",
+        value: choice(["tcp", "tor", "disabled"]),
+        default: "tcp",
+        defaultText: "tcp",
+        allowed: "tcp, tor or disabled",
+        description:
+          "The handler for tcp: hints. tcp connects directly (revealing this node's IP address), tor connects through Tor, disabled ignores tcp: hints. tor: and i2p: hints always use their own handler.",
+      }),
+    },
+  }),
+  tor: section({
+    name: "tor",
+    description:
+      "Using Tor: a private tor process launched by the node, or an existing one reached through its control port.",
+    keys: {
+      enabled: key({
+        name: "enabled",
+        value: bool,
+        default: true,
+        defaultText: "true",
+        allowed: BOOLEAN_ALLOWED,
+        description: "false turns Tor support off: tor: hints are then unreachable.",
+      }),
+      launch: key({
+        name: "launch",
+        value: bool,
+        default: false,
+        defaultText: "false",
+        allowed: BOOLEAN_ALLOWED,
+        description: "true makes the node start its own tor process (state under private/).",
+      }),
+      executable: key({
+        name: "tor.executable",
+        value: path,
+        default: undefined,
+        defaultText: "(tor from PATH)",
+        allowed: PATH_ALLOWED,
+        description: "The tor program to launch when launch = true.",
+        emptyMeansUnset: true,
+      }),
+      controlPort: key({
+        name: "control.port",
+        value: clientEndpoint,
+        default: undefined,
+        defaultText: "(none)",
+        allowed: CLIENT_ENDPOINT_ALLOWED,
+        description: "The control port of an already running tor, used to create onion services.",
+        emptyMeansUnset: true,
+      }),
+      socksPort: key({
+        name: "socks.port",
+        value: clientEndpoint,
+        default: undefined,
+        defaultText: "(ask tor, or tcp:127.0.0.1:9050)",
+        allowed: CLIENT_ENDPOINT_ALLOWED,
+        description: "The SOCKS port of an already running tor, used for outbound connections.",
+        emptyMeansUnset: true,
+      }),
+      onion: key({
+        name: "onion",
+        value: bool,
+        default: false,
+        defaultText: "false",
+        allowed: BOOLEAN_ALLOWED,
+        description:
+          "true publishes this node as an onion service; needs onion.local_port, onion.external_port and onion.private_key_file.",
+      }),
+      onionLocalPort: key({
+        name: "onion.local_port",
+        value: int(PORT),
+        default: undefined,
+        defaultText: "(none)",
+        allowed: integerAllowed(PORT),
+        description: "The local TCP port (on 127.0.0.1) the onion service forwards to; matches tub.port.",
+        emptyMeansUnset: true,
+      }),
+      onionExternalPort: key({
+        name: "onion.external_port",
+        value: int(PORT),
+        default: undefined,
+        defaultText: "(none)",
+        allowed: integerAllowed(PORT),
+        description: "The port of the onion service as peers see it; matches the port in tub.location.",
+        emptyMeansUnset: true,
+      }),
+      onionPrivateKeyFile: key({
+        name: "onion.private_key_file",
+        value: path,
+        default: undefined,
+        defaultText: "(none)",
+        allowed: PATH_ALLOWED,
+        description: "The onion service key, usually private/tor_onion.privkey.",
+        emptyMeansUnset: true,
+      }),
+    },
+  }),
+  i2p: section({
+    name: "i2p",
+    description: "Using I2P through a SAM bridge: a launched i2p router or an existing one.",
+    keys: {
+      enabled: key({
+        name: "enabled",
+        value: bool,
+        default: true,
+        defaultText: "true",
+        allowed: BOOLEAN_ALLOWED,
+        description: "false turns I2P support off: i2p: hints are then unreachable.",
+      }),
+      launch: key({
+        name: "launch",
+        value: bool,
+        default: false,
+        defaultText: "false",
+        allowed: BOOLEAN_ALLOWED,
+        description: "true makes the node start its own I2P router.",
+      }),
+      executable: key({
+        name: "i2p.executable",
+        value: path,
+        default: undefined,
+        defaultText: "(i2prouter from PATH)",
+        allowed: PATH_ALLOWED,
+        description: "The I2P router program to launch when launch = true.",
+        emptyMeansUnset: true,
+      }),
+      configdir: key({
+        name: "i2p.configdir",
+        value: path,
+        default: undefined,
+        defaultText: "(the router's default)",
+        allowed: PATH_ALLOWED,
+        description: "The configuration directory of the launched I2P router.",
+        emptyMeansUnset: true,
+      }),
+      samPort: key({
+        name: "sam.port",
+        value: clientEndpoint,
+        default: undefined,
+        defaultText: "(tcp:127.0.0.1:7656)",
+        allowed: CLIENT_ENDPOINT_ALLOWED,
+        description: "The SAM bridge of an already running I2P router.",
+        emptyMeansUnset: true,
+      }),
+      dest: key({
+        name: "dest",
+        value: bool,
+        default: false,
+        defaultText: "false",
+        allowed: BOOLEAN_ALLOWED,
+        description:
+          "true publishes this node as an I2P destination; needs dest.port and dest.private_key_file.",
+      }),
+      destPort: key({
+        name: "dest.port",
+        value: int(PORT),
+        default: undefined,
+        defaultText: "(none)",
+        allowed: integerAllowed(PORT),
+        description: "The port of the I2P destination; matches tub.port.",
+        emptyMeansUnset: true,
+      }),
+      destPrivateKeyFile: key({
+        name: "dest.private_key_file",
+        value: path,
+        default: undefined,
+        defaultText: "(none)",
+        allowed: PATH_ALLOWED,
+        description: "The destination key, usually private/i2p_dest.privkey.",
+        emptyMeansUnset: true,
+      }),
+    },
+  }),
+  client: section({
+    name: "client",
+    description: "Settings of the client side: introducers, encoding parameters, preferred servers.",
+    keys: {
+      introducerFurl: key({
+        name: "introducer.furl",
+        value: introducerUrl,
+        default: undefined,
+        defaultText: "(none)",
+        allowed: "a NURL (pb://SPKIHASH@HINTS/SWISSNUM#v=1) or a fURL",
+        description:
+          "Deprecated in Tahoe-LAFS: the introducer to use. Put introducers in private/introducers.yaml instead (petname: {furl: ...}).",
+        emptyMeansUnset: true,
+      }),
+      helperFurl: key({
+        name: "helper.furl",
+        value: furl,
+        default: undefined,
+        defaultText: "(none)",
+        allowed: FURL_ALLOWED,
+        description:
+          "Tahoe-LAFS uploads through this helper. lafs-ts always uploads directly to storage servers.",
+        emptyMeansUnset: true,
+        support: {
+          when: () => true,
+          severity: "warning",
+          message: "lafs-ts uploads directly to storage servers; the helper is not used",
+        },
+      }),
+      keyGeneratorFurl: key({
+        name: "key_generator.furl",
+        value: furl,
+        default: undefined,
+        defaultText: "(none)",
+        allowed: FURL_ALLOWED,
+        description: "A historical Tahoe-LAFS key-generator service; ignored.",
+        emptyMeansUnset: true,
+        support: {
+          when: () => true,
+          severity: "warning",
+          message: "lafs-ts generates keys itself; this key is ignored",
+        },
+      }),
+      mutableFormat: key({
+        name: "mutable.format",
+        value: choice(["sdmf", "mdmf"]),
+        default: "sdmf",
+        defaultText: "sdmf",
+        allowed: "sdmf or mdmf",
+        description: "The format of new mutable files.",
+      }),
+      peersPreferred: key({
+        name: "peers.preferred",
+        value: commaList,
+        default: [],
+        defaultText: "(none)",
+        allowed: "a comma-separated list of server ids (v0-...)",
+        description: "Servers that get shares first, whatever their place in the permuted order.",
+      }),
+      sharesNeeded: key({
+        name: "shares.needed",
+        value: int(SHARES),
+        default: 3,
+        defaultText: "3",
+        allowed: integerAllowed(SHARES),
+        description: "k: how many shares are needed to rebuild a file.",
+      }),
+      sharesHappy: key({
+        name: "shares.happy",
+        value: int(SHARES),
+        default: 7,
+        defaultText: "7",
+        allowed: integerAllowed(SHARES),
+        description:
+          "An upload succeeds only when shares are spread so that this many distinct servers hold them (servers of happiness).",
+      }),
+      sharesTotal: key({
+        name: "shares.total",
+        value: int(SHARES),
+        default: 10,
+        defaultText: "10",
+        allowed: integerAllowed(SHARES),
+        description: "N: how many shares are made of each file.",
+      }),
+      maxSegmentSizeForTesting: key({
+        name: "shares._max_immutable_segment_size_for_testing",
+        value: int({ min: 1, max: 2 ** 30 }),
+        default: undefined,
+        defaultText: "(131072)",
+        allowed: integerAllowed({ min: 1, max: 2 ** 30 }),
+        description: "For tests only: the segment size of new immutable files.",
+        emptyMeansUnset: true,
+      }),
+      storagePlugins: key({
+        name: "storage.plugins",
+        value: commaList,
+        default: [],
+        defaultText: "(none)",
+        allowed: "a comma-separated list of plugin names",
+        description: "Tahoe-LAFS storage client plugins. lafs-ts has none, so any name is an error.",
+        support: {
+          when: (v: string[]) => v.length > 0,
+          severity: "error",
+          message:
+            "storage client plugins are not supported by lafs-ts: servers that require one would refuse this node",
+        },
+      }),
+      forceFoolscap: key({
+        name: "force_foolscap",
+        value: bool,
+        default: false,
+        defaultText: "false",
+        allowed: "false (lafs-ts speaks only the HTTP storage protocol)",
+        description:
+          "true makes Tahoe-LAFS use Foolscap instead of HTTPS for storage. lafs-ts has no Foolscap.",
+        support: {
+          when: (v: boolean) => v,
+          severity: "error",
+          message:
+            "force_foolscap = true is not supported: this node speaks only the HTTP storage protocol (GBS)",
+        },
+      }),
+    },
+  }),
+  storage: section({
+    name: "storage",
+    description: "The storage server: whether it runs, where shares live, reserved space, lease expiry.",
+    keys: {
+      enabled: key({
+        name: "enabled",
+        value: bool,
+        default: true,
+        defaultText: "true",
+        allowed: BOOLEAN_ALLOWED,
+        description: "true runs a storage server that holds shares for the grid.",
+      }),
+      anonymous: key({
+        name: "anonymous",
+        value: bool,
+        default: true,
+        defaultText: "true",
+        allowed: BOOLEAN_ALLOWED,
+        description: "true announces the storage service so any client of the grid may use it.",
+      }),
+      readonly: key({
+        name: "readonly",
+        value: bool,
+        default: false,
+        defaultText: "false",
+        allowed: BOOLEAN_ALLOWED,
+        description: "true serves existing shares but accepts no new ones.",
+      }),
+      reservedSpace: key({
+        name: "reserved_space",
+        value: size,
+        default: 0,
+        defaultText: "0",
+        allowed: SIZE_ALLOWED,
+        description: "Free disk space to keep: the server refuses new shares when less than this is left.",
+        emptyMeansUnset: true,
+      }),
+      storageDir: key({
+        name: "storage_dir",
+        value: path,
+        default: "storage",
+        defaultText: "storage",
+        allowed: PATH_ALLOWED,
+        description: "Where shares are stored.",
+      }),
+      expireEnabled: key({
+        name: "expire.enabled",
+        value: bool,
+        default: false,
+        defaultText: "false",
+        allowed: BOOLEAN_ALLOWED,
+        description: "true deletes shares whose leases have all expired (garbage collection).",
+      }),
+      expireMode: key({
+        name: "expire.mode",
+        value: choice(["age", "cutoff-date"]),
+        default: "age",
+        defaultText: "age",
+        allowed: "age or cutoff-date",
+        description:
+          "age: a lease expires a fixed time after its last renewal; cutoff-date: leases renewed before expire.cutoff_date expire.",
+      }),
+      expireOverrideLeaseDuration: key({
+        name: "expire.override_lease_duration",
+        value: parsedString(parseDuration),
+        default: undefined,
+        defaultText: "(the lease's own duration, 31 days)",
+        allowed: DURATION_ALLOWED,
+        description:
+          "In age mode: how long after its last renewal a lease expires, in place of the duration stored in the lease. The value is in seconds in the typed config.",
+      }),
+      expireCutoffDate: key({
+        name: "expire.cutoff_date",
+        value: parsedString(parseDate),
+        default: undefined,
+        defaultText: "(none; required in cutoff-date mode)",
+        allowed: DATE_ALLOWED,
+        description:
+          "In cutoff-date mode: leases last renewed before this date expire. Seconds since the epoch in the typed config.",
+      }),
+      expireImmutable: key({
+        name: "expire.immutable",
+        value: bool,
+        default: true,
+        defaultText: "true",
+        allowed: BOOLEAN_ALLOWED,
+        description: "Whether expiry applies to immutable shares.",
+      }),
+      expireMutable: key({
+        name: "expire.mutable",
+        value: bool,
+        default: true,
+        defaultText: "true",
+        allowed: BOOLEAN_ALLOWED,
+        description: "Whether expiry applies to mutable shares.",
+      }),
+      debugDiscard: key({
+        name: "debug_discard",
+        value: bool,
+        default: false,
+        defaultText: "false",
+        allowed: "false (not supported by lafs-ts)",
+        description:
+          "A Tahoe-LAFS test switch that throws share data away. lafs-ts refuses it rather than store data the user expected to be dropped.",
+        support: {
+          when: (v: boolean) => v,
+          severity: "error",
+          message: "debug_discard = true is not supported by lafs-ts",
+        },
+      }),
+      plugins: key({
+        name: "plugins",
+        value: commaList,
+        default: [],
+        defaultText: "(none)",
+        allowed: "a comma-separated list of plugin names",
+        description: "Tahoe-LAFS storage server plugins. lafs-ts has none, so any name is an error.",
+        support: {
+          when: (v: string[]) => v.length > 0,
+          severity: "error",
+          message:
+            "storage server plugins are not supported by lafs-ts: the server would run without the access rules the plugin enforces",
+        },
+      }),
+      gridManagement: key({
+        name: "grid_management",
+        value: bool,
+        default: false,
+        defaultText: "false",
+        allowed: "false (grid-manager certificates are not supported by lafs-ts)",
+        description: "true makes a Tahoe-LAFS server announce grid-manager certificates. Not supported.",
+        support: {
+          when: (v: boolean) => v,
+          severity: "error",
+          message:
+            "grid_management = true is not supported by lafs-ts: it cannot announce grid-manager certificates",
+        },
+      }),
+      forceFoolscap: key({
+        name: "force_foolscap",
+        value: bool,
+        default: false,
+        defaultText: "false",
+        allowed: "false (lafs-ts speaks only the HTTP storage protocol)",
+        description: "true makes a Tahoe-LAFS server announce only Foolscap. lafs-ts has no Foolscap.",
+        support: {
+          when: (v: boolean) => v,
+          severity: "error",
+          message:
+            "force_foolscap = true is not supported: this node speaks only the HTTP storage protocol (GBS)",
+        },
+      }),
+    },
+  }),
+  helper: section({
+    name: "helper",
+    description: "The Tahoe-LAFS upload helper (not available in lafs-ts).",
+    keys: {
+      enabled: key({
+        name: "enabled",
+        value: bool,
+        default: false,
+        defaultText: "false",
+        allowed: "false (lafs-ts cannot run an upload helper)",
+        description: "true runs an upload helper in Tahoe-LAFS. lafs-ts cannot, and refuses the setting.",
+        support: {
+          when: (v: boolean) => v,
+          severity: "error",
+          message: "[helper] enabled = true is not supported: lafs-ts cannot run an upload helper",
+        },
+      }),
+    },
+  }),
+};
+
+export type Schema = typeof SCHEMA;
+export type SectionName = keyof Schema;
+export const SECTION_NAMES = Object.keys(SCHEMA) as SectionName[];
+
+type KeyOutput<K> = K extends KeySpec<infer T, infer D> ? (undefined extends D ? T | undefined : T) : never;
+type SectionOutput<S> = S extends SectionSpec<infer K> ? { [F in keyof K]: KeyOutput<K[F]> } : never;
+
+/**
+ * Where each key came from: `"[node]web.port"` (key lower-cased, as keys are case-insensitive;
+ * `"[node]"` for the header) -> line number. lineOf() does the lookup.
+ */
+export type SourceLines = Readonly<Record<string, number>>;
+
+/** A loaded tahoe.cfg with defaults filled in. */
+export type TahoeConfig = { [S in SectionName]: SectionOutput<Schema[S]> } & {
+  /** For pointing at the line of a key: see lineOf(). */
+  sourceLines: SourceLines;
+};
+export type NodeSection = TahoeConfig["node"];
+export type ConnectionsSection = TahoeConfig["connections"];
+export type TorSection = TahoeConfig["tor"];
+export type I2pSection = TahoeConfig["i2p"];
+export type ClientSection = TahoeConfig["client"];
+export type StorageSection = TahoeConfig["storage"];
+export type HelperSection = TahoeConfig["helper"];
+
+/** The line a key (or, without key, a section header) came from; undefined for defaults. */
+export function lineOf(
+  config: Pick<TahoeConfig, "sourceLines">,
+  section: string,
+  keyName?: string,
+): number | undefined {
+  return config.sourceLines[sourceLineKey(section, keyName)];
+}
+
+export function sourceLineKey(section: string, keyName?: string): string {
+  return keyName === undefined ? `[${section}]` : `[${section}]${keyName.toLowerCase()}`;
+}
+
+/**
+ * Sections Tahoe-LAFS accepts that lafs-ts does not use. Ignoring the plugin and grid-manager
+ * sections is announced with a warning; an SFTP server that is asked for is an error, since the
+ * user would otherwise wait for a server that never starts.
+ */
+export interface ForeignSectionSpec {
+  /** As shown in docs. */
+  pattern: string;
+  matches: (name: string) => boolean;
+  description: string;
+  /** The verdict for a section of this kind; `enabled` is its enabled key (if any), as a boolean. */
+  verdict: (enabled: boolean) => { severity: "error" | "warning"; message: string };
+}
+
+export const FOREIGN_SECTIONS: readonly ForeignSectionSpec[] = [
+  {
+    pattern: "[storageclient.plugins.NAME]",
+    matches: (n) => n.startsWith("storageclient.plugins."),
+    description: "Settings of a Tahoe-LAFS storage client plugin. Accepted and ignored, with a warning.",
+    verdict: () => ({
+      severity: "warning",
+      message: "storage client plugin settings are ignored by lafs-ts",
+    }),
+  },
+  {
+    pattern: "[storageserver.plugins.NAME]",
+    matches: (n) => n.startsWith("storageserver.plugins."),
+    description: "Settings of a Tahoe-LAFS storage server plugin. Accepted and ignored, with a warning.",
+    verdict: () => ({
+      severity: "warning",
+      message: "storage server plugin settings are ignored by lafs-ts",
+    }),
+  },
+  {
+    pattern: "[grid_managers]",
+    matches: (n) => n === "grid_managers",
+    description:
+      "Grid managers whose certificates a Tahoe-LAFS client requires of storage servers. Accepted with a warning: lafs-ts does not check certificates, so servers are chosen without them.",
+    verdict: () => ({
+      severity: "warning",
+      message: "grid-manager certificates are not checked by lafs-ts: storage servers are used without them",
+    }),
+  },
+  {
+    pattern: "[sftpd]",
+    matches: (n) => n === "sftpd",
+    description:
+      "The Tahoe-LAFS SFTP frontend. Accepted with a warning while disabled; enabled = true is an error.",
+    verdict: (enabled) =>
+      enabled
+        ? { severity: "error", message: "the SFTP server is not supported by lafs-ts" }
+        : {
+            severity: "warning",
+            message: "the SFTP frontend is not supported by lafs-ts; this section is ignored",
+          },
+  },
+];
