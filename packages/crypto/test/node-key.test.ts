@@ -11,6 +11,7 @@ import {
   signWithNodeKey,
   verifyNodeSignature,
 } from "../src/index.js";
+import { errorOf } from "./helpers.js";
 
 // RFC 8032 §7.1, TEST 1 and TEST 2.
 const RFC8032 = [
@@ -31,16 +32,6 @@ const RFC8032 = [
 ];
 
 const privText = (seedHex: string) => `priv-v0-${base32Encode(Buffer.from(seedHex, "hex"))}`;
-
-function errorOf(fn: () => unknown): CryptoError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(CryptoError);
-    return error as CryptoError;
-  }
-  throw new Error("did not throw");
-}
 
 describe("node keys", () => {
   it("generates keys in Tahoe's text forms", () => {

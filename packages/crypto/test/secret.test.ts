@@ -1,22 +1,12 @@
 import { describe, expect, it } from "vitest";
 import {
   base32Encode,
-  CryptoError,
   constantTimeEqual,
   formatSecretFile,
   parseSecretFile,
   randomSecret,
 } from "../src/index.js";
-
-function errorOf(fn: () => unknown): CryptoError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(CryptoError);
-    return error as CryptoError;
-  }
-  throw new Error("did not throw");
-}
+import { errorOf } from "./helpers.js";
 
 describe("constantTimeEqual", () => {
   it("compares bytes and text, false on a length mismatch", () => {

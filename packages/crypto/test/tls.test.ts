@@ -12,7 +12,6 @@ import { join } from "node:path";
 import tls from "node:tls";
 import { describe, expect, it } from "vitest";
 import {
-  CryptoError,
   createTlsIdentity,
   formatTlsIdentityPem,
   parseTlsIdentityPem,
@@ -20,6 +19,7 @@ import {
   spkiHashOfCertificate,
   type TlsIdentity,
 } from "../src/index.js";
+import { errorOf } from "./helpers.js";
 
 const DAY = 86_400_000;
 
@@ -34,16 +34,6 @@ interface SpkiVector {
 const vectors: SpkiVector[] = JSON.parse(
   readFileSync(join(import.meta.dirname, "../../../../shared/vectors/spki-hash.json"), "utf8"),
 ).vector;
-
-function errorOf(fn: () => unknown): CryptoError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(CryptoError);
-    return error as CryptoError;
-  }
-  throw new Error("did not throw");
-}
 
 function spkiOfKey(key: KeyObject): Buffer {
   return (key.type === "public" ? key : createPublicKey(key)).export({ format: "der", type: "spki" });
