@@ -23,7 +23,11 @@ export type CorruptShareErrorCode =
 export class ImmutableError extends TahoeError {
   declare readonly code: ImmutableErrorCode | CorruptShareErrorCode;
 
-  constructor(code: ImmutableErrorCode | CorruptShareErrorCode, message: string, options: TahoeErrorOptions = {}) {
+  constructor(
+    code: ImmutableErrorCode | CorruptShareErrorCode,
+    message: string,
+    options: TahoeErrorOptions = {},
+  ) {
     super(code, message, options);
   }
 }
@@ -36,7 +40,12 @@ export class CorruptShareError extends ImmutableError {
   declare readonly code: CorruptShareErrorCode;
   readonly shareNumber: number;
 
-  constructor(code: CorruptShareErrorCode, shareNumber: number, message: string, options: TahoeErrorOptions = {}) {
+  constructor(
+    code: CorruptShareErrorCode,
+    shareNumber: number,
+    message: string,
+    options: TahoeErrorOptions = {},
+  ) {
     super(code, `share ${shareNumber}: ${message}`, {
       hint:
         options.hint ??

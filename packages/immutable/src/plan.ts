@@ -94,7 +94,12 @@ export function checkChkParams(params: ChkParams): void {
 
 const U32_LIMIT = 2 ** 32;
 
-function layoutFor(version: 1 | 2, shareDataSize: number, treeBytes: number, chainBytes: number): ShareLayout {
+function layoutFor(
+  version: 1 | 2,
+  shareDataSize: number,
+  treeBytes: number,
+  chainBytes: number,
+): ShareLayout {
   const headerSize = version === 1 ? 0x24 : 0x44;
   const data = headerSize;
   const plaintextHashTree = data + shareDataSize;
@@ -102,7 +107,16 @@ function layoutFor(version: 1 | 2, shareDataSize: number, treeBytes: number, cha
   const blockHashTree = crypttextHashTree + treeBytes;
   const shareHashChain = blockHashTree + treeBytes;
   const uebLength = shareHashChain + chainBytes;
-  return { version, headerSize, data, plaintextHashTree, crypttextHashTree, blockHashTree, shareHashChain, uebLength };
+  return {
+    version,
+    headerSize,
+    data,
+    plaintextHashTree,
+    crypttextHashTree,
+    blockHashTree,
+    shareHashChain,
+    uebLength,
+  };
 }
 
 /**
@@ -111,7 +125,13 @@ function layoutFor(version: 1 | 2, shareDataSize: number, treeBytes: number, cha
  */
 export function planChk(size: number, params: ChkParams): ChkPlan {
   checkChkParams(params);
-  checkInteger("file size", size, 1, Number.MAX_SAFE_INTEGER, "An empty file is a LIT cap and has no shares.");
+  checkInteger(
+    "file size",
+    size,
+    1,
+    Number.MAX_SAFE_INTEGER,
+    "An empty file is a LIT cap and has no shares.",
+  );
   const { k, n } = params;
   const max = params.maxSegmentSize ?? DEFAULT_MAX_SEGMENT_SIZE;
   const segmentSize = nextMultiple(Math.min(max, size), k);

@@ -1,0 +1,232 @@
+import { taggedHash } from "@lafs/crypto";
+import { createCtrCipher } from "./aes-ctr.js";
+import { type ChkReadCap, parseChkReadCap } from "./caps.js";
+import { CorruptShareError, ImmutableError, isCorruptShareError } from "./errors.js";
+import type { ChkPlan } from "./plan.js";
+import { checkCrypttextTree, type OpenedShare, openShare, type ShareReader } from "./share-reader.js";
+import type { Ueb } from "./ueb.js";
+import { createErasureCoder, type ErasureCoder } from "./zfec/index.js";
+
+const BLOCK_TAG = "allmydata_encoded_subshare_v1";
+const CRYPTTEXT_SEGMENT_TAG = "allmydata_crypttext_segment_v1";
+
+export interface ChkDecoderOptions {
+  /** Told about every share the decoder gave up on (corrupt, or its server failed), then it moves on. */
+  readonly onShareFailure?: ((shareNumber: number, error: unknown) => void) | undefined;
+}
+
+/** A plaintext byte range [start, end); either end may be left out. */
+export interface ByteRange {
+  readonly start?: number | undefined;
+  readonly end?: number | undefined;
+}
+
+/**
+ * Reads a CHK file from any k of its shares. Every block is checked against its share's block
+ * hash tree before use, and every segment against the crypttext hash tree after decoding; a
+ * failing share is dropped for the next candidate with another share number (or the same
+ * number on another server). Only the segments a range touches are fetched.
+ */
+export interface ChkDecoder {
+  readonly cap: ChkReadCap;
+  readonly size: number;
+  /** The plaintext of `range`, streamed one segment (or less) at a time. */
+  read(range?: ByteRange): AsyncGenerator<Uint8Array, void, undefined>;
+  /** The plaintext of `range` in one buffer. */
+  readAll(range?: ByteRange): Promise<Buffer>;
+  /** The shares in use now (after any switches). */
+  activeShares(): number[];
+}
+
+interface DecodeState {
+  plan: ChkPlan;
+  ueb: Ueb;
+  crypttextTree: readonly Uint8Array[];
+}
+
+export function createChkDecoder(
+  cap: ChkReadCap | string,
+  shares: readonly ShareReader[],
+  options: ChkDecoderOptions = {},
+): ChkDecoder {
+  const readCap = typeof cap === "string" ? parseChkReadCap(cap) : cap;
+  const { k } = readCap;
+  // Primary shares first: with shares 0..k-1 decoding is a copy.
+  const candidates = [...shares].sort((a, b) => a.shareNumber - b.shareNumber);
+  const active: OpenedShare[] = [];
+  const failures: { shareNumber: number; error: unknown }[] = [];
+  let state: DecodeState | undefined;
+  let coder: ErasureCoder | undefined;
+
+  const fail = (shareNumber: number, error: unknown) => {
+    failures.push({ shareNumber, error });
+    options.onShareFailure?.(shareNumber, error);
+    const i = active.findIndex((s) => s.shareNumber === shareNumber);
+    if (i !== -1) active.splice(i, 1);
+  };
+
+  const outOfShares = (): Error => {
+    const last = failures.at(-1)?.error;
+    if (isCorruptShareError(last) && failures.length + active.length >= shares.length) {
+      // Nothing left to switch to: the caller sees which share broke.
+      return last;
+    }
+    const tried = failures.map(
+      (f) => `share ${f.shareNumber}: ${(f.error as Error)?.message ?? String(f.error)}`,
+    );
+    return new ImmutableError(
+      "TAHOE_ERR_IMMUTABLE_NOT_ENOUGH_SHARES",
+      `need ${k} good shares of ${readCap.size}-byte file, have ${active.length} and no more candidates` +
+        (tried.length > 0 ? ` (failed: ${tried.join("; ")})` : ""),
+      {
+        hint: "Fetch shares from more servers, or repair the file from a node that still has enough shares.",
+        cause: last,
+      },
+    );
+  };
+
+  async function fillActive(): Promise<DecodeState> {
+    while (active.length < k || state === undefined) {
+      const inUse = new Set(active.map((s) => s.shareNumber));
+      const picks: ShareReader[] = [];
+      for (const c of candidates) {
+        if (picks.length >= Math.max(1, k - active.length)) break;
+        if (!inUse.has(c.shareNumber)) {
+          inUse.add(c.shareNumber);
+          picks.push(c);
+        }
+      }
+      if (picks.length === 0) throw outOfShares();
+      for (const p of picks) candidates.splice(candidates.indexOf(p), 1);
+      const known = state === undefined ? undefined : { plan: state.plan, ueb: state.ueb };
+      // The first share fixes the plan; later ones are checked against it in parallel.
+      const toOpen = known === undefined ? picks.slice(0, 1) : picks;
+      candidates.unshift(...picks.slice(toOpen.length));
+      const opened = await Promise.allSettled(toOpen.map((r) => openShare(r, readCap, known)));
+      opened.forEach((result, i) => {
+        if (result.status === "rejected") {
+          fail(toOpen[i]!.shareNumber, result.reason);
+          return;
+        }
+        const share = result.value;
+        if (state === undefined) {
+          try {
+            checkCrypttextTree(share);
+          } catch (error) {
+            fail(share.shareNumber, error);
+            return;
+          }
+          state = { plan: share.plan, ueb: share.ueb, crypttextTree: share.crypttextTree };
+        }
+        active.push(share);
+      });
+    }
+    return state;
+  }
+
+  async function fetchBlock(share: OpenedShare, plan: ChkPlan, s: number): Promise<Uint8Array> {
+    const bs = s === plan.numSegments - 1 ? plan.tailBlockSize : plan.blockSize;
+    const offset = share.header.data + s * plan.blockSize;
+    const block = await share.reader.read(offset, bs);
+    if (block.length !== bs) {
+      throw new CorruptShareError(
+        "TAHOE_ERR_IMMUTABLE_SHARE_TRUNCATED",
+        share.shareNumber,
+        `block ${s} is ${block.length} bytes, expected ${bs} at offset ${offset}`,
+      );
+    }
+    const leaf = share.blockTree[share.blockTree.length - (share.blockTree.length + 1) / 2 + s]!;
+    if (!taggedHash(BLOCK_TAG, block).equals(leaf)) {
+      throw new CorruptShareError(
+        "TAHOE_ERR_IMMUTABLE_BLOCK_HASH",
+        share.shareNumber,
+        `block ${s} (bytes ${offset}..${offset + bs - 1}) does not match its block hash`,
+      );
+    }
+    return block;
+  }
+
+  /** The crypttext of segment s, every block and the segment checked. */
+  async function fetchSegment(s: number): Promise<Uint8Array> {
+    const got = new Map<number, Uint8Array>();
+    for (;;) {
+      const { plan, crypttextTree } = await fillActive();
+      const todo = active.filter((share) => !got.has(share.shareNumber));
+      const results = await Promise.allSettled(todo.map((share) => fetchBlock(share, plan, s)));
+      results.forEach((r, i) => {
+        if (r.status === "fulfilled") got.set(todo[i]!.shareNumber, r.value);
+        else fail(todo[i]!.shareNumber, r.reason);
+      });
+      if (active.length < k) continue;
+      const used = active.map((share) => share.shareNumber).sort((a, b) => a - b);
+      coder ??= createErasureCoder(k, readCap.n, { implementation: "fast" });
+      const primary = coder.decode(
+        used.map((sn) => got.get(sn)!),
+        used,
+      );
+      const length = s === plan.numSegments - 1 ? plan.tailSize : plan.segmentSize;
+      const segment = Buffer.allocUnsafe(length);
+      let at = 0;
+      for (const block of primary) {
+        if (at >= length) break;
+        const take = Math.min(block.length, length - at);
+        segment.set(take === block.length ? block : block.subarray(0, take), at);
+        at += take;
+      }
+      const leaf = crypttextTree[crypttextTree.length - (crypttextTree.length + 1) / 2 + s]!;
+      if (!taggedHash(CRYPTTEXT_SEGMENT_TAG, segment).equals(leaf)) {
+        throw new ImmutableError(
+          "TAHOE_ERR_IMMUTABLE_CRYPTTEXT_HASH",
+          `segment ${s} decoded from shares ${used.join(", ")} does not match the crypttext hash tree`,
+          {
+            hint: "Every block matched its share's hashes, so the shares were encoded wrongly; try other shares and report this.",
+          },
+        );
+      }
+      return segment;
+    }
+  }
+
+  async function* read(range: ByteRange = {}): AsyncGenerator<Uint8Array, void, undefined> {
+    const size = readCap.size;
+    const start = range.start ?? 0;
+    const end = Math.min(range.end ?? size, size);
+    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || start > end) {
+      throw new ImmutableError(
+        "TAHOE_ERR_IMMUTABLE_RANGE",
+        `bad byte range ${start}..${range.end} of a ${size}-byte file`,
+        {
+          hint: "Give 0 <= start <= end; end is exclusive and is clipped to the file size.",
+        },
+      );
+    }
+    if (start === end) return;
+    const { plan } = await fillActive();
+    const first = Math.floor(start / plan.segmentSize);
+    const last = Math.floor((end - 1) / plan.segmentSize);
+    const cipher = createCtrCipher(readCap.key, start);
+    let next: Promise<Uint8Array> | undefined = fetchSegment(first);
+    for (let s = first; s <= last; s++) {
+      const crypttext = await next!;
+      next = s < last ? fetchSegment(s + 1) : undefined;
+      // Keep the next fetch from being an unhandled rejection while the consumer holds this one.
+      next?.catch(() => {});
+      const segStart = s * plan.segmentSize;
+      const from = Math.max(start, segStart) - segStart;
+      const to = Math.min(end, segStart + crypttext.length) - segStart;
+      yield cipher.update(crypttext.subarray(from, to));
+    }
+  }
+
+  return {
+    cap: readCap,
+    size: readCap.size,
+    read,
+    async readAll(range) {
+      const parts: Uint8Array[] = [];
+      for await (const part of read(range)) parts.push(part);
+      return Buffer.concat(parts);
+    },
+    activeShares: () => active.map((s) => s.shareNumber).sort((a, b) => a - b),
+  };
+}

@@ -1,0 +1,291 @@
+import { createHash, randomBytes } from "node:crypto";
+import { netstring } from "@lafs/crypto";
+import { createCtrCipher } from "./aes-ctr.js";
+import {
+  type ChkReadCap,
+  formatChkReadCap,
+  formatChkVerifyCap,
+  formatLiteralCap,
+  type LiteralCap,
+  storageIndexOfKey,
+} from "./caps.js";
+import { createConvergenceHasher } from "./convergence.js";
+import { ImmutableError } from "./errors.js";
+import { buildHashTree } from "./hash-tree.js";
+import {
+  CHAIN_ENTRY_SIZE,
+  type ChkParams,
+  type ChkPlan,
+  checkChkParams,
+  LITERAL_MAX_SIZE,
+  planChk,
+} from "./plan.js";
+import { shareHashChainIndices } from "./share-hash-chain.js";
+import { encodeShareHeader, headerOf } from "./share-header.js";
+import { type ByteSource, readExactly } from "./source.js";
+import { encodeUeb, uebFor, uebHash } from "./ueb.js";
+import { createErasureCoder } from "./zfec/index.js";
+
+const BLOCK_PREFIX = netstring("allmydata_encoded_subshare_v1");
+const CRYPTTEXT_SEGMENT_PREFIX = netstring("allmydata_crypttext_segment_v1");
+const CRYPTTEXT_PREFIX = netstring("allmydata_crypttext_v1");
+
+/** tagged_hash with the tag's netstring prepared once: the encoder hashes every block. */
+function prefixedHash(prefix: Uint8Array, value: Uint8Array): Buffer {
+  return createHash("sha256").update(createHash("sha256").update(prefix).update(value).digest()).digest();
+}
+/** How much plaintext the convergence pass reads at a time. */
+const HASH_CHUNK = 1 << 20;
+
+export interface ChkEncodeOptions extends ChkParams {
+  /** Convergent encryption: the key is a hash of this secret, the parameters and the plaintext. */
+  readonly convergenceSecret?: Uint8Array | undefined;
+  /** Random-key encryption: a fresh key, so equal files do not share storage. */
+  readonly randomKey?: boolean | undefined;
+  /** An explicit 16-byte key (tests, or a caller that chose its own random key). */
+  readonly encryptionKey?: Uint8Array | undefined;
+}
+
+/** Bytes to write at `offset` of every share: `data[i]` goes to share i; all are equally long. */
+export interface ShareWrite {
+  readonly offset: number;
+  readonly data: readonly Uint8Array[];
+}
+
+/** What an encode produced: the caps and the values a repairer or uploader records. */
+export interface ChkEncodeResult {
+  readonly cap: ChkReadCap;
+  readonly readCap: string;
+  readonly verifyCap: string;
+  readonly storageIndex: Uint8Array;
+  readonly uebHash: Uint8Array;
+  readonly ueb: Uint8Array;
+  readonly shareRootHash: Uint8Array;
+  readonly plan: ChkPlan;
+}
+
+/**
+ * An encode in progress. The key, storage index and share sizes are known before any share byte
+ * exists, so an uploader can pick servers and allocate first; then it pulls `writes()` (each
+ * share's bytes in ascending offset order, at most one segment's worth at a time, so awaiting
+ * a slow server holds the encoder back) and reads `result()` at the end.
+ */
+export interface ChkEncoding {
+  readonly plan: ChkPlan;
+  readonly key: Uint8Array;
+  readonly storageIndex: Uint8Array;
+  /** Every share's length: the `allocated-size` for servers. */
+  readonly shareSize: number;
+  /** Runs the encoding pass; call once. */
+  writes(): AsyncGenerator<ShareWrite, ChkEncodeResult, undefined>;
+  /** The caps; throws until writes() has been consumed to the end. */
+  result(): ChkEncodeResult;
+}
+
+function chooseKeyMode(options: ChkEncodeOptions): "convergent" | "random" | "explicit" {
+  const modes = [
+    options.convergenceSecret !== undefined ? "convergent" : undefined,
+    options.randomKey ? "random" : undefined,
+    options.encryptionKey !== undefined ? "explicit" : undefined,
+  ].filter((m) => m !== undefined);
+  if (modes.length !== 1) {
+    throw new ImmutableError(
+      "TAHOE_ERR_IMMUTABLE_PARAMS",
+      `choose exactly one of convergenceSecret, randomKey or encryptionKey (got ${modes.length === 0 ? "none" : modes.join(" and ")})`,
+      {
+        hint: "Uploads normally use the node's convergence secret (private/convergence); randomKey opts out of convergence.",
+      },
+    );
+  }
+  if (options.encryptionKey !== undefined && options.encryptionKey.length !== 16) {
+    throw new ImmutableError(
+      "TAHOE_ERR_IMMUTABLE_PARAMS",
+      `encryptionKey is ${options.encryptionKey.length} bytes, not 16`,
+      {
+        hint: "CHK files use AES-128: give a 16-byte key.",
+      },
+    );
+  }
+  return modes[0] as "convergent" | "random" | "explicit";
+}
+
+/** Pass 1 of convergent encryption: hash the whole plaintext into the key. */
+async function convergentKey(source: ByteSource, secret: Uint8Array, plan: ChkPlan): Promise<Buffer> {
+  const hasher = createConvergenceHasher(secret, plan.k, plan.n, plan.segmentSize);
+  let next = source.size > 0 ? readExactly(source, 0, Math.min(HASH_CHUNK, source.size)) : undefined;
+  for (let at = 0; at < source.size; at += HASH_CHUNK) {
+    const chunk = await next!;
+    const following = at + HASH_CHUNK;
+    next =
+      following < source.size
+        ? readExactly(source, following, Math.min(HASH_CHUNK, source.size - following))
+        : undefined;
+    hasher.update(chunk);
+  }
+  return hasher.digest();
+}
+
+/**
+ * Starts a CHK encode of `source` (at least 1 byte; see encodeImmutable for LIT). With a
+ * convergence secret this reads the whole source once to derive the key before returning.
+ */
+export async function startChkEncode(source: ByteSource, options: ChkEncodeOptions): Promise<ChkEncoding> {
+  checkChkParams(options);
+  const mode = chooseKeyMode(options);
+  const plan = planChk(source.size, options);
+  const key =
+    mode === "convergent"
+      ? await convergentKey(source, options.convergenceSecret!, plan)
+      : mode === "random"
+        ? randomBytes(16)
+        : Buffer.from(options.encryptionKey!);
+  const storageIndex = storageIndexOfKey(key);
+  let started = false;
+  let outcome: ChkEncodeResult | undefined;
+  return {
+    plan,
+    key,
+    storageIndex,
+    shareSize: plan.shareSize,
+    async *writes() {
+      if (started) throw new Error("ChkEncoding.writes() can only run once");
+      started = true;
+      outcome = yield* encodingPass(source, plan, key, storageIndex);
+      return outcome;
+    },
+    result() {
+      if (outcome === undefined) throw new Error("ChkEncoding.result() called before writes() finished");
+      return outcome;
+    },
+  };
+}
+
+async function* encodingPass(
+  source: ByteSource,
+  plan: ChkPlan,
+  key: Buffer,
+  storageIndex: Buffer,
+): AsyncGenerator<ShareWrite, ChkEncodeResult, undefined> {
+  const { k, n, numSegments, segmentSize, layout } = plan;
+  const coder = createErasureCoder(k, n, { implementation: "fast" });
+  const cipher = createCtrCipher(key);
+  const crypttextHasher = createHash("sha256").update(CRYPTTEXT_PREFIX);
+  const segmentHashes: Uint8Array[] = [];
+  const blockHashes: Uint8Array[][] = Array.from({ length: n }, () => []);
+
+  const header = encodeShareHeader(headerOf(plan));
+  yield { offset: 0, data: new Array(n).fill(header) };
+
+  const readSegment = (s: number) => {
+    const start = s * segmentSize;
+    return readExactly(source, start, Math.min(segmentSize, plan.size - start));
+  };
+  let next: Promise<Uint8Array> | undefined = readSegment(0);
+  for (let s = 0; s < numSegments; s++) {
+    const plaintext = await next!;
+    // Read ahead: the file system works on the next segment while this one is encoded.
+    next = s + 1 < numSegments ? readSegment(s + 1) : undefined;
+    const crypttext = cipher.update(plaintext);
+    crypttextHasher.update(crypttext);
+    segmentHashes.push(prefixedHash(CRYPTTEXT_SEGMENT_PREFIX, crypttext));
+    const bs = s === numSegments - 1 ? plan.tailBlockSize : plan.blockSize;
+    let padded: Uint8Array = crypttext;
+    if (crypttext.length !== k * bs) {
+      padded = new Uint8Array(k * bs);
+      padded.set(crypttext);
+    }
+    const primary: Uint8Array[] = [];
+    for (let i = 0; i < k; i++) primary.push(padded.subarray(i * bs, (i + 1) * bs));
+    const blocks = n > k ? primary.concat(coder.encode(primary)) : primary;
+    for (let i = 0; i < n; i++) blockHashes[i]!.push(prefixedHash(BLOCK_PREFIX, blocks[i]!));
+    yield { offset: layout.data + s * plan.blockSize, data: blocks };
+  }
+  cipher.final();
+
+  const crypttextHash = createHash("sha256").update(crypttextHasher.digest()).digest();
+  const crypttextTree = buildHashTree(segmentHashes);
+  const blockTrees = blockHashes.map((leaves) => buildHashTree(leaves));
+  const shareTree = buildHashTree(blockTrees.map((tree) => tree[0]!));
+  const shareRootHash = shareTree[0]!;
+  const ueb = encodeUeb(uebFor(plan, { crypttextHash, crypttextRootHash: crypttextTree[0]!, shareRootHash }));
+  if (ueb.length !== plan.uebSize) throw new Error(`UEB is ${ueb.length} bytes, planned ${plan.uebSize}`);
+  const hash = uebHash(ueb);
+
+  const treeBytes = plan.segmentTreeNodes * 32;
+  const crypttextTreeBytes = Buffer.concat(crypttextTree);
+  const trailers: Uint8Array[] = [];
+  for (let i = 0; i < n; i++) {
+    const trailer = Buffer.alloc(plan.shareSize - layout.plaintextHashTree);
+    let at = treeBytes; // the plaintext hash tree area stays zero, as in Tahoe
+    at += crypttextTreeBytes.copy(trailer, at);
+    for (const node of blockTrees[i]!)
+      at += Buffer.from(node.buffer, node.byteOffset, node.byteLength).copy(trailer, at);
+    for (const index of shareHashChainIndices(n, i)) {
+      trailer.writeUInt16BE(index, at);
+      Buffer.from(shareTree[index]!).copy(trailer, at + 2);
+      at += CHAIN_ENTRY_SIZE;
+    }
+    if (layout.version === 1) at = trailer.writeUInt32BE(ueb.length, at);
+    else at = trailer.writeBigUInt64BE(BigInt(ueb.length), at);
+    ueb.copy(trailer, at);
+    trailers.push(trailer);
+  }
+  yield { offset: layout.plaintextHashTree, data: trailers };
+
+  const cap: ChkReadCap = { kind: "chk", key, uebHash: hash, k, n, size: plan.size };
+  return {
+    cap,
+    readCap: formatChkReadCap(cap),
+    verifyCap: formatChkVerifyCap({ storageIndex, uebHash: hash, k, n, size: plan.size }),
+    storageIndex,
+    uebHash: hash,
+    ueb,
+    shareRootHash,
+    plan,
+  };
+}
+
+/** Whole share images in memory: for tests and small files only. */
+export interface ChkEncodedShares {
+  readonly result: ChkEncodeResult;
+  readonly shares: Buffer[];
+}
+
+export async function encodeChkToBuffers(
+  source: ByteSource,
+  options: ChkEncodeOptions,
+): Promise<ChkEncodedShares> {
+  const encoding = await startChkEncode(source, options);
+  const shares = Array.from({ length: encoding.plan.n }, () => Buffer.alloc(encoding.shareSize));
+  for await (const write of encoding.writes()) {
+    for (const [i, bytes] of write.data.entries()) shares[i]!.set(bytes, write.offset);
+  }
+  return { result: encoding.result(), shares };
+}
+
+/** A LIT result: the file is its own cap. */
+export interface LiteralEncodeResult {
+  readonly cap: LiteralCap;
+  readonly readCap: string;
+}
+
+/**
+ * The cap a file gets, without keeping any share: what `tahoe debug compute-cap` prints.
+ * Files of 55 bytes or less are LIT unless `literal` is false.
+ */
+export async function computeImmutableCap(
+  source: ByteSource,
+  options: ChkEncodeOptions & { readonly literal?: boolean },
+): Promise<ChkEncodeResult | LiteralEncodeResult> {
+  if (source.size <= LITERAL_MAX_SIZE && options.literal !== false) {
+    checkChkParams(options);
+    chooseKeyMode(options);
+    const data = Buffer.from(await readExactly(source, 0, source.size));
+    return { cap: { kind: "lit", data }, readCap: formatLiteralCap(data) };
+  }
+  const encoding = await startChkEncode(source, options);
+  for await (const _ of encoding.writes()) {
+    // The blocks are only needed for their hashes, which the encoder keeps.
+  }
+  return encoding.result();
+}
