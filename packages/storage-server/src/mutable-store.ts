@@ -1,0 +1,215 @@
+import { type FileHandle, mkdir, open, rm, rmdir } from "node:fs/promises";
+import { dirname } from "node:path";
+import { constantTimeEqual } from "@lafs/crypto";
+import { notFound, StorageServerError, tooLarge } from "./errors.js";
+import type { createKeyedLock } from "./keyed-lock.js";
+import { addOrRenewLease, type LeaseSecrets, leaseExpiration } from "./leases.js";
+import {
+  createMutableContainer,
+  MUTABLE_DATA_OFFSET,
+  type MutableContainer,
+  readMutableContainer,
+  readMutableData,
+  writeMutableData,
+  writeMutableLeases,
+} from "./mutable-container.js";
+import { bucketDir, type StorageLayout, sharePath } from "./paths.js";
+import type { ReadTestWriteRequest } from "./schemas.js";
+import { listShares, shareKind } from "./share-files.js";
+
+export interface MutableStoreOptions {
+  layout: StorageLayout;
+  now: () => number;
+  space: () => Promise<number>;
+  readonly: boolean;
+  nodeId: Uint8Array;
+  lock: ReturnType<typeof createKeyedLock>;
+}
+
+export interface ReadTestWriteResult {
+  success: boolean;
+  data: Map<number, Uint8Array[]>;
+}
+
+interface OpenShare {
+  fh: FileHandle;
+  container: MutableContainer;
+}
+
+export type MutableStore = ReturnType<typeof createMutableStore>;
+
+export function createMutableStore(o: MutableStoreOptions) {
+  async function openAll(si: string): Promise<Map<number, OpenShare>> {
+    const shares = new Map<number, OpenShare>();
+    try {
+      for (const shnum of await listShares(o.layout.shares, si, "mutable")) {
+        const path = sharePath(o.layout.shares, si, shnum);
+        const fh = await open(path, "r+");
+        shares.set(shnum, { fh, container: await readMutableContainer(path, fh).catch(closeAnd(fh)) });
+      }
+    } catch (error) {
+      await closeAll(shares);
+      throw error;
+    }
+    return shares;
+  }
+
+  return {
+    list(si: string): Promise<number[]> {
+      return listShares(o.layout.shares, si, "mutable");
+    },
+
+    /** Wire-formats §5.7, steps 1-6, under the bucket lock so requests for one slot never interleave. */
+    readTestWrite(
+      si: string,
+      writeEnabler: Uint8Array,
+      lease: LeaseSecrets,
+      request: ReadTestWriteRequest,
+    ): Promise<ReadTestWriteResult> {
+      return o.lock(`bucket/${si}`, async () => {
+        const shares = await openAll(si);
+        try {
+          for (const [shnum, share] of shares) {
+            if (!constantTimeEqual(share.container.writeEnabler, writeEnabler)) {
+              throw new StorageServerError(
+                "TAHOE_ERR_STORAGE_SERVER_WRONG_SECRET",
+                401,
+                `write-enabler does not match the one stored in mutable share ${shnum} of ${si}`,
+                { hint: "the write enabler derives from the file's write key and this server's tub id" },
+              );
+            }
+          }
+          let success = true;
+          for (const [shnum, tw] of request.testWriteVectors) {
+            const share = shares.get(shnum);
+            for (const t of tw.test) {
+              const actual = share
+                ? await readMutableData(share.fh, share.container.dataLength, t.offset, t.size)
+                : Buffer.alloc(0);
+              if (!actual.equals(t.specimen)) success = false;
+            }
+          }
+          const data = new Map<number, Uint8Array[]>();
+          for (const [shnum, share] of shares) {
+            const reads: Uint8Array[] = [];
+            for (const r of request.readVector) {
+              reads.push(await readMutableData(share.fh, share.container.dataLength, r.offset, r.size));
+            }
+            data.set(shnum, reads);
+          }
+          if (!success) return { success, data };
+          await checkWritable(si, request, shares);
+          await applyWrites(si, writeEnabler, lease, request, shares);
+          return { success, data };
+        } finally {
+          await closeAll(shares);
+        }
+      });
+    },
+
+    async openShare(si: string, shnum: number) {
+      const path = sharePath(o.layout.shares, si, shnum);
+      if ((await shareKind(path)) !== "mutable") throw notFound(`no mutable share ${shnum} of ${si}`);
+      const fh = await open(path, "r");
+      try {
+        const container = await readMutableContainer(path, fh);
+        return { fh, path, dataOffset: MUTABLE_DATA_OFFSET, dataLength: container.dataLength };
+      } catch (error) {
+        await fh.close();
+        throw error;
+      }
+    },
+  };
+
+  async function checkWritable(si: string, request: ReadTestWriteRequest, shares: Map<number, OpenShare>) {
+    const changes = [...request.testWriteVectors.values()].some(
+      (tw) => tw.write.length > 0 || tw.newLength !== null,
+    );
+    const creates = [...request.testWriteVectors.entries()].some(
+      ([n, tw]) => !shares.has(n) && tw.newLength !== 0,
+    );
+    if (o.readonly && (changes || creates)) {
+      throw new StorageServerError(
+        "TAHOE_ERR_STORAGE_SERVER_READONLY",
+        403,
+        `this storage server is read-only ([storage]readonly); mutable slot ${si} was not changed`,
+      );
+    }
+    let growth = 0;
+    for (const [shnum, tw] of request.testWriteVectors) {
+      if (tw.newLength === 0) continue;
+      const current = shares.get(shnum)?.container.dataLength ?? 0;
+      const end = tw.write.reduce((e, w) => Math.max(e, w.offset + w.data.length), current);
+      growth += end - current;
+    }
+    if (growth > 0) {
+      const free = await o.space();
+      if (growth > free) {
+        throw tooLarge(
+          `the writes to mutable slot ${si} would grow it by ${growth} bytes; ${free} bytes are free`,
+          "this server honours [storage]reserved_space; write to another server",
+        );
+      }
+    }
+  }
+
+  async function applyWrites(
+    si: string,
+    writeEnabler: Uint8Array,
+    lease: LeaseSecrets,
+    request: ReadTestWriteRequest,
+    shares: Map<number, OpenShare>,
+  ) {
+    const expiration = leaseExpiration(o.now());
+    for (const [shnum, tw] of request.testWriteVectors) {
+      const path = sharePath(o.layout.shares, si, shnum);
+      let share = shares.get(shnum);
+      if (tw.newLength === 0) {
+        if (share) {
+          await share.fh.close();
+          shares.delete(shnum);
+          await rm(path, { force: true });
+        }
+        continue;
+      }
+      if (!share) {
+        await mkdir(dirname(path), { recursive: true });
+        await createMutableContainer(path, o.nodeId, writeEnabler);
+        const fh = await open(path, "r+");
+        share = { fh, container: await readMutableContainer(path, fh).catch(closeAnd(fh)) };
+        shares.set(shnum, share);
+      }
+      await writeMutableData(share.fh, share.container, tw.write, tw.newLength);
+      const c = share.container;
+      if (
+        addOrRenewLease(c.leases, lease, {
+          hashed: c.version === 2,
+          ownerNum: 1,
+          expiration,
+          nodeId: o.nodeId,
+        })
+      ) {
+        await writeMutableLeases(share.fh, c);
+      }
+      await share.fh.sync();
+    }
+    // Deleting the last share removes the bucket directory, as Tahoe does.
+    if (shares.size === 0) {
+      const dir = bucketDir(o.layout.shares, si);
+      await rmdir(dir).catch(() => undefined);
+      await rmdir(dirname(dir)).catch(() => undefined);
+    }
+  }
+}
+
+function closeAnd(fh: FileHandle) {
+  return async (error: unknown): Promise<never> => {
+    await fh.close();
+    throw error;
+  };
+}
+
+async function closeAll(shares: Map<number, OpenShare>): Promise<void> {
+  for (const share of shares.values()) await share.fh.close().catch(() => undefined);
+  shares.clear();
+}

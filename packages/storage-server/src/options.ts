@@ -1,0 +1,50 @@
+import type { Logger } from "@lafs/interface";
+import { StorageServerError } from "./errors.js";
+
+export interface StorageServerOptions {
+  /** BASEDIR/storage (shares/, shares/incoming/ and corruption-advisories/ below it). */
+  storageDir: string;
+  /** The NURL's secret path segment (ASCII); requests carry Authorization: Tahoe-LAFS base64(swissnum). */
+  swissnum: string;
+  /** 20 bytes recorded in mutable containers (the server's tub id bytes). */
+  writeEnablerNodeId: Uint8Array;
+  /** Bytes; [storage]reserved_space. */
+  reservedSpace?: number;
+  /** [storage]readonly. */
+  readonly?: boolean;
+  /** e.g. "lafs-ts/0.1.0"; sent as application-version. */
+  applicationVersion?: string;
+  logger?: Logger;
+  /** ms clock, for leases and idle-upload expiry in tests. */
+  now?: () => number;
+}
+
+function optionError(message: string, hint: string): StorageServerError {
+  return new StorageServerError("TAHOE_ERR_STORAGE_SERVER_OPTIONS", 500, message, { hint });
+}
+
+/** Refuses options no node directory could produce, before anything touches the disk. */
+export function checkOptions(o: StorageServerOptions): void {
+  if (typeof o.storageDir !== "string" || o.storageDir === "") {
+    throw optionError("storage server: storageDir is empty", "pass BASEDIR/storage");
+  }
+  if (!/^[\x21-\x7e]+$/.test(o.swissnum) || o.swissnum.includes("/")) {
+    throw optionError(
+      "storage server: the swissnum is empty or not printable ASCII without '/'",
+      "use the secret path segment of the storage NURL (lower-case base32)",
+    );
+  }
+  if (!(o.writeEnablerNodeId instanceof Uint8Array) || o.writeEnablerNodeId.length !== 20) {
+    throw optionError(
+      `storage server: writeEnablerNodeId is ${o.writeEnablerNodeId?.length ?? "no"} bytes, expected 20`,
+      "pass the 20 bytes of the server's tub id (the base32 part of anonymous-storage-FURL)",
+    );
+  }
+  const reserved = o.reservedSpace ?? 0;
+  if (!Number.isSafeInteger(reserved) || reserved < 0) {
+    throw optionError(
+      `storage server: reservedSpace ${reserved} is not a whole number of bytes`,
+      "[storage]reserved_space is 0 or more bytes",
+    );
+  }
+}

@@ -1,0 +1,347 @@
+import { type FileHandle, mkdir, rm } from "node:fs/promises";
+import { silentLogger } from "@lafs/interface";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { writeCorruptionAdvisory } from "./advisories.js";
+import {
+  authorizationValue,
+  checkAcceptsCbor,
+  checkAuthorization,
+  checkCborContentType,
+  extractSecrets,
+  type SecretKind,
+} from "./auth.js";
+import { readBody } from "./body.js";
+import { decodeCbor, encodeCbor, plainBytes } from "./cbor.js";
+import { badBody, isStorageServerError, notFound, tooLarge } from "./errors.js";
+import { createImmutableStore } from "./immutable-store.js";
+import { createKeyedLock } from "./keyed-lock.js";
+import { renewAllLeases } from "./lease-ops.js";
+import { leaseExpiration } from "./leases.js";
+import { LIMITS } from "./limits.js";
+import { createMutableStore } from "./mutable-store.js";
+import { checkOptions, type StorageServerOptions } from "./options.js";
+import { parseShareNumber, parseStorageIndex, storageLayout } from "./paths.js";
+import { parseContentRange, parseRange } from "./ranges.js";
+import { parseAllocateRequest, parseCorruptionAdvisory, parseReadTestWrite } from "./schemas.js";
+import type { ShareKind } from "./share-files.js";
+import { availableSpace } from "./space.js";
+
+const PROTOCOL_KEY = "http://allmydata.org/tahoe/protocols/storage/v1";
+/** What Tahoe-LAFS announces: 69105 TB, far above anything a client will write. */
+const MAXIMUM_MUTABLE_SHARE_SIZE = 69105n * 10n ** 12n;
+const utf8 = (text: string) => plainBytes(Buffer.from(text, "utf8"));
+
+type Params = { si?: string; shnum?: string };
+type Secrets = Map<SecretKind, Buffer>;
+type Handler = (request: FastifyRequest, reply: FastifyReply, secrets: Secrets) => Promise<unknown>;
+
+function sendCbor(reply: FastifyReply, status: number, value: unknown): FastifyReply {
+  return reply.code(status).header("content-type", "application/cbor").send(encodeCbor(value));
+}
+
+/**
+ * Registers every /storage/v1/... route of Tahoe-LAFS's GBS protocol on `app`, in its
+ * own encapsulated scope (its content parser, hooks and error handler touch nothing
+ * else). Clears shares/incoming first: uploads do not survive a restart.
+ */
+export async function storageServerPlugin(
+  app: FastifyInstance,
+  options: StorageServerOptions,
+): Promise<void> {
+  checkOptions(options);
+  const logger = options.logger ?? silentLogger;
+  const now = options.now ?? Date.now;
+  const readonly = options.readonly ?? false;
+  const layout = storageLayout(options.storageDir);
+  await rm(layout.incoming, { recursive: true, force: true });
+  await mkdir(layout.incoming, { recursive: true });
+  const space = () => availableSpace(layout.root, options.reservedSpace ?? 0, readonly);
+  const lock = createKeyedLock();
+  const immutable = createImmutableStore({ layout, now, space, lock, logger });
+  const mutable = createMutableStore({
+    layout,
+    now,
+    space,
+    readonly,
+    nodeId: Uint8Array.from(options.writeEnablerNodeId),
+    lock,
+  });
+  const expectedAuthorization = Buffer.from(authorizationValue(options.swissnum), "latin1");
+  const applicationVersion = options.applicationVersion ?? "lafs-ts/0.0.0";
+
+  await app.register(
+    async (scope) => {
+      scope.removeAllContentTypeParsers();
+      // Bodies stay streams: each handler reads its own, after authorisation, with its own limit.
+      scope.addContentTypeParser("*", (_request, payload, done) => done(null, payload));
+
+      const sweep = setInterval(() => {
+        immutable.expireIdle().catch((error) => logger.warn({ err: error }, "expiring idle uploads failed"));
+      }, 60_000);
+      sweep.unref();
+      scope.addHook("onClose", async () => clearInterval(sweep));
+
+      scope.addHook("onRequest", async (request) => {
+        checkAuthorization(request.raw, expectedAuthorization);
+      });
+
+      scope.setNotFoundHandler((request, reply) => {
+        checkAuthorization(request.raw, expectedAuthorization);
+        reply
+          .code(404)
+          .type("text/plain; charset=utf-8")
+          .send(`no storage endpoint ${request.method} ${request.url}`);
+      });
+
+      scope.setErrorHandler((error, request, reply) => {
+        // A body left unread is not worth draining: close the connection after replying.
+        if (!request.raw.complete) reply.header("connection", "close");
+        if (isStorageServerError(error)) {
+          if (error.status >= 500) logger.error({ err: error, url: request.url }, "storage request failed");
+          else logger.debug({ code: error.code, url: request.url }, error.message);
+          // Tahoe sends 406 with an empty body; every other error body is the plain-text message.
+          const body = error.status === 406 ? "" : error.message;
+          return reply.code(error.status).type("text/plain; charset=utf-8").send(body);
+        }
+        const { statusCode: status, message } = error as { statusCode?: number; message?: string };
+        if (status !== undefined && status >= 400 && status < 500) {
+          return reply
+            .code(status)
+            .type("text/plain; charset=utf-8")
+            .send(message ?? "");
+        }
+        logger.error({ err: error, url: request.url }, "storage request failed");
+        return reply.code(500).type("text/plain; charset=utf-8").send("internal storage server error");
+      });
+
+      const route = (
+        method: "GET" | "PUT" | "POST" | "PATCH",
+        url: string,
+        spec: { secrets?: SecretKind[]; cbor?: boolean },
+        handler: Handler,
+      ) => {
+        scope.route({
+          method,
+          url,
+          handler: async (request, reply) => {
+            const secrets = extractSecrets(request.raw, spec.secrets ?? []);
+            if (spec.cbor) checkAcceptsCbor(request.headers.accept);
+            await immutable.expireIdle();
+            return handler(request, reply, secrets);
+          },
+        });
+      };
+      const si = (request: FastifyRequest) => parseStorageIndex((request.params as Params).si ?? "");
+      const shnum = (request: FastifyRequest) => parseShareNumber((request.params as Params).shnum ?? "");
+      const leaseSecrets = (s: Secrets) => ({
+        renew: s.get("lease-renew-secret")!,
+        cancel: s.get("lease-cancel-secret")!,
+      });
+      const cborBody = async (request: FastifyRequest, limit: number, what: string) => {
+        checkCborContentType(request.headers["content-type"]);
+        const body = await readBody(request.body, request.headers["content-length"], limit, (size) =>
+          tooLarge(
+            `${what}: the body${size === undefined ? "" : ` of ${size} bytes`} is over the ${limit}-byte limit`,
+            `${what} bodies are at most ${limit} bytes`,
+          ),
+        );
+        return decodeCbor(body, what);
+      };
+
+      route("GET", "/version", { cbor: true }, async (_request, reply) => {
+        const free = await space();
+        return sendCbor(
+          reply,
+          200,
+          new Map<Uint8Array, unknown>([
+            [
+              utf8(PROTOCOL_KEY),
+              new Map<Uint8Array, unknown>([
+                [utf8("maximum-immutable-share-size"), free],
+                [utf8("maximum-mutable-share-size"), MAXIMUM_MUTABLE_SHARE_SIZE],
+                [utf8("available-space"), free],
+              ]),
+            ],
+            [utf8("application-version"), utf8(applicationVersion)],
+          ]),
+        );
+      });
+
+      route(
+        "PUT",
+        "/lease/:si",
+        { secrets: ["lease-renew-secret", "lease-cancel-secret"] },
+        async (request, reply, s) => {
+          const index = si(request);
+          const count = await lock(`bucket/${index}`, () =>
+            renewAllLeases(layout.shares, index, leaseSecrets(s), leaseExpiration(now()), mutableNodeId()),
+          );
+          if (count === 0) throw notFound(`no shares of storage index ${index} to lease`);
+          return reply.code(204).send();
+        },
+      );
+      const mutableNodeId = () => Uint8Array.from(options.writeEnablerNodeId);
+
+      route(
+        "POST",
+        "/immutable/:si",
+        { secrets: ["lease-renew-secret", "lease-cancel-secret", "upload-secret"], cbor: true },
+        async (request, reply, s) => {
+          const index = si(request);
+          const body = parseAllocateRequest(await cborBody(request, LIMITS.allocateBody, "allocate request"));
+          const result = await immutable.allocate(
+            index,
+            body.shareNumbers,
+            body.allocatedSize,
+            s.get("upload-secret")!,
+            leaseSecrets(s),
+          );
+          return sendCbor(
+            reply,
+            200,
+            new Map([
+              ["already-have", new Set(result.alreadyHave)],
+              ["allocated", new Set(result.allocated)],
+            ]),
+          );
+        },
+      );
+
+      route(
+        "PATCH",
+        "/immutable/:si/:shnum",
+        { secrets: ["upload-secret"], cbor: true },
+        async (request, reply, s) => {
+          const index = si(request);
+          const number = shnum(request);
+          const range = parseContentRange(request.headers["content-range"]);
+          const result = await immutable.write(index, number, s.get("upload-secret")!, range, (length) => {
+            const limit = Math.min(length, LIMITS.patchBody);
+            return readBody(request.body, request.headers["content-length"], limit, (size) =>
+              length > LIMITS.patchBody
+                ? tooLarge(
+                    `a PATCH of ${length} bytes is over this server's ${LIMITS.patchBody}-byte limit`,
+                    "send the share in smaller PATCH requests",
+                  )
+                : badBody(
+                    `the body${size === undefined ? "" : ` of ${size} bytes`} is longer than the ${length} bytes Content-Range names`,
+                  ),
+            );
+          });
+          const required = result.required.map(
+            (r) =>
+              new Map([
+                ["begin", r.begin],
+                ["end", r.end],
+              ]),
+          );
+          return sendCbor(reply, result.complete ? 201 : 200, new Map([["required", required]]));
+        },
+      );
+
+      route(
+        "PUT",
+        "/immutable/:si/:shnum/abort",
+        { secrets: ["upload-secret"] },
+        async (request, reply, s) => {
+          await immutable.abort(si(request), shnum(request), s.get("upload-secret")!);
+          return reply.code(200).send();
+        },
+      );
+
+      route("GET", "/immutable/:si/shares", { cbor: true }, async (request, reply) => {
+        return sendCbor(reply, 200, new Set(await immutable.list(si(request))));
+      });
+
+      route("GET", "/immutable/:si/:shnum", {}, async (request, reply) => {
+        const index = si(request);
+        const number = shnum(request);
+        return sendShare(request, reply, await immutable.openShare(index, number));
+      });
+
+      const corrupt = (kind: ShareKind) => async (request: FastifyRequest, reply: FastifyReply) => {
+        const index = si(request);
+        const number = shnum(request);
+        const share = await (kind === "immutable" ? immutable : mutable).openShare(index, number);
+        await share.fh.close();
+        const reason = parseCorruptionAdvisory(
+          await cborBody(request, LIMITS.corruptBody, "corruption advisory"),
+        );
+        const path = await writeCorruptionAdvisory(layout.advisories, now(), kind, index, number, reason);
+        logger.warn({ si: index, shnum: number, kind, path }, "client reports a corrupt share");
+        return reply.code(200).send();
+      };
+      route("POST", "/immutable/:si/:shnum/corrupt", {}, corrupt("immutable"));
+
+      route(
+        "POST",
+        "/mutable/:si/read-test-write",
+        { secrets: ["write-enabler", "lease-renew-secret", "lease-cancel-secret"], cbor: true },
+        async (request, reply, s) => {
+          const index = si(request);
+          const body = parseReadTestWrite(
+            await cborBody(request, LIMITS.readTestWriteBody, "read-test-write request"),
+          );
+          const result = await mutable.readTestWrite(index, s.get("write-enabler")!, leaseSecrets(s), body);
+          const data = new Map<number, Uint8Array[]>();
+          for (const [n, reads] of result.data) data.set(n, reads.map(plainBytes));
+          return sendCbor(
+            reply,
+            200,
+            new Map<string, unknown>([
+              ["success", result.success],
+              ["data", data],
+            ]),
+          );
+        },
+      );
+
+      route("GET", "/mutable/:si/shares", { cbor: true }, async (request, reply) => {
+        return sendCbor(reply, 200, new Set(await mutable.list(si(request))));
+      });
+
+      route("GET", "/mutable/:si/:shnum", {}, async (request, reply) => {
+        const index = si(request);
+        const number = shnum(request);
+        return sendShare(request, reply, await mutable.openShare(index, number));
+      });
+      route("POST", "/mutable/:si/:shnum/corrupt", {}, corrupt("mutable"));
+    },
+    { prefix: "/storage/v1" },
+  );
+}
+
+/** A share read: 206 for a Range (end clipped, total `*`), 204 past the end, 200 for the whole share. */
+async function sendShare(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  share: { fh: FileHandle; dataOffset: number; dataLength: number },
+): Promise<FastifyReply> {
+  let first = 0;
+  let last = share.dataLength - 1;
+  const header = request.headers.range;
+  try {
+    if (header !== undefined) {
+      const range = parseRange(header);
+      if (range.first >= share.dataLength) {
+        await share.fh.close();
+        return reply.code(204).header("content-type", "application/octet-stream").send();
+      }
+      first = range.first;
+      last = Math.min(range.last, share.dataLength - 1);
+    }
+  } catch (error) {
+    await share.fh.close();
+    throw error;
+  }
+  reply.header("content-type", "application/octet-stream");
+  if (header !== undefined) reply.code(206).header("content-range", `bytes ${first}-${last}/*`);
+  else reply.code(200);
+  if (last < first) {
+    await share.fh.close();
+    return reply.send(Buffer.alloc(0));
+  }
+  reply.header("content-length", String(last - first + 1));
+  const stream = share.fh.createReadStream({ start: share.dataOffset + first, end: share.dataOffset + last });
+  return reply.send(stream);
+}

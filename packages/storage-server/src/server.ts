@@ -1,0 +1,109 @@
+import { chmod, rm } from "node:fs/promises";
+import { createServer, type Server } from "node:https";
+import type { AddressInfo } from "node:net";
+import type { ListenEndpoint } from "@lafs/config";
+import type { Startable } from "@lafs/interface";
+import Fastify from "fastify";
+import { StorageServerError } from "./errors.js";
+import type { StorageServerOptions } from "./options.js";
+import { storageServerPlugin } from "./plugin.js";
+
+export interface StorageServer extends Startable {
+  /** The bound TCP addresses once started (port 0 resolves to the real port); unix sockets are not listed. */
+  addresses(): { host: string; port: number }[];
+}
+
+export interface CreateStorageServerOptions extends StorageServerOptions {
+  tls: { keyPem: string; certPem: string };
+  listen: ListenEndpoint[];
+}
+
+function listenOn(server: Server, endpoint: ListenEndpoint): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error) => {
+      const where =
+        endpoint.kind === "tcp"
+          ? `tcp port ${endpoint.port} on ${endpoint.interface ?? "all interfaces"}`
+          : endpoint.path;
+      reject(
+        new StorageServerError(
+          "TAHOE_ERR_STORAGE_SERVER_LISTEN",
+          500,
+          `storage server cannot listen on ${where}: ${error.message}`,
+          {
+            hint: "pick a free port or socket path in tub.port, or stop the process that holds it",
+            cause: error,
+          },
+        ),
+      );
+    };
+    server.once("error", onError);
+    const done = () => {
+      server.off("error", onError);
+      resolve();
+    };
+    if (endpoint.kind === "tcp") {
+      server.listen({ port: endpoint.port, host: endpoint.interface, backlog: endpoint.backlog }, done);
+    } else {
+      server.listen({ path: endpoint.path }, done);
+    }
+  });
+}
+
+/**
+ * An HTTPS server presenting exactly one self-signed certificate (no SNI needed, no client
+ * certificate asked), serving the GBS routes on every endpoint given.
+ */
+export function createStorageServer(options: CreateStorageServerOptions): StorageServer {
+  const app = Fastify({ logger: false });
+  const servers: Server[] = [];
+  let started = false;
+
+  return {
+    async start() {
+      if (started) return;
+      await storageServerPlugin(app, options);
+      await app.ready();
+      try {
+        for (const endpoint of options.listen) {
+          const server = createServer(
+            { key: options.tls.keyPem, cert: options.tls.certPem, minVersion: "TLSv1.2" },
+            (req, res) => app.routing(req, res),
+          );
+          // Tahoe clients poll /version every second; keep their connections open between polls.
+          server.keepAliveTimeout = 65_000;
+          servers.push(server);
+          await listenOn(server, endpoint);
+          if (endpoint.kind === "unix" && endpoint.mode !== undefined)
+            await chmod(endpoint.path, endpoint.mode);
+        }
+      } catch (error) {
+        await this.stop();
+        throw error;
+      }
+      started = true;
+    },
+
+    async stop() {
+      for (const server of servers.splice(0)) {
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+      }
+      for (const endpoint of options.listen) {
+        if (endpoint.kind === "unix") await rm(endpoint.path, { force: true });
+      }
+      await app.close();
+      started = false;
+    },
+
+    addresses() {
+      return servers.flatMap((server) => {
+        const address = server.address();
+        if (address === null || typeof address === "string") return [];
+        return [{ host: (address as AddressInfo).address, port: (address as AddressInfo).port }];
+      });
+    },
+  };
+}
