@@ -1,5 +1,7 @@
 import type { CliCommand } from "./command.js";
 import { createClientCommand, createIntroducerCommand, createNodeCommand } from "./create-commands.js";
+import { debugCommand } from "./debug-commands.js";
+import { runCommand } from "./run-command.js";
 
 /**
  * Every verb `tahoe` knows, in the order `tahoe --help` lists them within each group. A new
@@ -9,6 +11,8 @@ export const COMMANDS: readonly CliCommand[] = [
   createNodeCommand,
   createClientCommand,
   createIntroducerCommand,
+  runCommand,
+  debugCommand,
 ];
 
 export function findCommand(name: string): CliCommand | undefined {

@@ -648,7 +648,7 @@ describe("global usage errors", () => {
       argv: ["frobnicate"],
       stderr:
         "tahoe: error: Unknown command: frobnicate\n" +
-        "The commands are: create-node, create-client, create-introducer. Run 'tahoe --help' for details.\n",
+        "The commands are: create-node, create-client, create-introducer, run, debug. Run 'tahoe --help' for details.\n",
     },
     {
       argv: ["--bogus", "create-node"],

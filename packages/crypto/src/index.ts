@@ -22,3 +22,4 @@ export {
   type TlsIdentity,
   type TlsIdentityOptions,
 } from "./tls.js";
+export { type TubId, tubIdOfCertificate } from "./tub-id.js";

@@ -1,0 +1,218 @@
+import { resolve } from "node:path";
+import {
+  ConfigInvalidError,
+  type ConfigIssue,
+  loadNodeConfig,
+  redactUrlSecret,
+  type TahoeConfig,
+} from "@lafs/config";
+import { type Logger, type Startable, silentLogger } from "@lafs/interface";
+import { createStorageServer } from "@lafs/storage-server";
+import {
+  ANNOUNCEMENT_FILE,
+  type StorageAnnouncement,
+  storageFurl,
+  storageNurls,
+  writeAnnouncement,
+} from "./announcement.js";
+import {
+  loadNodeIdentity,
+  loadOrCreatePermutationSeed,
+  loadOrCreateStorageSwissnum,
+  type NodeIdentity,
+  writeStorageFurl,
+} from "./node-identity.js";
+import { acquireNodeLock, type NodeLock } from "./pid-file.js";
+import { resolveTubEndpoints, type TubEndpointOptions } from "./tub-endpoints.js";
+import { applicationVersion } from "./version.js";
+
+export interface NodeOptions extends TubEndpointOptions {
+  logger?: Logger;
+  /** What the storage server and the announcement call this software; default lafs-ts/VERSION. */
+  applicationVersion?: string;
+  /** Clock for the storage server (leases, idle uploads), in milliseconds since the epoch. */
+  now?: () => number;
+}
+
+/** The running storage service: what a client needs to reach it. */
+export interface StorageStatus {
+  /** NURLs with the swissnum: secrets. Show them with redactUrlSecret. */
+  nurls: readonly string[];
+  furl: string;
+  /** Where the server actually listens. */
+  addresses: readonly { host: string; port: number }[];
+  /** Absolute path of private/storage-announcement.yaml. */
+  announcementFile: string;
+}
+
+export interface NodeStatus {
+  basedir: string;
+  nodeId: string;
+  tubId: string;
+  /** Undefined when [storage]enabled is false or tub.port is disabled. */
+  storage: StorageStatus | undefined;
+  /**
+   * node.url is written once the node runs a web server; this node has none yet, so it is
+   * always undefined for now.
+   */
+  nodeUrl: undefined;
+}
+
+/** A node made from BASEDIR: start() checks the configuration, takes the directory and starts the services. */
+export interface TahoeNode extends Startable {
+  readonly basedir: string;
+  /** The configuration warnings found by the last start(). */
+  readonly warnings: readonly ConfigIssue[];
+  /** What runs; throws when the node is not running. */
+  status(): NodeStatus;
+}
+
+type State = "new" | "starting" | "running" | "stopping" | "stopped";
+
+/**
+ * The composition root: builds the node's services from BASEDIR and starts and stops them in
+ * order. Today that is the storage server; the running-node issue adds the rest (web server and
+ * node.url, introducer client, control tub).
+ */
+export function createNode(basedir: string, options: NodeOptions = {}): TahoeNode {
+  const root = resolve(basedir);
+  const log = (options.logger ?? silentLogger).child({ component: "node" });
+  let state: State = "new";
+  let warnings: readonly ConfigIssue[] = [];
+  let lock: NodeLock | undefined;
+  let services: Startable[] = [];
+  let current: NodeStatus | undefined;
+
+  async function startStorage(
+    config: TahoeConfig,
+    identity: NodeIdentity,
+    version: string,
+  ): Promise<StorageStatus | undefined> {
+    const endpoints = await resolveTubEndpoints(root, config, options);
+    if (!config.storage.enabled) {
+      log.info("storage server not started: [storage]enabled = false");
+      return undefined;
+    }
+    if (endpoints.listen.length === 0) {
+      log.info("storage server not started: tub.port = disabled");
+      return undefined;
+    }
+    const swissnum = await loadOrCreateStorageSwissnum(root);
+    const furl = storageFurl(identity.tubId, swissnum, endpoints.hints);
+    const nurls = storageNurls(identity.tls.spkiHash, swissnum, endpoints.hints);
+    await writeStorageFurl(root, furl);
+    const server = createStorageServer({
+      storageDir: resolve(root, config.storage.storageDir),
+      swissnum,
+      writeEnablerNodeId: identity.tubIdBytes,
+      reservedSpace: config.storage.reservedSpace,
+      readonly: config.storage.readonly,
+      applicationVersion: version,
+      logger: log.child({ component: "storage-server" }),
+      ...(options.now ? { now: options.now } : {}),
+      tls: { keyPem: identity.tls.keyPem, certPem: identity.tls.certPem },
+      listen: endpoints.listen,
+    });
+    // A port in use comes back as the storage server's TAHOE_ERR_STORAGE_SERVER_LISTEN, naming it.
+    await server.start();
+    services.push(server);
+    const announcement: StorageAnnouncement = {
+      serverId: identity.nodeKey.nodeId,
+      nickname: config.node.nickname,
+      furl,
+      nurls,
+      permutationSeedBase32: await loadOrCreatePermutationSeed(root, identity.nodeKey),
+      myVersion: version,
+    };
+    await writeAnnouncement(root, announcement);
+    if (nurls.length === 0)
+      log.warn("tub.location has no tcp: or tor: hint, so the storage server has no NURL");
+    log.info({ nurls: nurls.map(redactUrlSecret), addresses: server.addresses() }, "storage server running");
+    return {
+      nurls,
+      furl,
+      addresses: server.addresses(),
+      announcementFile: resolve(root, ANNOUNCEMENT_FILE),
+    };
+  }
+
+  async function stopServices(): Promise<void> {
+    const started = services;
+    services = [];
+    let failure: unknown;
+    for (const service of started.reverse()) {
+      try {
+        await service.stop();
+      } catch (error) {
+        failure ??= error;
+        log.error({ err: error }, "a service failed to stop");
+      }
+    }
+    try {
+      await lock?.release();
+    } finally {
+      lock = undefined;
+    }
+    if (failure !== undefined) throw failure;
+  }
+
+  return {
+    basedir: root,
+    get warnings() {
+      return warnings;
+    },
+
+    async start() {
+      if (state !== "new" && state !== "stopped")
+        throw new Error(`node is ${state}; start() needs a stopped node`);
+      state = "starting";
+      try {
+        // Every problem of tahoe.cfg and servers.yaml is reported before anything is opened.
+        const loaded = await loadNodeConfig(root);
+        warnings = loaded.warnings;
+        if (loaded.errors.length > 0 || loaded.config === undefined) {
+          throw new ConfigInvalidError(loaded.errors, {
+            hint: "Fix each line above, then start the node again. Nothing was started.",
+          });
+        }
+        const config = loaded.config;
+        for (const w of warnings) log.warn({ file: w.file, line: w.line }, w.message);
+        lock = await acquireNodeLock(root);
+        const identity = await loadNodeIdentity(root);
+        const version = options.applicationVersion ?? applicationVersion();
+        const storage = await startStorage(config, identity, version);
+        log.info("no web server yet: node.url is not written");
+        current = {
+          basedir: root,
+          nodeId: identity.nodeKey.nodeId,
+          tubId: identity.tubId,
+          storage,
+          nodeUrl: undefined,
+        };
+        state = "running";
+      } catch (error) {
+        await stopServices().catch((e: unknown) =>
+          log.error({ err: e }, "cleanup after a failed start failed"),
+        );
+        state = "stopped";
+        throw error;
+      }
+    },
+
+    async stop() {
+      if (state !== "running") return;
+      state = "stopping";
+      current = undefined;
+      try {
+        await stopServices();
+      } finally {
+        state = "stopped";
+      }
+    },
+
+    status() {
+      if (state !== "running" || current === undefined) throw new Error(`node is ${state}, not running`);
+      return current;
+    },
+  };
+}

@@ -1,0 +1,43 @@
+import { createNode, type NodeOptions, type TahoeNode } from "./node.js";
+
+export interface RunNodeOptions extends NodeOptions {
+  /** Called once the node runs (the CLI prints its ready line here). */
+  onReady?: (node: TahoeNode) => void | Promise<void>;
+  /** Stops the node when aborted, as a stop signal does. */
+  signal?: AbortSignal;
+  /** Process signals that stop the node; default SIGINT and SIGTERM. */
+  stopSignals?: readonly NodeJS.Signals[];
+}
+
+/**
+ * `tahoe run`: starts the node, reports it ready, runs until a stop signal (or `signal` is
+ * aborted), then stops every service and releases BASEDIR. Resolves once stopped; rejects when
+ * start fails (nothing is left running then).
+ */
+export async function runNode(basedir: string, options: RunNodeOptions = {}): Promise<TahoeNode> {
+  const node = createNode(basedir, options);
+  const signals = options.stopSignals ?? ["SIGINT", "SIGTERM"];
+  let requestStop = () => {};
+  const stopRequested = new Promise<void>((resolve) => {
+    requestStop = resolve;
+  });
+  // Listening before start() means a signal during start is not lost: the node stops right after.
+  const onSignal = () => requestStop();
+  for (const s of signals) process.on(s, onSignal);
+  const onAbort = () => requestStop();
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+  if (options.signal?.aborted) requestStop();
+  try {
+    await node.start();
+    try {
+      await options.onReady?.(node);
+      await stopRequested;
+    } finally {
+      await node.stop();
+    }
+    return node;
+  } finally {
+    for (const s of signals) process.off(s, onSignal);
+    options.signal?.removeEventListener("abort", onAbort);
+  }
+}
