@@ -9,7 +9,7 @@ import { quotePath } from "./paths.js";
 async function runCreate(kind: NodeKind, parsed: ParsedOptions, context: CommandContext): Promise<number> {
   const request = readCreateRequest(kind, parsed, context);
   checkCreateValues(request, parsed);
-  await createNodeDirectory(request, { allocatePort: context.io.allocatePort });
+  await createNodeDirectory(request, { allocatePort: context.io.allocatePort, progress: context.err });
   const { basedir } = request;
   if (kind === "introducer") {
     context.out(`Introducer created in ${quotePath(basedir)}\n`);

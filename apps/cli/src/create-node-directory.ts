@@ -1,8 +1,10 @@
 import { join } from "node:path";
 import {
   ConfigInvalidError,
+  formatClientEndpoint,
   formatIntroducersYaml,
   loadTahoeCfgText,
+  parseClientEndpoint,
   prepareNewNodeDirectory,
   removeNodeDirectoryOnFailure,
   writeFileAtomic,
@@ -16,8 +18,17 @@ import {
   randomSecret,
 } from "@lafs/crypto";
 import { isTahoeError, TahoeError } from "@lafs/interface";
+import {
+  type AllocatedI2pDestination,
+  type AllocatedOnion,
+  type AllocateI2pDestinationOptions,
+  type AllocateOnionOptions,
+  allocateI2pDestination,
+  allocateOnionService,
+  type OnionAllocator,
+} from "@lafs/transport";
 import type { CreateRequest } from "./create-options.js";
-import { ListenUnavailableError } from "./listen-unavailable.js";
+import { introducerFurlFile } from "./introducer-nurl.js";
 import { formatTahoeCfg } from "./tahoe-cfg-text.js";
 
 /** The lease secret (Tahoe-LAFS: CRYPTO_VAL_SIZE) and the convergence secret (wire-formats §2.3). */
@@ -38,6 +49,14 @@ sys.exit(1)
 
 export interface CreateDependencies {
   readonly allocatePort: (options?: { host?: string }) => Promise<number>;
+  /** Makes the onion service key for --listen=tor; default @lafs/transport's allocateOnionService. */
+  readonly allocateOnion?: (options: AllocateOnionOptions) => Promise<AllocatedOnion>;
+  /** Makes the I2P destination for --listen=i2p; default @lafs/transport's allocateI2pDestination. */
+  readonly allocateI2pDestination?: (
+    options: AllocateI2pDestinationOptions,
+  ) => Promise<AllocatedI2pDestination>;
+  /** Progress lines for people (Tor start-up, service creation); the CLI sends them to stderr. */
+  readonly progress?: ((text: string) => void) | undefined;
 }
 
 /** One file the command wrote, relative to BASEDIR, for the summary and the tests. */
@@ -46,20 +65,89 @@ export interface WrittenFile {
   readonly private: boolean;
 }
 
-/** tub.port / tub.location: fixed now, so the node never picks a port at start (DESIGN §5). */
-async function tubSettings(
-  request: CreateRequest,
-  deps: CreateDependencies,
-): Promise<{ tubPort: string; tubLocation: string }> {
-  if (request.listen.length === 0) return { tubPort: "disabled", tubLocation: "disabled" };
+/** The virtual port of the onion service, as in Tahoe-LAFS (tor_provider.create_config). */
+const ONION_EXTERNAL_PORT = 3457;
+const ONION_KEY_FILE = "private/tor_onion.privkey";
+const I2P_KEY_FILE = "private/i2p_dest.privkey";
+
+/** tub.port / tub.location and what the listeners need written: fixed now, so the node never picks at start (DESIGN §5). */
+interface ListenerPlan {
+  tubPort: string;
+  tubLocation: string;
+  tor?: [string, string][];
+  i2p?: [string, string][];
+  files: { path: string; data: string; private: boolean }[];
+}
+
+async function planListeners(request: CreateRequest, deps: CreateDependencies): Promise<ListenerPlan> {
+  if (request.listen.length === 0) return { tubPort: "disabled", tubLocation: "disabled", files: [] };
   if (request.port !== undefined && request.location !== undefined) {
-    return { tubPort: request.port, tubLocation: request.location };
+    return { tubPort: request.port, tubLocation: request.location, files: [] };
   }
-  // checkWhere guarantees --hostname here: --listen=tcp without it is a usage error.
-  const hostname = request.hostname!;
-  // The same address family as `tcp:PORT`, which listens on every interface.
-  const port = await deps.allocatePort({ host: "0.0.0.0" });
-  return { tubPort: `tcp:${port}`, tubLocation: `tcp:${hostname}:${port}` };
+  const say = (line: string) => deps.progress?.(`${line}\n`);
+  const ports: string[] = [];
+  const hints: string[] = [];
+  const plan: ListenerPlan = { tubPort: "", tubLocation: "", files: [] };
+  for (const kind of request.listen) {
+    if (kind === "tcp") {
+      // checkWhere guarantees --hostname here: --listen=tcp without it is a usage error.
+      const hostname = request.hostname!;
+      // The same address family as `tcp:PORT`, which listens on every interface.
+      const port = await deps.allocatePort({ host: "0.0.0.0" });
+      ports.push(`tcp:${port}`);
+      hints.push(`tcp:${hostname}:${port}`);
+    } else if (kind === "tor") {
+      const localPort = await deps.allocatePort({ host: "127.0.0.1" });
+      const tor = request.tor;
+      const via: OnionAllocator = tor.launch
+        ? { kind: "launch", executable: tor.executable }
+        : tor.controlPort !== undefined
+          ? { kind: "control", endpoint: parseClientEndpoint(tor.controlPort) }
+          : { kind: "default" };
+      const onion = await (deps.allocateOnion ?? allocateOnionService)({
+        via,
+        localPort,
+        externalPort: ONION_EXTERNAL_PORT,
+        onProgress: say,
+      });
+      ports.push(`tcp:${localPort}:interface=127.0.0.1`);
+      hints.push(onion.hint);
+      const reach: [string, string][] = tor.launch
+        ? [
+            ["launch", "true"],
+            ...(tor.executable ? [["tor.executable", tor.executable] as [string, string]] : []),
+          ]
+        : [["control.port", tor.controlPort ?? formatClientEndpoint(onion.controlPort!)]];
+      plan.tor = [
+        ...reach,
+        ["onion", "true"],
+        ["onion.local_port", String(localPort)],
+        ["onion.external_port", String(ONION_EXTERNAL_PORT)],
+        ["onion.private_key_file", ONION_KEY_FILE],
+      ];
+      plan.files.push({ path: ONION_KEY_FILE, data: onion.privateKey, private: true });
+    } else {
+      const localPort = await deps.allocatePort({ host: "127.0.0.1" });
+      const samPort = request.i2pSamPort === undefined ? undefined : parseClientEndpoint(request.i2pSamPort);
+      const dest = await (deps.allocateI2pDestination ?? allocateI2pDestination)({
+        samPort,
+        externalPort: localPort,
+        onProgress: say,
+      });
+      ports.push(`tcp:${localPort}:interface=127.0.0.1`);
+      hints.push(dest.hint);
+      plan.i2p = [
+        ["sam.port", request.i2pSamPort ?? formatClientEndpoint(dest.samPort)],
+        ["dest", "true"],
+        ["dest.port", String(localPort)],
+        ["dest.private_key_file", I2P_KEY_FILE],
+      ];
+      plan.files.push({ path: I2P_KEY_FILE, data: dest.privateKey, private: true });
+    }
+  }
+  plan.tubPort = ports.join(",");
+  plan.tubLocation = hints.join(",");
+  return plan;
 }
 
 /**
@@ -71,16 +159,17 @@ export async function createNodeDirectory(
   request: CreateRequest,
   deps: CreateDependencies,
 ): Promise<readonly WrittenFile[]> {
-  const unavailable = request.listen.find((kind) => kind !== "tcp");
-  if (unavailable !== undefined) throw new ListenUnavailableError(unavailable);
-
-  const { tubPort, tubLocation } = await tubSettings(request, deps);
+  // Onion services and I2P destinations are made before anything is written: a Tor or I2P
+  // router that fails leaves no half-made node directory behind.
+  const plan = await planListeners(request, deps);
   const cfgText = formatTahoeCfg({
     nickname: request.nickname,
     hideIp: request.hideIp,
     webPort: request.webPort,
-    tubPort,
-    tubLocation,
+    tubPort: plan.tubPort,
+    tubLocation: plan.tubLocation,
+    tor: plan.tor,
+    i2p: plan.i2p,
     client: request.client,
   });
   const cfgPath = join(request.basedir, "tahoe.cfg");
@@ -107,8 +196,13 @@ export async function createNodeDirectory(
       private: true,
     });
   }
+  files.push(...plan.files);
   const tls = createTlsIdentity();
   files.push({ path: "private/node.pem", data: formatTlsIdentityPem(tls), private: true });
+  if (request.kind === "introducer") {
+    const furlFile = introducerFurlFile(tls.spkiHash, plan.tubLocation);
+    if (furlFile !== undefined) files.push(furlFile);
+  }
   // Like Tahoe-LAFS, the introducer has no node key (servers sign their own announcements),
   // no lease secret (it holds no shares) and no convergence secret (it uploads nothing).
   if (request.kind !== "introducer") {

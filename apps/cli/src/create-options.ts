@@ -27,7 +27,19 @@ export interface CreateRequest {
   readonly hostname: string | undefined;
   readonly port: string | undefined;
   readonly location: string | undefined;
+  /** How --listen=tor reaches Tor to make the onion service (ignored without tor in --listen). */
+  readonly tor: CreateTorRequest;
+  /** --i2p-sam-port as typed, for --listen=i2p (undefined: the default tcp:127.0.0.1:7656). */
+  readonly i2pSamPort: string | undefined;
   readonly client: CreateClientRequest | undefined;
+}
+
+export interface CreateTorRequest {
+  /** --tor-launch: start a private tor (at create time only to make the key; at run for good). */
+  readonly launch: boolean;
+  readonly executable: string | undefined;
+  /** --tor-control-port as typed. */
+  readonly controlPort: string | undefined;
 }
 
 export interface CreateClientRequest {
@@ -392,7 +404,18 @@ export function readCreateRequest(
   context: CommandContext,
 ): CreateRequest {
   const basedir = resolveBasedir(kind, parsed, context);
-  for (const name of ["nickname", "introducer", "webport", "storage-dir", "hostname", "port", "location"]) {
+  for (const name of [
+    "nickname",
+    "introducer",
+    "webport",
+    "storage-dir",
+    "hostname",
+    "port",
+    "location",
+    "tor-executable",
+    "tor-control-port",
+    "i2p-sam-port",
+  ]) {
     singleLine(name, param(parsed, name));
   }
   const shares = kind === "introducer" ? undefined : readShares(parsed);
@@ -424,6 +447,12 @@ export function readCreateRequest(
     hostname: param(parsed, "hostname"),
     port: param(parsed, "port"),
     location: param(parsed, "location"),
+    tor: {
+      launch: flag(parsed, "tor-launch"),
+      executable: param(parsed, "tor-executable"),
+      controlPort: param(parsed, "tor-control-port"),
+    },
+    i2pSamPort: param(parsed, "i2p-sam-port"),
     client:
       shares === undefined
         ? undefined

@@ -11,7 +11,6 @@ export {
   type NodeKind,
 } from "./create-options.js";
 export { type CliIo, processIo } from "./io.js";
-export { ListenUnavailableError } from "./listen-unavailable.js";
 export { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, runCli } from "./main.js";
 export { flag, type OptionSpec, type ParsedOptions, param, parseOptions } from "./option-parser.js";
 export { formatTahoeCfg, type NewClientConfig, type NewNodeConfig } from "./tahoe-cfg-text.js";

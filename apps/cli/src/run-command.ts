@@ -47,6 +47,9 @@ async function run(parsed: ParsedOptions, context: CommandContext): Promise<numb
   try {
     node = await runNode(basedir, {
       signal: stopper.signal,
+      // A launched tor can take a while to bootstrap: show where it is instead of hanging silently.
+      onTorProgress: (p) =>
+        context.err(`tor: bootstrapped ${p.progress}% (${p.summary})${p.warning ? `: ${p.warning}` : ""}\n`),
       onReady: (running) => {
         for (const w of running.warnings) context.err(`warning: ${formatIssue(w)}\n`);
         const status = running.status();

@@ -9,6 +9,10 @@ export interface NewNodeConfig {
   /** `disabled`, or comma-joined endpoints / hints. */
   readonly tubPort: string;
   readonly tubLocation: string;
+  /** [tor] keys in Tahoe-LAFS's order (launch/control.port, then onion.*), when --listen=tor made a service. */
+  readonly tor?: readonly (readonly [string, string])[] | undefined;
+  /** [i2p] keys (sam.port, dest.*), when --listen=i2p made a destination. */
+  readonly i2p?: readonly (readonly [string, string])[] | undefined;
   /** Client and storage settings; introducers have none and write only the [node] part. */
   readonly client?: NewClientConfig | undefined;
 }
@@ -59,6 +63,14 @@ export function formatTahoeCfg(config: NewNodeConfig): string {
     "#ssh.authorized_keys_file = ~/.ssh/authorized_keys",
     "",
   );
+  // Tahoe-LAFS writes the listener sections right after [node].
+  for (const [name, keys] of [
+    ["tor", config.tor],
+    ["i2p", config.i2p],
+  ] as const) {
+    if (keys === undefined || keys.length === 0) continue;
+    lines.push(`[${name}]`, ...keys.map(([k, v]) => `${k} = ${v}`), "");
+  }
   const client = config.client;
   if (client) {
     lines.push(

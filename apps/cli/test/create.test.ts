@@ -90,6 +90,7 @@ const NODE_FILES = {
 };
 const INTRODUCER_FILES = {
   "private/": "700",
+  "private/introducer.furl": "600",
   "private/node.pem": "600",
   "tahoe-introducer.tac": "644",
   "tahoe.cfg": "644",
@@ -666,21 +667,42 @@ describe("global usage errors", () => {
 
 describe("refusals after parsing: exit 1, message and hint, nothing written", () => {
   it.each([
-    { argv: ["create-node", "--listen=tor", "target"], kind: "tor" },
-    { argv: ["create-introducer", "--listen=tor", "--tor-launch", "target"], kind: "tor" },
-    { argv: ["create-node", "--listen=i2p", "target"], kind: "i2p" },
-    { argv: ["create-node", "--listen=tcp,tor", "--hostname=a.example", "target"], kind: "tor" },
-  ])("$argv is not available yet", async ({ argv, kind }) => {
-    const result = await box.run(argv);
-    expect(result.code).toBe(1);
-    const [message, hint, end] = result.stderr.split("\n");
-    expect(message).toBe(
-      `--listen=${kind} is not available yet: lafs-ts cannot allocate a ${kind === "tor" ? "Tor onion service" : "I2P destination"} at create time.`,
-    );
-    expect(hint).toMatch(/^Use --listen=tcp --hostname=NAME/);
-    expect(end).toBe("");
-    expect(readdirSync(box.cwd)).toEqual([]);
-  });
+    {
+      argv: ["create-node", "--listen=tor", "--tor-control-port=tcp:127.0.0.1:1", "target"],
+      message: "could not reach Tor's control port at tcp:127.0.0.1:1: ECONNREFUSED",
+    },
+    {
+      argv: [
+        "create-introducer",
+        "--listen=tor",
+        "--tor-launch",
+        "--tor-executable=/nonexistent/tor",
+        "target",
+      ],
+      message:
+        /^could not launch tor \('\/nonexistent\/tor', data directory .*\): the program was not found$/,
+    },
+    {
+      argv: ["create-node", "--listen=i2p", "--i2p-sam-port=tcp:127.0.0.1:1", "target"],
+      message: "cannot reach the I2P SAM bridge tcp:127.0.0.1:1: ECONNREFUSED",
+    },
+  ])(
+    "a Tor or I2P router that cannot be used leaves nothing behind ($argv.1 $argv.2)",
+    async ({ argv, message }) => {
+      const result = await box.run(argv);
+      expect(result.code).toBe(1);
+      expect(result.stdout).toBe("");
+      const lines = result.stderr.split("\n");
+      // Progress first, then the error naming the endpoint, then its hint.
+      const errorLine = lines.findIndex((l) =>
+        typeof message === "string" ? l === message : message.test(l),
+      );
+      expect(errorLine, result.stderr).toBeGreaterThan(0);
+      expect(lines[errorLine + 1]).not.toBe("");
+      expect(result.stderr).not.toMatch(/^\s+at /m);
+      expect(readdirSync(box.cwd)).toEqual([]);
+    },
+  );
 
   it.each([
     {
@@ -747,5 +769,124 @@ describe("refusals after parsing: exit 1, message and hint, nothing written", ()
     );
     expect(end).toBe("");
     expect(readdirSync(parent)).toEqual([]);
+  });
+});
+
+const torOnPath = (process.env.PATH ?? "").split(":").some((d) => d && existsSync(join(d, "tor")));
+if (!torOnPath)
+  console.warn(
+    "\n!!! SKIPPING create-node --listen=tor tests: 'tor' not on PATH (.ci/run installs it) !!!\n",
+  );
+
+/** The [tor] section and tub lines create-node writes for an onion made by a launched tor. */
+function onionOf(cfg: string): string {
+  const m = /^tub\.location = .*tor:([a-z2-7]{56})\.onion:3457$/m.exec(cfg);
+  if (m?.[1] === undefined) throw new Error(`no onion in:\n${cfg}`);
+  return m[1];
+}
+
+describe.skipIf(!torOnPath)("--listen=tor with a real (offline) tor", () => {
+  it("create-node --listen=tor --tor-launch --hide-ip makes the onion service key and writes Tahoe-LAFS's [tor] section", async () => {
+    const result = await box.run([
+      "create-node",
+      "--listen=tor",
+      "--tor-launch",
+      "--hide-ip",
+      "-n",
+      "anon",
+      "target",
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    const dir = join(box.cwd, "target");
+    const cfg = readFileSync(join(dir, "tahoe.cfg"), "utf8");
+    const onion = onionOf(cfg);
+    expect(result.stderr).toBe(
+      `launching tor (offline, only to make the onion key)...\ncreated onion service ${onion}.onion\n`,
+    );
+    expect(cfg).toBe(
+      NODE_CFG.replace("\n\n\n[node]\n", "\n\n\n[connections]\ntcp = tor\n\n[node]\n")
+        .replace("nickname = \n", "nickname = anon\n")
+        .replace("reveal-IP-address = true", "reveal-IP-address = false")
+        .replace(`tub.port = tcp:${FIXED_PORT}`, `tub.port = tcp:${FIXED_PORT}:interface=127.0.0.1`)
+        .replace(`tub.location = tcp:example.net:${FIXED_PORT}`, `tub.location = tor:${onion}.onion:3457`)
+        .replace(
+          "#ssh.authorized_keys_file = ~/.ssh/authorized_keys\n\n",
+          "#ssh.authorized_keys_file = ~/.ssh/authorized_keys\n\n" +
+            `[tor]\nlaunch = true\nonion = true\nonion.local_port = ${FIXED_PORT}\nonion.external_port = 3457\n` +
+            "onion.private_key_file = private/tor_onion.privkey\n\n",
+        ),
+    );
+    expect(box.allocations).toEqual([{ host: "127.0.0.1" }]);
+    expect(listTree(dir)).toEqual({ ...NODE_FILES, "private/tor_onion.privkey": "600" });
+    expect(readFileSync(join(dir, "private/tor_onion.privkey"), "utf8")).toMatch(
+      /^ED25519-V3:[A-Za-z0-9+/]{86}==$/,
+    );
+  });
+
+  it("create-introducer --listen=tcp,tor lists both endpoints and both hints", async () => {
+    const result = await box.run([
+      "create-introducer",
+      "--listen=tcp,tor",
+      "--hostname=intro.example.net",
+      "--tor-launch",
+      "--tor-executable=tor",
+      "target",
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    const cfg = readFileSync(join(box.cwd, "target", "tahoe.cfg"), "utf8");
+    const onion = onionOf(cfg);
+    expect(cfg).toContain(
+      `tub.port = tcp:${FIXED_PORT},tcp:${FIXED_PORT}:interface=127.0.0.1\n` +
+        `tub.location = tcp:intro.example.net:${FIXED_PORT},tor:${onion}.onion:3457\n`,
+    );
+    expect(cfg).toContain("[tor]\nlaunch = true\ntor.executable = tor\nonion = true\n");
+  });
+});
+
+describe("--listen=i2p", () => {
+  it("asks the SAM bridge for a destination and writes [i2p] and private/i2p_dest.privkey", async () => {
+    const { createServer } = await import("node:net");
+    // A SAM bridge answering HELLO and DEST GENERATE the way i2pd does (transport's tests use a real i2pd).
+    const pub = Buffer.alloc(391, 7).toString("base64").replace(/\+/g, "-").replace(/\//g, "~");
+    const priv = `${pub}${Buffer.alloc(64, 9).toString("base64")}`;
+    const server = createServer((s) => {
+      s.on("data", (d) => {
+        for (const line of d.toString().split("\n").filter(Boolean)) {
+          if (line.startsWith("HELLO")) s.write("HELLO REPLY RESULT=OK VERSION=3.1\n");
+          if (line.startsWith("DEST GENERATE")) s.write(`DEST REPLY PUB=${pub} PRIV=${priv}\n`);
+        }
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const address = server.address();
+    const port = typeof address === "object" && address ? address.port : 0;
+    try {
+      const result = await box.run([
+        "create-node",
+        "--listen=i2p",
+        `--i2p-sam-port=tcp:127.0.0.1:${port}`,
+        "target",
+      ]);
+      expect(result.code, result.stderr).toBe(0);
+      const { b32Address } = await import("@lafs/transport");
+      const addr = b32Address(pub);
+      expect(addr).toMatch(/^[a-z2-7]{52}\.b32\.i2p$/);
+      expect(result.stderr).toBe(
+        `asking the I2P SAM bridge tcp:127.0.0.1:${port} for a new destination...\ncreated I2P destination ${addr}\n`,
+      );
+      const dir = join(box.cwd, "target");
+      const cfg = readFileSync(join(dir, "tahoe.cfg"), "utf8");
+      expect(cfg).toContain(
+        `tub.port = tcp:${FIXED_PORT}:interface=127.0.0.1\ntub.location = i2p:${addr}:${FIXED_PORT}\n`,
+      );
+      expect(cfg).toContain(
+        `[i2p]\nsam.port = tcp:127.0.0.1:${port}\ndest = true\ndest.port = ${FIXED_PORT}\n` +
+          "dest.private_key_file = private/i2p_dest.privkey\n\n[client]",
+      );
+      expect(readFileSync(join(dir, "private/i2p_dest.privkey"), "utf8")).toBe(priv);
+      expect(listTree(dir)["private/i2p_dest.privkey"]).toBe("600");
+    } finally {
+      server.close();
+    }
   });
 });

@@ -8,6 +8,7 @@ import {
 } from "@lafs/config";
 import { type Logger, type Startable, silentLogger } from "@lafs/interface";
 import { createStorageServer } from "@lafs/storage-server";
+import { loadOverrideRules } from "@lafs/transport";
 import {
   ANNOUNCEMENT_FILE,
   type StorageAnnouncement,
@@ -15,6 +16,7 @@ import {
   storageNurls,
   writeAnnouncement,
 } from "./announcement.js";
+import { type GridStatus, isIntroducerDirectory, startGridServices } from "./introducer-node.js";
 import {
   loadNodeIdentity,
   loadOrCreatePermutationSeed,
@@ -22,11 +24,13 @@ import {
   type NodeIdentity,
   writeStorageFurl,
 } from "./node-identity.js";
+import { createNodeTorProvider } from "./node-transport.js";
+import { createOnionService, type OnionServiceOptions } from "./onion-service.js";
 import { acquireNodeLock, type NodeLock } from "./pid-file.js";
 import { resolveTubEndpoints, type TubEndpointOptions } from "./tub-endpoints.js";
 import { applicationVersion } from "./version.js";
 
-export interface NodeOptions extends TubEndpointOptions {
+export interface NodeOptions extends TubEndpointOptions, Pick<OnionServiceOptions, "onTorProgress"> {
   logger?: Logger;
   /** What the storage server and the announcement call this software; default lafs-ts/VERSION. */
   applicationVersion?: string;
@@ -51,6 +55,8 @@ export interface NodeStatus {
   tubId: string;
   /** Undefined when [storage]enabled is false or tub.port is disabled. */
   storage: StorageStatus | undefined;
+  /** The introducer service (introducer nodes) or the introducer clients and server list. */
+  grid: GridStatus;
   /**
    * node.url is written once the node runs a web server; this node has none yet, so it is
    * always undefined for now.
@@ -82,6 +88,7 @@ export function createNode(basedir: string, options: NodeOptions = {}): TahoeNod
   let lock: NodeLock | undefined;
   let services: Startable[] = [];
   let current: NodeStatus | undefined;
+  let announced: StorageAnnouncement | undefined;
 
   async function startStorage(
     config: TahoeConfig,
@@ -125,6 +132,7 @@ export function createNode(basedir: string, options: NodeOptions = {}): TahoeNod
       myVersion: version,
     };
     await writeAnnouncement(root, announcement);
+    announced = announcement;
     if (nurls.length === 0)
       log.warn("tub.location has no tcp: or tor: hint, so the storage server has no NURL");
     log.info({ nurls: nurls.map(redactUrlSecret), addresses: server.addresses() }, "storage server running");
@@ -169,9 +177,11 @@ export function createNode(basedir: string, options: NodeOptions = {}): TahoeNod
       try {
         // Every problem of tahoe.cfg and servers.yaml is reported before anything is opened.
         const loaded = await loadNodeConfig(root);
-        warnings = loaded.warnings;
-        if (loaded.errors.length > 0 || loaded.config === undefined) {
-          throw new ConfigInvalidError(loaded.errors, {
+        const rules = await loadOverrideRules(root);
+        warnings = [...loaded.warnings, ...rules.warnings];
+        const errors = [...loaded.errors, ...rules.errors];
+        if (errors.length > 0 || loaded.config === undefined) {
+          throw new ConfigInvalidError(errors, {
             hint: "Fix each line above, then start the node again. Nothing was started.",
           });
         }
@@ -180,13 +190,41 @@ export function createNode(basedir: string, options: NodeOptions = {}): TahoeNod
         lock = await acquireNodeLock(root);
         const identity = await loadNodeIdentity(root);
         const version = options.applicationVersion ?? applicationVersion();
-        const storage = await startStorage(config, identity, version);
+        const torProvider = createNodeTorProvider(root, config, options);
+        if (torProvider !== undefined) {
+          // Pushed first so it stops last, after everything that talks through it.
+          services.push({ start: async () => {}, stop: () => torProvider.stop() });
+        }
+        const onion = createOnionService(root, config, { logger: options.logger, torProvider });
+        if (onion !== undefined) {
+          // Pushed first so it is stopped after the storage server it forwards to.
+          services.push(onion);
+          await onion.start();
+        }
+        // An introducer directory runs the introducer on tub.port instead of a storage server.
+        announced = undefined;
+        const storage = (await isIntroducerDirectory(root))
+          ? undefined
+          : await startStorage(config, identity, version);
+        const grid = await startGridServices({
+          basedir: root,
+          config,
+          identity,
+          applicationVersion: version,
+          storage: announced,
+          services,
+          torProvider,
+          overrideRules: rules.rules,
+          logger: log,
+          tub: options,
+        });
         log.info("no web server yet: node.url is not written");
         current = {
           basedir: root,
           nodeId: identity.nodeKey.nodeId,
           tubId: identity.tubId,
           storage,
+          grid,
           nodeUrl: undefined,
         };
         state = "running";

@@ -133,6 +133,7 @@ const FURL_ALLOWED = "a fURL: pb://TUBID@HINT[,HINT...]/SWISSNUM";
 const PORT: IntegerRange = { min: 1, max: 65535 };
 const SECONDS: IntegerRange = { min: 1, max: 10 * 365 * 24 * 3600 };
 const SHARES: IntegerRange = { min: 1, max: 256 };
+const BOOTSTRAP_SECONDS: IntegerRange = { min: 1, max: 3600 };
 
 export const SCHEMA = {
   node: section({
@@ -300,6 +301,25 @@ export const SCHEMA = {
         allowed: CLIENT_ENDPOINT_ALLOWED,
         description: "The SOCKS port of an already running tor, used for outbound connections.",
         emptyMeansUnset: true,
+      }),
+      torrcFile: key({
+        name: "torrc.file",
+        value: path,
+        default: undefined,
+        defaultText: "(none)",
+        allowed: PATH_ALLOWED,
+        description:
+          "lafs-ts only. A file of extra torrc lines for the tor the node launches (launch = true), added after the node's own lines: e.g. the DirAuthority lines and TestingTorNetwork 1 of a private test network, or Bridge lines.",
+        emptyMeansUnset: true,
+      }),
+      bootstrapTimeout: key({
+        name: "bootstrap.timeout",
+        value: int(BOOTSTRAP_SECONDS),
+        default: 300,
+        defaultText: "300",
+        allowed: integerAllowed(BOOTSTRAP_SECONDS),
+        description:
+          "lafs-ts only. How many seconds a launched tor may take to connect to the Tor network (Bootstrapped 100%) before the node gives up with an error naming the step it was stuck at.",
       }),
       onion: key({
         name: "onion",

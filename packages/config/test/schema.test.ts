@@ -148,6 +148,9 @@ describe("the schema table, key by key", () => {
         "tor.executable",
         "control.port",
         "socks.port",
+        // lafs-ts only: extra torrc lines for a launched tor, and its bootstrap limit.
+        "torrc.file",
+        "bootstrap.timeout",
         "onion",
         "onion.local_port",
         "onion.external_port",

@@ -8,7 +8,16 @@ export {
   type StorageClient,
   type StorageClientOptions,
 } from "./client.js";
+export {
+  type CorruptShareReport,
+  type Download,
+  type DownloadOptions,
+  openDownload,
+  type ShareLocation,
+} from "./downloader.js";
 export { isStorageClientError, StorageClientError, type StorageClientErrorCode } from "./errors.js";
+export type { GridServer, UploadServer } from "./grid-server.js";
+export { deriveLeaseSecrets } from "./lease-secrets.js";
 export type {
   AllocateResult,
   ByteRange,
@@ -22,4 +31,28 @@ export type {
   WriteVector,
 } from "./messages.js";
 export { type ConnectFunction, tcpConnect } from "./pinned-connect.js";
+export {
+  type ServerFlags,
+  serverFlagsFromFiles,
+  serverFlagsFromText,
+  withServerFlags,
+} from "./server-flags.js";
+export {
+  askForShares,
+  connectedInPermutedOrder,
+  SHARE_QUERY_TIMEOUT_MS,
+  type ShareQueryAnswer,
+  type ShareQueryOptions,
+} from "./server-selection.js";
 export type { StorageIndex } from "./storage-index.js";
+export {
+  DownloadError,
+  type DownloadErrorCode,
+  isDownloadError,
+  isUploadError,
+  UploadError,
+  type UploadErrorCode,
+  type UploadErrorOptions,
+} from "./transfer-errors.js";
+export { type UploadOptions, type UploadResult, uploadImmutable } from "./uploader.js";
+export { DEFAULT_BATCH_SIZE } from "./uploader-bucket.js";

@@ -1,0 +1,19 @@
+import { type ConnectionHint, formatNurl } from "@lafs/config";
+
+/** Foolscap's swissnum size, which Tahoe-LAFS uses for the introducer too: 160 bits. */
+export const INTRODUCER_SWISSNUM_BYTES = 20;
+
+/**
+ * The introducer's NURLs, one per tcp or tor location hint, as storage NURLs are made: the
+ * NURL pins the node certificate and carries the swissnum every route sits under. I2P hints
+ * are left out, like Tahoe-LAFS's HTTP client, which cannot use them.
+ */
+export function introducerNurls(
+  spkiHash: string,
+  swissnum: string,
+  hints: readonly ConnectionHint[],
+): string[] {
+  return hints
+    .filter((h) => h.kind === "tcp" || h.kind === "tor")
+    .map((h) => formatNurl({ spkiHash, hints: [h], swissnum, version: 1 }));
+}

@@ -1,0 +1,230 @@
+import { base32Encode } from "@lafs/crypto";
+import {
+  type ByteRange,
+  createChkDecoder,
+  formatCap,
+  type ImmutableCap,
+  isCorruptShareError,
+  parseImmutableCap,
+  type ShareReader,
+  storageIndexOfKey,
+} from "@lafs/immutable";
+import { type Logger, silentLogger } from "@lafs/interface";
+import { serverLabel } from "@lafs/placement";
+import type { CallOptions } from "./client.js";
+import type { GridServer } from "./grid-server.js";
+import { askForShares, connectedInPermutedOrder, SHARE_QUERY_TIMEOUT_MS } from "./server-selection.js";
+import { DownloadError } from "./transfer-errors.js";
+
+export interface DownloadOptions {
+  readonly signal?: AbortSignal | undefined;
+  readonly logger?: Logger | undefined;
+  /** Timeout of each "which shares do you have" query; default 15 s. */
+  readonly queryTimeoutMs?: number | undefined;
+  /** Share queries in flight at once; default 10. */
+  readonly queryConcurrency?: number | undefined;
+  /** Told about every corrupt share found, once its advisory was sent (or failed to send). */
+  readonly onCorruptShare?: ((report: CorruptShareReport) => void) | undefined;
+}
+
+/** A share that failed verification, and whether its server took our corruption advisory. */
+export interface CorruptShareReport {
+  readonly serverId: string;
+  readonly shareNumber: number;
+  readonly reason: string;
+  readonly advised: boolean;
+  readonly adviseError?: string | undefined;
+}
+
+/** Where one share was found. */
+export interface ShareLocation {
+  readonly serverId: string;
+  readonly shareNumber: number;
+}
+
+/**
+ * An immutable file being read. `read` streams the plaintext of a byte range, fetching only
+ * the segments it touches; every block is verified and a failing or corrupt share is replaced
+ * by another (the corrupt one's server gets an advisory). Several reads may run one after the
+ * other on the same download; shares stay open between them.
+ */
+export interface Download {
+  readonly cap: string;
+  readonly size: number;
+  /** Plaintext of [start, end) (end exclusive, clipped to the size). */
+  read(range?: ByteRange): AsyncGenerator<Uint8Array, void, undefined>;
+  readAll(range?: ByteRange): Promise<Buffer>;
+  /** Every share found, in the order they are tried (primary shares first, then permuted order). */
+  readonly locations: readonly ShareLocation[];
+  /** The shares in use now. */
+  activeShares(): ShareLocation[];
+  /** Corrupt shares found so far. */
+  corruptShares(): readonly CorruptShareReport[];
+  /** Resolves when every corruption advisory sent so far has been answered. */
+  settled(): Promise<void>;
+}
+
+function reasonOf(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return typeof code === "string" ? `${code}: ${error.message}` : error.message;
+  }
+  return String(error);
+}
+
+/** At most five names, then a count: a message about a large grid stays readable. */
+function nameSome(labels: readonly string[]): string {
+  return labels.length <= 5
+    ? labels.join(", ")
+    : `${labels.slice(0, 5).join(", ")} and ${labels.length - 5} more`;
+}
+
+function literalDownload(cap: string, data: Uint8Array): Download {
+  const slice = (range: ByteRange = {}) => {
+    const start = Math.max(0, range.start ?? 0);
+    const end = Math.min(range.end ?? data.length, data.length);
+    return Buffer.from(data.subarray(start, Math.max(start, end)));
+  };
+  return {
+    cap,
+    size: data.length,
+    async *read(range) {
+      const bytes = slice(range);
+      if (bytes.length > 0) yield bytes;
+    },
+    readAll: async (range) => slice(range),
+    locations: [],
+    activeShares: () => [],
+    corruptShares: () => [],
+    settled: async () => {},
+  };
+}
+
+/**
+ * Finds the shares of an immutable file and returns a Download for it. A `URI:LIT:` cap needs
+ * no server. For `URI:CHK:` the connected servers are asked, in the permuted order of the
+ * storage index and a few at a time, which shares they hold, until all N share numbers are
+ * found or every server has answered; fewer than k distinct shares is
+ * TAHOE_ERR_DOWNLOAD_NOT_ENOUGH_SHARES, naming the servers that did not answer.
+ */
+export async function openDownload(
+  cap: string | ImmutableCap,
+  servers: readonly GridServer[],
+  options: DownloadOptions = {},
+): Promise<Download> {
+  const parsed = typeof cap === "string" ? parseImmutableCap(cap) : cap;
+  const capText = typeof cap === "string" ? cap.trim() : undefined;
+  if (parsed.kind === "lit") return literalDownload(capText ?? formatCap(parsed), parsed.data);
+  if (parsed.kind !== "chk") {
+    throw new DownloadError(
+      "TAHOE_ERR_DOWNLOAD_CAP",
+      "a URI:CHK-Verifier: cap cannot be downloaded: it has no decryption key",
+      {
+        hint: "use the file's read cap (URI:CHK:…); a verify cap can only check shares",
+      },
+    );
+  }
+  const logger = (options.logger ?? silentLogger).child({ component: "downloader" });
+  const si = storageIndexOfKey(parsed.key);
+  const siText = base32Encode(si);
+  const { signal } = options;
+  const ordered = connectedInPermutedOrder(si, servers);
+  const answers = await askForShares(si, ordered, {
+    timeoutMs: options.queryTimeoutMs ?? SHARE_QUERY_TIMEOUT_MS,
+    concurrency: options.queryConcurrency,
+    signal,
+    enough: (sofar) => new Set(sofar.flatMap((a) => (a.ok ? a.shares : []))).size >= parsed.n,
+  });
+  if (signal?.aborted) {
+    throw new DownloadError("TAHOE_ERR_DOWNLOAD_ABORTED", `download of ${siText} cancelled`, {
+      hint: "the download was cancelled on purpose",
+      cause: signal.reason,
+    });
+  }
+  const located: { server: GridServer; shareNumber: number }[] = [];
+  for (const answer of answers) {
+    if (!answer.ok) continue;
+    for (const shareNumber of answer.shares) {
+      if (shareNumber < parsed.n) located.push({ server: answer.server, shareNumber });
+    }
+  }
+  const distinct = new Set(located.map((l) => l.shareNumber));
+  if (distinct.size < parsed.k) {
+    const failures = answers
+      .filter((a) => !a.ok)
+      .map((a) => {
+        const code = (a.error as { code?: unknown } | undefined)?.code;
+        return `${serverLabel(a.server)}${typeof code === "string" ? ` (${code})` : ""}`;
+      });
+    const disconnected = servers.length - ordered.length;
+    throw new DownloadError(
+      "TAHOE_ERR_DOWNLOAD_NOT_ENOUGH_SHARES",
+      `found ${distinct.size} distinct share(s) of ${parsed.size}-byte file ${siText} on ${new Set(located.map((l) => l.server.id)).size} server(s), need ${parsed.k}; asked ${answers.length} of ${servers.length} server(s)` +
+        (disconnected > 0 ? ` (${disconnected} not connected)` : "") +
+        (failures.length > 0 ? `; no answer from ${nameSome(failures)}` : ""),
+      {
+        hint: "wait until more storage servers are connected and try again; if they all answered, the file is lost unless another grid holds it",
+      },
+    );
+  }
+  logger.debug({ si: siText, shares: located.length, distinct: distinct.size }, "shares located");
+
+  const call: CallOptions = signal ? { signal } : {};
+  // The decoder reports failures by share number; it keeps one reader per number active at a
+  // time, so the last reader used for a number is the one that failed.
+  const lastUsed = new Map<number, { server: GridServer; shareNumber: number }>();
+  const readers: ShareReader[] = located.map((loc) => ({
+    shareNumber: loc.shareNumber,
+    read: (offset, length) => {
+      lastUsed.set(loc.shareNumber, loc);
+      return loc.server.client.read(si, loc.shareNumber, offset, length, call);
+    },
+  }));
+  const reports: CorruptShareReport[] = [];
+  const advisories: Promise<void>[] = [];
+
+  const onShareFailure = (shareNumber: number, error: unknown) => {
+    const loc = lastUsed.get(shareNumber);
+    if (loc === undefined) return;
+    const reason = reasonOf(error);
+    if (!isCorruptShareError(error)) {
+      logger.warn(
+        { server: loc.server.id, share: shareNumber, error: reason },
+        "share unreadable, switching",
+      );
+      return;
+    }
+    logger.warn({ server: loc.server.id, share: shareNumber, error: reason }, "corrupt share, switching");
+    const report = (advised: boolean, adviseError?: string) => {
+      const r: CorruptShareReport = { serverId: loc.server.id, shareNumber, reason, advised, adviseError };
+      reports.push(r);
+      options.onCorruptShare?.(r);
+    };
+    advisories.push(
+      loc.server.client.adviseCorrupt("immutable", si, shareNumber, reason.slice(0, 10_000)).then(
+        () => report(true),
+        (adviseFailure: unknown) => report(false, reasonOf(adviseFailure)),
+      ),
+    );
+  };
+
+  const decoder = createChkDecoder(parsed, readers, { onShareFailure });
+  return {
+    cap: capText ?? formatCap(parsed),
+    size: decoder.size,
+    read: (range) => decoder.read(range),
+    readAll: (range) => decoder.readAll(range),
+    locations: [...located]
+      .sort((a, b) => a.shareNumber - b.shareNumber)
+      .map((l) => ({ serverId: l.server.id, shareNumber: l.shareNumber })),
+    activeShares: () =>
+      decoder.activeShares().flatMap((sn) => {
+        const loc = lastUsed.get(sn);
+        return loc ? [{ serverId: loc.server.id, shareNumber: sn }] : [];
+      }),
+    corruptShares: () => [...reports],
+    settled: async () => {
+      while (advisories.length > 0) await Promise.all(advisories.splice(0));
+    },
+  };
+}

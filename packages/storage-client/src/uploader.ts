@@ -1,0 +1,531 @@
+import { randomBytes } from "node:crypto";
+import { base32Encode } from "@lafs/crypto";
+import {
+  type ByteSource,
+  type ChkEncodeResult,
+  type ChkEncoding,
+  formatLiteralCap,
+  LITERAL_MAX_SIZE,
+  startChkEncode,
+  uebHash,
+} from "@lafs/immutable";
+import { type Logger, silentLogger } from "@lafs/interface";
+import {
+  happinessOf,
+  type Placement,
+  type PlacementRefusal,
+  PlacementRefusedError,
+  type PlacementServer,
+  permutedOrder,
+  placeShares,
+  serverLabel,
+} from "@lafs/placement";
+import type { CallOptions, LeaseSecrets } from "./client.js";
+import { isStorageClientError } from "./errors.js";
+import type { UploadServer } from "./grid-server.js";
+import { deriveLeaseSecrets } from "./lease-secrets.js";
+import { askForShares, SHARE_QUERY_TIMEOUT_MS } from "./server-selection.js";
+import { UploadError } from "./transfer-errors.js";
+import { type BucketWriter, createBucketWriter, DEFAULT_BATCH_SIZE } from "./uploader-bucket.js";
+
+export interface UploadOptions {
+  /** Every known server, with its connection state and the user's allowed/required flags. */
+  readonly servers: readonly UploadServer[];
+  /** The node's 32-byte `private/secret`, from which every lease secret is derived. */
+  readonly leaseSecret: Uint8Array;
+  /** shares.needed, shares.happy, shares.total. */
+  readonly k: number;
+  readonly happy: number;
+  readonly n: number;
+  /** Default 1 MiB (@lafs/immutable's DEFAULT_MAX_SEGMENT_SIZE, Tahoe 1.20's). */
+  readonly maxSegmentSize?: number | undefined;
+  /** The node's convergence secret (private/convergence); or `randomKey: true`. */
+  readonly convergenceSecret?: Uint8Array | undefined;
+  readonly randomKey?: boolean | undefined;
+  readonly signal?: AbortSignal | undefined;
+  readonly logger?: Logger | undefined;
+  /** PATCH body size to aim for; default 1,000,000 bytes like Tahoe. */
+  readonly batchSize?: number | undefined;
+  /** Bytes queued or in flight per share before the encoder waits; default 2 × batchSize. */
+  readonly maxBufferedPerShare?: number | undefined;
+  /** Timeout of the "which shares do you have" queries; default 15 s like Tahoe. */
+  readonly queryTimeoutMs?: number | undefined;
+  /** How often to re-place shares of servers that failed mid-upload; default 2. */
+  readonly maxReplacementRounds?: number | undefined;
+}
+
+export interface UploadResult {
+  readonly kind: "chk" | "lit";
+  /** `URI:CHK:…` or `URI:LIT:…`. */
+  readonly cap: string;
+  /** `URI:CHK-Verifier:…`; undefined for LIT. */
+  readonly verifyCap: string | undefined;
+  /** Undefined for LIT. */
+  readonly storageIndex: Uint8Array | undefined;
+  readonly size: number;
+  readonly k: number;
+  readonly happy: number;
+  readonly n: number;
+  /** Servers-of-happiness over the shares the live servers now hold (0 for LIT). */
+  readonly happiness: number;
+  /** Every share counted, by server id: reused ones and uploaded ones. */
+  readonly sharesByServer: ReadonlyMap<string, readonly number[]>;
+  /** The shares this upload wrote, by server id. */
+  readonly uploadedShares: ReadonlyMap<string, readonly number[]>;
+  /** Shares the servers already held (leases renewed), by server id. */
+  readonly reusedShares: ReadonlyMap<string, readonly number[]>;
+  /** Servers that failed during the upload, and why. */
+  readonly failedServers: readonly { readonly id: string; readonly reason: string }[];
+  /** Share bytes acknowledged by servers. */
+  readonly bytesSent: number;
+  /** PATCH requests acknowledged. */
+  readonly writeRequests: number;
+}
+
+interface ServerState {
+  readonly server: UploadServer;
+  readonly lease: LeaseSecrets;
+  readonly label: string;
+  alive: boolean;
+  writable: boolean;
+  /** Complete shares the server holds (its answer to the query or to allocate). */
+  readonly existing: Set<number>;
+  /** Shares this upload allocated on it. */
+  readonly buckets: Map<number, BucketWriter>;
+  renewed: boolean;
+  failure: string | undefined;
+}
+
+const ABORT_TIMEOUT_MS = 5_000;
+
+function reasonOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+const REQUIRED_SERVER_REFUSALS: ReadonlySet<string> = new Set([
+  "TAHOE_ERR_PLACEMENT_REQUIRED_NOT_ALLOWED",
+  "TAHOE_ERR_PLACEMENT_REQUIRED_NOT_CONNECTED",
+  "TAHOE_ERR_PLACEMENT_REQUIRED_READ_ONLY",
+]);
+
+/** Placement's words about required servers; its happiness line would repeat our headline. */
+function requiredWords(placement: { readonly refusals: readonly PlacementRefusal[] }): string {
+  return placement.refusals
+    .filter((r) => REQUIRED_SERVER_REFUSALS.has(r.code))
+    .map((r) => r.message)
+    .join("\n");
+}
+
+function sorted(values: Iterable<number>): number[] {
+  return [...values].sort((a, b) => a - b);
+}
+
+/**
+ * Uploads an immutable file: LIT for 55 bytes or less (nothing is sent), else CHK shares
+ * placed by servers-of-happiness on the allowed servers, with every required server holding
+ * a share. A refused placement throws @lafs/placement's PlacementRefusedError before any
+ * allocate or write. Shares the servers already hold are reused. A server that fails during
+ * the upload has its buckets aborted; if happiness can no longer be reached the whole upload
+ * is aborted (TAHOE_ERR_UPLOAD_UNHAPPY), otherwise its shares are re-placed on other servers
+ * after the main pass by encoding the source again with the same key (so the source must be
+ * re-readable, as every ByteSource is).
+ */
+export async function uploadImmutable(source: ByteSource, options: UploadOptions): Promise<UploadResult> {
+  const { k, happy, n } = options;
+  if (source.size <= LITERAL_MAX_SIZE) {
+    const data = await source.read(0, source.size);
+    if (data.length !== source.size) {
+      throw new UploadError(
+        "TAHOE_ERR_UPLOAD_SOURCE_CHANGED",
+        `${source.name}: expected ${source.size} bytes, read ${data.length}`,
+        {
+          hint: "the file changed size while it was being uploaded; upload it again when nothing is writing to it",
+        },
+      );
+    }
+    return {
+      kind: "lit",
+      cap: formatLiteralCap(data),
+      verifyCap: undefined,
+      storageIndex: undefined,
+      size: source.size,
+      k,
+      happy,
+      n,
+      happiness: 0,
+      sharesByServer: new Map(),
+      uploadedShares: new Map(),
+      reusedShares: new Map(),
+      failedServers: [],
+      bytesSent: 0,
+      writeRequests: 0,
+    };
+  }
+  const logger = (options.logger ?? silentLogger).child({ component: "uploader" });
+  const encodeParams = { k, n, maxSegmentSize: options.maxSegmentSize };
+  const encoding = await startChkEncode(
+    source,
+    options.randomKey
+      ? { ...encodeParams, randomKey: true }
+      : { ...encodeParams, convergenceSecret: options.convergenceSecret },
+  );
+  const upload = createUpload(encoding, options, logger);
+  return upload.run(source, encodeParams);
+}
+
+function createUpload(encoding: ChkEncoding, options: UploadOptions, logger: Logger) {
+  const { k, happy, n, signal } = options;
+  const si = encoding.storageIndex;
+  const shareSize = encoding.shareSize;
+  const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+  const maxBuffered = options.maxBufferedPerShare ?? 2 * batchSize;
+  const call: CallOptions = signal ? { signal } : {};
+  // Every server's secrets up front: a bad lease seed fails the upload before any request.
+  const states: ServerState[] = options.servers.map((server) => ({
+    server,
+    lease: deriveLeaseSecrets(options.leaseSecret, si, server.leaseSeed),
+    label: serverLabel(server),
+    alive: true,
+    writable: server.maximumImmutableShareSize === undefined || server.maximumImmutableShareSize >= shareSize,
+    existing: new Set<number>(),
+    buckets: new Map<number, BucketWriter>(),
+    renewed: false,
+    failure: undefined,
+  }));
+  const byId = new Map(states.map((s) => [s.server.id, s]));
+  const failed: ServerState[] = [];
+  const cleanups: Promise<void>[] = [];
+  let streaming = false;
+  let fatal: Error | undefined;
+  let bytesSent = 0;
+  let writeRequests = 0;
+
+  const abortedError = () =>
+    new UploadError("TAHOE_ERR_UPLOAD_ABORTED", `upload of ${what()} cancelled`, {
+      hint: "the upload was cancelled on purpose; unfinished shares were aborted on the servers",
+      cause: signal?.reason,
+    });
+  const what = () => `${encoding.plan.size}-byte file ${base32Encode(si)}`;
+
+  /** Shares a live server holds or is being sent. */
+  const held = (st: ServerState): Set<number> => {
+    const out = new Set(st.existing);
+    for (const [sn, b] of st.buckets) if (!b.failed) out.add(sn);
+    return out;
+  };
+
+  const placementInput = (): PlacementServer[] =>
+    states.map((st) => ({
+      id: st.server.id,
+      nickname: st.server.nickname,
+      permutationSeed: st.server.permutationSeed,
+      connected: st.server.connected && st.alive,
+      writable: st.writable,
+      existingShares: sorted(held(st)),
+      allowed: st.server.allowed ?? true,
+      required: st.server.required ?? false,
+    }));
+
+  const place = (): Placement => placeShares({ storageIndex: si, servers: placementInput(), k, happy, n });
+
+  const liveHoldings = (onlyComplete: boolean): Map<string, number[]> => {
+    const out = new Map<string, number[]>();
+    for (const st of states) {
+      if (!st.alive || !st.server.connected || st.server.allowed === false) continue;
+      const shares = new Set(st.existing);
+      for (const [sn, b] of st.buckets) if (!b.failed && (!onlyComplete || b.complete)) shares.add(sn);
+      if (shares.size > 0) out.set(st.server.id, sorted(shares));
+    }
+    return out;
+  };
+
+  const abortBucket = (st: ServerState, b: BucketWriter) => {
+    const wasComplete = b.complete;
+    b.kill();
+    if (wasComplete) return;
+    cleanups.push(
+      st.server.client
+        .abort(si, b.shareNumber, b.uploadSecret, { timeoutMs: ABORT_TIMEOUT_MS })
+        .catch((error: unknown) =>
+          logger.debug(
+            { server: st.server.id, share: b.shareNumber, error: reasonOf(error) },
+            "abort failed",
+          ),
+        ),
+    );
+  };
+
+  const unhappy = (why: string, cause?: unknown): UploadError => {
+    const happiness = happinessOf(liveHoldings(false));
+    const names = failed.map((st) => `${st.label}: ${st.failure}`);
+    return new UploadError(
+      "TAHOE_ERR_UPLOAD_UNHAPPY",
+      `upload of ${what()} failed: shares could be placed on only ${happiness} server(s) such that any ${k} of them have enough shares to recover the file, but we were asked to place shares on at least ${happy} such servers` +
+        (names.length > 0 ? `; server(s) failed during the upload: ${names.join("; ")}` : "") +
+        (why ? `\n${why}` : ""),
+      {
+        hint: "Unfinished shares were aborted and nothing claims success. Check the failed servers, or connect more servers, then upload again.",
+        happiness,
+        failedServers: failed.map((st) => st.server.id),
+        cause,
+      },
+    );
+  };
+
+  const serverFailed = (st: ServerState, error: unknown) => {
+    if (signal?.aborted) {
+      fatal ??= abortedError();
+      return;
+    }
+    if (!st.alive) return;
+    st.alive = false;
+    st.failure = reasonOf(error);
+    failed.push(st);
+    logger.warn({ server: st.server.id, error: st.failure }, "storage server failed during upload");
+    for (const b of st.buckets.values()) abortBucket(st, b);
+    if (streaming && fatal === undefined) {
+      // Tahoe re-checks happiness whenever a server drops out; stop early rather than push a doomed file.
+      const placement = place();
+      if (!placement.ok) fatal = unhappy(requiredWords(placement), error);
+    }
+  };
+
+  const newBucket = (st: ServerState, shareNumber: number, uploadSecret: Uint8Array): BucketWriter =>
+    createBucketWriter({
+      client: st.server.client,
+      storageIndex: si,
+      shareNumber,
+      uploadSecret,
+      batchSize,
+      signal,
+      onFailure: (error) => serverFailed(st, error),
+      onSent: (bytes) => {
+        bytesSent += bytes;
+        writeRequests++;
+      },
+    });
+
+  /** Tahoe's discovery (wire-formats §6.2 step 2): the first 2N usable servers, plus required ones. */
+  async function discover(): Promise<void> {
+    const usable = permutedOrder(
+      si,
+      states
+        .filter((st) => st.server.connected && st.server.allowed !== false)
+        .map((st) => ({ id: st.server.id, permutationSeed: st.server.permutationSeed, st })),
+    ).map((entry) => entry.st);
+    const ask: ServerState[] = [];
+    let writable = 0;
+    for (const st of usable) {
+      if (writable < 2 * n) {
+        ask.push(st);
+        if (st.writable) writable++;
+      } else if (st.server.required) ask.push(st);
+    }
+    const answers = await askForShares(
+      si,
+      ask.map((st) => ({ ...st.server, state: st })),
+      { timeoutMs: options.queryTimeoutMs ?? SHARE_QUERY_TIMEOUT_MS, signal },
+    );
+    if (signal?.aborted) throw abortedError();
+    for (const answer of answers) {
+      const st = answer.server.state;
+      if (answer.ok) {
+        for (const sn of answer.shares) if (sn < n) st.existing.add(sn);
+      } else if (answer.timedOut) {
+        // Tahoe's rule: a slow server may still hold shares, but gets no new ones.
+        st.writable = false;
+      } else serverFailed(st, answer.error);
+    }
+  }
+
+  /**
+   * Places, then allocates, until every allocate got what it asked for. Each round that changes
+   * anything marks a server read-only or dead, so this ends. Throws PlacementRefusedError.
+   */
+  async function placeAndAllocate(): Promise<BucketWriter[]> {
+    const created: BucketWriter[] = [];
+    for (;;) {
+      const placement = place();
+      if (!placement.ok) throw new PlacementRefusedError(placement.refusals);
+      let changed = false;
+      await Promise.all(
+        placement.servers
+          .filter((plan) => plan.candidate)
+          .map(async (plan) => {
+            const st = byId.get(plan.id)!;
+            const have = held(st);
+            const fresh = plan.newShares.filter((sn) => !have.has(sn));
+            const renew = st.renewed ? [] : plan.keptShares.filter((sn) => st.existing.has(sn));
+            if (fresh.length === 0 && renew.length === 0) return;
+            const uploadSecret = randomBytes(20);
+            try {
+              const result = await st.server.client.allocate(
+                si,
+                {
+                  shareNumbers: [...fresh, ...renew],
+                  allocatedSize: shareSize,
+                  uploadSecret,
+                  ...st.lease,
+                },
+                call,
+              );
+              st.renewed = true;
+              for (const sn of result.alreadyHave) if (sn < n) st.existing.add(sn);
+              for (const sn of result.allocated) {
+                const b = newBucket(st, sn, uploadSecret);
+                st.buckets.set(sn, b);
+                created.push(b);
+              }
+              const got = new Set([...result.allocated, ...result.alreadyHave]);
+              if (fresh.some((sn) => !got.has(sn))) {
+                // Another upload holds them, or the server is out of room: Tahoe treats it as read-only.
+                st.writable = false;
+                changed = true;
+              }
+            } catch (error) {
+              if (signal?.aborted) throw abortedError();
+              if (isStorageClientError(error, "TAHOE_ERR_STORAGE_CLIENT_SERVER_FULL")) st.writable = false;
+              else serverFailed(st, error);
+              changed = true;
+            }
+          }),
+      );
+      if (!changed) return created;
+    }
+  }
+
+  /** Runs one encoding pass, sending each share's bytes to the buckets given. */
+  async function push(
+    pass: ChkEncoding,
+    buckets: BucketWriter[],
+    expectedUebHash?: Uint8Array,
+  ): Promise<void> {
+    const byShare = new Map<number, BucketWriter[]>();
+    for (const b of buckets) byShare.set(b.shareNumber, [...(byShare.get(b.shareNumber) ?? []), b]);
+    const { plan } = pass;
+    const check = () => {
+      if (signal?.aborted) fatal ??= abortedError();
+      if (fatal) throw fatal;
+    };
+    for await (const write of pass.writes()) {
+      check();
+      if (expectedUebHash !== undefined && write.offset === plan.layout.plaintextHashTree) {
+        // The trailer ends with the UEB: compare before it goes out, so no inconsistent share completes.
+        const trailer = write.data[0]!;
+        if (!uebHash(trailer.subarray(trailer.length - plan.uebSize)).equals(expectedUebHash)) {
+          throw new UploadError(
+            "TAHOE_ERR_UPLOAD_SOURCE_CHANGED",
+            `upload of ${what()}: the file changed while it was being uploaded (re-encoding it for replacement shares gave another file)`,
+            {
+              hint: "upload it again when nothing is writing to it",
+              failedServers: failed.map((s) => s.server.id),
+            },
+          );
+        }
+      }
+      for (const [sn, list] of byShare) for (const b of list) b.write(write.offset, write.data[sn]!);
+      const waits = buckets
+        .filter((b) => !b.failed && b.buffered() > maxBuffered)
+        .map((b) => b.drainTo(batchSize));
+      if (waits.length > 0) await Promise.all(waits);
+    }
+    for (const b of buckets) b.flush();
+    await Promise.all(buckets.map((b) => b.settled()));
+    check();
+    for (const b of buckets) {
+      if (!b.failed && !b.complete) {
+        const st = states.find((s) => s.buckets.get(b.shareNumber) === b)!;
+        serverFailed(
+          st,
+          new Error(
+            `share ${b.shareNumber}: every byte was written but the server did not report the share complete`,
+          ),
+        );
+      }
+    }
+    check();
+  }
+
+  const requiredSatisfied = (holdings: Map<string, number[]>) =>
+    states.every((st) => !st.server.required || holdings.has(st.server.id));
+
+  const missingShares = (holdings: Map<string, number[]>) => {
+    const have = new Set([...holdings.values()].flat());
+    return Array.from({ length: n }, (_, i) => i).filter((sn) => !have.has(sn));
+  };
+
+  async function run(
+    sourceData: ByteSource,
+    params: { k: number; n: number; maxSegmentSize?: number | undefined },
+  ): Promise<UploadResult> {
+    logger.info({ size: encoding.plan.size, k, happy, n, servers: states.length }, "upload starting");
+    try {
+      if (signal?.aborted) throw abortedError();
+      await discover();
+      const buckets = await placeAndAllocate();
+      streaming = true;
+      await push(encoding, buckets);
+      const result: ChkEncodeResult = encoding.result();
+      const maxRounds = options.maxReplacementRounds ?? 2;
+      for (let round = 0; failed.length > 0 && round < maxRounds; round++) {
+        const holdings = liveHoldings(true);
+        if (missingShares(holdings).length === 0 && requiredSatisfied(holdings)) break;
+        let replacements: BucketWriter[];
+        try {
+          replacements = await placeAndAllocate();
+        } catch (error) {
+          if (error instanceof PlacementRefusedError) throw unhappy(requiredWords(error), error);
+          throw error;
+        }
+        if (replacements.length === 0) break;
+        logger.info(
+          { shares: replacements.map((b) => b.shareNumber) },
+          "re-sending shares of failed servers",
+        );
+        const again = await startChkEncode(sourceData, { ...params, encryptionKey: encoding.key });
+        await push(again, replacements, result.uebHash);
+      }
+      const holdings = liveHoldings(true);
+      const happiness = happinessOf(holdings);
+      if (happiness < happy || !requiredSatisfied(holdings)) {
+        const placement = place();
+        throw unhappy(requiredWords(placement));
+      }
+      await Promise.all(cleanups);
+      const uploaded = new Map<string, number[]>();
+      const reused = new Map<string, number[]>();
+      for (const st of states) {
+        if (!holdings.has(st.server.id)) continue;
+        const mine = sorted([...st.buckets].filter(([, b]) => b.complete).map(([sn]) => sn));
+        if (mine.length > 0) uploaded.set(st.server.id, mine);
+        const old = sorted([...st.existing].filter((sn) => !mine.includes(sn)));
+        if (old.length > 0) reused.set(st.server.id, old);
+      }
+      logger.info({ happiness, bytesSent, writeRequests, failed: failed.length }, "upload done");
+      return {
+        kind: "chk",
+        cap: result.readCap,
+        verifyCap: result.verifyCap,
+        storageIndex: si,
+        size: encoding.plan.size,
+        k,
+        happy,
+        n,
+        happiness,
+        sharesByServer: holdings,
+        uploadedShares: uploaded,
+        reusedShares: reused,
+        failedServers: failed.map((st) => ({ id: st.server.id, reason: st.failure ?? "" })),
+        bytesSent,
+        writeRequests,
+      };
+    } catch (error) {
+      fatal ??= error instanceof Error ? error : new Error(String(error));
+      for (const st of states) for (const b of st.buckets.values()) abortBucket(st, b);
+      await Promise.all(cleanups);
+      throw error;
+    }
+  }
+
+  return { run };
+}

@@ -1,0 +1,110 @@
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { allocatePort } from "../src/index.js";
+
+export function hasI2pd(): boolean {
+  return spawnSync("sh", ["-c", "command -v i2pd"]).status === 0;
+}
+
+export interface RealI2pd {
+  samPort: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * An i2pd that cannot reach any other router: reseeding off (no URLs, threshold 0), a private
+ * netid, UPnP, SSU2, IPv6 and NTP off, NTCP2 unpublished on 127.0.0.1, every client service but
+ * SAM off. Zero-hop tunnels still let it create sessions on its own.
+ */
+export async function startOfflineI2pd(): Promise<RealI2pd> {
+  const dir = await mkdtemp(join(tmpdir(), "lafs-i2pd-"));
+  const samPort = await allocatePort({ host: "127.0.0.1" });
+  const routerPort = await allocatePort({ host: "127.0.0.1" });
+  const conf = `log = file
+logfile = ${join(dir, "i2pd.log")}
+loglevel = warn
+daemon = false
+ipv4 = true
+ipv6 = false
+host = 127.0.0.1
+port = ${routerPort}
+netid = 99
+floodfill = false
+[ntcp2]
+enabled = true
+published = false
+port = ${routerPort}
+[ssu2]
+enabled = false
+[http]
+enabled = false
+[httpproxy]
+enabled = false
+[socksproxy]
+enabled = false
+[sam]
+enabled = true
+address = 127.0.0.1
+port = ${samPort}
+[bob]
+enabled = false
+[i2cp]
+enabled = false
+[i2pcontrol]
+enabled = false
+[upnp]
+enabled = false
+[reseed]
+urls =
+yggurls =
+file =
+zipfile =
+threshold = 0
+[addressbook]
+enabled = false
+defaulturl =
+subscriptions =
+[nettime]
+enabled = false
+[meshnets]
+yggdrasil = false
+`;
+  await writeFile(join(dir, "i2pd.conf"), conf);
+  await writeFile(join(dir, "tunnels.conf"), "");
+  const child: ChildProcess = spawn(
+    "i2pd",
+    [
+      `--datadir=${join(dir, "data")}`,
+      `--conf=${join(dir, "i2pd.conf")}`,
+      `--tunconf=${join(dir, "tunnels.conf")}`,
+      `--tunnelsdir=${join(dir, "tunnels.d")}`,
+      "--certsdir=/usr/share/i2pd/certificates",
+    ],
+    { stdio: "ignore" },
+  );
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const stop = async () => {
+    // SIGTERM starts i2pd's graceful shutdown, which waits for transit tunnels for minutes.
+    child.kill("SIGKILL");
+    await exited;
+    await rm(dir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const up = await new Promise<boolean>((resolve) => {
+      const s = connect({ host: "127.0.0.1", port: samPort });
+      s.once("connect", () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once("error", () => resolve(false));
+    });
+    if (up) return { samPort, stop };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await stop();
+  throw new Error(`i2pd did not open its SAM port ${samPort} within 10 s`);
+}
