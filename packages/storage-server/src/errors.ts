@@ -17,7 +17,8 @@ export type StorageServerErrorCode =
   | "TAHOE_ERR_STORAGE_SERVER_READONLY"
   | "TAHOE_ERR_STORAGE_SERVER_CORRUPT_CONTAINER"
   | "TAHOE_ERR_STORAGE_SERVER_OPTIONS"
-  | "TAHOE_ERR_STORAGE_SERVER_LISTEN";
+  | "TAHOE_ERR_STORAGE_SERVER_LISTEN"
+  | "TAHOE_ERR_STORAGE_SERVER_STOPPED";
 
 /**
  * A request the server refuses, or a server that cannot start. `status` is the HTTP

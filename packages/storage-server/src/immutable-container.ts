@@ -41,14 +41,15 @@ async function readExactly(fh: FileHandle, length: number, position: number): Pr
 
 /**
  * Creates the container of an upload: header and first lease. The data area between
- * them is left as a hole that the PATCHes fill; `wx` refuses to clobber a file.
+ * them is left as a hole that the PATCHes fill; `wx` refuses to clobber a file. Returns
+ * the handle, open for the PATCHes to come.
  */
 export async function createImmutableContainer(
   path: string,
   allocatedSize: number,
   lease: Lease,
-): Promise<void> {
-  const fh = await open(path, "wx", 0o600);
+): Promise<FileHandle> {
+  const fh = await open(path, "wx+", 0o600);
   try {
     const header = Buffer.alloc(IMMUTABLE_HEADER_SIZE);
     header.writeUInt32BE(IMMUTABLE_CONTAINER_VERSION, 0);
@@ -56,15 +57,32 @@ export async function createImmutableContainer(
     header.writeUInt32BE(1, 8);
     await fh.write(header, 0, header.length, 0);
     await fh.write(encodeLease(lease), 0, IMMUTABLE_LEASE_SIZE, IMMUTABLE_HEADER_SIZE + allocatedSize);
-  } finally {
+    return fh;
+  } catch (error) {
     await fh.close();
+    throw error;
   }
 }
 
-/** Reads the header and leases; the data length is what lies between them, as Tahoe computes it. */
-export async function readImmutableContainer(path: string, fh: FileHandle): Promise<ImmutableContainer> {
+/**
+ * The version, lease count and data length of a container, from its header and size
+ * alone: what a read needs, without decoding the leases.
+ */
+export async function readImmutableLayout(
+  path: string,
+  fh: FileHandle,
+): Promise<{ version: 1 | 2; count: number; dataLength: number }> {
   const { size } = await fh.stat();
   const header = await readExactly(fh, IMMUTABLE_HEADER_SIZE, 0);
+  return immutableLayout(path, header, size);
+}
+
+/** The layout of a container from its first 12 bytes and its size; a 500 when they do not add up. */
+export function immutableLayout(
+  path: string,
+  header: Buffer,
+  size: number,
+): { version: 1 | 2; count: number; dataLength: number } {
   if (header.length < IMMUTABLE_HEADER_SIZE) throw corruptContainer(path, "shorter than the 12-byte header");
   const version = header.readUInt32BE(0);
   if (version !== 1 && version !== 2)
@@ -73,12 +91,18 @@ export async function readImmutableContainer(path: string, fh: FileHandle): Prom
   const leaseOffset = size - count * IMMUTABLE_LEASE_SIZE;
   if (leaseOffset < IMMUTABLE_HEADER_SIZE)
     throw corruptContainer(path, `${count} leases do not fit in ${size} bytes`);
-  const raw = await readExactly(fh, count * IMMUTABLE_LEASE_SIZE, leaseOffset);
+  return { version, count, dataLength: leaseOffset - IMMUTABLE_HEADER_SIZE };
+}
+
+/** Reads the header and leases; the data length is what lies between them, as Tahoe computes it. */
+export async function readImmutableContainer(path: string, fh: FileHandle): Promise<ImmutableContainer> {
+  const { version, count, dataLength } = await readImmutableLayout(path, fh);
+  const raw = await readExactly(fh, count * IMMUTABLE_LEASE_SIZE, IMMUTABLE_HEADER_SIZE + dataLength);
   const leases: Lease[] = [];
   for (let i = 0; i < count; i++) {
     leases.push(decodeLease(raw.subarray(i * IMMUTABLE_LEASE_SIZE, (i + 1) * IMMUTABLE_LEASE_SIZE)));
   }
-  return { version, dataLength: leaseOffset - IMMUTABLE_HEADER_SIZE, leases };
+  return { version, dataLength, leases };
 }
 
 /** Rewrites the lease list after the data, and the count in the header. */

@@ -113,7 +113,14 @@ export function createMutableStore(o: MutableStoreOptions) {
       const fh = await open(path, "r");
       try {
         const container = await readMutableContainer(path, fh);
-        return { fh, path, dataOffset: MUTABLE_DATA_OFFSET, dataLength: container.dataLength };
+        return {
+          fh,
+          path,
+          dataOffset: MUTABLE_DATA_OFFSET,
+          dataLength: container.dataLength,
+          // A mutable share may change between reads, so its handle is not kept.
+          release: () => fh.close(),
+        };
       } catch (error) {
         await fh.close();
         throw error;

@@ -1,4 +1,4 @@
-import { type FileHandle, mkdir, rm } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import { silentLogger } from "@lafs/interface";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { writeCorruptionAdvisory } from "./advisories.js";
@@ -10,10 +10,12 @@ import {
   extractSecrets,
   type SecretKind,
 } from "./auth.js";
-import { readBody } from "./body.js";
-import { decodeCbor, encodeCbor, plainBytes } from "./cbor.js";
+import { readBody, streamBody } from "./body.js";
+import { decodeCbor, encodeCbor, encodeRequired, plainBytes } from "./cbor.js";
+import { corruptContainer } from "./container-errors.js";
 import { badBody, isStorageServerError, notFound, tooLarge } from "./errors.js";
-import { createImmutableStore } from "./immutable-store.js";
+import { readFully } from "./file-io.js";
+import { createImmutableStore, type OpenedShare } from "./immutable-store.js";
 import { createKeyedLock } from "./keyed-lock.js";
 import { renewAllLeases } from "./lease-ops.js";
 import { leaseExpiration } from "./leases.js";
@@ -29,6 +31,12 @@ import { availableSpace } from "./space.js";
 const PROTOCOL_KEY = "http://allmydata.org/tahoe/protocols/storage/v1";
 /** What Tahoe-LAFS announces: 69105 TB, far above anything a client will write. */
 const MAXIMUM_MUTABLE_SHARE_SIZE = 69105n * 10n ** 12n;
+/**
+ * PATCH bodies go to disk in writes of about this size, made of the pieces as received
+ * (never joined). A Tahoe PATCH of about 1 MB is one write; a larger one is written while
+ * the rest arrives. Smaller writes measured slower: each one wakes a thread-pool thread.
+ */
+export const PATCH_WRITE_BATCH = 1024 * 1024;
 const utf8 = (text: string) => plainBytes(Buffer.from(text, "utf8"));
 
 type Params = { si?: string; shnum?: string };
@@ -79,7 +87,10 @@ export async function storageServerPlugin(
         immutable.expireIdle().catch((error) => logger.warn({ err: error }, "expiring idle uploads failed"));
       }, 60_000);
       sweep.unref();
-      scope.addHook("onClose", async () => clearInterval(sweep));
+      scope.addHook("onClose", async () => {
+        clearInterval(sweep);
+        await immutable.close();
+      });
 
       scope.addHook("onRequest", async (request) => {
         checkAuthorization(request.raw, expectedAuthorization);
@@ -215,27 +226,33 @@ export async function storageServerPlugin(
           const index = si(request);
           const number = shnum(request);
           const range = parseContentRange(request.headers["content-range"]);
-          const result = await immutable.write(index, number, s.get("upload-secret")!, range, (length) => {
-            const limit = Math.min(length, LIMITS.patchBody);
-            return readBody(request.body, request.headers["content-length"], limit, (size) =>
-              length > LIMITS.patchBody
-                ? tooLarge(
-                    `a PATCH of ${length} bytes is over this server's ${LIMITS.patchBody}-byte limit`,
-                    "send the share in smaller PATCH requests",
-                  )
-                : badBody(
-                    `the body${size === undefined ? "" : ` of ${size} bytes`} is longer than the ${length} bytes Content-Range names`,
-                  ),
-            );
+          const tooLong = (length: number) => (size: number | undefined) =>
+            length > LIMITS.patchBody
+              ? tooLarge(
+                  `a PATCH of ${length} bytes is over this server's ${LIMITS.patchBody}-byte limit`,
+                  "send the share in smaller PATCH requests",
+                )
+              : badBody(
+                  `the body${size === undefined ? "" : ` of ${size} bytes`} is longer than the ${length} bytes Content-Range names`,
+                );
+          const contentLength = request.headers["content-length"];
+          const result = await immutable.write(index, number, s.get("upload-secret")!, range, {
+            read: (length) =>
+              readBody(request.body, contentLength, Math.min(length, LIMITS.patchBody), tooLong(length)),
+            stream: (length, sink) =>
+              streamBody(
+                request.body,
+                contentLength,
+                Math.min(length, LIMITS.patchBody),
+                tooLong(length),
+                sink,
+                PATCH_WRITE_BATCH,
+              ),
           });
-          const required = result.required.map(
-            (r) =>
-              new Map([
-                ["begin", r.begin],
-                ["end", r.end],
-              ]),
-          );
-          return sendCbor(reply, result.complete ? 201 : 200, new Map([["required", required]]));
+          return reply
+            .code(result.complete ? 201 : 200)
+            .header("content-type", "application/cbor")
+            .send(encodeRequired(result.required));
         },
       );
 
@@ -263,7 +280,7 @@ export async function storageServerPlugin(
         const index = si(request);
         const number = shnum(request);
         const share = await (kind === "immutable" ? immutable : mutable).openShare(index, number);
-        await share.fh.close();
+        await share.release();
         const reason = parseCorruptionAdvisory(
           await cborBody(request, LIMITS.corruptBody, "corruption advisory"),
         );
@@ -311,37 +328,63 @@ export async function storageServerPlugin(
   );
 }
 
+/**
+ * Reads up to this many bytes into one buffer and sends it: one positional read instead of
+ * a stream's many 64 KiB ones. Longer reads (a whole large share, no Range) are streamed.
+ */
+const READ_IN_ONE_PIECE = 8 * 1024 * 1024;
+const STREAM_CHUNK = 1024 * 1024;
+
 /** A share read: 206 for a Range (end clipped, total `*`), 204 past the end, 200 for the whole share. */
 async function sendShare(
   request: FastifyRequest,
   reply: FastifyReply,
-  share: { fh: FileHandle; dataOffset: number; dataLength: number },
+  share: OpenedShare,
 ): Promise<FastifyReply> {
   let first = 0;
   let last = share.dataLength - 1;
   const header = request.headers.range;
+  let streaming = false;
   try {
     if (header !== undefined) {
       const range = parseRange(header);
       if (range.first >= share.dataLength) {
-        await share.fh.close();
         return reply.code(204).header("content-type", "application/octet-stream").send();
       }
       first = range.first;
       last = Math.min(range.last, share.dataLength - 1);
     }
-  } catch (error) {
-    await share.fh.close();
-    throw error;
+    const length = Math.max(0, last - first + 1);
+    let data: Buffer | undefined;
+    if (length <= READ_IN_ONE_PIECE) {
+      data = length === 0 ? Buffer.alloc(0) : await readFully(share.fh, length, share.dataOffset + first);
+      if (data.length < length) throw corruptContainer(share.path, "the file ends inside its share data");
+    }
+    reply.header("content-type", "application/octet-stream");
+    if (header !== undefined) reply.code(206).header("content-range", `bytes ${first}-${last}/*`);
+    else reply.code(200);
+    if (data !== undefined) return reply.send(data);
+    reply.header("content-length", String(length));
+    const stream = share.fh.createReadStream({
+      start: share.dataOffset + first,
+      end: share.dataOffset + last,
+      highWaterMark: STREAM_CHUNK,
+      // The handle belongs to the caller's pool, not to the stream.
+      autoClose: false,
+    });
+    streaming = true;
+    // Without autoClose the stream is not destroyed at its end, so no "close" follows "end".
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      void Promise.resolve(share.release()).catch(() => undefined);
+    };
+    stream.once("end", release);
+    stream.once("close", release);
+    stream.once("error", release);
+    return reply.send(stream);
+  } finally {
+    if (!streaming) await share.release();
   }
-  reply.header("content-type", "application/octet-stream");
-  if (header !== undefined) reply.code(206).header("content-range", `bytes ${first}-${last}/*`);
-  else reply.code(200);
-  if (last < first) {
-    await share.fh.close();
-    return reply.send(Buffer.alloc(0));
-  }
-  reply.header("content-length", String(last - first + 1));
-  const stream = share.fh.createReadStream({ start: share.dataOffset + first, end: share.dataOffset + last });
-  return reply.send(stream);
 }

@@ -44,6 +44,12 @@ export class IntervalSet {
 
   add(begin: number, end: number): void {
     if (end <= begin) return;
+    // Uploads mostly write in order: extending the last span needs no rebuild.
+    const tail = this.spans[this.spans.length - 1];
+    if (tail !== undefined && begin >= tail[0] && begin <= tail[1]) {
+      tail[1] = Math.max(tail[1], end);
+      return;
+    }
     const out: [number, number][] = [];
     let b = begin;
     let e = end;

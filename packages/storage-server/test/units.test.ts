@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { checkAcceptsCbor } from "../src/auth.js";
+import { encodeCbor, encodeRequired } from "../src/cbor.js";
 import { blake2b } from "../src/index.js";
 import { parseShareNumber, parseStorageIndex } from "../src/paths.js";
 import { IntervalSet, parseContentRange, parseRange } from "../src/ranges.js";
@@ -79,6 +80,46 @@ describe("Accept", () => {
     }
     for (const bad of ["*/*", "application/json", "application/cbor;q=0", "application/*"]) {
       expect(() => checkAcceptsCbor(bad), bad).toThrow(expect.objectContaining({ status: 406 }));
+    }
+  });
+});
+
+describe("the PATCH reply encoder", () => {
+  it("gives the bytes cbor2 gives, for every integer width and list length", () => {
+    const edges = [
+      0,
+      1,
+      23,
+      24,
+      255,
+      256,
+      65535,
+      65536,
+      2 ** 32 - 1,
+      2 ** 32,
+      2 ** 40 + 3,
+      Number.MAX_SAFE_INTEGER,
+    ];
+    const lists: { begin: number; end: number }[][] = [[], ...edges.map((n) => [{ begin: n, end: n + 1 }])];
+    lists.push(Array.from({ length: 30 }, (_, i) => ({ begin: i * 1000, end: i * 1000 + 24 })));
+    for (const required of lists) {
+      const expected = encodeCbor(
+        new Map([
+          [
+            "required",
+            required.map(
+              (r) =>
+                new Map([
+                  ["begin", r.begin],
+                  ["end", r.end],
+                ]),
+            ),
+          ],
+        ]),
+      );
+      expect(encodeRequired(required).toString("hex"), JSON.stringify(required)).toBe(
+        expected.toString("hex"),
+      );
     }
   });
 });

@@ -1,0 +1,95 @@
+import multipart from "@fastify/multipart";
+import { isTahoeError, type Logger, silentLogger } from "@lafs/interface";
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import { errorFormatFor, errorView, renderError } from "./error-page.js";
+import { WebError } from "./errors.js";
+import { SECURITY_HEADERS } from "./page.js";
+import { registerUriRoutes } from "./uri-routes.js";
+import type { WebNode } from "./web-node.js";
+import { welcomeJson, welcomePage } from "./welcome.js";
+
+export interface WebAppOptions {
+  logger?: Logger;
+  /** Uploads larger than this fail with 413 (TAHOE_ERR_WEB_TOO_LARGE); no limit when absent. */
+  maxUploadBytes?: number;
+  /** The clock for "N minutes ago"; tests pin it. */
+  now?: () => number;
+}
+
+/**
+ * The web front as a fastify instance, not yet listening (use `inject`, or `listen`, or
+ * createWebServer). Routes may still be added before it is ready.
+ */
+export async function createWebApp(node: WebNode, options: WebAppOptions = {}): Promise<FastifyInstance> {
+  const logger = options.logger ?? silentLogger;
+  const now = options.now ?? Date.now;
+  const sendError = async (error: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    const view = errorView(error);
+    if (isTahoeError(error)) logger.debug({ code: error.code, status: view.status }, "request failed");
+    else if (view.status >= 500) {
+      // Logged with its stack for the operator; the client sees "internal error" only. The URL is not
+      // logged: it may hold a cap.
+      const err = error instanceof Error ? error.stack : String(error);
+      logger.error({ err, method: request.method }, "internal error");
+    }
+    const query = (request.query ?? {}) as Record<string, unknown>;
+    const out = renderError(view, errorFormatFor(request.headers.accept, query.t === "json"));
+    // An unread upload body could be gigabytes: close the connection rather than drain it.
+    if (!request.raw.complete) reply.header("Connection", "close");
+    // Set here too: framework errors (a bad URL) are answered outside the onSend hook.
+    return reply.code(view.status).headers(SECURITY_HEADERS).type(out.contentType).send(out.body);
+  };
+  const app = Fastify({
+    logger: false,
+    exposeHeadRoutes: true,
+    // Stopping the node must not wait for a long download or a stalled upload.
+    forceCloseConnections: true,
+    // Caps are path segments of ~100-200 characters; fastify's default limit is 100.
+    routerOptions: { maxParamLength: 4096 },
+    frameworkErrors: (error, request, reply) => {
+      void sendError(error, request, reply);
+    },
+  });
+
+  // Bodies are streamed to the node, never parsed or buffered by fastify.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", (_request, payload, done) => done(null, payload));
+  await app.register(multipart, {
+    limits: { fileSize: Number.MAX_SAFE_INTEGER, files: 1, fields: 50, fieldSize: 64 * 1024 },
+  });
+
+  app.addHook("onSend", async (_request, reply, payload) => {
+    reply.headers(SECURITY_HEADERS);
+    return payload;
+  });
+
+  app.setErrorHandler(sendError);
+
+  app.setNotFoundHandler(async (request, reply) => {
+    const error = new WebError(
+      "TAHOE_ERR_WEB_NOT_FOUND",
+      404,
+      `no such page: ${request.method} ${request.url.split("?")[0]}`,
+      {
+        hint: "The node serves /, /uri, /uri/CAP and /named/CAP/NAME.",
+      },
+    );
+    return sendError(error, request, reply);
+  });
+
+  app.get("/", async (request, reply) => {
+    const status = node.status();
+    const t = (request.query as Record<string, string | undefined>).t;
+    if (t === "json")
+      return reply.type("application/json; charset=utf-8").send(JSON.stringify(welcomeJson(status, now())));
+    if (t !== undefined && t !== "") {
+      throw new WebError("TAHOE_ERR_WEB_BAD_REQUEST", 400, `unknown t=${t} for the welcome page`, {
+        hint: "Use /?t=json for the same data as JSON.",
+      });
+    }
+    return reply.type("text/html; charset=utf-8").send(welcomePage(status, now()));
+  });
+
+  registerUriRoutes(app, node, options.maxUploadBytes, logger);
+  return app;
+}

@@ -1,0 +1,20 @@
+import { type ErrorCode, TahoeError, type TahoeErrorOptions } from "@lafs/interface";
+
+export type WebErrorCode =
+  | "TAHOE_ERR_WEB_BAD_CAP"
+  | "TAHOE_ERR_WEB_BAD_REQUEST"
+  | "TAHOE_ERR_WEB_NOT_FOUND"
+  | "TAHOE_ERR_WEB_RANGE"
+  | "TAHOE_ERR_WEB_TOO_LARGE"
+  | "TAHOE_ERR_WEB_LISTEN"
+  | "TAHOE_ERR_WEB_NOT_STARTED";
+
+/** An error of the web front; `status` is the HTTP status its error page is sent with. */
+export class WebError extends TahoeError {
+  readonly status: number;
+
+  constructor(code: WebErrorCode, status: number, message: string, options: TahoeErrorOptions = {}) {
+    super(code as ErrorCode, message, options);
+    this.status = status;
+  }
+}

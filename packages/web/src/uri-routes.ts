@@ -1,0 +1,197 @@
+import { Readable } from "node:stream";
+import { isTahoeError, type Logger } from "@lafs/interface";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { fileNodeJson, parseFileCap } from "./caps.js";
+import { attachmentDisposition, contentTypeFor } from "./content-type.js";
+import { WebError } from "./errors.js";
+import { html } from "./html.js";
+import { page } from "./page.js";
+import { parseRangeHeader } from "./range.js";
+import { limitedBody, tooLarge } from "./upload-source.js";
+import type { WebNode } from "./web-node.js";
+
+type Query = Record<string, string | undefined>;
+
+function badRequest(message: string, hint: string): WebError {
+  return new WebError("TAHOE_ERR_WEB_BAD_REQUEST", 400, message, { hint });
+}
+
+const isTrue = (value: string | undefined): boolean =>
+  value !== undefined && /^(true|on|1|yes)$/i.test(value);
+
+/** Aborts the node's work when the client goes away before the response is complete. */
+function abortOnClose(reply: FastifyReply): AbortSignal {
+  const controller = new AbortController();
+  reply.raw.on("close", () => {
+    if (!reply.raw.writableFinished) controller.abort(new Error("the HTTP client went away"));
+  });
+  return controller.signal;
+}
+
+function refuseMutable(query: Query): void {
+  const format = query.format?.toUpperCase();
+  if (isTrue(query.mutable) || format === "SDMF" || format === "MDMF") {
+    throw badRequest(
+      `this node uploads immutable files only (format=${query.format ?? ""}, mutable=${query.mutable ?? ""})`,
+      "Leave out mutable= and format=, or use format=CHK.",
+    );
+  }
+  if (format !== undefined && format !== "CHK") {
+    throw badRequest(`unknown upload format '${query.format}'`, "Use format=CHK or leave it out.");
+  }
+}
+
+function sendCap(request: FastifyRequest, reply: FastifyReply, cap: string, redirect: boolean): FastifyReply {
+  if (redirect)
+    return reply
+      .code(303)
+      .header("Location", `/uri/${encodeURIComponent(cap)}`)
+      .send();
+  if (request.headers.accept?.includes("text/html")) {
+    const body = html`<h1>File uploaded</h1>
+<p>Its cap (keep it: anyone who has it can read the file):</p>
+<p><code>${cap}</code></p>
+<p><a href="/uri/${encodeURIComponent(cap)}">Download it</a> - <a href="/">Return to the welcome page</a></p>`;
+    return reply.code(200).type("text/html; charset=utf-8").send(page("Upload result - Tahoe-LAFS", body));
+  }
+  return reply.code(200).type("text/plain; charset=utf-8").send(cap);
+}
+
+/** `PUT /uri`, `POST /uri?t=upload`, `GET /uri?uri=`, `GET /uri/CAP`, `GET /named/CAP/NAME`. */
+export function registerUriRoutes(
+  app: FastifyInstance,
+  node: WebNode,
+  maxUploadBytes: number | undefined,
+  logger: Logger,
+): void {
+  app.put("/uri", async (request, reply) => {
+    const query = request.query as Query;
+    refuseMutable(query);
+    const header = request.headers["content-length"];
+    const size = header === undefined || request.headers["transfer-encoding"] ? undefined : Number(header);
+    if (size !== undefined && maxUploadBytes !== undefined && size > maxUploadBytes)
+      throw tooLarge(maxUploadBytes);
+    const signal = abortOnClose(reply);
+    const options: { size?: number; signal: AbortSignal } = { signal };
+    if (size !== undefined && Number.isSafeInteger(size)) options.size = size;
+    const { cap } = await node.upload(limitedBody(request.raw, maxUploadBytes), options);
+    return reply.code(200).type("text/plain; charset=utf-8").send(cap);
+  });
+
+  app.post("/uri", async (request, reply) => {
+    const query = request.query as Query;
+    if (!request.isMultipart()) {
+      throw badRequest(
+        "POST /uri needs a multipart/form-data body with a 'file' field",
+        "Send the form of the welcome page, or use PUT /uri with the file as the body.",
+      );
+    }
+    const fields: Query = { ...query };
+    const signal = abortOnClose(reply);
+    let cap: string | undefined;
+    for await (const part of request.parts()) {
+      if (part.type === "field") {
+        fields[part.fieldname] = String(part.value);
+        continue;
+      }
+      if (part.fieldname !== "file" || cap !== undefined) {
+        part.file.resume();
+        continue;
+      }
+      if (fields.t !== "upload") {
+        throw badRequest(
+          `POST /uri needs t=upload, got t=${fields.t ?? "(none)"}`,
+          "Add t=upload to the query or the form.",
+        );
+      }
+      refuseMutable(fields);
+      ({ cap } = await node.upload(limitedBody(part.file, maxUploadBytes), { signal }));
+    }
+    if (cap === undefined) {
+      throw badRequest("the form has no 'file' field", "Choose a file in the form's 'file' field.");
+    }
+    return sendCap(request, reply, cap, isTrue(fields.redirect_to_result));
+  });
+
+  app.get("/uri", async (request, reply) => {
+    const { uri, ...rest } = request.query as Query;
+    if (!uri) {
+      throw badRequest("GET /uri needs ?uri=CAP", "Paste a cap into the welcome page's download form.");
+    }
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(rest)) if (value !== undefined) params.set(key, value);
+    const search = params.size ? `?${params}` : "";
+    return reply
+      .code(303)
+      .header("Location", `/uri/${encodeURIComponent(uri)}${search}`)
+      .send();
+  });
+
+  const download = async (request: FastifyRequest, reply: FastifyReply, capText: string, name?: string) => {
+    const query = request.query as Query;
+    const cap = parseFileCap(capText);
+    if (query.t === "json")
+      return reply.type("application/json; charset=utf-8").send(fileNodeJson(capText, cap));
+    if (query.t !== undefined && query.t !== "") {
+      throw badRequest(`unknown t=${query.t} for a file`, "Use t=json, or no t to download the file.");
+    }
+    if (cap.kind === "chk-verifier") {
+      throw new WebError(
+        "TAHOE_ERR_WEB_BAD_CAP",
+        400,
+        "a URI:CHK-Verifier: cap can check a file but not read it",
+        {
+          hint: "Use the file's URI:CHK: read cap to download it; ?t=json works with a verify cap.",
+        },
+      );
+    }
+    const signal = abortOnClose(reply);
+    const file = await node.openDownload(capText, { signal });
+    const range = parseRangeHeader(request.headers.range, file.size);
+    if (range.kind === "unsatisfiable") {
+      reply.header("Content-Range", `bytes */${file.size}`);
+      throw new WebError(
+        "TAHOE_ERR_WEB_RANGE",
+        416,
+        `Range '${request.headers.range}' is outside the file's ${file.size} bytes`,
+        { hint: "Ask for bytes=FIRST-LAST, FIRST- or -SUFFIX within the file." },
+      );
+    }
+    const span = range.kind === "span" ? range.span : { start: 0, end: file.size };
+    const iterator = file.read(span, signal)[Symbol.asyncIterator]();
+    // The first chunk is awaited before the headers go out, so an early failure still gets an error page.
+    const first = await iterator.next();
+    const filename = name ?? query.filename;
+    reply.type(contentTypeFor(filename)).header("Accept-Ranges", "bytes");
+    reply.header("Content-Length", String(span.end - span.start));
+    if (isTrue(query.save))
+      reply.header("Content-Disposition", filename ? attachmentDisposition(filename) : "attachment");
+    if (range.kind === "span") {
+      reply.code(206).header("Content-Range", `bytes ${span.start}-${span.end - 1}/${file.size}`);
+    }
+    async function* rest(): AsyncGenerator<Uint8Array> {
+      try {
+        if (first.done) return;
+        yield first.value;
+        for (let r = await iterator.next(); !r.done; r = await iterator.next()) yield r.value;
+      } catch (error) {
+        // The headers are out: the client sees the connection cut short, the operator sees why.
+        const code = isTahoeError(error) ? error.code : "internal error";
+        const detail = isTahoeError(error) ? error.message : (error as Error).stack;
+        logger.warn({ code, detail }, "download failed while streaming");
+        throw error;
+      } finally {
+        // A client that goes away ends this generator early: let the node's download clean up too.
+        await iterator.return?.();
+      }
+    }
+    return reply.send(Readable.from(rest(), { objectMode: false }));
+  };
+
+  app.get<{ Params: { cap: string } }>("/uri/:cap", (request, reply) =>
+    download(request, reply, request.params.cap),
+  );
+  app.get<{ Params: { cap: string; name: string } }>("/named/:cap/:name", (request, reply) =>
+    download(request, reply, request.params.cap, request.params.name),
+  );
+}

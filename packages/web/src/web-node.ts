@@ -1,0 +1,54 @@
+/** How a storage server shows on the welcome page; apps/node fills it from its server list. */
+export interface WebServerInfo {
+  id: string;
+  nickname: string;
+  connection: {
+    state: "connected" | "connecting" | "disconnected";
+    hint?: string;
+    handler?: string;
+    /** When the state began, in ms since the epoch. */
+    since?: number;
+    errors?: { hint: string; message: string }[];
+  };
+  /** When data last came from the server, in ms since the epoch. */
+  lastReceived?: number;
+  version?: string;
+  availableSpace?: number;
+  /** Where the node learned of the server: introducer petnames, or servers.yaml. */
+  learnedFrom: string[];
+}
+
+export interface WebNodeStatus {
+  nickname: string;
+  nodeId: string;
+  version: string;
+  startedAt: number;
+  introducers: { petname: string; state: string; since?: number }[];
+  servers: WebServerInfo[];
+  storage: { enabled: boolean; availableSpace?: number };
+  /** Whether an upload could start now; Tahoe-LAFS leaves callers to guess when the grid is "connected enough". */
+  uploads: { ready: boolean /** placement's words when not ready */; reason?: string };
+  encoding: { k: number; happy: number; n: number };
+}
+
+export interface WebDownload {
+  size: number;
+  read(
+    range?: { start: number /** exclusive */; end: number },
+    signal?: AbortSignal,
+  ): AsyncIterable<Uint8Array>;
+}
+
+/** What the web front needs from the node; apps/node implements it, tests use an in-memory one. */
+export interface WebNode {
+  status(): WebNodeStatus;
+  /**
+   * Uploads an immutable file; size when known (Content-Length), else the node spools. Throws TahoeErrors
+   * (e.g. placement refusal) whose code/message/hint the web API shows.
+   */
+  upload(
+    body: AsyncIterable<Uint8Array>,
+    options: { size?: number; signal: AbortSignal },
+  ): Promise<{ cap: string }>;
+  openDownload(cap: string, options: { signal: AbortSignal }): Promise<WebDownload>;
+}

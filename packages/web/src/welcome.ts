@@ -1,0 +1,149 @@
+import { html, type SafeHtml } from "./html.js";
+import { page } from "./page.js";
+import type { WebNodeStatus, WebServerInfo } from "./web-node.js";
+
+/** "5 minutes ago", as Tahoe-LAFS's welcome page writes times. */
+export function ago(then: number | undefined, now: number): string {
+  if (then === undefined) return "never";
+  const s = Math.max(0, Math.round((now - then) / 1000));
+  const units: [number, string][] = [
+    [86_400, "day"],
+    [3600, "hour"],
+    [60, "minute"],
+    [1, "second"],
+  ];
+  for (const [size, unit] of units) {
+    if (s >= size) {
+      const n = Math.floor(s / size);
+      return `${n} ${unit}${n === 1 ? "" : "s"} ago`;
+    }
+  }
+  return "just now";
+}
+
+/** Bytes the way Tahoe-LAFS shows space: decimal units. */
+export function abbreviateSpace(bytes: number | undefined): string {
+  if (bytes === undefined) return "N/A";
+  const units = ["B", "kB", "MB", "GB", "TB", "PB"];
+  let value = bytes;
+  let i = 0;
+  while (value >= 1000 && i < units.length - 1) {
+    value /= 1000;
+    i++;
+  }
+  return i === 0 ? `${bytes} B` : `${value.toFixed(2)} ${units[i]}`;
+}
+
+/** Tahoe-LAFS's one-line connection status ("Connected to tcp:h:p via tcp"). */
+export function connectionSummary(server: WebServerInfo): string {
+  const c = server.connection;
+  if (c.state === "connected") {
+    const to = c.hint ? ` to ${c.hint}` : "";
+    const via = c.handler ? ` via ${c.handler}` : "";
+    return `Connected${to}${via}`;
+  }
+  if (c.state === "connecting") return "Trying to connect";
+  const last = c.errors?.at(-1);
+  return last ? `Disconnected: ${last.hint}: ${last.message}` : "Disconnected";
+}
+
+const seconds = (ms: number | undefined): number | null => (ms === undefined ? null : ms / 1000);
+
+/** `/?t=json`: the page's data, with Tahoe-LAFS's keys where Tahoe has them (times in seconds). */
+export function welcomeJson(status: WebNodeStatus, now: number): unknown {
+  return {
+    node: {
+      nickname: status.nickname,
+      node_id: status.nodeId,
+      version: status.version,
+      started: seconds(status.startedAt),
+      uptime: Math.max(0, (now - status.startedAt) / 1000),
+    },
+    introducers: {
+      statuses: status.introducers.map((i) => `${i.petname}: ${i.state}`),
+      list: status.introducers.map((i) => ({ petname: i.petname, state: i.state, since: seconds(i.since) })),
+    },
+    servers: status.servers.map((s) => ({
+      nodeid: s.id,
+      nickname: s.nickname,
+      connection_status: connectionSummary(s),
+      connection: {
+        state: s.connection.state,
+        hint: s.connection.hint ?? null,
+        handler: s.connection.handler ?? null,
+        since: seconds(s.connection.since),
+        errors: s.connection.errors ?? [],
+      },
+      last_received_data: seconds(s.lastReceived),
+      version: s.version ?? null,
+      available_space: s.availableSpace ?? null,
+      learned_from: s.learnedFrom,
+    })),
+    storage: { enabled: status.storage.enabled, available_space: status.storage.availableSpace ?? null },
+    uploads: { ready: status.uploads.ready, reason: status.uploads.reason ?? null },
+    encoding: status.encoding,
+  };
+}
+
+function serverRow(s: WebServerInfo, now: number): SafeHtml {
+  const c = s.connection;
+  const errors = c.errors?.length
+    ? html`<ul>${c.errors.map((e) => html`<li><code>${e.hint}</code>: ${e.message}</li>`)}</ul>`
+    : "";
+  return html`<tr>
+<td>${s.nickname}<br><code>${s.id}</code></td>
+<td class="${c.state}">${connectionSummary(s)}${errors}</td>
+<td>${c.since === undefined ? "" : ago(c.since, now)}</td>
+<td>${ago(s.lastReceived, now)}</td>
+<td>${s.version ?? "N/A"}</td>
+<td>${abbreviateSpace(s.availableSpace)}</td>
+<td>${s.learnedFrom.join(", ")}</td>
+</tr>`;
+}
+
+export function welcomePage(status: WebNodeStatus, now: number): string {
+  const connected = status.servers.filter((s) => s.connection.state === "connected").length;
+  const upload = status.uploads.ready
+    ? html`<p class="ready">Uploads can start now (${status.encoding.k}-of-${status.encoding.n}, happy = ${status.encoding.happy}).</p>`
+    : html`<p class="not-ready">Uploads cannot start now: ${status.uploads.reason ?? "the node did not say why"}</p>`;
+  const body = html`<h1>Tahoe-LAFS node: ${status.nickname}</h1>
+<table>
+<tr><th>Nickname</th><td>${status.nickname}</td></tr>
+<tr><th>Node ID</th><td><code>${status.nodeId}</code></td></tr>
+<tr><th>Version</th><td>${status.version}</td></tr>
+<tr><th>Started</th><td>${new Date(status.startedAt).toISOString()} (${ago(status.startedAt, now)})</td></tr>
+<tr><th>Storage</th><td>${status.storage.enabled ? html`enabled, ${abbreviateSpace(status.storage.availableSpace)} available` : "disabled"}</td></tr>
+<tr><th>Encoding</th><td>shares.needed = ${status.encoding.k}, shares.happy = ${status.encoding.happy}, shares.total = ${status.encoding.n}</td></tr>
+</table>
+<h2>Uploads</h2>
+${upload}
+<h2>Introducers (${status.introducers.length})</h2>
+${
+  status.introducers.length === 0
+    ? html`<p>No introducers are configured.</p>`
+    : html`<table><tr><th>Introducer</th><th>Status</th><th>Since</th></tr>
+${status.introducers.map((i) => html`<tr><td>${i.petname}</td><td>${i.state}</td><td>${i.since === undefined ? "" : ago(i.since, now)}</td></tr>`)}
+</table>`
+}
+<h2>Connected to ${connected} of ${status.servers.length} known storage servers</h2>
+${
+  status.servers.length === 0
+    ? html`<p>No storage servers are known yet.</p>`
+    : html`<table><tr><th>Server</th><th>Connection</th><th>Since</th><th>Last RX</th><th>Version</th><th>Available space</th><th>Learned from</th></tr>
+${status.servers.map((s) => serverRow(s, now))}
+</table>`
+}
+<h2>Upload a file</h2>
+<form action="/uri?t=upload&amp;redirect_to_result=true" method="post" enctype="multipart/form-data">
+<input type="file" name="file" required> <input type="submit" value="Upload">
+</form>
+<h2>Download a file</h2>
+<form action="/uri" method="get">
+<label>Cap: <input type="text" name="uri" size="80" required></label>
+<label>Save as: <input type="text" name="filename"></label>
+<input type="hidden" name="save" value="true"> <input type="submit" value="Download">
+</form>
+<p>To choose which servers may hold your shares, run <code>tahoe webopen --control-panel</code>.</p>
+<p><a href="/?t=json">This page as JSON</a></p>`;
+  return page(`Tahoe-LAFS - ${status.nickname}`, body);
+}
