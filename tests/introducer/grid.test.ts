@@ -132,11 +132,19 @@ beforeAll(async () => {
         "--hostname=127.0.0.1",
         `--nickname=${name}`,
         `--introducer=${introducerNurl}`,
+        // Several nodes on one machine: the default web port 3456 would collide.
+        "--webport=none",
         dirs[name]!,
       ),
     ),
   );
-  await tahoe("create-client", `--introducer=${introducerNurl}`, "--nickname=client", dirs.client!);
+  await tahoe(
+    "create-client",
+    `--introducer=${introducerNurl}`,
+    "--nickname=client",
+    "--webport=none",
+    dirs.client!,
+  );
   await start("intro");
   await Promise.all(["s1", "s2", "s3", "client"].map(start));
 }, 30_000);

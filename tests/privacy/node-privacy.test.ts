@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
  * DESIGN.md §5 / issue 6 item 3: with reveal-IP-address = false no code path opens a socket to
  * anything but the Tor daemon on loopback. A real `tahoe run` process (a client made with
  * `create-client --hide-ip`) is pointed at an introducer and static servers whose hints lead
- * to sentinel listeners; a preloaded tripwire logs every socket connect and DNS call of the
+ * to sentinel listeners; a preloaded tripwire logs every socket connect and DNS name lookup of the
  * process. The sentinels must see nothing, every connect must go to the (fake) SOCKS port,
  * and the SOCKS server must have been asked for exactly those hosts: the node did try, via Tor.
  */

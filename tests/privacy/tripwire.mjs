@@ -35,12 +35,15 @@ for (const name of [
 ]) {
   const original = dns[name];
   dns[name] = function (...args) {
+    // Node "looks up" IP literals too (listen, connect); that answers locally and sends nothing.
+    if (name === "lookup" && net.isIP(String(args[0])) !== 0) return original.apply(this, args);
     record({ kind: "dns", name, target: String(args[0]) });
     return original.apply(this, ["dns-blocked-by-tripwire.invalid", ...args.slice(1)]);
   };
   const promised = dns.promises[name];
   if (promised) {
     dns.promises[name] = (...args) => {
+      if (name === "lookup" && net.isIP(String(args[0])) !== 0) return promised.apply(dns.promises, args);
       record({ kind: "dns", name: `promises.${name}`, target: String(args[0]) });
       return Promise.reject(new Error("DNS blocked by the privacy tripwire"));
     };

@@ -1,6 +1,9 @@
 import type { CliCommand } from "./command.js";
+import { logsCommand, statusCommand, stopCommand } from "./control-commands.js";
 import { createClientCommand, createIntroducerCommand, createNodeCommand } from "./create-commands.js";
 import { debugCommand } from "./debug-commands.js";
+import { gridCommand } from "./grid-command.js";
+import { getCommand, putCommand } from "./put-get-commands.js";
 import { runCommand } from "./run-command.js";
 
 /**
@@ -11,8 +14,14 @@ export const COMMANDS: readonly CliCommand[] = [
   createNodeCommand,
   createClientCommand,
   createIntroducerCommand,
+  gridCommand,
   runCommand,
+  stopCommand,
+  statusCommand,
+  logsCommand,
   debugCommand,
+  putCommand,
+  getCommand,
 ];
 
 export function findCommand(name: string): CliCommand | undefined {

@@ -10,6 +10,7 @@ import {
   writeFileAtomic,
   writePrivateFile,
 } from "@lafs/config";
+import { formatControlUrl, newControlIdentity } from "@lafs/control-tub";
 import {
   createTlsIdentity,
   formatSecretFile,
@@ -151,6 +152,28 @@ async function planListeners(request: CreateRequest, deps: CreateDependencies): 
 }
 
 /**
+ * The control tub's loopback port and its own key (never node.pem's), fixed at create time like
+ * tub.port; private/control.url tells `tahoe status/logs/stop` where it is and which pin to expect.
+ */
+async function planControlTub(
+  deps: CreateDependencies,
+): Promise<{ endpoint: string; files: ListenerPlan["files"] }> {
+  const port = await deps.allocatePort({ host: "127.0.0.1" });
+  const identity = newControlIdentity();
+  return {
+    endpoint: `tcp:${port}:interface=127.0.0.1`,
+    files: [
+      { path: "private/control.pem", data: formatTlsIdentityPem(identity.tls), private: true },
+      {
+        path: "private/control.url",
+        data: formatControlUrl({ spkiHash: identity.tls.spkiHash, port, swissnum: identity.swissnum }),
+        private: true,
+      },
+    ],
+  };
+}
+
+/**
  * Makes a new node directory in Tahoe-LAFS's layout. Everything that can fail on the user's
  * input fails before the directory is touched; a failure while writing removes the directory
  * again if this call created it, so there is never a half-written node.
@@ -162,12 +185,14 @@ export async function createNodeDirectory(
   // Onion services and I2P destinations are made before anything is written: a Tor or I2P
   // router that fails leaves no half-made node directory behind.
   const plan = await planListeners(request, deps);
+  const control = await planControlTub(deps);
   const cfgText = formatTahoeCfg({
     nickname: request.nickname,
     hideIp: request.hideIp,
     webPort: request.webPort,
     tubPort: plan.tubPort,
     tubLocation: plan.tubLocation,
+    controlPort: control.endpoint,
     tor: plan.tor,
     i2p: plan.i2p,
     client: request.client,
@@ -196,7 +221,7 @@ export async function createNodeDirectory(
       private: true,
     });
   }
-  files.push(...plan.files);
+  files.push(...plan.files, ...control.files);
   const tls = createTlsIdentity();
   files.push({ path: "private/node.pem", data: formatTlsIdentityPem(tls), private: true });
   if (request.kind === "introducer") {

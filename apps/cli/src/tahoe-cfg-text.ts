@@ -9,6 +9,8 @@ export interface NewNodeConfig {
   /** `disabled`, or comma-joined endpoints / hints. */
   readonly tubPort: string;
   readonly tubLocation: string;
+  /** The control tub's loopback endpoint (lafs-ts only; Tahoe-LAFS has no such key). */
+  readonly controlPort?: string | undefined;
   /** [tor] keys in Tahoe-LAFS's order (launch/control.port, then onion.*), when --listen=tor made a service. */
   readonly tor?: readonly (readonly [string, string])[] | undefined;
   /** [i2p] keys (sam.port, dest.*), when --listen=i2p made a destination. */
@@ -55,6 +57,7 @@ export function formatTahoeCfg(config: NewNodeConfig): string {
     "web.static = public_html",
     `tub.port = ${config.tubPort}`,
     `tub.location = ${config.tubLocation}`,
+    ...(config.controlPort === undefined ? [] : [`control.port = ${config.controlPort}`]),
     "",
     "#log_gatherer.furl =",
     "#timeout.keepalive =",

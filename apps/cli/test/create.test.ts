@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { COMMANDS } from "../src/commands.js";
 import { FIXED_PORT, listTree, makeSandbox, type Sandbox } from "./helpers.js";
 
 const HEADER = `# -*- mode: conf; coding: utf-8 -*-
@@ -30,6 +31,7 @@ web.port = tcp:3456:interface=127.0.0.1
 web.static = public_html
 tub.port = tcp:${FIXED_PORT}
 tub.location = tcp:example.net:${FIXED_PORT}
+control.port = tcp:${FIXED_PORT}:interface=127.0.0.1
 
 ${NODE_TRAILER}[client]
 helper.furl =
@@ -70,6 +72,7 @@ web.port =
 web.static = public_html
 tub.port = tcp:${FIXED_PORT}
 tub.location = tcp:intro.example.net:${FIXED_PORT}
+control.port = tcp:${FIXED_PORT}:interface=127.0.0.1
 
 ${NODE_TRAILER}`;
 
@@ -81,6 +84,8 @@ const NURL = `pb://${"a".repeat(42)}A@tcp:intro.example.net:4567/swissnumswissnu
 const NODE_FILES = {
   "node.pubkey": "644",
   "private/": "700",
+  "private/control.pem": "600",
+  "private/control.url": "600",
   "private/convergence": "600",
   "private/node.pem": "600",
   "private/node.privkey": "600",
@@ -90,6 +95,8 @@ const NODE_FILES = {
 };
 const INTRODUCER_FILES = {
   "private/": "700",
+  "private/control.pem": "600",
+  "private/control.url": "600",
   "private/introducer.furl": "600",
   "private/node.pem": "600",
   "tahoe-introducer.tac": "644",
@@ -241,7 +248,10 @@ const successes: SuccessCase[] = [
     name: "port + location on an introducer",
     argv: () => ["create-introducer", "--port", "tcp:9999", "--location", "tcp:intro.example.net:9999", "i"],
     dir: (b) => join(b.cwd, "i"),
-    cfg: INTRODUCER_CFG.replaceAll(String(FIXED_PORT), "9999"),
+    cfg: INTRODUCER_CFG.replace(`tub.port = tcp:${FIXED_PORT}`, "tub.port = tcp:9999").replace(
+      `tub.location = tcp:intro.example.net:${FIXED_PORT}`,
+      "tub.location = tcp:intro.example.net:9999",
+    ),
     files: INTRODUCER_FILES,
   },
   {
@@ -361,7 +371,7 @@ describe("create-* file contents", () => {
     expect(read("tahoe-client.tac")).toContain(
       "Nodes created by Tahoe-LAFS v1.11.0 or later cannot be run by",
     );
-    expect(box.allocations).toEqual([{ host: "0.0.0.0" }]);
+    expect(box.allocations).toEqual([{ host: "0.0.0.0" }, { host: "127.0.0.1" }]);
   });
 
   it("makes fresh secrets and keys for every node", async () => {
@@ -649,7 +659,7 @@ describe("global usage errors", () => {
       argv: ["frobnicate"],
       stderr:
         "tahoe: error: Unknown command: frobnicate\n" +
-        "The commands are: create-node, create-client, create-introducer, run, debug. Run 'tahoe --help' for details.\n",
+        `The commands are: ${COMMANDS.map((c) => c.name).join(", ")}. Run 'tahoe --help' for details.\n`,
     },
     {
       argv: ["--bogus", "create-node"],
@@ -816,7 +826,7 @@ describe.skipIf(!torOnPath)("--listen=tor with a real (offline) tor", () => {
             "onion.private_key_file = private/tor_onion.privkey\n\n",
         ),
     );
-    expect(box.allocations).toEqual([{ host: "127.0.0.1" }]);
+    expect(box.allocations).toEqual([{ host: "127.0.0.1" }, { host: "127.0.0.1" }]);
     expect(listTree(dir)).toEqual({ ...NODE_FILES, "private/tor_onion.privkey": "600" });
     expect(readFileSync(join(dir, "private/tor_onion.privkey"), "utf8")).toMatch(
       /^ED25519-V3:[A-Za-z0-9+/]{86}==$/,

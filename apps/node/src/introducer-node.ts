@@ -1,6 +1,7 @@
 import { parseNurl, type TahoeConfig } from "@lafs/config";
 import type { Logger, Startable } from "@lafs/interface";
 import type { IntroducerClient, ServerList } from "@lafs/introducer-client";
+import type { ConnectFunction } from "@lafs/storage-client";
 import { createTransport, type OverrideRule, type TorProvider } from "@lafs/transport";
 import type { StorageAnnouncement } from "./announcement.js";
 import { createIntroducerClients, publishStorageAnnouncement } from "./introducer-clients.js";
@@ -31,6 +32,8 @@ export interface GridStatus {
   introducerNurls?: readonly string[];
   introducers: readonly IntroducerClient[];
   serverList?: ServerList;
+  /** The transport's connector for one storage server (client nodes only). */
+  connectorFor?: (serverId: string) => ConnectFunction;
 }
 
 export { isIntroducerDirectory };
@@ -114,5 +117,9 @@ export async function startGridServices(options: GridServicesOptions): Promise<G
     { introducers: introducers.map((c) => c.petname), static: staticServers.length },
     "grid services running",
   );
-  return { introducers, serverList: serverList.list };
+  return {
+    introducers,
+    serverList: serverList.list,
+    connectorFor: (serverId) => transport.connectorFor(serverId),
+  };
 }

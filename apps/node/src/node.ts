@@ -6,7 +6,14 @@ import {
   redactUrlSecret,
   type TahoeConfig,
 } from "@lafs/config";
-import { type Logger, type Startable, silentLogger } from "@lafs/interface";
+import {
+  type ActivityTracker,
+  createActivityTracker,
+  createLogHub,
+  type LogHub,
+  teeLogger,
+} from "@lafs/control-tub";
+import type { Logger, Startable } from "@lafs/interface";
 import { createStorageServer } from "@lafs/storage-server";
 import { loadOverrideRules } from "@lafs/transport";
 import {
@@ -16,6 +23,7 @@ import {
   storageNurls,
   writeAnnouncement,
 } from "./announcement.js";
+import { createControlTubService } from "./control-tub-service.js";
 import { type GridStatus, isIntroducerDirectory, startGridServices } from "./introducer-node.js";
 import {
   loadNodeIdentity,
@@ -29,9 +37,17 @@ import { createOnionService, type OnionServiceOptions } from "./onion-service.js
 import { acquireNodeLock, type NodeLock } from "./pid-file.js";
 import { resolveTubEndpoints, type TubEndpointOptions } from "./tub-endpoints.js";
 import { applicationVersion } from "./version.js";
+import { startWebServices } from "./web-services.js";
 
 export interface NodeOptions extends TubEndpointOptions, Pick<OnionServiceOptions, "onTorProgress"> {
+  /** Gets every log event too; the node always logs into its own log hub (served by the control tub). */
   logger?: Logger;
+  /** The node's log hub (ring buffer + followers); default a new one. */
+  logHub?: LogHub;
+  /** Uploads and downloads in progress, shown by `tahoe status`; default a new tracker. */
+  activity?: ActivityTracker;
+  /** What `tahoe stop` (the control tub's stop) calls; runNode passes its abort. Default: node.stop(). */
+  requestStop?: () => void;
   /** What the storage server and the announcement call this software; default lafs-ts/VERSION. */
   applicationVersion?: string;
   /** Clock for the storage server (leases, idle uploads), in milliseconds since the epoch. */
@@ -57,16 +73,17 @@ export interface NodeStatus {
   storage: StorageStatus | undefined;
   /** The introducer service (introducer nodes) or the introducer clients and server list. */
   grid: GridStatus;
-  /**
-   * node.url is written once the node runs a web server; this node has none yet, so it is
-   * always undefined for now.
-   */
-  nodeUrl: undefined;
+  /** What BASEDIR/node.url holds (`http://127.0.0.1:PORT/`); undefined without [node]web.port. */
+  nodeUrl: string | undefined;
 }
 
 /** A node made from BASEDIR: start() checks the configuration, takes the directory and starts the services. */
 export interface TahoeNode extends Startable {
   readonly basedir: string;
+  /** The node's structured log: what `tahoe logs` reads. */
+  readonly logs: LogHub;
+  /** The uploader and downloader report progress here (`track(kind, name, totalBytes)`). */
+  readonly activity: ActivityTracker;
   /** The configuration warnings found by the last start(). */
   readonly warnings: readonly ConfigIssue[];
   /** What runs; throws when the node is not running. */
@@ -77,12 +94,15 @@ type State = "new" | "starting" | "running" | "stopping" | "stopped";
 
 /**
  * The composition root: builds the node's services from BASEDIR and starts and stops them in
- * order. Today that is the storage server; the running-node issue adds the rest (web server and
- * node.url, introducer client, control tub).
+ * order: storage server, grid services (introducer clients, server list), then the web server
+ * with the uploader and downloader behind it, and node.url.
  */
 export function createNode(basedir: string, options: NodeOptions = {}): TahoeNode {
   const root = resolve(basedir);
-  const log = (options.logger ?? silentLogger).child({ component: "node" });
+  const logs = options.logHub ?? createLogHub();
+  const activity = options.activity ?? createActivityTracker();
+  const logger = options.logger === undefined ? logs.logger : teeLogger(logs.logger, options.logger);
+  const log = logger.child({ component: "node" });
   let state: State = "new";
   let warnings: readonly ConfigIssue[] = [];
   let lock: NodeLock | undefined;
@@ -164,8 +184,10 @@ export function createNode(basedir: string, options: NodeOptions = {}): TahoeNod
     if (failure !== undefined) throw failure;
   }
 
-  return {
+  const node: TahoeNode = {
     basedir: root,
+    logs,
+    activity,
     get warnings() {
       return warnings;
     },
@@ -195,7 +217,7 @@ export function createNode(basedir: string, options: NodeOptions = {}): TahoeNod
           // Pushed first so it stops last, after everything that talks through it.
           services.push({ start: async () => {}, stop: () => torProvider.stop() });
         }
-        const onion = createOnionService(root, config, { logger: options.logger, torProvider });
+        const onion = createOnionService(root, config, { logger, torProvider });
         if (onion !== undefined) {
           // Pushed first so it is stopped after the storage server it forwards to.
           services.push(onion);
@@ -218,14 +240,42 @@ export function createNode(basedir: string, options: NodeOptions = {}): TahoeNod
           logger: log,
           tub: options,
         });
-        log.info("no web server yet: node.url is not written");
+        // Introducer nodes have no server list, so no uploader, downloader or web API.
+        const nodeUrl =
+          grid.serverList !== undefined && grid.connectorFor !== undefined
+            ? await startWebServices({
+                basedir: root,
+                config,
+                nodeId: identity.nodeKey.nodeId,
+                applicationVersion: version,
+                serverList: grid.serverList,
+                introducers: grid.introducers,
+                connectorFor: grid.connectorFor,
+                services,
+                logger: log,
+                activity,
+              })
+            : undefined;
+        const control = createControlTubService({
+          basedir: root,
+          config,
+          logs,
+          activity,
+          logger: log,
+          version,
+          nodeId: identity.nodeKey.nodeId,
+          grid: () => grid,
+          requestStop: options.requestStop ?? (() => void node.stop()),
+        });
+        services.push(control);
+        await control.start();
         current = {
           basedir: root,
           nodeId: identity.nodeKey.nodeId,
           tubId: identity.tubId,
           storage,
           grid,
-          nodeUrl: undefined,
+          nodeUrl,
         };
         state = "running";
       } catch (error) {
@@ -253,4 +303,5 @@ export function createNode(basedir: string, options: NodeOptions = {}): TahoeNod
       return current;
     },
   };
+  return node;
 }

@@ -15,9 +15,10 @@ export interface RunNodeOptions extends NodeOptions {
  * start fails (nothing is left running then).
  */
 export async function runNode(basedir: string, options: RunNodeOptions = {}): Promise<TahoeNode> {
-  const node = createNode(basedir, options);
-  const signals = options.stopSignals ?? ["SIGINT", "SIGTERM"];
   let requestStop = () => {};
+  // `tahoe stop` through the control tub stops the node the way a signal does.
+  const node = createNode(basedir, { ...options, requestStop: () => requestStop() });
+  const signals = options.stopSignals ?? ["SIGINT", "SIGTERM"];
   const stopRequested = new Promise<void>((resolve) => {
     requestStop = resolve;
   });

@@ -49,6 +49,7 @@ const TCP: KeyRef = ["connections", "tcp"];
 const TUB_PORT: KeyRef = ["node", "tub.port"];
 const TUB_LOCATION: KeyRef = ["node", "tub.location"];
 const WEB_PORT: KeyRef = ["node", "web.port"];
+const CONTROL_PORT: KeyRef = ["node", "control.port"];
 
 /** `[node]tub.port (line 4)` or `[node]tub.port (not set)`: how a message names a key. */
 export function describeKey(config: TahoeConfig, [section, key]: KeyRef): string {
@@ -446,6 +447,31 @@ export const CROSS_FIELD_RULES: readonly CrossFieldRule[] = [
           message: `${reveal(ctx)} and ${describeKey(ctx.config, TUB_LOCATION)} has only onion/I2P hints, but ${describeKey(ctx.config, TUB_PORT)} listens on ${formatEndpoint(e)}, reachable from outside`,
           allowed: "tcp:PORT:interface=127.0.0.1",
         }));
+    },
+  },
+  {
+    id: "control-port-loopback",
+    origin: "lafs-ts",
+    keys: [CONTROL_PORT],
+    summary:
+      "control.port must be tcp:PORT:interface=127.0.0.1: the control tub answers stop and log requests, so only this machine may reach it.",
+    check: (ctx) => {
+      const e = ctx.config.node.controlPort;
+      if (e === undefined || (e.kind === "tcp" && e.interface === "127.0.0.1")) return [];
+      const where =
+        e.kind === "unix"
+          ? `a unix socket (${e.path})`
+          : e.interface === undefined
+            ? "all interfaces"
+            : `interface ${e.interface}`;
+      return [
+        {
+          severity: "error",
+          where: [CONTROL_PORT],
+          message: `${describeKey(ctx.config, CONTROL_PORT)} = ${formatEndpoint(e)} listens on ${where}; the control tub listens on 127.0.0.1 only`,
+          allowed: "tcp:PORT:interface=127.0.0.1",
+        },
+      ];
     },
   },
   {

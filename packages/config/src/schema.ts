@@ -168,6 +168,16 @@ export const SCHEMA = {
           "Where the web server (welcome page, web API and control panel) listens. Keep it on a loopback interface: anyone who can reach it can use the node's files.",
         emptyMeansUnset: true,
       }),
+      controlPort: key({
+        name: "control.port",
+        value: webPort,
+        default: undefined,
+        defaultText: "(none: a loopback port is picked at first start and kept in private/control.url)",
+        allowed: "tcp:PORT:interface=127.0.0.1 (the control tub never listens anywhere else)",
+        description:
+          "Where the control tub listens: the local port `tahoe status`, `tahoe logs` and `tahoe stop` talk to, with its own key in private/control.pem and its address in private/control.url. It is never announced and never reachable through Tor. create-node writes it.",
+        emptyMeansUnset: true,
+      }),
       webStatic: key({
         name: "web.static",
         value: path,

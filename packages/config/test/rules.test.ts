@@ -568,6 +568,36 @@ const CASES: Case[] = [
     ],
   },
   {
+    name: "control.port on all interfaces",
+    rule: "control-port-loopback",
+    cfg: cfg("[node]", "control.port = tcp:4001"),
+    errors: [
+      {
+        line: 2,
+        section: "node",
+        key: "control.port",
+        fragment: "= tcp:4001 listens on all interfaces; the control tub listens on 127.0.0.1 only",
+      },
+    ],
+  },
+  {
+    name: "control.port on a public interface, even with reveal-IP-address true",
+    cfg: cfg("[node]", "reveal-IP-address = true", "control.port = tcp:4001:interface=0.0.0.0"),
+    errors: [{ line: 3, section: "node", key: "control.port", fragment: "listens on interface 0.0.0.0" }],
+  },
+  {
+    name: "control.port on a unix socket",
+    cfg: cfg("[node]", "control.port = unix:/tmp/control.sock"),
+    errors: [
+      { line: 2, section: "node", key: "control.port", fragment: "a unix socket (/tmp/control.sock)" },
+    ],
+  },
+  {
+    name: "control.port on 127.0.0.1 is fine",
+    cfg: cfg("[node]", "control.port = tcp:4001:interface=127.0.0.1"),
+    errors: [],
+  },
+  {
     name: "storage server with tub.port disabled",
     rule: "storage-needs-tub-port",
     cfg: cfg("[node]", "tub.port = disabled", "tub.location = disabled"),

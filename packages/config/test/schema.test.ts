@@ -133,6 +133,7 @@ describe("the schema table, key by key", () => {
         "nickname",
         "reveal-IP-address",
         "web.port",
+        "control.port",
         "web.static",
         "tub.port",
         "tub.location",
@@ -240,6 +241,12 @@ describe("the schema table, key by key", () => {
       interface: "127.0.0.1",
     });
     expect(value("node", "web.port =", "webPort")).toBeUndefined();
+    expect(value("node", "control.port = tcp:4001:interface=127.0.0.1", "controlPort")).toEqual({
+      kind: "tcp",
+      port: 4001,
+      interface: "127.0.0.1",
+    });
+    expect(value("node", "control.port =", "controlPort")).toBeUndefined();
     expect(value("node", "timeout.keepalive = 240", "timeoutKeepalive")).toBe(240);
     expect(value("tor", "control.port = unix:/run/tor/control", "controlPort")).toEqual({
       kind: "unix",

@@ -1,0 +1,256 @@
+import { randomBytes } from "node:crypto";
+import { mkdir } from "node:fs/promises";
+import type { ActivityTracker } from "@lafs/control-tub";
+import { spoolToTempFile } from "@lafs/immutable";
+import { type Logger, TahoeError } from "@lafs/interface";
+import type { IntroducerClient, ServerList } from "@lafs/introducer-client";
+import { placeShares } from "@lafs/placement";
+import {
+  openDownload,
+  type ServerFlags,
+  serverFlagsFromFiles,
+  uploadImmutable,
+  withServerFlags,
+} from "@lafs/storage-client";
+import type { WebNode, WebServerInfo } from "@lafs/web";
+import type { GridClients } from "./grid-clients.js";
+
+export interface NodeWebNode extends WebNode {
+  /** Aborts the uploads in flight (servers get abort) and waits for them to end. */
+  abortUploads(): Promise<void>;
+}
+
+export interface WebNodeOptions {
+  basedir: string;
+  nickname: string;
+  nodeId: string;
+  version: string;
+  /** Where uploads are spooled: [node]tempdir, absolute. */
+  tempdir: string;
+  /** private/secret. */
+  leaseSecret: Uint8Array;
+  /** private/convergence. */
+  convergenceSecret: Uint8Array;
+  encoding: { k: number; happy: number; n: number };
+  maxSegmentSize?: number | undefined;
+  storageEnabled: boolean;
+  serverList: ServerList;
+  introducers: readonly IntroducerClient[];
+  clients: GridClients;
+  logger: Logger;
+  /** Where uploads and downloads in progress show (`tahoe status`). */
+  activity?: ActivityTracker | undefined;
+  now?: () => number;
+}
+
+/** Counts the bytes that pass, reporting the running total. */
+async function* counting<T extends Uint8Array>(
+  chunks: AsyncIterable<T>,
+  report: (total: number) => void,
+): AsyncGenerator<T, void, undefined> {
+  let total = 0;
+  for await (const chunk of chunks) {
+    total += chunk.length;
+    report(total);
+    yield chunk;
+  }
+}
+
+function serverInfo(s: ReturnType<ServerList["servers"]>[number]): WebServerInfo {
+  const c = s.connection;
+  const connection: WebServerInfo["connection"] =
+    c.state === "connected"
+      ? { state: "connected", since: c.since, hint: c.hint, handler: c.handler }
+      : c.state === "unknown"
+        ? { state: "connecting" }
+        : {
+            state: c.state,
+            since: c.since,
+            errors: c.errors.map((e) => ({ hint: e.hint, message: e.message })),
+          };
+  const info: WebServerInfo = {
+    id: s.serverId,
+    nickname: s.nickname,
+    connection,
+    learnedFrom: s.learnedFrom.map((l) => (l.kind === "static" ? "servers.yaml" : l.petname)),
+  };
+  if (s.lastReceivedAt !== undefined) info.lastReceived = s.lastReceivedAt;
+  const version = s.applicationVersion ?? s.version;
+  if (version !== "") info.version = version;
+  if (s.availableSpace !== undefined) info.availableSpace = s.availableSpace;
+  return info;
+}
+
+/**
+ * What the web front end calls: the status page data, uploads fed to uploadImmutable and
+ * downloads from openDownload, over the servers of the node's server list.
+ */
+export function createWebNode(options: WebNodeOptions): NodeWebNode {
+  const now = options.now ?? Date.now;
+  const startedAt = now();
+  const log = options.logger.child({ component: "web-node" });
+  const inFlight = new Set<{ controller: AbortController; done: Promise<unknown> }>();
+  // status() is synchronous: it uses the flags read last; every upload reads them afresh.
+  let flags: ServerFlags | undefined;
+  let refreshing = false;
+
+  async function readFlags(): Promise<ServerFlags> {
+    const read = await serverFlagsFromFiles(options.basedir);
+    for (const issue of read.issues) log.warn({ file: issue.file, line: issue.line }, issue.message);
+    flags = read;
+    return read;
+  }
+
+  function refreshFlags(): void {
+    if (refreshing) return;
+    refreshing = true;
+    readFlags()
+      .catch((error: unknown) => log.warn({ err: error }, "cannot read servers-allowed/servers-required"))
+      .finally(() => {
+        refreshing = false;
+      });
+  }
+
+  function uploadReadiness(): { ready: boolean; reason?: string } {
+    const { k, happy, n } = options.encoding;
+    const servers = options.clients.uploadServers().map((s) => ({ ...s, writable: true }));
+    const flagged = flags === undefined ? servers : withServerFlags(servers, flags);
+    try {
+      // Any storage index will do: it only orders the servers, and readiness is about counts.
+      const plan = placeShares({ storageIndex: new Uint8Array(16), servers: flagged, k, happy, n });
+      const headline = plan.refusals[0];
+      return plan.ok || headline === undefined ? { ready: true } : { ready: false, reason: headline.message };
+    } catch (error) {
+      return { ready: false, reason: (error as Error).message };
+    }
+  }
+
+  async function runUpload(
+    body: AsyncIterable<Uint8Array>,
+    signal: AbortSignal,
+    size: number | undefined,
+  ): Promise<{ cap: string }> {
+    await mkdir(options.tempdir, { recursive: true, mode: 0o700 });
+    // The encoder reads the file twice (convergent key, then shares): the body is spooled.
+    const source = await spoolToTempFile(body, { directory: options.tempdir, name: "upload" });
+    try {
+      if (size !== undefined && source.size !== size) {
+        throw new TahoeError(
+          "TAHOE_ERR_NODE_UPLOAD_TRUNCATED",
+          `the upload body had ${source.size} bytes, not the ${size} its Content-Length announced`,
+          { hint: "The client stopped sending early or sent more than it said; send the file again." },
+        );
+      }
+      signal.throwIfAborted();
+      const current = await readFlags();
+      const servers = withServerFlags(options.clients.uploadServers(), current);
+      const result = await uploadImmutable(source, {
+        servers,
+        leaseSecret: options.leaseSecret,
+        convergenceSecret: options.convergenceSecret,
+        ...options.encoding,
+        maxSegmentSize: options.maxSegmentSize,
+        signal,
+        logger: log,
+      });
+      log.info(
+        { size: result.size, happiness: result.happiness, failed: result.failedServers.length },
+        "upload done",
+      );
+      return { cap: result.cap };
+    } finally {
+      await source.close();
+    }
+  }
+
+  return {
+    status() {
+      refreshFlags();
+      return {
+        nickname: options.nickname,
+        nodeId: options.nodeId,
+        version: options.version,
+        startedAt,
+        introducers: options.introducers.map((c) => {
+          const s = c.status();
+          return { petname: s.petname, state: s.state, since: s.since };
+        }),
+        servers: options.serverList.servers().map(serverInfo),
+        storage: { enabled: options.storageEnabled },
+        uploads: uploadReadiness(),
+        encoding: { ...options.encoding },
+      };
+    },
+
+    async upload(body, o) {
+      const controller = new AbortController();
+      const signal = AbortSignal.any([controller.signal, o.signal]);
+      const id = randomBytes(4).toString("hex");
+      log.info({ upload: id, size: o.size }, "upload started");
+      // Progress is the body received; encoding and sending follow at the speed of the servers.
+      const activity = options.activity?.track("upload", `upload ${id}`, o.size);
+      const counted = activity === undefined ? body : counting(body, (n) => activity.progress(n));
+      const done = runUpload(counted, signal, o.size).finally(() => activity?.done());
+      const entry = { controller, done: done.catch(() => undefined) };
+      inFlight.add(entry);
+      try {
+        return await done;
+      } catch (error) {
+        log.warn({ upload: id, err: error }, "upload failed");
+        throw error;
+      } finally {
+        inFlight.delete(entry);
+      }
+    },
+
+    async openDownload(cap, o) {
+      const download = await openDownload(cap, options.clients.downloadServers(), {
+        signal: o.signal,
+        logger: log,
+        onCorruptShare: (report) =>
+          log.warn(
+            { server: report.serverId, share: report.shareNumber, reason: report.reason },
+            "corrupt share found and reported to its server",
+          ),
+      });
+      return {
+        size: download.size,
+        read: (range, signal) => {
+          const chunks = readWithSignal(download.read(range), signal);
+          const name = cap.replace(/^(URI:[A-Z-]+:[a-z2-7]{4}).*$/s, "$1…");
+          const total = range === undefined ? download.size : range.end - range.start;
+          const activity = options.activity?.track("download", name, total);
+          if (activity === undefined) return chunks;
+          return (async function* () {
+            try {
+              yield* counting(chunks, (n) => activity.progress(n));
+            } finally {
+              activity.done();
+            }
+          })();
+        },
+      };
+    },
+
+    async abortUploads() {
+      const entries = [...inFlight];
+      for (const entry of entries) entry.controller.abort(new Error("the node is stopping"));
+      await Promise.all(entries.map((e) => e.done));
+    },
+  };
+}
+
+/** Stops pulling segments once the caller's signal fires (the HTTP client went away). */
+async function* readWithSignal(
+  chunks: AsyncGenerator<Uint8Array, void, undefined>,
+  signal: AbortSignal | undefined,
+): AsyncGenerator<Uint8Array, void, undefined> {
+  try {
+    for await (const chunk of chunks) {
+      signal?.throwIfAborted();
+      yield chunk;
+    }
+  } finally {
+    await chunks.return(undefined);
+  }
+}

@@ -1,0 +1,98 @@
+import { readFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { NODE_FILES, type TahoeConfig, writeFileAtomic } from "@lafs/config";
+import type { ActivityTracker } from "@lafs/control-tub";
+import { parseSecretFile } from "@lafs/crypto";
+import type { Logger, Startable } from "@lafs/interface";
+import type { IntroducerClient, ServerList } from "@lafs/introducer-client";
+import type { ConnectFunction } from "@lafs/storage-client";
+import { createWebServer } from "@lafs/web";
+import { errnoCode, NodeError } from "./errors.js";
+import { createGridClients } from "./grid-clients.js";
+import { createWebNode } from "./web-node.js";
+
+/** Where `tahoe put`, `tahoe get` and other tools find the node's web API. */
+export const NODE_URL_FILE = "node.url";
+
+export interface WebServicesOptions {
+  basedir: string;
+  config: TahoeConfig;
+  nodeId: string;
+  applicationVersion: string;
+  serverList: ServerList;
+  introducers: readonly IntroducerClient[];
+  connectorFor: (serverId: string) => ConnectFunction;
+  /** Started services are pushed here as soon as they run, so a failed start stops them. */
+  services: Startable[];
+  logger: Logger;
+  /** Uploads and downloads in progress, for `tahoe status`. */
+  activity?: ActivityTracker | undefined;
+}
+
+async function readSecret(basedir: string, file: string, bytes: number): Promise<Uint8Array> {
+  const path = join(basedir, file);
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    throw new NodeError("TAHOE_ERR_NODE_FILE", `cannot read ${path}: ${errnoCode(error) ?? String(error)}`, {
+      hint: "A client node needs private/secret and private/convergence (tahoe create-client writes them); restore them from a backup.",
+      cause: error,
+    });
+  }
+  return parseSecretFile(text, path, bytes);
+}
+
+/**
+ * The web server of a client node, with the uploader and downloader behind it, then node.url.
+ * Stop order (services stop in reverse): uploads in flight are aborted first so servers get
+ * abort and nothing half-written looks complete, then the web server, then the storage clients.
+ * Returns the URL written to node.url, or undefined when web.port is unset.
+ */
+export async function startWebServices(options: WebServicesOptions): Promise<string | undefined> {
+  const { config, basedir, services, logger } = options;
+  const listen = config.node.webPort;
+  if (listen === undefined) {
+    logger.info("no web server: [node]web.port is not set, so node.url is not written");
+    return undefined;
+  }
+  const [leaseSecret, convergenceSecret] = await Promise.all([
+    readSecret(basedir, NODE_FILES.secret, 32),
+    readSecret(basedir, NODE_FILES.convergence, 16),
+  ]);
+  const clients = createGridClients({
+    serverList: options.serverList,
+    connectorFor: options.connectorFor,
+    logger,
+  });
+  services.push({ start: async () => {}, stop: () => clients.close() });
+  const node = createWebNode({
+    basedir,
+    nickname: config.node.nickname,
+    nodeId: options.nodeId,
+    version: options.applicationVersion,
+    tempdir: resolve(basedir, config.node.tempdir),
+    leaseSecret,
+    convergenceSecret,
+    encoding: {
+      k: config.client.sharesNeeded,
+      happy: config.client.sharesHappy,
+      n: config.client.sharesTotal,
+    },
+    maxSegmentSize: config.client.maxSegmentSizeForTesting,
+    storageEnabled: config.storage.enabled,
+    serverList: options.serverList,
+    introducers: options.introducers,
+    clients,
+    logger,
+    activity: options.activity,
+  });
+  const web = createWebServer({ node, listen, logger: logger.child({ component: "web" }) });
+  await web.start();
+  services.push(web);
+  services.push({ start: async () => {}, stop: () => node.abortUploads() });
+  const url = web.url().endsWith("/") ? web.url() : `${web.url()}/`;
+  await writeFileAtomic(join(basedir, NODE_URL_FILE), `${url}\n`);
+  logger.info({ url }, "web server running; node.url written");
+  return url;
+}

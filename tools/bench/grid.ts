@@ -1,0 +1,345 @@
+/**
+ * Local-grid benchmark: `tahoe grid up` with 5 storage nodes and a 3-of-5 client (happy 4) in a
+ * temporary directory, then through the client's web API: upload (PUT /uri) and download
+ * (GET /uri/CAP) of 10 MiB and 100 MiB, and a 1 GiB upload while the client's RSS is sampled from
+ * /proc/PID/status. In the same run, the CHK encoder alone encodes the same 100 MiB in memory
+ * (the baseline for the ratios), and `tahoe run` is timed from spawn to ready (ready line, and
+ * web port answering for the client). Prints a table and ratios; never pass/fail.
+ *
+ *   pnpm bench:grid                  (from the repo root; needs `pnpm build` first)
+ *   pnpm bench:grid --no-gib         (skip the 1 GiB upload)
+ */
+import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { type IncomingMessage, request } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+// The root package does not depend on @lafs/immutable, so its build output is imported directly.
+import { bytesSource, startChkEncode } from "../../packages/immutable/dist/index.js";
+
+const BIN = join(import.meta.dirname, "..", "..", "apps", "cli", "bin", "tahoe.js");
+const MIB = 1024 * 1024;
+const MB = 1e6;
+const SIZES_MIB = [10, 100];
+const GIB_MIB = process.argv.includes("--no-gib") ? 0 : 1024;
+const K = 3;
+const N = 5;
+const READY_ROUNDS = 3;
+
+// Chunks cut from a random pool at chunk-specific offsets: incompressible, different in every
+// chunk and every run (so no upload is a convergent duplicate of an earlier one), and never
+// held in memory whole, so the benchmark's own RSS stays out of the way.
+const POOL = randomBytes(8 * MIB);
+function* chunks(totalBytes: number, salt: number): Generator<Buffer> {
+  const chunk = MIB;
+  for (let at = 0, i = 0; at < totalBytes; at += chunk, i += 1) {
+    const start = ((salt * 7919 + i * 104729) * 4096) % (POOL.length - chunk);
+    const piece = Buffer.from(POOL.subarray(start, start + Math.min(chunk, totalBytes - at)));
+    piece.writeUInt32BE(salt, 0); // each file differs even where the pool offsets repeat
+    piece.writeUInt32BE(i, 4);
+    yield piece;
+  }
+}
+
+const seconds = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Grid {
+  child: ChildProcessWithoutNullStreams;
+  output: () => string;
+  webUrl: string;
+  clientPid: number;
+}
+
+async function gridUp(dir: string): Promise<Grid> {
+  const child = spawn(process.execPath, [BIN, "grid", "up", dir, `--servers=${N}`], { stdio: "pipe" });
+  let out = "";
+  child.stdout.on("data", (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr.on("data", (d: Buffer) => {
+    out += d.toString();
+  });
+  const deadline = Date.now() + 60_000;
+  while (!out.includes("Press Ctrl-C to stop the grid.")) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`grid did not start:\n${out}`);
+    await sleep(50);
+  }
+  const webUrl = /client web: +(http\S+)/.exec(out)?.[1];
+  const clientPid = Number(/client=(\d+)/.exec(out)?.[1]);
+  if (webUrl === undefined || !clientPid) throw new Error(`no web URL or client pid in:\n${out}`);
+  return { child, output: () => out, webUrl, clientPid };
+}
+
+async function gridDown(grid: Grid): Promise<void> {
+  const exited = new Promise((r) => grid.child.once("exit", r));
+  grid.child.kill("SIGINT");
+  await exited;
+}
+
+/** Waits until every storage server shows as connected in the client's server list. */
+async function waitConnected(clientDir: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      const list = JSON.parse(readFileSync(join(clientDir, "private", "server-list.json"), "utf8")) as {
+        servers: { connection: { state: string } }[];
+      };
+      if (list.servers.filter((s) => s.connection.state === "connected").length >= N) return;
+    } catch {
+      // not written yet
+    }
+    if (Date.now() > deadline) throw new Error("storage servers did not all connect within 30 s");
+    await sleep(100);
+  }
+}
+
+function http(
+  method: string,
+  url: string,
+  body?: Readable,
+): Promise<{ status: number; response: IncomingMessage }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method }, (response) =>
+      resolve({ status: response.statusCode ?? 0, response }),
+    );
+    req.on("error", reject);
+    if (body) body.pipe(req);
+    else req.end();
+  });
+}
+
+async function readAll(response: IncomingMessage): Promise<string> {
+  let text = "";
+  for await (const c of response) text += c.toString();
+  return text;
+}
+
+/** Sampled VmRSS (and the kernel's VmHWM) of a process, in MB. */
+function memoryOf(pid: number): { rss: number; hwm: number } {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? 0);
+  return { rss: (kb("VmRSS") * 1024) / MB, hwm: (kb("VmHWM") * 1024) / MB };
+}
+
+function watchPeak(pid: number): () => number {
+  let peak = 0;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, memoryOf(pid).rss);
+  }, 50);
+  return () => {
+    clearInterval(timer);
+    return Math.max(peak, memoryOf(pid).rss);
+  };
+}
+
+interface Transfer {
+  mib: number;
+  upS: number;
+  downS?: number;
+  peakRssMb: number;
+}
+
+async function upload(
+  webUrl: string,
+  mib: number,
+  salt: number,
+): Promise<{ cap: string; s: number; sha: string }> {
+  const hash = createHash("sha256");
+  const body = Readable.from(
+    (function* () {
+      for (const c of chunks(mib * MIB, salt)) {
+        hash.update(c);
+        yield c;
+      }
+    })(),
+  );
+  const t0 = process.hrtime.bigint();
+  const { status, response } = await http("PUT", new URL("uri", webUrl).href, body);
+  const text = (await readAll(response)).trim();
+  const s = seconds(t0);
+  if (status !== 200 && status !== 201) throw new Error(`PUT /uri answered ${status}: ${text.slice(0, 300)}`);
+  return { cap: text, s, sha: hash.digest("hex") };
+}
+
+async function download(webUrl: string, cap: string, expectSha: string, mib: number): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  const { status, response } = await http("GET", new URL(`uri/${encodeURIComponent(cap)}`, webUrl).href);
+  if (status !== 200)
+    throw new Error(`GET /uri/CAP answered ${status}: ${(await readAll(response)).slice(0, 300)}`);
+  const hash = createHash("sha256");
+  let bytes = 0;
+  for await (const c of response) {
+    hash.update(c as Buffer);
+    bytes += (c as Buffer).length;
+  }
+  const s = seconds(t0);
+  if (bytes !== mib * MIB || hash.digest("hex") !== expectSha)
+    throw new Error(`download of ${mib} MiB differs`);
+  return s;
+}
+
+/** Whether PUT /uri exists: a tiny upload that must answer with a cap. */
+async function webApiAvailable(webUrl: string): Promise<string | undefined> {
+  try {
+    const { status, response } = await http(
+      "PUT",
+      new URL("uri", webUrl).href,
+      Readable.from([Buffer.from("probe")]),
+    );
+    await readAll(response);
+    return status === 200 || status === 201 ? undefined : `PUT /uri answered ${status}`;
+  } catch (error) {
+    return `web port not answering (${(error as Error).message})`;
+  }
+}
+
+/** Encoder alone on the same kind of bytes: the baseline the grid's throughput is compared with. */
+async function encoderMbps(mib: number): Promise<number> {
+  const bytes = Buffer.concat([...chunks(mib * MIB, 999)]);
+  let best = 0;
+  for (let i = 0; i < 2; i++) {
+    const t0 = process.hrtime.bigint();
+    const encoding = await startChkEncode(bytesSource(bytes), {
+      k: K,
+      n: N,
+      convergenceSecret: randomBytes(32),
+    });
+    for await (const _write of encoding.writes()) {
+      // the shares are dropped: only the encoding is timed
+    }
+    encoding.result();
+    best = Math.max(best, bytes.length / MB / seconds(t0));
+  }
+  return best;
+}
+
+/** `tahoe run DIR` from spawn to its ready line, and (when given) to its web port answering. */
+async function timeRun(basedir: string, webUrl?: string): Promise<{ readyS: number; webS?: number }> {
+  const t0 = process.hrtime.bigint();
+  const child = spawn(process.execPath, [BIN, "run", basedir], { stdio: "pipe" });
+  let out = "";
+  child.stdout.on("data", (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr.on("data", (d: Buffer) => {
+    out += d.toString();
+  });
+  let readyS: number | undefined;
+  let webS: number | undefined;
+  const deadline = Date.now() + 20_000;
+  while (readyS === undefined || (webUrl !== undefined && webS === undefined)) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`tahoe run ${basedir} did not get ready:\n${out}`);
+    }
+    if (readyS === undefined && out.includes("node running:")) readyS = seconds(t0);
+    if (webUrl !== undefined && webS === undefined) {
+      try {
+        const { response } = await http("GET", webUrl);
+        response.resume();
+        webS = seconds(t0);
+      } catch {
+        // not listening yet
+      }
+    }
+    await sleep(5);
+  }
+  const exited = new Promise((r) => child.once("exit", r));
+  child.kill("SIGINT");
+  await exited;
+  return webS === undefined ? { readyS } : { readyS, webS };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
+const f1 = (x: number | undefined) => (x === undefined ? "-" : x.toFixed(1));
+
+async function main(): Promise<void> {
+  const root = await mkdtemp(join(tmpdir(), "lafs-bench-grid-"));
+  const dir = join(root, "grid");
+  const clientDir = join(dir, "client");
+  try {
+    const encoder = await encoderMbps(100);
+    const t0 = process.hrtime.bigint();
+    let grid = await gridUp(dir);
+    await waitConnected(clientDir);
+    const gridReadyS = seconds(t0);
+    const idleRssMb = memoryOf(grid.clientPid).rss;
+    const transfers: Transfer[] = [];
+    const unavailable = await webApiAvailable(grid.webUrl);
+    if (unavailable === undefined) {
+      for (const [i, mib] of SIZES_MIB.entries()) {
+        const peak = watchPeak(grid.clientPid);
+        const up = await upload(grid.webUrl, mib, i + 1);
+        const downS = await download(grid.webUrl, up.cap, up.sha, mib);
+        transfers.push({ mib, upS: up.s, downS, peakRssMb: peak() });
+      }
+      if (GIB_MIB > 0) {
+        // A fresh client process, so its peak RSS is that of the 1 GiB transfers alone.
+        await gridDown(grid);
+        grid = await gridUp(dir);
+        await waitConnected(clientDir);
+        const peak = watchPeak(grid.clientPid);
+        const up = await upload(grid.webUrl, GIB_MIB, 77);
+        const downS = await download(grid.webUrl, up.cap, up.sha, GIB_MIB);
+        transfers.push({
+          mib: GIB_MIB,
+          upS: up.s,
+          downS,
+          peakRssMb: Math.max(peak(), memoryOf(grid.clientPid).hwm),
+        });
+      }
+    }
+    const webUrl = grid.webUrl;
+    await gridDown(grid);
+
+    const storageRuns: number[] = [];
+    const clientReady: number[] = [];
+    const clientWeb: number[] = [];
+    for (let i = 0; i < READY_ROUNDS; i++) {
+      storageRuns.push((await timeRun(join(dir, "storage1"))).readyS);
+      const c = await timeRun(
+        clientDir,
+        unavailable?.startsWith("web port not answering") ? undefined : webUrl,
+      );
+      clientReady.push(c.readyS);
+      if (c.webS !== undefined) clientWeb.push(c.webS);
+    }
+
+    console.log(`local grid: ${N} storage nodes, ${K}-of-${N} (happy 4), Node ${process.version}`);
+    console.log(`encoder alone (100 MiB in memory, ${K}-of-${N}): ${encoder.toFixed(1)} MB/s`);
+    console.log(
+      `grid up to all ${N} servers connected (first run, creates the grid): ${gridReadyS.toFixed(2)} s`,
+    );
+    console.log(`client RSS once connected, before any transfer: ${idleRssMb.toFixed(0)} MB`);
+    if (unavailable !== undefined) {
+      console.log(`upload/download: web API not available (${unavailable})`);
+    } else {
+      console.log(
+        "\n| size | upload MB/s | download MB/s | up/encoder | down/encoder | client peak RSS MB |",
+      );
+      console.log("| ---: | ---: | ---: | ---: | ---: | ---: |");
+      for (const t of transfers) {
+        const up = (t.mib * MIB) / MB / t.upS;
+        const down = t.downS === undefined ? undefined : (t.mib * MIB) / MB / t.downS;
+        const ratio = (x: number | undefined) => (x === undefined ? "-" : (x / encoder).toFixed(2));
+        console.log(
+          `| ${t.mib} MiB | ${f1(up)} | ${f1(down)} | ${ratio(up)} | ${ratio(down)} | ${t.peakRssMb.toFixed(0)} |`,
+        );
+      }
+    }
+    console.log(`\ntahoe run, spawn to ready, median of ${READY_ROUNDS}:`);
+    console.log(`  storage node, ready line: ${median(storageRuns).toFixed(2)} s`);
+    console.log(`  client, ready line:       ${median(clientReady).toFixed(2)} s`);
+    console.log(
+      `  client, web port answers: ${clientWeb.length > 0 ? `${median(clientWeb).toFixed(2)} s` : "- (no web server)"}`,
+    );
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+await main();
