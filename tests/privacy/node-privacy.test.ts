@@ -105,6 +105,8 @@ beforeAll(async () => {
     TAHOE,
     "create-client",
     "--hide-ip",
+    // Test files run in parallel: the default web port 3456 would be shared.
+    "--webport=none",
     `--introducer=pb://${pin}@${introducer.host}:${introducer.port}/introducerswissnum#v=1`,
     basedir,
   ]);

@@ -9,7 +9,8 @@ import { quotePath } from "./paths.js";
 export function readyLine(status: NodeStatus): string {
   const storage = status.storage;
   if (storage === undefined) {
-    return "node running: no storage server ([storage]enabled = false or tub.port = disabled)\n";
+    const web = status.nodeUrl === undefined ? "" : `; web at ${status.nodeUrl}`;
+    return `node running: no storage server ([storage]enabled = false or tub.port = disabled)${web}\n`;
   }
   const where =
     storage.nurls.length > 0
@@ -17,7 +18,8 @@ export function readyLine(status: NodeStatus): string {
       : storage.addresses
           .map((a) => `${a.host}:${a.port} (no NURL: tub.location has no tcp: or tor: hint)`)
           .join(" ");
-  return `node running: storage server at ${where}\n`;
+  const web = status.nodeUrl === undefined ? "" : `; web at ${status.nodeUrl}`;
+  return `node running: storage server at ${where}${web}\n`;
 }
 
 /**
@@ -80,7 +82,9 @@ export const runCommand: CliCommand = {
     "listed and nothing starts. A directory runs one node at a time (BASEDIR/running.process). " +
     "With [storage]enabled the storage server listens on tub.port, and its announcement, NURLs " +
     "included, is written to private/storage-announcement.yaml for clients' private/servers.yaml. " +
-    "There is no web server yet, so node.url is not written.",
+    "With [node]web.port the web server (welcome page and web API) starts and its URL is written to " +
+    "BASEDIR/node.url, which `tahoe put`/`tahoe get` read. The control tub listens on 127.0.0.1 only " +
+    "(private/control.url), for `tahoe status`, `tahoe logs` and `tahoe stop`.",
   options: (context) => [
     {
       name: "basedir",

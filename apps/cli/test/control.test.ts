@@ -41,7 +41,8 @@ async function runningNode(
   name: string,
 ): Promise<{ basedir: string; node: TahoeNode; stopped: Promise<unknown> }> {
   const basedir = join(root, name);
-  expect((await tahoe(["create-client", basedir])).code).toBe(0);
+  // Test files run in parallel: the default web port 3456 would be shared.
+  expect((await tahoe(["create-client", "--webport=none", basedir])).code).toBe(0);
   let ready: (node: TahoeNode) => void = () => {};
   const isReady = new Promise<TahoeNode>((resolve) => {
     ready = resolve;

@@ -32,6 +32,8 @@ async function createNode(name: string): Promise<{ basedir: string; port: number
     "create-node",
     "--hostname=127.0.0.1",
     "--nickname=run-test",
+    // Test files run in parallel: the default web port 3456 would be shared.
+    "--webport=none",
     basedir,
   ]);
   const port = Number(/^tub\.port = tcp:(\d+)$/m.exec(readFileSync(join(basedir, "tahoe.cfg"), "utf8"))?.[1]);
