@@ -1,3 +1,13 @@
+export {
+  type Announcement,
+  AnnouncementError,
+  type AnnouncementErrorCode,
+  MAX_ANNOUNCEMENT_BYTES,
+  pythonJson,
+  type SignedAnnouncement,
+  signAnnouncement,
+  verifyAnnouncement,
+} from "./announcement.js";
 export { base32Decode, base32Encode, base32Length, isBase32 } from "./base32.js";
 export { CryptoError, type CryptoErrorCode } from "./errors.js";
 export { type BytesLike, netstring, sha256, sha256d, taggedHash, taggedPairHash } from "./hash.js";

@@ -1,4 +1,4 @@
-import type { Announcement } from "./announcement-codec.js";
+import type { Announcement } from "@lafs/crypto";
 import type { Sequence } from "./sequencer.js";
 
 /** What Tahoe-LAFS's servers say they still talk to; clients read but do not enforce it. */

@@ -1,8 +1,8 @@
 import { mkdir, readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { writeFileAtomic } from "@lafs/config";
+import { type Announcement, type SignedAnnouncement, verifyAnnouncement } from "@lafs/crypto";
 import { parse, stringify } from "yaml";
-import { type Announcement, type SignedAnnouncement, verifyAnnouncement } from "./announcement-codec.js";
 import { IntroducerClientError } from "./errors.js";
 
 /** Tahoe-LAFS's name for an introducer's announcement cache, under BASEDIR/private. */

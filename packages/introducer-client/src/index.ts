@@ -7,7 +7,7 @@ export {
   type SignedAnnouncement,
   signAnnouncement,
   verifyAnnouncement,
-} from "./announcement-codec.js";
+} from "@lafs/crypto";
 export {
   type AnnouncementInput,
   announcementFields,

@@ -1,12 +1,12 @@
 import type { IncomingMessage } from "node:http";
 import { type Nurl, parseNurl, redactUrlSecret } from "@lafs/config";
-import { isTahoeError, type Logger, type Startable, silentLogger } from "@lafs/interface";
 import {
   type Announcement,
   MAX_ANNOUNCEMENT_BYTES,
   type SignedAnnouncement,
   verifyAnnouncement,
-} from "./announcement-codec.js";
+} from "@lafs/crypto";
+import { isTahoeError, type Logger, type Startable, silentLogger } from "@lafs/interface";
 import { loadAnnouncementCache, saveAnnouncementCache } from "./cache.js";
 import { IntroducerClientError } from "./errors.js";
 import { type ConnectFunction, openPinned, readText, requestOver } from "./pinned-https.js";

@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { createServer } from "node:https";
 import { join } from "node:path";
@@ -53,17 +52,6 @@ const ids = (c: IntroducerClient) =>
     .announcements()
     .map((r) => r.announcement.serverId)
     .sort();
-
-describe("announcement codec twin", () => {
-  it("is the same file in @lafs/introducer and @lafs/introducer-client", () => {
-    const here = readFileSync(join(import.meta.dirname, "../src/announcement-codec.ts"), "utf8");
-    const there = readFileSync(
-      join(import.meta.dirname, "../../introducer/src/announcement-codec.ts"),
-      "utf8",
-    );
-    expect(here).toBe(there);
-  });
-});
 
 describe("introducer client", () => {
   it("publishes, subscribes and verifies what it receives", async () => {

@@ -7,7 +7,7 @@ export {
   type SignedAnnouncement,
   signAnnouncement,
   verifyAnnouncement,
-} from "./announcement-codec.js";
+} from "@lafs/crypto";
 export { IntroducerError, type IntroducerErrorCode } from "./errors.js";
 export { createIntroducer, type Introducer, type IntroducerOptions } from "./introducer.js";
 export { INTRODUCER_SWISSNUM_BYTES, introducerNurls } from "./nurls.js";

@@ -3,9 +3,13 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { ListenEndpoint } from "@lafs/config";
-import { constantTimeEqual } from "@lafs/crypto";
+import {
+  type Announcement,
+  type AnnouncementErrorCode,
+  constantTimeEqual,
+  verifyAnnouncement,
+} from "@lafs/crypto";
 import { isTahoeError, type Logger, type Startable, silentLogger } from "@lafs/interface";
-import { type Announcement, type AnnouncementErrorCode, verifyAnnouncement } from "./announcement-codec.js";
 import { IntroducerError } from "./errors.js";
 import {
   DEFAULT_KEEPALIVE_MS,

@@ -1,4 +1,4 @@
-import type { Announcement } from "./announcement-codec.js";
+import type { Announcement } from "@lafs/crypto";
 import { IntroducerError } from "./errors.js";
 
 /** What one peer (one signing key) may make the introducer hold and do. */

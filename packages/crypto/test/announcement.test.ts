@@ -1,7 +1,13 @@
-import { base32Encode, generateNodeKey, signWithNodeKey } from "@lafs/crypto";
 import { isTahoeError } from "@lafs/interface";
 import { describe, expect, it } from "vitest";
-import { pythonJson, signAnnouncement, verifyAnnouncement } from "../src/index.js";
+import {
+  base32Encode,
+  generateNodeKey,
+  pythonJson,
+  signAnnouncement,
+  signWithNodeKey,
+  verifyAnnouncement,
+} from "../src/index.js";
 
 const key = generateNodeKey();
 const fields = {

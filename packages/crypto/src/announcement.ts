@@ -1,15 +1,9 @@
-// Twin of packages/introducer/src/announcement-codec.ts (and the other way round): the
-// introducer and its clients are siblings that share no code (DESIGN.md §2), yet both must read
-// announcements the same way. A test in @lafs/introducer-client keeps the two files identical.
-import {
-  base32Decode,
-  base32Encode,
-  isBase32,
-  parseNodePrivateKey,
-  signWithNodeKey,
-  verifyNodeSignature,
-} from "@lafs/crypto";
+// Announcements are signed with the node key, and both the introducer and its clients (siblings
+// that may not import each other, DESIGN.md §2) must read them the same way: so they live here.
+
 import { TahoeError, type TahoeErrorOptions } from "@lafs/interface";
+import { base32Decode, base32Encode, isBase32 } from "./base32.js";
+import { parseNodePrivateKey, signWithNodeKey, verifyNodeSignature } from "./node-key.js";
 
 export type AnnouncementErrorCode =
   | "TAHOE_ERR_ANNOUNCEMENT_MALFORMED"
