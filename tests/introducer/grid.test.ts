@@ -80,7 +80,7 @@ async function snapshot(): Promise<Snapshot | undefined> {
   }
 }
 
-async function until(check: (s: Snapshot) => boolean, what: string, timeoutMs = 15_000): Promise<Snapshot> {
+async function until(check: (s: Snapshot) => boolean, what: string, timeoutMs = 30_000): Promise<Snapshot> {
   const deadline = Date.now() + timeoutMs;
   let last: Snapshot | undefined;
   while (Date.now() < deadline) {
@@ -226,7 +226,7 @@ describe("a grid of real processes", () => {
       "the resync",
       20_000,
     );
-  }, 30_000);
+  }, 60_000);
 
   it("a client restarted while the introducer is down starts from its cache", async () => {
     await stop("client");
@@ -244,5 +244,5 @@ describe("a grid of real processes", () => {
     expect(s.introducers[0]!.state).not.toBe("connected");
     const cache = await readFile(join(dirs.client!, "private/introducer_default_cache.yaml"), "utf8");
     expect(cache).toContain("sig: v0-");
-  }, 30_000);
+  }, 60_000);
 });

@@ -1,7 +1,7 @@
-import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { link, open, readFile, rename, unlink } from "node:fs/promises";
+import { mkdir, open, readFile, rmdir, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { NODE_FILES } from "@lafs/config";
 import { errnoCode, NodeError } from "./errors.js";
 
@@ -22,7 +22,10 @@ export interface PidFileContent {
 const CLOCK_TICKS = 100;
 /** How far two readings of one process's start time may differ (rounding of ticks and btime). */
 const START_TIME_SLACK_SECONDS = 1;
-const MAX_ATTEMPTS = 5;
+const MAX_ATTEMPTS = 50;
+const TAKEOVER_WAIT_MS = 20;
+/** A takeover directory older than this was left by a start that died mid-takeover. */
+const TAKEOVER_STALE_MS = 10_000;
 
 /**
  * When process `pid` started, in seconds since the epoch, computed as psutil does on Linux
@@ -135,25 +138,41 @@ export async function acquireNodeLock(basedir: string): Promise<NodeLock> {
       );
     }
     if (isPidFileLive(content)) throw alreadyRunning(path, content.pid);
-    const aside = `${path}.stale-${process.pid}-${randomBytes(4).toString("hex")}`;
-    try {
-      await rename(path, aside);
-    } catch (error) {
-      if (errnoCode(error) === "ENOENT") continue;
-      throw error;
-    }
-    const moved = await readFile(aside, "utf8");
-    if (moved !== text) {
-      // Another start replaced the stale file between our read and the rename: give it back.
-      await link(aside, path).catch(() => {});
-    }
-    await unlink(aside);
+    // Stale: replace it only while holding the takeover directory (mkdir is atomic), and only if
+    // it is still the very file we judged stale. Renaming it aside instead could move a fresh
+    // file another start had just created, and two starts could then both believe they won.
+    if (!(await takeOver(path, text))) await sleep(TAKEOVER_WAIT_MS);
   }
   throw new NodeError(
     "TAHOE_ERR_NODE_ALREADY_RUNNING",
     `${path} kept changing while this node tried to take it: another node is starting in this directory`,
     { hint: "Start one node per directory; wait for the other start to finish or stop it." },
   );
+}
+
+/**
+ * Removes the stale pid file `path` if it still holds `stale`, under `path.takeover`.
+ * Returns false when another start holds the takeover, so the caller waits and retries.
+ */
+async function takeOver(path: string, stale: string): Promise<boolean> {
+  const dir = `${path}.takeover`;
+  try {
+    await mkdir(dir);
+  } catch (error) {
+    if (errnoCode(error) !== "EEXIST") throw error;
+    const since = await stat(dir).then(
+      (s) => Date.now() - s.mtimeMs,
+      () => 0,
+    );
+    if (since > TAKEOVER_STALE_MS) await rmdir(dir).catch(() => {});
+    return false;
+  }
+  try {
+    if ((await readIfPresent(path)) === stale) await unlink(path).catch(() => {});
+  } finally {
+    await rmdir(dir).catch(() => {});
+  }
+  return true;
 }
 
 async function releaseLock(path: string, mine: string): Promise<void> {
