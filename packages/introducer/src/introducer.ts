@@ -10,6 +10,7 @@ import {
   verifyAnnouncement,
 } from "@lafs/crypto";
 import { isTahoeError, type Logger, type Startable, silentLogger } from "@lafs/interface";
+import { describeListenEndpoint, listenOnEndpoint } from "@lafs/transport";
 import { IntroducerError } from "./errors.js";
 import {
   DEFAULT_KEEPALIVE_MS,
@@ -122,36 +123,21 @@ function readBody(request: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
-function listenOn(server: Server, endpoint: ListenEndpoint): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (error: Error) => {
-      const where =
-        endpoint.kind === "tcp"
-          ? `tcp port ${endpoint.port} on ${endpoint.interface ?? "all interfaces"}`
-          : endpoint.path;
-      reject(
-        new IntroducerError(
-          "TAHOE_ERR_INTRODUCER_LISTEN",
-          500,
-          `introducer cannot listen on ${where}: ${error.message}`,
-          {
-            hint: "pick a free port in [node]tub.port, or stop the process that holds it",
-            cause: error,
-          },
-        ),
-      );
-    };
-    server.once("error", onError);
-    const done = () => {
-      server.off("error", onError);
-      resolve();
-    };
-    if (endpoint.kind === "tcp") {
-      server.listen({ port: endpoint.port, host: endpoint.interface, backlog: endpoint.backlog }, done);
-    } else {
-      server.listen({ path: endpoint.path }, done);
-    }
-  });
+async function listenOn(server: Server, endpoint: ListenEndpoint): Promise<void> {
+  try {
+    await listenOnEndpoint(server, endpoint);
+  } catch (cause) {
+    const message = cause instanceof Error ? cause.message : String(cause);
+    throw new IntroducerError(
+      "TAHOE_ERR_INTRODUCER_LISTEN",
+      500,
+      `introducer cannot listen on ${describeListenEndpoint(endpoint)}: ${message}`,
+      {
+        hint: "pick a free port in [node]tub.port, or stop the process that holds it",
+        cause,
+      },
+    );
+  }
 }
 
 function peerOf(request: IncomingMessage): string {

@@ -3,6 +3,7 @@ import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { ListenEndpoint } from "@lafs/config";
 import type { Startable } from "@lafs/interface";
+import { describeListenEndpoint, listenOnEndpoint } from "@lafs/transport";
 import Fastify from "fastify";
 import { StorageServerError } from "./errors.js";
 import type { StorageServerOptions } from "./options.js";
@@ -18,36 +19,21 @@ export interface CreateStorageServerOptions extends StorageServerOptions {
   listen: ListenEndpoint[];
 }
 
-function listenOn(server: Server, endpoint: ListenEndpoint): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (error: Error) => {
-      const where =
-        endpoint.kind === "tcp"
-          ? `tcp port ${endpoint.port} on ${endpoint.interface ?? "all interfaces"}`
-          : endpoint.path;
-      reject(
-        new StorageServerError(
-          "TAHOE_ERR_STORAGE_SERVER_LISTEN",
-          500,
-          `storage server cannot listen on ${where}: ${error.message}`,
-          {
-            hint: "pick a free port or socket path in tub.port, or stop the process that holds it",
-            cause: error,
-          },
-        ),
-      );
-    };
-    server.once("error", onError);
-    const done = () => {
-      server.off("error", onError);
-      resolve();
-    };
-    if (endpoint.kind === "tcp") {
-      server.listen({ port: endpoint.port, host: endpoint.interface, backlog: endpoint.backlog }, done);
-    } else {
-      server.listen({ path: endpoint.path }, done);
-    }
-  });
+async function listenOn(server: Server, endpoint: ListenEndpoint): Promise<void> {
+  try {
+    await listenOnEndpoint(server, endpoint);
+  } catch (cause) {
+    const message = cause instanceof Error ? cause.message : String(cause);
+    throw new StorageServerError(
+      "TAHOE_ERR_STORAGE_SERVER_LISTEN",
+      500,
+      `storage server cannot listen on ${describeListenEndpoint(endpoint)}: ${message}`,
+      {
+        hint: "pick a free port or socket path in tub.port, or stop the process that holds it",
+        cause,
+      },
+    );
+  }
 }
 
 /**

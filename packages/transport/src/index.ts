@@ -11,6 +11,7 @@ export {
   DEFAULT_SAM_ENDPOINT,
 } from "./i2p-provider/destination.js";
 export { I2pProviderError, type I2pProviderErrorCode } from "./i2p-provider/i2p-errors.js";
+export { describeListenEndpoint, listenOnEndpoint } from "./listen.js";
 export {
   CONNECTION_RULES_FILE,
   loadOverrideRules,
