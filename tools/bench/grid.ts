@@ -4,7 +4,9 @@
  * (GET /uri/CAP) of 10 MiB and 100 MiB, and a 1 GiB upload while the client's RSS is sampled from
  * /proc/PID/status. In the same run, the CHK encoder alone encodes the same 100 MiB in memory
  * (the baseline for the ratios), and `tahoe run` is timed from spawn to ready (ready line, and
- * web port answering for the client). Prints a table and ratios; never pass/fail.
+ * web port answering for the client). Prints a table and ratios, and the client's CPU seconds per
+ * transfer (from /proc/PID/stat), which a loaded machine moves less than the wall-clock rates;
+ * never pass/fail.
  *
  *   pnpm bench:grid                  (from the repo root; needs `pnpm build` first)
  *   pnpm bench:grid --no-gib         (skip the 1 GiB upload)
@@ -125,6 +127,12 @@ function memoryOf(pid: number): { rss: number; hwm: number } {
   return { rss: (kb("VmRSS") * 1024) / MB, hwm: (kb("VmHWM") * 1024) / MB };
 }
 
+/** CPU seconds (user + system) a process has used so far: less at the mercy of the load than wall time. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 function watchPeak(pid: number): () => number {
   let peak = 0;
   const timer = setInterval(() => {
@@ -141,6 +149,9 @@ interface Transfer {
   upS: number;
   downS?: number;
   peakRssMb: number;
+  /** The client's CPU seconds for the upload and for the download. */
+  upCpuS: number;
+  downCpuS: number;
 }
 
 async function upload(
@@ -273,9 +284,19 @@ async function main(): Promise<void> {
     if (unavailable === undefined) {
       for (const [i, mib] of SIZES_MIB.entries()) {
         const peak = watchPeak(grid.clientPid);
+        const cpu0 = cpuSeconds(grid.clientPid);
         const up = await upload(grid.webUrl, mib, i + 1);
+        const cpu1 = cpuSeconds(grid.clientPid);
         const downS = await download(grid.webUrl, up.cap, up.sha, mib);
-        transfers.push({ mib, upS: up.s, downS, peakRssMb: peak() });
+        const cpu2 = cpuSeconds(grid.clientPid);
+        transfers.push({
+          mib,
+          upS: up.s,
+          downS,
+          peakRssMb: peak(),
+          upCpuS: cpu1 - cpu0,
+          downCpuS: cpu2 - cpu1,
+        });
       }
       if (GIB_MIB > 0) {
         // A fresh client process, so its peak RSS is that of the 1 GiB transfers alone.
@@ -283,13 +304,18 @@ async function main(): Promise<void> {
         grid = await gridUp(dir);
         await waitConnected(clientDir);
         const peak = watchPeak(grid.clientPid);
+        const cpu0 = cpuSeconds(grid.clientPid);
         const up = await upload(grid.webUrl, GIB_MIB, 77);
+        const cpu1 = cpuSeconds(grid.clientPid);
         const downS = await download(grid.webUrl, up.cap, up.sha, GIB_MIB);
+        const cpu2 = cpuSeconds(grid.clientPid);
         transfers.push({
           mib: GIB_MIB,
           upS: up.s,
           downS,
           peakRssMb: Math.max(peak(), memoryOf(grid.clientPid).hwm),
+          upCpuS: cpu1 - cpu0,
+          downCpuS: cpu2 - cpu1,
         });
       }
     }
@@ -319,15 +345,15 @@ async function main(): Promise<void> {
       console.log(`upload/download: web API not available (${unavailable})`);
     } else {
       console.log(
-        "\n| size | upload MB/s | download MB/s | up/encoder | down/encoder | client peak RSS MB |",
+        "\n| size | upload MB/s | download MB/s | up/encoder | down/encoder | client peak RSS MB | client CPU s up / down |",
       );
-      console.log("| ---: | ---: | ---: | ---: | ---: | ---: |");
+      console.log("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
       for (const t of transfers) {
         const up = (t.mib * MIB) / MB / t.upS;
         const down = t.downS === undefined ? undefined : (t.mib * MIB) / MB / t.downS;
         const ratio = (x: number | undefined) => (x === undefined ? "-" : (x / encoder).toFixed(2));
         console.log(
-          `| ${t.mib} MiB | ${f1(up)} | ${f1(down)} | ${ratio(up)} | ${ratio(down)} | ${t.peakRssMb.toFixed(0)} |`,
+          `| ${t.mib} MiB | ${f1(up)} | ${f1(down)} | ${ratio(up)} | ${ratio(down)} | ${t.peakRssMb.toFixed(0)} | ${t.upCpuS.toFixed(2)} / ${t.downCpuS.toFixed(2)} |`,
         );
       }
     }

@@ -5,10 +5,11 @@ import { debugCommand } from "./debug-commands.js";
 import { gridCommand } from "./grid-command.js";
 import { getCommand, putCommand } from "./put-get-commands.js";
 import { runCommand } from "./run-command.js";
+import { webopenCommand } from "./webopen-command.js";
 
 /**
  * Every verb `tahoe` knows, in the order `tahoe --help` lists them within each group. A new
- * verb (run, put, get, webopen, debug ...) is one entry here.
+ * verb (run, put, get, debug ...) is one entry here.
  */
 export const COMMANDS: readonly CliCommand[] = [
   createNodeCommand,
@@ -22,6 +23,7 @@ export const COMMANDS: readonly CliCommand[] = [
   debugCommand,
   putCommand,
   getCommand,
+  webopenCommand,
 ];
 
 export function findCommand(name: string): CliCommand | undefined {

@@ -1,17 +1,22 @@
-import {
-  ControlTubError,
-  isLogLevelName,
-  LOG_LEVELS,
-  type LogLine,
-  openControlClient,
-} from "@lafs/control-tub";
+import type { LogLine } from "@lafs/control-tub";
 import type { CliCommand, CommandContext, HelpContext } from "./command.js";
 import { resolveBasedir } from "./create-options.js";
 import { flag, type OptionSpec, type ParsedOptions, param } from "./option-parser.js";
 import { quotePath } from "./paths.js";
 import { CliUsageError } from "./usage-error.js";
 
+/**
+ * pino's levels, as @lafs/control-tub's LOG_LEVELS has them. Spelled out here so `--help` does not
+ * load the control tub (fastify, config); the control tub checks the level again when it runs.
+ */
+const LOG_LEVELS = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 } as const;
 const LEVEL_NAMES = Object.keys(LOG_LEVELS);
+const isLogLevelName = (text: string): text is keyof typeof LOG_LEVELS => Object.hasOwn(LOG_LEVELS, text);
+
+/** The control client loads only when a control verb runs. */
+async function openControlClient(basedir: string) {
+  return (await import("@lafs/control-tub")).openControlClient(basedir);
+}
 
 function basedirOption(context: HelpContext): OptionSpec {
   return {
@@ -151,6 +156,7 @@ async function stop(parsed: ParsedOptions, context: CommandContext): Promise<num
     try {
       await client.status();
     } catch (error) {
+      const { ControlTubError } = await import("@lafs/control-tub");
       if (error instanceof ControlTubError && error.code === "TAHOE_ERR_CONTROL_NOT_RUNNING") {
         context.out(`node stopped: ${quotePath(basedir)}\n`);
         return 0;

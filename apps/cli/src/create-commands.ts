@@ -1,13 +1,16 @@
 import { join } from "node:path";
-import { checkCreateValues } from "./check-values.js";
 import type { CliCommand, CommandContext } from "./command.js";
-import { createNodeDirectory } from "./create-node-directory.js";
 import { createOptionSpecs, type NodeKind, readCreateRequest } from "./create-options.js";
 import type { ParsedOptions } from "./option-parser.js";
 import { quotePath } from "./paths.js";
 
 async function runCreate(kind: NodeKind, parsed: ParsedOptions, context: CommandContext): Promise<number> {
   const request = readCreateRequest(kind, parsed, context);
+  // Loaded only when a create verb runs: they pull in config, crypto and transport.
+  const [{ checkCreateValues }, { createNodeDirectory }] = await Promise.all([
+    import("./check-values.js"),
+    import("./create-node-directory.js"),
+  ]);
   checkCreateValues(request, parsed);
   await createNodeDirectory(request, { allocatePort: context.io.allocatePort, progress: context.err });
   const { basedir } = request;

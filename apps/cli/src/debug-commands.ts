@@ -1,8 +1,6 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { assertValidConfig, loadNodeConfig } from "@lafs/config";
-import { parseSecretFile } from "@lafs/crypto";
 import {
   type ClosableByteSource,
   computeImmutableCap,
@@ -83,6 +81,12 @@ function nodeDirectory(context: CommandContext): string | undefined {
   return existsSync(join(context.defaultNodeDir, "tahoe.cfg")) ? context.defaultNodeDir : undefined;
 }
 
+/** The config parser loads only for compute-cap inside a node directory. */
+async function clientConfig(basedir: string) {
+  const { assertValidConfig, loadNodeConfig } = await import("@lafs/config");
+  return assertValidConfig(await loadNodeConfig(basedir)).client;
+}
+
 async function readSecret(file: string): Promise<Buffer> {
   let text: string;
   try {
@@ -90,7 +94,7 @@ async function readSecret(file: string): Promise<Buffer> {
   } catch (error) {
     throw new CliReadError(file, error);
   }
-  return parseSecretFile(text, file);
+  return (await import("@lafs/crypto")).parseSecretFile(text, file);
 }
 
 async function openInput(typed: string, context: CommandContext): Promise<ClosableByteSource> {
@@ -119,8 +123,7 @@ const computeCap: DebugSubcommand = {
       );
     }
     const basedir = nodeDirectory(context);
-    const client =
-      basedir === undefined ? undefined : assertValidConfig(await loadNodeConfig(basedir)).client;
+    const client = basedir === undefined ? undefined : await clientConfig(basedir);
     const k = count(parsed, "shares-needed", client?.sharesNeeded ?? 3, 1, 256);
     const n = count(parsed, "shares-total", client?.sharesTotal ?? 10, 1, 256);
     if (k > n)

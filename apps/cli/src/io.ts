@@ -1,5 +1,4 @@
 import { homedir } from "node:os";
-import { allocatePort } from "@lafs/transport";
 
 /**
  * Everything a command touches outside its arguments. Tests pass their own writers, cwd, home
@@ -25,7 +24,8 @@ export function processIo(): CliIo {
     cwd: process.cwd(),
     env: process.env,
     homeDir: homedir(),
-    allocatePort,
+    // Loaded on first use: most verbs never allocate a port, and transport is big to load.
+    allocatePort: async (options) => (await import("@lafs/transport")).allocatePort(options),
   };
 }
 

@@ -53,6 +53,26 @@ function checkNodeUrl(text: string, where: string): URL {
   return url;
 }
 
+function nodeDirectory(context: CommandContext): string {
+  const { io, global } = context;
+  return global.nodeDirectory !== undefined
+    ? absolutePath(global.nodeDirectory, io.cwd, io.homeDir)
+    : context.defaultNodeDir;
+}
+
+/**
+ * `Authorization: tahoe-bearer TOKEN` from BASEDIR/private/api_auth_token when this user can read it:
+ * what a node with web.upload-authority = private asks of uploads. Absent otherwise.
+ */
+async function uploadAuthorization(context: CommandContext): Promise<Record<string, string>> {
+  try {
+    const token = (await readFile(join(nodeDirectory(context), "private", "api_auth_token"), "utf8")).trim();
+    return token === "" ? {} : { authorization: `tahoe-bearer ${token}` };
+  } catch {
+    return {};
+  }
+}
+
 /** --node-url, else the node.url of -d/--node-directory, else of ~/.tahoe. */
 async function nodeUrl(parsed: ParsedOptions, context: CommandContext): Promise<URL> {
   const given = param(parsed, "node-url");
@@ -164,7 +184,10 @@ async function put(parsed: ParsedOptions, context: CommandContext): Promise<numb
     body = createReadStream(path);
   }
   const progress = progressFor(context, size);
-  const headers: Record<string, string | number> = { "content-type": "application/octet-stream" };
+  const headers: Record<string, string | number> = {
+    "content-type": "application/octet-stream",
+    ...(await uploadAuthorization(context)),
+  };
   if (size !== undefined) headers["content-length"] = size;
   const res = await send(new URL("uri", url), "PUT", counted(body, progress), headers);
   progress?.done();

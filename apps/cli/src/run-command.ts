@@ -1,12 +1,11 @@
-import { formatIssue, redactUrlSecret } from "@lafs/config";
-import { type NodeStatus, runNode, type TahoeNode } from "@lafs/node";
+import type { NodeStatus, TahoeNode } from "@lafs/node";
 import type { CliCommand, CommandContext } from "./command.js";
 import { resolveBasedir } from "./create-options.js";
 import { flag, type ParsedOptions } from "./option-parser.js";
 import { quotePath } from "./paths.js";
 
 /** The line a person (or a test, or a supervisor script) waits for: the node is up. */
-export function readyLine(status: NodeStatus): string {
+export function readyLine(status: NodeStatus, redactUrlSecret: (url: string) => string): string {
   const storage = status.storage;
   if (storage === undefined) {
     const web = status.nodeUrl === undefined ? "" : `; web at ${status.nodeUrl}`;
@@ -46,6 +45,11 @@ async function run(parsed: ParsedOptions, context: CommandContext): Promise<numb
   const stopper = new AbortController();
   let unwatch = () => {};
   let node: TahoeNode | undefined;
+  // The node and its config parser load only here, so other verbs and --help start fast.
+  const [{ runNode }, { formatIssue, redactUrlSecret }] = await Promise.all([
+    import("@lafs/node"),
+    import("@lafs/config"),
+  ]);
   try {
     node = await runNode(basedir, {
       signal: stopper.signal,
@@ -55,7 +59,7 @@ async function run(parsed: ParsedOptions, context: CommandContext): Promise<numb
       onReady: (running) => {
         for (const w of running.warnings) context.err(`warning: ${formatIssue(w)}\n`);
         const status = running.status();
-        context.out(readyLine(status));
+        context.out(readyLine(status, redactUrlSecret));
         if (status.storage) {
           context.out(
             `announcement for a client's private/servers.yaml: ${quotePath(status.storage.announcementFile)}\n`,

@@ -123,7 +123,7 @@ export function createControlTubService(options: ControlTubServiceOptions): Cont
   }
 
   async function reload(): Promise<ReloadAnswer> {
-    flags = await serverFlagsFromFiles(options.basedir);
+    flags = await serverFlagsFromFiles(options.basedir, { newServers: options.config.client.newServers });
     const answer = reloadAnswer(flags);
     log.info(
       {
@@ -159,7 +159,7 @@ export function createControlTubService(options: ControlTubServiceOptions): Cont
       const existing = await readControlUrl(options.basedir).catch(() => undefined);
       const identity =
         (await readControlIdentity(options.basedir).catch(() => undefined)) ?? newControlIdentity();
-      flags = await serverFlagsFromFiles(options.basedir);
+      flags = await serverFlagsFromFiles(options.basedir, { newServers: options.config.client.newServers });
       startedAt = now();
       if (configured !== undefined) tub = await listen(identity, configured);
       else {

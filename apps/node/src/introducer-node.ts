@@ -5,7 +5,7 @@ import type { ConnectFunction } from "@lafs/storage-client";
 import { createTransport, type OverrideRule, type TorProvider } from "@lafs/transport";
 import type { StorageAnnouncement } from "./announcement.js";
 import { createIntroducerClients, publishStorageAnnouncement } from "./introducer-clients.js";
-import { isIntroducerDirectory, startIntroducerService } from "./introducer-service.js";
+import { isIntroducerDirectory } from "./introducer-directory.js";
 import type { NodeIdentity } from "./node-identity.js";
 import { createServerListService, readStaticServers } from "./server-list-service.js";
 import { resolveTubEndpoints, type TubEndpointOptions } from "./tub-endpoints.js";
@@ -38,16 +38,29 @@ export interface GridStatus {
 
 export { isIntroducerDirectory };
 
+/** The grid side of a node, built and listening but not yet dialing out. */
+export interface GridServices {
+  readonly status: GridStatus;
+  /**
+   * Starts the introducer subscriptions and server probes (and publishes the storage
+   * announcement). The node calls it once its web port and control tub answer, so start-up
+   * never waits for the network; connections continue in the background.
+   */
+  connect(): Promise<void>;
+}
+
 /**
  * The grid side of a node. An introducer directory runs the introducer service on tub.port;
  * any other node subscribes to the introducers of private/introducers.yaml (publishing its
  * storage announcement when it has one) and keeps the server list, merged with servers.yaml.
  * Every connection goes through the transport, so [connections] and per-server overrides apply.
  */
-export async function startGridServices(options: GridServicesOptions): Promise<GridStatus> {
+export async function startGridServices(options: GridServicesOptions): Promise<GridServices> {
   const { basedir, config, services } = options;
   if (await isIntroducerDirectory(basedir)) {
     const endpoints = await resolveTubEndpoints(basedir, config, options.tub);
+    // Only introducer directories load the introducer service.
+    const { startIntroducerService } = await import("./introducer-service.js");
     const started = await startIntroducerService({
       basedir,
       config,
@@ -56,9 +69,10 @@ export async function startGridServices(options: GridServicesOptions): Promise<G
       applicationVersion: options.applicationVersion,
       logger: options.logger,
     });
-    if (started === undefined) return { introducers: [] };
+    const connect = async () => {};
+    if (started === undefined) return { status: { introducers: [] }, connect };
     services.push(started.introducer);
-    return { introducerNurls: started.nurls, introducers: [] };
+    return { status: { introducerNurls: started.nurls, introducers: [] }, connect };
   }
   const staticServers = await readStaticServers(basedir);
   const transport = createTransport({
@@ -94,20 +108,21 @@ export async function startGridServices(options: GridServicesOptions): Promise<G
     },
     logger: options.logger,
   });
-  await serverList.start();
-  services.push(serverList);
-  for (const client of introducers) {
-    await client.start();
-    services.push(client);
-  }
-  if (options.storage !== undefined) {
-    await publishStorageAnnouncement(
-      basedir,
-      options.identity.nodeKey.privateKey,
-      options.storage,
-      introducers,
-    );
-  }
+  // Pushed now, started by connect(): the stop order stays clients, server list, transport, and
+  // stopping one that never started is harmless.
+  services.push(serverList, ...introducers);
+  const connect = async () => {
+    await serverList.start();
+    for (const client of introducers) await client.start();
+    if (options.storage !== undefined) {
+      await publishStorageAnnouncement(
+        basedir,
+        options.identity.nodeKey.privateKey,
+        options.storage,
+        introducers,
+      );
+    }
+  };
   if (introducers.length === 0 && staticServers.length === 0) {
     options.logger.info(
       "no introducers (private/introducers.yaml) and no static servers (private/servers.yaml)",
@@ -118,8 +133,11 @@ export async function startGridServices(options: GridServicesOptions): Promise<G
     "grid services running",
   );
   return {
-    introducers,
-    serverList: serverList.list,
-    connectorFor: (serverId) => transport.connectorFor(serverId),
+    status: {
+      introducers,
+      serverList: serverList.list,
+      connectorFor: (serverId) => transport.connectorFor(serverId),
+    },
+    connect,
   };
 }

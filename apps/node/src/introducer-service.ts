@@ -1,4 +1,4 @@
-import { access, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { NODE_FILES, parseNurl, type TahoeConfig, writePrivateFile } from "@lafs/config";
 import { base32Encode, randomSecret } from "@lafs/crypto";
@@ -13,18 +13,6 @@ import { errnoCode } from "./errors.js";
 import { IntroducerNodeError } from "./introducer-errors.js";
 import type { NodeIdentity } from "./node-identity.js";
 import type { TubEndpoints } from "./tub-endpoints.js";
-
-/** Tahoe-LAFS tells an introducer directory by this file, which create-introducer writes. */
-export const INTRODUCER_TAC = "tahoe-introducer.tac";
-
-export async function isIntroducerDirectory(basedir: string): Promise<boolean> {
-  try {
-    await access(join(basedir, INTRODUCER_TAC));
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * The swissnum from private/introducer.furl (one NURL per line, written by create-introducer).

@@ -14,7 +14,6 @@ import {
   teeLogger,
 } from "@lafs/control-tub";
 import type { Logger, Startable } from "@lafs/interface";
-import { createStorageServer } from "@lafs/storage-server";
 import { loadOverrideRules } from "@lafs/transport";
 import {
   ANNOUNCEMENT_FILE,
@@ -24,6 +23,7 @@ import {
   writeAnnouncement,
 } from "./announcement.js";
 import { createControlTubService } from "./control-tub-service.js";
+import { createI2pService, type I2pServiceOptions } from "./i2p-service.js";
 import { type GridStatus, isIntroducerDirectory, startGridServices } from "./introducer-node.js";
 import {
   loadNodeIdentity,
@@ -52,6 +52,8 @@ export interface NodeOptions extends TubEndpointOptions, Pick<OnionServiceOption
   applicationVersion?: string;
   /** Clock for the storage server (leases, idle uploads), in milliseconds since the epoch. */
   now?: () => number;
+  /** Session settings of the published I2P destination ([i2p]dest = true); tests use zero-hop tunnels. */
+  i2pService?: Pick<I2pServiceOptions, "sessionOptions" | "timeoutMs">;
 }
 
 /** The running storage service: what a client needs to reach it. */
@@ -95,7 +97,8 @@ type State = "new" | "starting" | "running" | "stopping" | "stopped";
 /**
  * The composition root: builds the node's services from BASEDIR and starts and stops them in
  * order: storage server, grid services (introducer clients, server list), then the web server
- * with the uploader and downloader behind it, and node.url.
+ * with the uploader and downloader behind it, and node.url; the grid dials out last, so the
+ * web port answers without waiting for the network.
  */
 export function createNode(basedir: string, options: NodeOptions = {}): TahoeNode {
   const root = resolve(basedir);
@@ -128,6 +131,8 @@ export function createNode(basedir: string, options: NodeOptions = {}): TahoeNod
     const furl = storageFurl(identity.tubId, swissnum, endpoints.hints);
     const nurls = storageNurls(identity.tls.spkiHash, swissnum, endpoints.hints);
     await writeStorageFurl(root, furl);
+    // Loaded only by nodes that store shares: clients and introducers never need it.
+    const { createStorageServer } = await import("@lafs/storage-server");
     const server = createStorageServer({
       storageDir: resolve(root, config.storage.storageDir),
       swissnum,
@@ -223,12 +228,18 @@ export function createNode(basedir: string, options: NodeOptions = {}): TahoeNod
           services.push(onion);
           await onion.start();
         }
+        const i2pService = createI2pService(root, config, { logger, ...options.i2pService });
+        if (i2pService !== undefined) {
+          // Like the onion service: stopped after the storage server it forwards to.
+          services.push(i2pService);
+          await i2pService.start();
+        }
         // An introducer directory runs the introducer on tub.port instead of a storage server.
         announced = undefined;
         const storage = (await isIntroducerDirectory(root))
           ? undefined
           : await startStorage(config, identity, version);
-        const grid = await startGridServices({
+        const { status: grid, connect: connectGrid } = await startGridServices({
           basedir: root,
           config,
           identity,
@@ -269,6 +280,8 @@ export function createNode(basedir: string, options: NodeOptions = {}): TahoeNod
         });
         services.push(control);
         await control.start();
+        // Only now dial introducers and servers: the web port and control tub answer first.
+        await connectGrid();
         current = {
           basedir: root,
           nodeId: identity.nodeKey.nodeId,

@@ -1,12 +1,14 @@
 import { randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import type { ActivityTracker } from "@lafs/control-tub";
-import { spoolToTempFile } from "@lafs/immutable";
+import { spoolToTempFile, streamingConvergentKey } from "@lafs/immutable";
 import { type Logger, TahoeError } from "@lafs/interface";
 import type { IntroducerClient, ServerList } from "@lafs/introducer-client";
 import { placeShares } from "@lafs/placement";
 import {
+  assertRequiredServersKnown,
   openDownload,
+  requiredButUnknown,
   type ServerFlags,
   serverFlagsFromFiles,
   uploadImmutable,
@@ -31,7 +33,13 @@ export interface WebNodeOptions {
   leaseSecret: Uint8Array;
   /** private/convergence. */
   convergenceSecret: Uint8Array;
-  encoding: { k: number; happy: number; n: number };
+  /** The encoding in effect: control-panel.json, else tahoe.cfg, else 3/7/10; read for every upload. */
+  encoding: {
+    last(): { k: number; happy: number; n: number };
+    read(): Promise<{ k: number; happy: number; n: number }>;
+  };
+  /** [client]new-servers, the default for servers not yet decided. */
+  newServers?: "allowed" | "not-allowed" | undefined;
   maxSegmentSize?: number | undefined;
   storageEnabled: boolean;
   serverList: ServerList;
@@ -56,7 +64,7 @@ async function* counting<T extends Uint8Array>(
   }
 }
 
-function serverInfo(s: ReturnType<ServerList["servers"]>[number]): WebServerInfo {
+export function serverInfo(s: ReturnType<ServerList["servers"]>[number]): WebServerInfo {
   const c = s.connection;
   const connection: WebServerInfo["connection"] =
     c.state === "connected"
@@ -95,7 +103,7 @@ export function createWebNode(options: WebNodeOptions): NodeWebNode {
   let refreshing = false;
 
   async function readFlags(): Promise<ServerFlags> {
-    const read = await serverFlagsFromFiles(options.basedir);
+    const read = await serverFlagsFromFiles(options.basedir, { newServers: options.newServers });
     for (const issue of read.issues) log.warn({ file: issue.file, line: issue.line }, issue.message);
     flags = read;
     return read;
@@ -112,9 +120,12 @@ export function createWebNode(options: WebNodeOptions): NodeWebNode {
   }
 
   function uploadReadiness(): { ready: boolean; reason?: string } {
-    const { k, happy, n } = options.encoding;
+    const { k, happy, n } = options.encoding.last();
     const servers = options.clients.uploadServers().map((s) => ({ ...s, writable: true }));
-    const flagged = flags === undefined ? servers : withServerFlags(servers, flags);
+    const flagged =
+      flags === undefined
+        ? servers
+        : [...withServerFlags(servers, flags), ...requiredButUnknown(servers, flags)];
     try {
       // Any storage index will do: it only orders the servers, and readiness is about counts.
       const plan = placeShares({ storageIndex: new Uint8Array(16), servers: flagged, k, happy, n });
@@ -131,8 +142,19 @@ export function createWebNode(options: WebNodeOptions): NodeWebNode {
     size: number | undefined,
   ): Promise<{ cap: string }> {
     await mkdir(options.tempdir, { recursive: true, mode: 0o700 });
-    // The encoder reads the file twice (convergent key, then shares): the body is spooled.
-    const source = await spoolToTempFile(body, { directory: options.tempdir, name: "upload" });
+    const encoding = await options.encoding.read();
+    // The body is spooled so the encoder can read it at its own pace; the convergent key is
+    // hashed on the way in, so the encoder starts without reading the whole file first.
+    const key = streamingConvergentKey(options.convergenceSecret, {
+      k: encoding.k,
+      n: encoding.n,
+      maxSegmentSize: options.maxSegmentSize,
+    });
+    const source = await spoolToTempFile(body, {
+      directory: options.tempdir,
+      name: "upload",
+      onChunk: (chunk) => key.update(chunk),
+    });
     try {
       if (size !== undefined && source.size !== size) {
         throw new TahoeError(
@@ -144,11 +166,13 @@ export function createWebNode(options: WebNodeOptions): NodeWebNode {
       signal.throwIfAborted();
       const current = await readFlags();
       const servers = withServerFlags(options.clients.uploadServers(), current);
+      assertRequiredServersKnown(servers, current, encoding);
       const result = await uploadImmutable(source, {
         servers,
         leaseSecret: options.leaseSecret,
         convergenceSecret: options.convergenceSecret,
-        ...options.encoding,
+        encryptionKey: key.keyFor(source.size),
+        ...encoding,
         maxSegmentSize: options.maxSegmentSize,
         signal,
         logger: log,
@@ -178,7 +202,7 @@ export function createWebNode(options: WebNodeOptions): NodeWebNode {
         servers: options.serverList.servers().map(serverInfo),
         storage: { enabled: options.storageEnabled },
         uploads: uploadReadiness(),
-        encoding: { ...options.encoding },
+        encoding: { ...options.encoding.last() },
       };
     },
 

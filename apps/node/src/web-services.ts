@@ -1,6 +1,12 @@
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { NODE_FILES, type TahoeConfig, writeFileAtomic } from "@lafs/config";
+import {
+  ensureApiAuthToken,
+  NODE_FILES,
+  readApiAuthToken,
+  type TahoeConfig,
+  writeFileAtomic,
+} from "@lafs/config";
 import type { ActivityTracker } from "@lafs/control-tub";
 import { parseSecretFile } from "@lafs/crypto";
 import type { Logger, Startable } from "@lafs/interface";
@@ -9,6 +15,7 @@ import type { ConnectFunction } from "@lafs/storage-client";
 import { createWebServer } from "@lafs/web";
 import { errnoCode, NodeError } from "./errors.js";
 import { createGridClients } from "./grid-clients.js";
+import { createNodeWebControl } from "./web-control.js";
 import { createWebNode } from "./web-node.js";
 
 /** Where `tahoe put`, `tahoe get` and other tools find the node's web API. */
@@ -66,6 +73,9 @@ export async function startWebServices(options: WebServicesOptions): Promise<str
     logger,
   });
   services.push({ start: async () => {}, stop: () => clients.close() });
+  // Tahoe-LAFS makes it at start too: local tools prove they can read private/ by presenting it.
+  await ensureApiAuthToken(basedir);
+  const control = await createNodeWebControl({ basedir, config, serverList: options.serverList, logger });
   const node = createWebNode({
     basedir,
     nickname: config.node.nickname,
@@ -74,11 +84,8 @@ export async function startWebServices(options: WebServicesOptions): Promise<str
     tempdir: resolve(basedir, config.node.tempdir),
     leaseSecret,
     convergenceSecret,
-    encoding: {
-      k: config.client.sharesNeeded,
-      happy: config.client.sharesHappy,
-      n: config.client.sharesTotal,
-    },
+    encoding: control.encodingSource,
+    newServers: config.client.newServers,
     maxSegmentSize: config.client.maxSegmentSizeForTesting,
     storageEnabled: config.storage.enabled,
     serverList: options.serverList,
@@ -87,7 +94,16 @@ export async function startWebServices(options: WebServicesOptions): Promise<str
     logger,
     activity: options.activity,
   });
-  const web = createWebServer({ node, listen, logger: logger.child({ component: "web" }) });
+  const web = createWebServer({
+    node,
+    listen,
+    logger: logger.child({ component: "web" }),
+    control,
+    uploadAuthority: {
+      mode: config.node.webUploadAuthority ?? "anyone",
+      token: () => readApiAuthToken(basedir),
+    },
+  });
   await web.start();
   services.push(web);
   services.push({ start: async () => {}, stop: () => node.abortUploads() });

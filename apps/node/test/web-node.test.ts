@@ -72,7 +72,7 @@ function webNodeOver(servers: ServerInfo[]) {
     tempdir: join(basedir, "tmp"),
     leaseSecret: new Uint8Array(32),
     convergenceSecret: new Uint8Array(16),
-    encoding: { k: 3, happy: 4, n: 5 },
+    encoding: { last: () => ({ k: 3, happy: 4, n: 5 }), read: async () => ({ k: 3, happy: 4, n: 5 }) },
     storageEnabled: false,
     serverList,
     introducers: [],

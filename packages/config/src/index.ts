@@ -1,5 +1,15 @@
 export { renderConfigurationDoc } from "./config-doc.js";
 export {
+  type ControlPanelState,
+  type ControlPanelStateResult,
+  checkEncoding,
+  ENCODING_RULE,
+  formatControlPanelState,
+  parseControlPanelState,
+  readControlPanelState,
+  writeControlPanelState,
+} from "./control-panel-state.js";
+export {
   formatEndpoint,
   isLoopbackEndpoint,
   isLoopbackHost,
@@ -21,6 +31,7 @@ export {
   parseTubLocation,
   type TubLocation,
 } from "./hint.js";
+export { IDLE_TIMEOUT_ALLOWED, parseIdleTimeout } from "./idle-timeout.js";
 export {
   type IniEntry,
   type IniParseResult,
@@ -46,12 +57,17 @@ export {
   loadTahoeCfgText,
 } from "./load.js";
 export {
+  ensureApiAuthToken,
   NODE_FILES,
   NodeDirectoryError,
   type NodeDirectoryErrorCode,
   type NodeFile,
   prepareNewNodeDirectory,
+  readApiAuthToken,
+  readWebSecret,
   removeNodeDirectoryOnFailure,
+  retireWebSecret,
+  rotateWebSecret,
   writeFileAtomic,
   writePrivateFile,
 } from "./node-dir.js";

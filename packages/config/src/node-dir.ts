@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
-import { chmod, mkdir, open, readdir, rename, rm, stat, unlink } from "node:fs/promises";
+import { chmod, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, normalize, sep } from "node:path";
 import { TahoeError, type TahoeErrorOptions } from "@lafs/interface";
 
@@ -12,6 +12,7 @@ export const NODE_FILES = {
   pidFile: "running.process",
   serversAllowed: "servers-allowed",
   serversRequired: "servers-required",
+  controlPanel: "control-panel.json",
   storageDir: "storage",
   logsDir: "logs",
   privateDir: "private",
@@ -215,4 +216,55 @@ export async function removeNodeDirectoryOnFailure(basedir: string, createdByUs:
     throw err;
   }
   for (const name of names) await rm(join(basedir, name), { recursive: true, force: true });
+}
+
+async function readTrimmed(path: string): Promise<string | undefined> {
+  try {
+    const text = (await readFile(path, "utf8")).trim();
+    return text === "" ? undefined : text;
+  } catch (err) {
+    if (errnoCode(err) === "ENOENT") return undefined;
+    throw err;
+  }
+}
+
+/** 32 random bytes as base64url (43 characters): unguessable and safe in a URL path. */
+function newUrlSecret(): string {
+  return randomBytes(32).toString("base64url");
+}
+
+/** The control panel's URL secret (private/web.secret), or undefined when there is none (or it was retired). */
+export function readWebSecret(basedir: string): Promise<string | undefined> {
+  return readTrimmed(join(basedir, NODE_FILES.webSecret));
+}
+
+/** Writes a fresh private/web.secret (0600, atomically): the old control-panel URL stops working at once. */
+export async function rotateWebSecret(basedir: string): Promise<string> {
+  const secret = newUrlSecret();
+  await writePrivateFile(basedir, NODE_FILES.webSecret, `${secret}\n`);
+  return secret;
+}
+
+/**
+ * Deletes private/web.secret if it still holds `secret` (an idle timeout retired it), so a secret
+ * written meanwhile by `tahoe webopen --control-panel` survives.
+ */
+export async function retireWebSecret(basedir: string, secret: string): Promise<boolean> {
+  if ((await readWebSecret(basedir)) !== secret) return false;
+  await rm(join(basedir, NODE_FILES.webSecret), { force: true });
+  return true;
+}
+
+/** private/api_auth_token, as Tahoe-LAFS keeps it: what local tools present to prove they can read private/. */
+export function readApiAuthToken(basedir: string): Promise<string | undefined> {
+  return readTrimmed(join(basedir, NODE_FILES.apiAuthToken));
+}
+
+/** Reads private/api_auth_token, creating it (0600) when missing, as a Tahoe-LAFS node does at start. */
+export async function ensureApiAuthToken(basedir: string): Promise<string> {
+  const existing = await readApiAuthToken(basedir);
+  if (existing !== undefined) return existing;
+  const token = newUrlSecret();
+  await writePrivateFile(basedir, NODE_FILES.apiAuthToken, `${token}\n`);
+  return token;
 }

@@ -237,6 +237,25 @@ export const CROSS_FIELD_RULES: readonly CrossFieldRule[] = [
         : [],
   },
   {
+    id: "i2p-launch-unsupported",
+    origin: "lafs-ts",
+    keys: [["i2p", "launch"]],
+    summary:
+      "[i2p] launch = true is refused: lafs-ts does not start an I2P router of its own yet, and quietly using another router would surprise the user.",
+    check: (ctx) =>
+      ctx.config.i2p.launch
+        ? [
+            {
+              severity: "error",
+              where: [["i2p", "launch"]],
+              message: `${describeKey(ctx.config, ["i2p", "launch"])} is true, but lafs-ts cannot launch an I2P router yet`,
+              allowed:
+                "launch = false, with a running I2P router (e.g. Debian's i2pd with its SAM bridge on) named by sam.port = tcp:127.0.0.1:7656",
+            },
+          ]
+        : [],
+  },
+  {
     id: "tor-onion-keys",
     origin: "tahoe-lafs",
     keys: [

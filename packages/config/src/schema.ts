@@ -2,6 +2,7 @@ import { z } from "zod";
 import { type ListenEndpoint, parseEndpoint, parseEndpointList } from "./endpoint.js";
 import { parseFurl } from "./furl.js";
 import { parseTubLocation, type TubLocation } from "./hint.js";
+import { IDLE_TIMEOUT_ALLOWED, parseIdleTimeout } from "./idle-timeout.js";
 import { checkIntroducerUrl } from "./introducers-yaml.js";
 import { ConfigValueError } from "./issues.js";
 import {
@@ -239,6 +240,28 @@ export const SCHEMA = {
         description: "Seconds of silence after which the node drops a connection to a peer and reconnects.",
         emptyMeansUnset: true,
       }),
+      webControlPanelIdleTimeout: key({
+        name: "web.control-panel.idle-timeout",
+        value: parsedString(parseIdleTimeout),
+        default: undefined,
+        defaultText: "(none: the secret URL lives until the next tahoe webopen --control-panel)",
+        allowed: IDLE_TIMEOUT_ALLOWED,
+        description:
+          "Retires the control panel's secret URL (private/web.secret is deleted) once it has not been used for this long; " +
+          "run tahoe webopen --control-panel for a new one. The value is in seconds in the typed config.",
+        emptyMeansUnset: true,
+      }),
+      webUploadAuthority: key({
+        name: "web.upload-authority",
+        value: choice(["anyone", "private"]),
+        default: "anyone",
+        defaultText: "anyone",
+        allowed: "anyone or private",
+        description:
+          "private takes the upload form off the welcome page and refuses PUT /uri and POST /uri?t=upload unless the request " +
+          "carries Authorization: tahoe-bearer TOKEN with the contents of private/api_auth_token (tahoe put sends it); the " +
+          "control panel's own upload form still works. Use it when others can reach the web port.",
+      }),
       tempdir: key({
         name: "tempdir",
         value: path,
@@ -387,7 +410,8 @@ export const SCHEMA = {
         default: false,
         defaultText: "false",
         allowed: BOOLEAN_ALLOWED,
-        description: "true makes the node start its own I2P router.",
+        description:
+          "true would make the node start its own I2P router; lafs-ts refuses it for now (a cross-field rule says so): run i2pd yourself and set sam.port.",
       }),
       executable: key({
         name: "i2p.executable",
@@ -528,6 +552,18 @@ export const SCHEMA = {
         defaultText: "10",
         allowed: integerAllowed(SHARES),
         description: "N: how many shares are made of each file.",
+      }),
+      newServers: key({
+        name: "new-servers",
+        value: choice(["allowed", "not-allowed"]),
+        default: undefined,
+        defaultText:
+          "(allowed when BASEDIR/servers-allowed does not exist, not-allowed when it does: a hand-written list is complete)",
+        allowed: "allowed or not-allowed",
+        description:
+          "Whether uploads may use a server that is neither listed in servers-allowed nor already decided on the control panel. " +
+          "Read until the control panel saves its own choice (kept in BASEDIR/control-panel.json).",
+        emptyMeansUnset: true,
       }),
       maxSegmentSizeForTesting: key({
         name: "shares._max_immutable_segment_size_for_testing",

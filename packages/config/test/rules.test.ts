@@ -377,7 +377,14 @@ const CASES: Case[] = [
         key: "sam.port",
         fragment: "[i2p]launch (line 3) is true and [i2p]sam.port (line 2) is set",
       },
+      { line: 3, section: "i2p", key: "launch", fragment: "lafs-ts cannot launch an I2P router yet" },
     ],
+  },
+  {
+    name: "[i2p] launch, which lafs-ts does not do",
+    rule: "i2p-launch-unsupported",
+    cfg: cfg("[i2p]", "launch = true"),
+    errors: [{ line: 2, section: "i2p", key: "launch", fragment: "lafs-ts cannot launch an I2P router yet" }],
   },
   {
     name: "[tor] onion = true without onion.external_port",
@@ -407,7 +414,7 @@ const CASES: Case[] = [
   {
     name: "[i2p] dest = true without dest.private_key_file",
     rule: "i2p-dest-keys",
-    cfg: cfg("[i2p]", "dest = true", "dest.port = 3459", "launch = true"),
+    cfg: cfg("[i2p]", "dest = true", "dest.port = 3459", "sam.port = tcp:127.0.0.1:7656"),
     errors: [
       {
         line: 2,

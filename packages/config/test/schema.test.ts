@@ -140,6 +140,9 @@ describe("the schema table, key by key", () => {
         "log_gatherer.furl",
         "timeout.keepalive",
         "timeout.disconnect",
+        // lafs-ts only: the control panel's idle timeout and who may upload unlinked files.
+        "web.control-panel.idle-timeout",
+        "web.upload-authority",
         "tempdir",
       ],
       connections: ["tcp"],
@@ -176,6 +179,8 @@ describe("the schema table, key by key", () => {
         "shares.needed",
         "shares.happy",
         "shares.total",
+        // lafs-ts only: the default for servers the control panel has not decided.
+        "new-servers",
         "shares._max_immutable_segment_size_for_testing",
         "storage.plugins",
         "force_foolscap",

@@ -9,6 +9,8 @@ import { createErasureCoder, type ErasureCoder } from "./zfec/index.js";
 
 const BLOCK_TAG = "allmydata_encoded_subshare_v1";
 const CRYPTTEXT_SEGMENT_TAG = "allmydata_crypttext_segment_v1";
+/** Segments being fetched at once during a read: the current one and two ahead. */
+const READ_AHEAD = 3;
 
 export interface ChkDecoderOptions {
   /** Told about every share the decoder gave up on (corrupt, or its server failed), then it moves on. */
@@ -58,11 +60,18 @@ export function createChkDecoder(
   let state: DecodeState | undefined;
   let coder: ErasureCoder | undefined;
 
-  const fail = (shareNumber: number, error: unknown) => {
+  /**
+   * `share` is the active share that failed: concurrent segment fetches can see one share fail
+   * together, and only the first report counts (a replacement may carry the same number).
+   */
+  const fail = (shareNumber: number, error: unknown, share?: OpenedShare) => {
+    if (share !== undefined) {
+      const i = active.indexOf(share);
+      if (i === -1) return;
+      active.splice(i, 1);
+    }
     failures.push({ shareNumber, error });
     options.onShareFailure?.(shareNumber, error);
-    const i = active.findIndex((s) => s.shareNumber === shareNumber);
-    if (i !== -1) active.splice(i, 1);
   };
 
   const outOfShares = (): Error => {
@@ -85,7 +94,17 @@ export function createChkDecoder(
     );
   };
 
-  async function fillActive(): Promise<DecodeState> {
+  let filling: Promise<DecodeState> | undefined;
+  /** One refill at a time: a concurrent fetch waits for the share being opened, not past it. */
+  function fillActive(): Promise<DecodeState> {
+    if (active.length >= k && state !== undefined) return Promise.resolve(state);
+    filling ??= fillActiveNow().finally(() => {
+      filling = undefined;
+    });
+    return filling;
+  }
+
+  async function fillActiveNow(): Promise<DecodeState> {
     while (active.length < k || state === undefined) {
       const inUse = new Set(active.map((s) => s.shareNumber));
       const picks: ShareReader[] = [];
@@ -151,14 +170,19 @@ export function createChkDecoder(
     const got = new Map<number, Uint8Array>();
     for (;;) {
       const { plan, crypttextTree } = await fillActive();
-      const todo = active.filter((share) => !got.has(share.shareNumber));
+      // Concurrent fetches may each have replaced a failed share: k of them are enough.
+      const todo = active.slice(0, k).filter((share) => !got.has(share.shareNumber));
       const results = await Promise.allSettled(todo.map((share) => fetchBlock(share, plan, s)));
       results.forEach((r, i) => {
         if (r.status === "fulfilled") got.set(todo[i]!.shareNumber, r.value);
-        else fail(todo[i]!.shareNumber, r.reason);
+        else fail(todo[i]!.shareNumber, r.reason, todo[i]);
       });
       if (active.length < k) continue;
-      const used = active.map((share) => share.shareNumber).sort((a, b) => a - b);
+      const used = active
+        .slice(0, k)
+        .map((share) => share.shareNumber)
+        .sort((a, b) => a - b);
+      if (used.some((sn) => !got.has(sn))) continue;
       coder ??= createErasureCoder(k, readCap.n, { implementation: "fast" });
       const primary = coder.decode(
         used.map((sn) => got.get(sn)!),
@@ -205,12 +229,22 @@ export function createChkDecoder(
     const first = Math.floor(start / plan.segmentSize);
     const last = Math.floor((end - 1) / plan.segmentSize);
     const cipher = createCtrCipher(readCap.key, start);
-    let next: Promise<Uint8Array> | undefined = fetchSegment(first);
+    // A few segments are fetched ahead, so every server always has a request to answer while
+    // the consumer takes the current one; memory stays at READ_AHEAD segments.
+    const ahead: Promise<Uint8Array>[] = [];
+    let fetched = first;
+    const topUp = () => {
+      while (fetched <= last && ahead.length < READ_AHEAD) {
+        const p = fetchSegment(fetched++);
+        // Keep a later fetch from being an unhandled rejection while the consumer holds this one.
+        p.catch(() => {});
+        ahead.push(p);
+      }
+    };
     for (let s = first; s <= last; s++) {
-      const crypttext = await next!;
-      next = s < last ? fetchSegment(s + 1) : undefined;
-      // Keep the next fetch from being an unhandled rejection while the consumer holds this one.
-      next?.catch(() => {});
+      topUp();
+      const crypttext = await ahead.shift()!;
+      topUp();
       const segStart = s * plan.segmentSize;
       const from = Math.max(start, segStart) - segStart;
       const to = Math.min(end, segStart + crypttext.length) - segStart;

@@ -17,7 +17,9 @@ import {
   type ChkParams,
   type ChkPlan,
   checkChkParams,
+  DEFAULT_MAX_SEGMENT_SIZE,
   LITERAL_MAX_SIZE,
+  nextMultiple,
   planChk,
 } from "./plan.js";
 import { shareHashChainIndices } from "./share-hash-chain.js";
@@ -123,6 +125,36 @@ async function convergentKey(source: ByteSource, secret: Uint8Array, plan: ChkPl
     hasher.update(chunk);
   }
   return hasher.digest();
+}
+
+/** Feeds a file's bytes in order while it streams past, then gives its convergent key. */
+export interface StreamingConvergentKey {
+  update(plaintext: Uint8Array): void;
+  /** The key for a file of `size` bytes, or undefined when it must be hashed again (see below). */
+  keyFor(size: number): Buffer | undefined;
+}
+
+/**
+ * The convergent key, hashed while a one-pass stream is spooled, so the encoder need not read
+ * the whole file once more before its first share byte. The segment size is part of the key's
+ * tag and depends on the file's size only for files smaller than one maximum segment; the
+ * hash assumes a larger file, and `keyFor` answers undefined for a smaller one.
+ */
+export function streamingConvergentKey(secret: Uint8Array, params: ChkParams): StreamingConvergentKey {
+  checkChkParams(params);
+  const max = params.maxSegmentSize ?? DEFAULT_MAX_SEGMENT_SIZE;
+  const segmentSize = nextMultiple(max, params.k);
+  const hasher = createConvergenceHasher(secret, params.k, params.n, segmentSize);
+  let used = false;
+  return {
+    update: (plaintext) => hasher.update(plaintext),
+    keyFor(size) {
+      if (used) throw new Error("streamingConvergentKey: keyFor() can only be called once");
+      used = true;
+      if (size <= LITERAL_MAX_SIZE || planChk(size, params).segmentSize !== segmentSize) return undefined;
+      return hasher.digest();
+    },
+  };
 }
 
 /**

@@ -24,7 +24,9 @@ export {
   encodeChkToBuffers,
   type LiteralEncodeResult,
   type ShareWrite,
+  type StreamingConvergentKey,
   startChkEncode,
+  streamingConvergentKey,
 } from "./encoder.js";
 export {
   CorruptShareError,

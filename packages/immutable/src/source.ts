@@ -63,12 +63,18 @@ export async function fileSource(path: string): Promise<ClosableByteSource> {
  */
 export async function spoolToTempFile(
   stream: AsyncIterable<Uint8Array>,
-  options: { directory?: string; name?: string } = {},
+  options: {
+    directory?: string;
+    name?: string;
+    /** Sees every chunk as it is written (a hash computed on the way saves reading the file again). */
+    onChunk?: (chunk: Uint8Array) => void;
+  } = {},
 ): Promise<ClosableByteSource> {
   const path = join(options.directory ?? tmpdir(), `lafs-spool-${randomBytes(8).toString("hex")}`);
   const out = createWriteStream(path, { mode: 0o600, flags: "wx" });
   try {
     for await (const chunk of stream) {
+      options.onChunk?.(chunk);
       if (!out.write(chunk)) await new Promise<void>((resolve) => out.once("drain", resolve));
     }
     out.end();

@@ -1,7 +1,7 @@
 import type { Readable } from "node:stream";
 import { type ConnectionHint, formatNurl, type Nurl, parseNurl, redactUrlSecret } from "@lafs/config";
 import { type Logger, silentLogger } from "@lafs/interface";
-import { Pool } from "undici";
+import type { Pool } from "undici";
 import { CborDecodeError, type CborValue, encodeCbor } from "./cbor.js";
 import { StorageClientError, type StorageClientErrorCode } from "./errors.js";
 import {
@@ -76,11 +76,12 @@ export interface StorageClient {
    * reports less space than `allocatedSize`.
    */
   allocate(si: StorageIndex, request: AllocateRequest, options?: CallOptions): Promise<AllocateResult>;
+  /** `data` may be several pieces, sent back to back as one body without joining them. */
   write(
     si: StorageIndex,
     shnum: number,
     offset: number,
-    data: Uint8Array,
+    data: Uint8Array | readonly Uint8Array[],
     uploadSecret: Uint8Array,
     options?: CallOptions,
   ): Promise<WriteResult>;
@@ -131,7 +132,7 @@ interface Exchange {
   path: string;
   /** Flat header list; X-Tahoe-Authorization repeats, so an object will not do. */
   headers: string[];
-  body?: Uint8Array;
+  body?: Uint8Array | readonly Uint8Array[];
 }
 
 interface Reply {
@@ -204,22 +205,31 @@ export function createStorageClient(options: StorageClientOptions): StorageClien
     ? `https://${first.host.includes(":") ? `[${first.host}]` : first.host}:${first.port ?? 443}`
     : "https://invalid:443";
 
-  const pool = new Pool(origin, {
-    connections: options.maxConnections ?? 10,
-    pipelining: 1,
-    connect: (_opts, callback) => {
-      openPinnedConnection({
-        hints: nurl.hints,
-        spkiHash: nurl.spkiHash,
-        connect,
-        timeoutMs: defaultTimeout,
-        logger,
-      }).then(
-        (socket) => callback(null, socket),
-        (err: Error) => callback(err, null),
-      );
-    },
-  });
+  // undici (over a hundred modules) loads on the first request, not when the node starts: a node
+  // creates a client per announced server long before it talks to most of them. undici is
+  // CommonJS: its `default` is module.exports both in Node and in the CLI's esbuild bundle, which
+  // gives a lazily imported CommonJS module no named exports.
+  let pool: Promise<Pool> | undefined;
+  const openPool = () =>
+    (pool ??= import("undici").then(
+      ({ default: { Pool } }) =>
+        new Pool(origin, {
+          connections: options.maxConnections ?? 10,
+          pipelining: 1,
+          connect: (_opts, callback) => {
+            openPinnedConnection({
+              hints: nurl.hints,
+              spkiHash: nurl.spkiHash,
+              connect,
+              timeoutMs: defaultTimeout,
+              logger,
+            }).then(
+              (socket) => callback(null, socket),
+              (err: Error) => callback(err, null),
+            );
+          },
+        }),
+    ));
   let closed = false;
 
   const error = (
@@ -325,11 +335,12 @@ export function createStorageClient(options: StorageClientOptions): StorageClien
     else userSignal?.addEventListener("abort", onUserAbort, { once: true });
     const started = Date.now();
     try {
-      const res = await pool.request({
+      const res = await (await openPool()).request({
         method: request.method,
         path: request.path,
         headers: request.headers,
-        body: request.body,
+        // undici sends an iterable body too (its documented body types); its typings omit it.
+        body: request.body as Uint8Array | undefined,
         signal: controller.signal,
       });
       const body = await collect(res.body, maxBody, () =>
@@ -635,9 +646,18 @@ export function createStorageClient(options: StorageClientOptions): StorageClien
       checkUint(op, "share number", shnum);
       checkUint(op, "offset", offset);
       checkSecret(op, "upload secret", uploadSecret);
-      if (!(data instanceof Uint8Array) || data.length === 0) {
+      const pieces = data instanceof Uint8Array ? [data] : data;
+      let length = 0;
+      for (const piece of pieces) {
+        if (!(piece instanceof Uint8Array)) throw argumentError(op)("the data is not bytes");
+        length += piece.length;
+      }
+      if (length === 0) {
         throw argumentError(op)("the data is empty; a write must carry at least 1 byte");
       }
+      // Several pieces go out as an iterable body with its length given, so undici writes them
+      // one after the other instead of us copying them into one buffer first.
+      const body = pieces.length === 1 ? pieces[0]! : pieces.filter((piece) => piece.length > 0);
       return cborCall(
         op,
         {
@@ -646,10 +666,11 @@ export function createStorageClient(options: StorageClientOptions): StorageClien
           // Tahoe-LAFS always sends the `/*` form; `bytes */N` crashes Tahoe servers.
           headers: [
             "content-range",
-            `bytes ${offset}-${offset + data.length - 1}/*`,
+            `bytes ${offset}-${offset + length - 1}/*`,
+            ...(pieces.length === 1 ? [] : ["content-length", String(length)]),
             ...secretHeaders([["upload-secret", uploadSecret]]),
           ],
-          body: data,
+          body,
         },
         call,
         [200, 201],
@@ -775,7 +796,7 @@ export function createStorageClient(options: StorageClientOptions): StorageClien
     async close() {
       if (closed) return;
       closed = true;
-      await pool.close();
+      if (pool !== undefined) await (await pool).close();
     },
   };
   return client;

@@ -32,7 +32,11 @@ export type {
 } from "./messages.js";
 export { type ConnectFunction, tcpConnect } from "./pinned-connect.js";
 export {
+  assertRequiredServersKnown,
+  type NewServersSource,
+  requiredButUnknown,
   type ServerFlags,
+  type ServerFlagsOptions,
   serverFlagsFromFiles,
   serverFlagsFromText,
   withServerFlags,

@@ -9,6 +9,11 @@ export interface BucketOptions {
   readonly shareNumber: number;
   readonly uploadSecret: Uint8Array;
   readonly batchSize: number;
+  /**
+   * PATCHes of this bucket in flight at once; default 1. Two keep a server busy while the
+   * previous reply travels back, which matters when each server holds a single share.
+   */
+  readonly maxInFlight?: number | undefined;
   readonly signal: AbortSignal | undefined;
   /** Called once, with the first error of any write: the owner decides what it means for the server. */
   readonly onFailure: (error: unknown) => void;
@@ -18,8 +23,9 @@ export interface BucketOptions {
 
 /**
  * One share being written to one server: bytes arrive in ascending, contiguous order and go
- * out as PATCHes of about `batchSize` bytes, one at a time per bucket (a GBS server accepts
- * them in any order, but ascending order is what Tahoe sends and what the spec describes).
+ * out as PATCHes of about `batchSize` bytes, started in ascending order, at most `maxInFlight`
+ * at a time (a GBS server accepts them in any order and the share is complete when every
+ * range is written, whichever PATCH finishes last).
  */
 export interface BucketWriter {
   readonly shareNumber: number;
@@ -30,73 +36,105 @@ export interface BucketWriter {
   flush(): void;
   /** Bytes queued or in flight; the uploader waits for this to shrink before encoding more. */
   buffered(): number;
-  /** Resolves when the bytes in flight drop to `limit` or less (or the bucket failed). */
+  /** Resolves when the bytes not yet acknowledged drop to `limit` or less (or the bucket failed). */
   drainTo(limit: number): Promise<void>;
-  /** Resolves when every PATCH sent so far has been answered (or the bucket failed). */
+  /** Resolves when every PATCH flushed so far has been answered (or the bucket failed). */
   settled(): Promise<void>;
   /** The server answered 201: every byte of the share is written. */
   readonly complete: boolean;
   readonly failed: boolean;
-  /** Stops sending; later writes are dropped. */
+  /**
+   * Stops sending: later writes are dropped and PATCHes in flight are cancelled, so an abort
+   * sent next does not wait behind them for a connection.
+   */
   kill(): void;
+}
+
+interface Batch {
+  readonly offset: number;
+  /** The encoder's pieces, sent as one body without being joined. */
+  readonly body: readonly Uint8Array[];
+  readonly length: number;
 }
 
 export function createBucketWriter(options: BucketOptions): BucketWriter {
   const { client, storageIndex, shareNumber, uploadSecret } = options;
+  const maxInFlight = Math.max(1, options.maxInFlight ?? 1);
+  const cancel = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, cancel.signal]) : cancel.signal;
   let queued: Uint8Array[] = [];
   let queuedBytes = 0;
   let queuedOffset = 0;
   let nextOffset = 0;
-  let inFlightBytes = 0;
-  /** One promise per PATCH not yet answered, oldest first; each resolves, never rejects. */
-  const sends: Promise<void>[] = [];
-  let tail: Promise<void> = Promise.resolve();
+  /** Flushed bodies waiting for a free slot, oldest first. */
+  let waiting: Batch[] = [];
+  /** Bytes flushed and not yet answered: waiting plus in flight. */
+  let unanswered = 0;
+  let active = 0;
+  /** Woken whenever a PATCH is answered or the bucket fails. */
+  let wake: (() => void) | undefined;
   let complete = false;
   let failed = false;
+
+  const notify = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  const changed = () =>
+    new Promise<void>((resolve) => {
+      const previous = wake;
+      wake = () => {
+        previous?.();
+        resolve();
+      };
+    });
+
+  const drop = () => {
+    queued = [];
+    queuedBytes = 0;
+    for (const b of waiting) unanswered -= b.length;
+    waiting = [];
+  };
 
   const fail = (error: unknown) => {
     if (failed) return;
     failed = true;
-    queued = [];
-    queuedBytes = 0;
+    drop();
     options.onFailure(error);
+    notify();
   };
 
-  const send = async (offset: number, body: Uint8Array) => {
-    if (failed) return;
+  const send = async ({ offset, body, length }: Batch) => {
     try {
-      const result = await client.write(
-        storageIndex,
-        shareNumber,
-        offset,
-        body,
-        uploadSecret,
-        options.signal ? { signal: options.signal } : {},
-      );
-      options.onSent(body.length);
+      const result = await client.write(storageIndex, shareNumber, offset, body, uploadSecret, { signal });
+      options.onSent(length);
       if (result.complete) complete = true;
     } catch (error) {
       fail(error);
+    } finally {
+      active--;
+      unanswered -= length;
+      pump();
+      notify();
+    }
+  };
+
+  const pump = () => {
+    while (!failed && active < maxInFlight && waiting.length > 0) {
+      active++;
+      void send(waiting.shift()!);
     }
   };
 
   const flush = () => {
     if (failed || queuedBytes === 0) return;
-    const body = queued.length === 1 ? queued[0]! : Buffer.concat(queued, queuedBytes);
-    const offset = queuedOffset;
-    const bytes = queuedBytes;
+    waiting.push({ offset: queuedOffset, body: queued, length: queuedBytes });
+    unanswered += queuedBytes;
     queued = [];
     queuedBytes = 0;
     queuedOffset = nextOffset;
-    inFlightBytes += bytes;
-    const entry: Promise<void> = tail
-      .then(() => send(offset, body))
-      .then(() => {
-        inFlightBytes -= bytes;
-        sends.splice(sends.indexOf(entry), 1);
-      });
-    sends.push(entry);
-    tail = entry;
+    pump();
   };
 
   return {
@@ -114,11 +152,13 @@ export function createBucketWriter(options: BucketOptions): BucketWriter {
       if (queuedBytes >= options.batchSize) flush();
     },
     flush,
-    buffered: () => queuedBytes + inFlightBytes,
+    buffered: () => queuedBytes + unanswered,
     async drainTo(limit) {
-      while (!failed && inFlightBytes > limit && sends.length > 0) await sends[0];
+      while (!failed && unanswered > limit && active > 0) await changed();
     },
-    settled: () => tail,
+    async settled() {
+      while (active > 0) await changed();
+    },
     get complete() {
       return complete;
     },
@@ -127,8 +167,9 @@ export function createBucketWriter(options: BucketOptions): BucketWriter {
     },
     kill() {
       failed = true;
-      queued = [];
-      queuedBytes = 0;
+      drop();
+      if (active > 0) cancel.abort(new Error(`share ${shareNumber}: upload stopped`));
+      notify();
     },
   };
 }

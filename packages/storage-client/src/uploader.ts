@@ -20,7 +20,7 @@ import {
   placeShares,
   serverLabel,
 } from "@lafs/placement";
-import type { CallOptions, LeaseSecrets } from "./client.js";
+import type { LeaseSecrets } from "./client.js";
 import { isStorageClientError } from "./errors.js";
 import type { UploadServer } from "./grid-server.js";
 import { deriveLeaseSecrets } from "./lease-secrets.js";
@@ -42,11 +42,18 @@ export interface UploadOptions {
   /** The node's convergence secret (private/convergence); or `randomKey: true`. */
   readonly convergenceSecret?: Uint8Array | undefined;
   readonly randomKey?: boolean | undefined;
+  /**
+   * The file's key when the caller already has it (the convergent key hashed while the file
+   * was spooled); takes the place of convergenceSecret and randomKey.
+   */
+  readonly encryptionKey?: Uint8Array | undefined;
   readonly signal?: AbortSignal | undefined;
   readonly logger?: Logger | undefined;
   /** PATCH body size to aim for; default 1,000,000 bytes like Tahoe. */
   readonly batchSize?: number | undefined;
-  /** Bytes queued or in flight per share before the encoder waits; default 2 × batchSize. */
+  /** PATCHes in flight per share; default 2, so a server never waits for the next body. */
+  readonly patchesInFlight?: number | undefined;
+  /** Bytes queued or in flight per share before the encoder waits; default (patchesInFlight + 1) × batchSize. */
   readonly maxBufferedPerShare?: number | undefined;
   /** Timeout of the "which shares do you have" queries; default 15 s like Tahoe. */
   readonly queryTimeoutMs?: number | undefined;
@@ -97,6 +104,7 @@ interface ServerState {
 }
 
 const ABORT_TIMEOUT_MS = 5_000;
+const DEFAULT_PATCHES_IN_FLIGHT = 2;
 
 function reasonOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -114,6 +122,40 @@ function requiredWords(placement: { readonly refusals: readonly PlacementRefusal
     .filter((r) => REQUIRED_SERVER_REFUSALS.has(r.code))
     .map((r) => r.message)
     .join("\n");
+}
+
+/** Version answers are reused for a while: the limit changes only as the server fills up. */
+const VERSION_MAX_AGE_MS = 30_000;
+const versionCache = new WeakMap<object, { at: number; maximumImmutableShareSize: number }>();
+
+/**
+ * Each server's `maximum-immutable-share-size`, from a recent version answer or a new query
+ * (all at once: they are small). A server that does not answer is left out: allocate decides.
+ */
+async function shareSizeLimits<T extends { readonly server: UploadServer }>(
+  servers: readonly T[],
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+): Promise<Map<T, number>> {
+  const out = new Map<T, number>();
+  const now = Date.now();
+  await Promise.all(
+    servers.map(async (st) => {
+      const client = st.server.client;
+      let known = versionCache.get(client);
+      if (known === undefined || now - known.at > VERSION_MAX_AGE_MS) {
+        try {
+          const v = await client.version(signal ? { timeoutMs, signal } : { timeoutMs });
+          known = { at: now, maximumImmutableShareSize: v.maximumImmutableShareSize };
+          versionCache.set(client, known);
+        } catch {
+          return;
+        }
+      }
+      out.set(st, known.maximumImmutableShareSize);
+    }),
+  );
+  return out;
 }
 
 function sorted(values: Iterable<number>): number[] {
@@ -165,9 +207,11 @@ export async function uploadImmutable(source: ByteSource, options: UploadOptions
   const encodeParams = { k, n, maxSegmentSize: options.maxSegmentSize };
   const encoding = await startChkEncode(
     source,
-    options.randomKey
-      ? { ...encodeParams, randomKey: true }
-      : { ...encodeParams, convergenceSecret: options.convergenceSecret },
+    options.encryptionKey !== undefined
+      ? { ...encodeParams, encryptionKey: options.encryptionKey }
+      : options.randomKey
+        ? { ...encodeParams, randomKey: true }
+        : { ...encodeParams, convergenceSecret: options.convergenceSecret },
   );
   const upload = createUpload(encoding, options, logger);
   return upload.run(source, encodeParams);
@@ -178,8 +222,8 @@ function createUpload(encoding: ChkEncoding, options: UploadOptions, logger: Log
   const si = encoding.storageIndex;
   const shareSize = encoding.shareSize;
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
-  const maxBuffered = options.maxBufferedPerShare ?? 2 * batchSize;
-  const call: CallOptions = signal ? { signal } : {};
+  const maxInFlight = options.patchesInFlight ?? DEFAULT_PATCHES_IN_FLIGHT;
+  const maxBuffered = options.maxBufferedPerShare ?? (maxInFlight + 1) * batchSize;
   // Every server's secrets up front: a bad lease seed fails the upload before any request.
   const states: ServerState[] = options.servers.map((server) => ({
     server,
@@ -239,20 +283,21 @@ function createUpload(encoding: ChkEncoding, options: UploadOptions, logger: Log
     return out;
   };
 
+  /** Sent at once, never behind the share's writes: kill() cancels those first. */
+  const sendAbort = (st: ServerState, shareNumber: number, uploadSecret: Uint8Array) => {
+    cleanups.push(
+      st.server.client
+        .abort(si, shareNumber, uploadSecret, { timeoutMs: ABORT_TIMEOUT_MS })
+        .catch((error: unknown) =>
+          logger.debug({ server: st.server.id, share: shareNumber, error: reasonOf(error) }, "abort failed"),
+        ),
+    );
+  };
+
   const abortBucket = (st: ServerState, b: BucketWriter) => {
     const wasComplete = b.complete;
     b.kill();
-    if (wasComplete) return;
-    cleanups.push(
-      st.server.client
-        .abort(si, b.shareNumber, b.uploadSecret, { timeoutMs: ABORT_TIMEOUT_MS })
-        .catch((error: unknown) =>
-          logger.debug(
-            { server: st.server.id, share: b.shareNumber, error: reasonOf(error) },
-            "abort failed",
-          ),
-        ),
-    );
+    if (!wasComplete) sendAbort(st, b.shareNumber, b.uploadSecret);
   };
 
   const unhappy = (why: string, cause?: unknown): UploadError => {
@@ -297,6 +342,7 @@ function createUpload(encoding: ChkEncoding, options: UploadOptions, logger: Log
       shareNumber,
       uploadSecret,
       batchSize,
+      maxInFlight,
       signal,
       onFailure: (error) => serverFailed(st, error),
       onSent: (bytes) => {
@@ -305,7 +351,11 @@ function createUpload(encoding: ChkEncoding, options: UploadOptions, logger: Log
       },
     });
 
-  /** Tahoe's discovery (wire-formats §6.2 step 2): the first 2N usable servers, plus required ones. */
+  /**
+   * Tahoe's discovery (wire-formats §6.2 step 2): the first 2N usable servers, plus required ones.
+   * A server whose version answer caps immutable shares below this file's share size is
+   * read-only for this upload, as in Tahoe's server selection.
+   */
   async function discover(): Promise<void> {
     const usable = permutedOrder(
       si,
@@ -313,6 +363,18 @@ function createUpload(encoding: ChkEncoding, options: UploadOptions, logger: Log
         .filter((st) => st.server.connected && st.server.allowed !== false)
         .map((st) => ({ id: st.server.id, permutationSeed: st.server.permutationSeed, st })),
     ).map((entry) => entry.st);
+    const limits = await shareSizeLimits(
+      usable.filter((st) => st.writable && st.server.maximumImmutableShareSize === undefined),
+      options.queryTimeoutMs ?? SHARE_QUERY_TIMEOUT_MS,
+      signal,
+    );
+    if (signal?.aborted) throw abortedError();
+    for (const [st, limit] of limits) {
+      if (limit < shareSize) {
+        st.writable = false;
+        logger.info({ server: st.server.id, limit, shareSize }, "server cannot hold a share this large");
+      }
+    }
     const ask: ServerState[] = [];
     let writable = 0;
     for (const st of usable) {
@@ -341,6 +403,9 @@ function createUpload(encoding: ChkEncoding, options: UploadOptions, logger: Log
   /**
    * Places, then allocates, until every allocate got what it asked for. Each round that changes
    * anything marks a server read-only or dead, so this ends. Throws PlacementRefusedError.
+   * Allocations are not cancelled by the caller's signal: each must answer (or time out) so
+   * that every bucket it made is known and can be aborted; one whose outcome is unknown gets an
+   * abort for every share it asked for.
    */
   async function placeAndAllocate(): Promise<BucketWriter[]> {
     const created: BucketWriter[] = [];
@@ -359,16 +424,12 @@ function createUpload(encoding: ChkEncoding, options: UploadOptions, logger: Log
             if (fresh.length === 0 && renew.length === 0) return;
             const uploadSecret = randomBytes(20);
             try {
-              const result = await st.server.client.allocate(
-                si,
-                {
-                  shareNumbers: [...fresh, ...renew],
-                  allocatedSize: shareSize,
-                  uploadSecret,
-                  ...st.lease,
-                },
-                call,
-              );
+              const result = await st.server.client.allocate(si, {
+                shareNumbers: [...fresh, ...renew],
+                allocatedSize: shareSize,
+                uploadSecret,
+                ...st.lease,
+              });
               st.renewed = true;
               for (const sn of result.alreadyHave) if (sn < n) st.existing.add(sn);
               for (const sn of result.allocated) {
@@ -383,13 +444,17 @@ function createUpload(encoding: ChkEncoding, options: UploadOptions, logger: Log
                 changed = true;
               }
             } catch (error) {
-              if (signal?.aborted) throw abortedError();
               if (isStorageClientError(error, "TAHOE_ERR_STORAGE_CLIENT_SERVER_FULL")) st.writable = false;
-              else serverFailed(st, error);
+              else {
+                // The server may have allocated before the answer was lost.
+                for (const sn of fresh) sendAbort(st, sn, uploadSecret);
+                serverFailed(st, error);
+              }
               changed = true;
             }
           }),
       );
+      if (signal?.aborted) throw abortedError();
       if (!changed) return created;
     }
   }
@@ -426,7 +491,7 @@ function createUpload(encoding: ChkEncoding, options: UploadOptions, logger: Log
       for (const [sn, list] of byShare) for (const b of list) b.write(write.offset, write.data[sn]!);
       const waits = buckets
         .filter((b) => !b.failed && b.buffered() > maxBuffered)
-        .map((b) => b.drainTo(batchSize));
+        .map((b) => b.drainTo(maxBuffered));
       if (waits.length > 0) await Promise.all(waits);
     }
     for (const b of buckets) b.flush();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { StorageClient, WriteResult } from "../src/index.js";
+import type { CallOptions, StorageClient, WriteResult } from "../src/index.js";
 import { createBucketWriter } from "../src/uploader-bucket.js";
 
 /** A stand-in for the one StorageClient method a bucket uses, recording each PATCH. */
@@ -7,7 +7,13 @@ function recordingClient(options: { total: number; delayMs?: number; failAt?: nu
   const patches: { offset: number; length: number; startedWhileBusy: boolean }[] = [];
   let busy = false;
   const client = {
-    async write(_si: unknown, _sn: number, offset: number, data: Uint8Array): Promise<WriteResult> {
+    async write(
+      _si: unknown,
+      _sn: number,
+      offset: number,
+      pieces: Uint8Array | readonly Uint8Array[],
+    ): Promise<WriteResult> {
+      const data = pieces instanceof Uint8Array ? pieces : Buffer.concat(pieces);
       patches.push({ offset, length: data.length, startedWhileBusy: busy });
       busy = true;
       await new Promise((r) => setTimeout(r, options.delayMs ?? 1));
@@ -86,5 +92,49 @@ describe("createBucketWriter", () => {
     const { writer } = bucket(client, 1000);
     writer.write(0, new Uint8Array(10));
     expect(() => writer.write(20, new Uint8Array(10))).toThrow("write at 20, expected 10");
+  });
+
+  it("keeps up to maxInFlight PATCHes in flight, and kill() cancels them at once", async () => {
+    let active = 0;
+    let most = 0;
+    const cancelled: number[] = [];
+    const client = {
+      write: (_si: unknown, _sn: number, offset: number, _d: unknown, _u: unknown, call?: CallOptions) =>
+        new Promise<WriteResult>((resolve, reject) => {
+          active++;
+          most = Math.max(most, active);
+          const onAbort = () => {
+            clearTimeout(timer);
+            active--;
+            cancelled.push(offset);
+            reject(new Error("cancelled"));
+          };
+          const timer = setTimeout(() => {
+            active--;
+            call?.signal?.removeEventListener("abort", onAbort);
+            resolve({ complete: false, required: [] });
+          }, 30);
+          call?.signal?.addEventListener("abort", onAbort, { once: true });
+        }),
+    } as unknown as StorageClient;
+    const writer = createBucketWriter({
+      client,
+      storageIndex: new Uint8Array(16),
+      shareNumber: 1,
+      uploadSecret: new Uint8Array(20),
+      batchSize: 100,
+      maxInFlight: 2,
+      signal: undefined,
+      onFailure: () => {},
+      onSent: () => {},
+    });
+    for (let at = 0; at < 1000; at += 100) writer.write(at, new Uint8Array(100));
+    await writer.drainTo(800);
+    expect(most).toBe(2);
+    writer.kill();
+    await writer.settled();
+    expect(cancelled).toHaveLength(2);
+    expect(active).toBe(0);
+    expect(writer.buffered()).toBe(0);
   });
 });

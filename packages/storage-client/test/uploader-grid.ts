@@ -57,7 +57,10 @@ async function listFiles(dir: string): Promise<string[]> {
   return out;
 }
 
-export async function startGrid(count: number): Promise<Grid> {
+/** Extra storage-server options for the server at `index`, such as a reserved space. */
+export type ServerTweaks = (index: number) => { reservedSpace?: number };
+
+export async function startGrid(count: number, tweaks?: ServerTweaks): Promise<Grid> {
   const id = sharedIdentity();
   const root = await mkdtemp(join(tmpdir(), "lafs-grid-"));
   const nodes: (GridNode & { server: StorageServer })[] = [];
@@ -73,6 +76,7 @@ export async function startGrid(count: number): Promise<Grid> {
         applicationVersion: "lafs-ts/test",
         tls: { keyPem: id.keyPem, certPem: id.certPem },
         listen: [{ kind: "tcp", port: 0, interface: "127.0.0.1" }],
+        ...tweaks?.(i),
       });
       await server.start();
       const port = server.addresses()[0]!.port;

@@ -20,6 +20,10 @@ function options(servers: UploadServer[], extra: Partial<UploadOptions> = {}): U
   return { servers, leaseSecret, convergenceSecret, ...encoding, ...extra };
 }
 
+function byteLength(data: Uint8Array | readonly Uint8Array[]): number {
+  return data instanceof Uint8Array ? data.length : data.reduce((sum, piece) => sum + piece.length, 0);
+}
+
 async function errorOf(promise: Promise<unknown>): Promise<Error> {
   try {
     await promise;
@@ -141,7 +145,7 @@ describe("uploadImmutable on a grid of 10 real storage servers", () => {
                 lead.push(readUpTo - acked * 3);
                 await new Promise((r) => setTimeout(r, 15));
                 const result = await s.client.write(...args);
-                acked += args[3].length;
+                acked += byteLength(args[3]);
                 return result;
               },
             },

@@ -11,6 +11,13 @@ export {
   DEFAULT_SAM_ENDPOINT,
 } from "./i2p-provider/destination.js";
 export { I2pProviderError, type I2pProviderErrorCode } from "./i2p-provider/i2p-errors.js";
+export {
+  DEFAULT_I2P_SESSION_OPTIONS,
+  type PublishedI2pDestination,
+  type PublishI2pDestinationOptions,
+  publicDestinationOf,
+  publishI2pDestination,
+} from "./i2p-provider/publish-destination.js";
 export { describeListenEndpoint, listenOnEndpoint } from "./listen.js";
 export {
   CONNECTION_RULES_FILE,
@@ -24,12 +31,15 @@ export {
   parseSamReply,
   type SamDestination,
   type SamEndpoint,
+  type SamForward,
+  type SamForwardTarget,
   type SamReply,
   type SamSession,
   type SamSessionOptions,
   samCreateSession,
   samGenerateDestination,
   samStreamConnect,
+  samStreamForward,
 } from "./sam.js";
 export { type Socks5Target, socks5Connect, socks5ConnectRequest, socksReplyError } from "./socks5.js";
 export {

@@ -6,7 +6,7 @@ import { abortReason, TransportError, type TransportErrorCode } from "./errors.j
 
 /**
  * A SAM v3 client (https://geti2p.net/en/docs/api/samv3), enough for Tahoe-LAFS's use of I2P:
- * HELLO, DEST GENERATE, SESSION CREATE STYLE=STREAM and STREAM CONNECT.
+ * HELLO, DEST GENERATE, SESSION CREATE STYLE=STREAM, STREAM CONNECT and STREAM FORWARD.
  */
 
 export interface SamEndpoint {
@@ -337,4 +337,80 @@ export async function samStreamConnect(
   } finally {
     unhook();
   }
+}
+
+export interface SamForwardTarget {
+  /** Where the bridge delivers each inbound stream; default 127.0.0.1. */
+  host?: string;
+  port: number;
+}
+
+/** A STREAM FORWARD: inbound streams of the session reach the target while its socket stays open. */
+export interface SamForward {
+  readonly ended: Promise<void>;
+  isOpen(): boolean;
+  close(): void;
+}
+
+/**
+ * STREAM FORWARD with SILENT=true: the bridge then opens a plain TCP connection to the target for
+ * each inbound stream and relays bytes only. With SILENT=false it would first write the peer's
+ * base64 destination and a newline, which would break any protocol that speaks first in bytes
+ * (TLS, our case): the tub authenticates peers by their TLS pin, so that line has no use.
+ */
+export async function samStreamForward(
+  session: Pick<SamSession, "id" | "bridge">,
+  target: SamForwardTarget,
+  signal: AbortSignal,
+): Promise<SamForward> {
+  const host = target.host ?? "127.0.0.1";
+  const what = `STREAM FORWARD of session ${session.id} to ${host}:${target.port}`;
+  const c = await open(session.bridge, signal, what);
+  const unhook = destroyOnAbort(c.socket, signal);
+  try {
+    const reply = await exchange(
+      c,
+      `STREAM FORWARD ID=${session.id} PORT=${target.port} HOST=${host} SILENT=true`,
+      "STREAM STATUS",
+    );
+    if (reply.fields.RESULT !== "OK") {
+      throw resultError(
+        STREAM_ERRORS[reply.fields.RESULT ?? ""] ?? "TAHOE_ERR_TRANSPORT_SAM_FAILURE",
+        what,
+        c.bridge,
+        reply,
+        "the session may have ended (the I2P router restarted?); start the node again",
+      );
+    }
+    c.reader.release();
+    return holdOpen(c.socket);
+  } catch (err) {
+    c.reader.release();
+    c.socket.destroy();
+    if (signal.aborted) throw abortReason(signal, what);
+    throw err;
+  } finally {
+    unhook();
+  }
+}
+
+function holdOpen(socket: Socket): SamForward {
+  let open = true;
+  const ended = new Promise<void>((resolve) => {
+    socket.once("close", () => {
+      open = false;
+      resolve();
+    });
+  });
+  socket.on("error", () => {});
+  // Nothing more is expected on a forward's socket; reading keeps a half-closed socket noticed.
+  socket.resume();
+  return {
+    ended,
+    isOpen: () => open,
+    close: () => {
+      open = false;
+      socket.destroy();
+    },
+  };
 }

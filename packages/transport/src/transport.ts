@@ -104,7 +104,8 @@ export interface TransportOptions {
 
 const TOR_SETTINGS =
   "[tor]launch = true (tahoe create-node --tor-launch), [tor]control.port (--tor-control-port) or [tor]socks.port";
-const I2P_SETTINGS = "[i2p]sam.port (tahoe create-node --i2p-sam-port) or [i2p]launch = true (--i2p-launch)";
+const I2P_SETTINGS =
+  "[i2p]sam.port (tahoe create-node --i2p-sam-port), with an I2P router such as i2pd running";
 
 export function createTransport(options: TransportOptions): Transport {
   const { config } = options;

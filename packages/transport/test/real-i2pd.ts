@@ -11,21 +11,32 @@ export function hasI2pd(): boolean {
 
 export interface RealI2pd {
   samPort: number;
+  /** i2pd's own log, to quote when a test fails. */
+  logFile: string;
+  /** How i2pd ended, e.g. "signal SIGSEGV", or undefined while it runs. */
+  exitStatus(): string | undefined;
   stop(): Promise<void>;
+}
+
+export interface OfflineI2pdOptions {
+  /** i2pd's loglevel (default warn). */
+  readonly logLevel?: "debug" | "info" | "warn" | "error" | undefined;
 }
 
 /**
  * An i2pd that cannot reach any other router: reseeding off (no URLs, threshold 0), a private
  * netid, UPnP, SSU2, IPv6 and NTP off, NTCP2 unpublished on 127.0.0.1, every client service but
- * SAM off. Zero-hop tunnels still let it create sessions on its own.
+ * SAM off; the address book on, with nothing to fetch. Zero-hop tunnels still let it create
+ * sessions on its own (no destination can reach another: README, "An end-to-end I2P connection").
  */
-export async function startOfflineI2pd(): Promise<RealI2pd> {
+export async function startOfflineI2pd(options: OfflineI2pdOptions = {}): Promise<RealI2pd> {
   const dir = await mkdtemp(join(tmpdir(), "lafs-i2pd-"));
   const samPort = await allocatePort({ host: "127.0.0.1" });
   const routerPort = await allocatePort({ host: "127.0.0.1" });
+  const dataDir = join(dir, "data");
   const conf = `log = file
 logfile = ${join(dir, "i2pd.log")}
-loglevel = warn
+loglevel = ${options.logLevel ?? "warn"}
 daemon = false
 ipv4 = true
 ipv6 = false
@@ -64,7 +75,8 @@ file =
 zipfile =
 threshold = 0
 [addressbook]
-enabled = false
+# On: i2pd 2.45 crashes (SIGSEGV) on a STREAM CONNECT to a full base64 destination without it.
+enabled = true
 defaulturl =
 subscriptions =
 [nettime]
@@ -77,7 +89,7 @@ yggdrasil = false
   const child: ChildProcess = spawn(
     "i2pd",
     [
-      `--datadir=${join(dir, "data")}`,
+      `--datadir=${dataDir}`,
       `--conf=${join(dir, "i2pd.conf")}`,
       `--tunconf=${join(dir, "tunnels.conf")}`,
       `--tunnelsdir=${join(dir, "tunnels.d")}`,
@@ -85,13 +97,20 @@ yggdrasil = false
     ],
     { stdio: "ignore" },
   );
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  let status: string | undefined;
+  const exited = new Promise<void>((resolve) =>
+    child.once("exit", (code, signal) => {
+      status = signal ? `signal ${signal}` : `exit code ${code}`;
+      resolve();
+    }),
+  );
   const stop = async () => {
     // SIGTERM starts i2pd's graceful shutdown, which waits for transit tunnels for minutes.
     child.kill("SIGKILL");
     await exited;
     await rm(dir, { recursive: true, force: true });
   };
+  const logFile = join(dir, "i2pd.log");
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
     const up = await new Promise<boolean>((resolve) => {
@@ -102,7 +121,7 @@ yggdrasil = false
       });
       s.once("error", () => resolve(false));
     });
-    if (up) return { samPort, stop };
+    if (up) return { samPort, logFile, exitStatus: () => status, stop };
     await new Promise((r) => setTimeout(r, 100));
   }
   await stop();

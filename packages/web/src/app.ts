@@ -1,12 +1,27 @@
 import multipart from "@fastify/multipart";
 import { isTahoeError, type Logger, silentLogger } from "@lafs/interface";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import type { WebControl } from "./control/control-node.js";
+import { registerControlRoutes } from "./control/control-routes.js";
 import { errorFormatFor, errorView, renderError } from "./error-page.js";
 import { WebError } from "./errors.js";
 import { SECURITY_HEADERS } from "./page.js";
+import type { UploadAuthority } from "./upload-authority.js";
 import { registerUriRoutes } from "./uri-routes.js";
 import type { WebNode } from "./web-node.js";
 import { welcomeJson, welcomePage } from "./welcome.js";
+
+/**
+ * No route here declares a JSON schema, so fastify's default schema compilers (ajv and
+ * fast-json-stringify: about 100 modules and tens of milliseconds at every node start) are
+ * never loaded. A route that adds a schema fails when it is registered, with this message.
+ */
+function noSchemaCompiler(): never {
+  throw new Error("@lafs/web routes take no JSON schemas: fastify's schema compilers are not loaded");
+}
+const NO_SCHEMA_COMPILERS = {
+  compilersFactory: { buildValidator: noSchemaCompiler, buildSerializer: noSchemaCompiler },
+};
 
 export interface WebAppOptions {
   logger?: Logger;
@@ -14,6 +29,16 @@ export interface WebAppOptions {
   maxUploadBytes?: number;
   /** The clock for "N minutes ago"; tests pin it. */
   now?: () => number;
+  /** The control panel under /control/SECRET/; without it every /control/ URL is a 404. */
+  control?: WebControl;
+  /** `[node]web.upload-authority`; absent = anyone may upload. */
+  uploadAuthority?: UploadAuthority;
+}
+
+/** The panel's URLs hold its secret: a 404 names none of them, so a wrong secret looks like any other. */
+function pathForMessage(url: string): string {
+  const path = url.split("?")[0]!;
+  return path.startsWith("/control/") || path === "/control" ? "/control/…" : path;
 }
 
 /**
@@ -41,6 +66,7 @@ export async function createWebApp(node: WebNode, options: WebAppOptions = {}): 
   };
   const app = Fastify({
     logger: false,
+    schemaController: NO_SCHEMA_COMPILERS,
     exposeHeadRoutes: true,
     // Stopping the node must not wait for a long download or a stalled upload.
     forceCloseConnections: true,
@@ -69,9 +95,9 @@ export async function createWebApp(node: WebNode, options: WebAppOptions = {}): 
     const error = new WebError(
       "TAHOE_ERR_WEB_NOT_FOUND",
       404,
-      `no such page: ${request.method} ${request.url.split("?")[0]}`,
+      `no such page: ${request.method} ${pathForMessage(request.url)}`,
       {
-        hint: "The node serves /, /uri, /uri/CAP and /named/CAP/NAME.",
+        hint: "The node serves /, /uri, /uri/CAP and /named/CAP/NAME (and its control panel at a secret URL).",
       },
     );
     return sendError(error, request, reply);
@@ -87,9 +113,18 @@ export async function createWebApp(node: WebNode, options: WebAppOptions = {}): 
         hint: "Use /?t=json for the same data as JSON.",
       });
     }
-    return reply.type("text/html; charset=utf-8").send(welcomePage(status, now()));
+    const uploadForm = options.uploadAuthority?.mode !== "private";
+    return reply.type("text/html; charset=utf-8").send(welcomePage(status, now(), { uploadForm }));
   });
 
-  registerUriRoutes(app, node, options.maxUploadBytes, logger);
+  registerUriRoutes(app, node, options.maxUploadBytes, logger, options.uploadAuthority);
+  if (options.control !== undefined) {
+    await registerControlRoutes(app, {
+      node,
+      control: options.control,
+      maxUploadBytes: options.maxUploadBytes,
+      logger,
+    });
+  }
   return app;
 }

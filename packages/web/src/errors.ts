@@ -7,7 +7,10 @@ export type WebErrorCode =
   | "TAHOE_ERR_WEB_RANGE"
   | "TAHOE_ERR_WEB_TOO_LARGE"
   | "TAHOE_ERR_WEB_LISTEN"
-  | "TAHOE_ERR_WEB_NOT_STARTED";
+  | "TAHOE_ERR_WEB_NOT_STARTED"
+  | "TAHOE_ERR_WEB_CROSS_SITE"
+  | "TAHOE_ERR_WEB_UPLOAD_FORBIDDEN"
+  | "TAHOE_ERR_WEB_BAD_ENCODING";
 
 /** An error of the web front; `status` is the HTTP status its error page is sent with. */
 export class WebError extends TahoeError {

@@ -1,6 +1,16 @@
 export { createWebApp, type WebAppOptions } from "./app.js";
+export type {
+  ControlEncoding,
+  ControlFileIssue,
+  ControlServerInfo,
+  ControlServers,
+  SettingSource,
+  WebControl,
+} from "./control/control-node.js";
+export { createSecretGate, type SecretGateOptions } from "./control/secret-gate.js";
 export { WebError, type WebErrorCode } from "./errors.js";
 export { escapeHtml, html, raw, type SafeHtml } from "./html.js";
 export { SECURITY_HEADERS } from "./page.js";
 export { createWebServer, type WebServer, type WebServerOptions } from "./server.js";
+export { secretEquals, type UploadAuthority } from "./upload-authority.js";
 export type { WebDownload, WebNode, WebNodeStatus, WebServerInfo } from "./web-node.js";

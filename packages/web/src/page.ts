@@ -5,7 +5,9 @@ const STYLE = `body{font-family:sans-serif;margin:1.5em;max-width:75em;color:#22
 table{border-collapse:collapse;margin:.5em 0 1.5em}th,td{border:1px solid #bbb;padding:.25em .6em;text-align:left;vertical-align:top}
 th{background:#eee}.connected{color:#060}.connecting{color:#a60}.disconnected{color:#a00}
 .ready{color:#060}.not-ready{color:#a00}code{background:#f4f4f4;padding:0 .2em}.hint{font-style:italic}
-.error{border:2px solid #a00;padding:.5em 1em}`;
+.error{border:2px solid #a00;padding:.5em 1em}nav ul{list-style:none;padding:0;margin:0 0 1em}nav li{display:inline;margin-right:1em}
+.visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
+:focus-visible{outline:3px solid #05a;outline-offset:2px}`;
 
 // The one inline style is allowed by its hash, so the CSP needs no 'unsafe-inline' and no other origin.
 const STYLE_HASH = createHash("sha256").update(STYLE).digest("base64");

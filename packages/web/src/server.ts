@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { formatEndpoint, type ListenEndpoint } from "@lafs/config";
 import type { Logger, Startable } from "@lafs/interface";
 import type { FastifyInstance } from "fastify";
-import { createWebApp } from "./app.js";
+import { createWebApp, type WebAppOptions } from "./app.js";
 import { WebError } from "./errors.js";
 import type { WebNode } from "./web-node.js";
 
@@ -13,6 +13,8 @@ export interface WebServerOptions {
   listen: ListenEndpoint;
   logger?: Logger;
   maxUploadBytes?: number;
+  control?: WebAppOptions["control"];
+  uploadAuthority?: WebAppOptions["uploadAuthority"];
 }
 
 export interface WebServer extends Startable {
@@ -37,6 +39,8 @@ export function createWebServer(options: WebServerOptions): WebServer {
   const appOptions = {
     ...(options.logger ? { logger: options.logger } : {}),
     ...(options.maxUploadBytes !== undefined ? { maxUploadBytes: options.maxUploadBytes } : {}),
+    ...(options.control ? { control: options.control } : {}),
+    ...(options.uploadAuthority ? { uploadAuthority: options.uploadAuthority } : {}),
   };
   return {
     async start() {

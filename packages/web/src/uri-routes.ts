@@ -7,6 +7,7 @@ import { WebError } from "./errors.js";
 import { html } from "./html.js";
 import { page } from "./page.js";
 import { parseRangeHeader } from "./range.js";
+import { assertMayUpload, type UploadAuthority } from "./upload-authority.js";
 import { limitedBody, tooLarge } from "./upload-source.js";
 import type { WebNode } from "./web-node.js";
 
@@ -63,8 +64,10 @@ export function registerUriRoutes(
   node: WebNode,
   maxUploadBytes: number | undefined,
   logger: Logger,
+  uploadAuthority?: UploadAuthority,
 ): void {
   app.put("/uri", async (request, reply) => {
+    await assertMayUpload(request, uploadAuthority);
     const query = request.query as Query;
     refuseMutable(query);
     const header = request.headers["content-length"];
@@ -79,6 +82,7 @@ export function registerUriRoutes(
   });
 
   app.post("/uri", async (request, reply) => {
+    await assertMayUpload(request, uploadAuthority);
     const query = request.query as Query;
     if (!request.isMultipart()) {
       throw badRequest(

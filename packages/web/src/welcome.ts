@@ -101,11 +101,24 @@ function serverRow(s: WebServerInfo, now: number): SafeHtml {
 </tr>`;
 }
 
-export function welcomePage(status: WebNodeStatus, now: number): string {
+export function welcomePage(
+  status: WebNodeStatus,
+  now: number,
+  options: { uploadForm?: boolean } = {},
+): string {
   const connected = status.servers.filter((s) => s.connection.state === "connected").length;
   const upload = status.uploads.ready
     ? html`<p class="ready">Uploads can start now (${status.encoding.k}-of-${status.encoding.n}, happy = ${status.encoding.happy}).</p>`
-    : html`<p class="not-ready">Uploads cannot start now: ${status.uploads.reason ?? "the node did not say why"}</p>`;
+    : html`<p id="uploads-banner" class="not-ready" role="alert">Uploads cannot start now: ${status.uploads.reason ?? "the node did not say why"}</p>`;
+  const uploadForm =
+    options.uploadForm === false
+      ? html`<h2>Upload a file</h2>
+<p id="uploads-private">This node takes no uploads from its welcome page (<code>[node]web.upload-authority = private</code>):
+upload with <code>tahoe put</code> on the node's machine, or through the control panel.</p>`
+      : html`<h2>Upload a file</h2>
+<form action="/uri?t=upload&amp;redirect_to_result=true" method="post" enctype="multipart/form-data">
+<label>File: <input type="file" name="file" required></label> <input type="submit" value="Upload">
+</form>`;
   const body = html`<h1>Tahoe-LAFS node: ${status.nickname}</h1>
 <table>
 <tr><th>Nickname</th><td>${status.nickname}</td></tr>
@@ -133,17 +146,15 @@ ${
 ${status.servers.map((s) => serverRow(s, now))}
 </table>`
 }
-<h2>Upload a file</h2>
-<form action="/uri?t=upload&amp;redirect_to_result=true" method="post" enctype="multipart/form-data">
-<input type="file" name="file" required> <input type="submit" value="Upload">
-</form>
+${uploadForm}
 <h2>Download a file</h2>
 <form action="/uri" method="get">
 <label>Cap: <input type="text" name="uri" size="80" required></label>
 <label>Save as: <input type="text" name="filename"></label>
 <input type="hidden" name="save" value="true"> <input type="submit" value="Download">
 </form>
-<p>To choose which servers may hold your shares, run <code>tahoe webopen --control-panel</code>.</p>
+<p id="control-panel-hint">This page is read-only. To choose which servers may hold your shares and set the
+encoding, run <code>tahoe webopen --control-panel</code> on the node's machine.</p>
 <p><a href="/?t=json">This page as JSON</a></p>`;
   return page(`Tahoe-LAFS - ${status.nickname}`, body);
 }

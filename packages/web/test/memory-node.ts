@@ -1,7 +1,14 @@
 import { createHash } from "node:crypto";
 import { formatChkReadCap, formatLiteralCap, parseImmutableCap } from "@lafs/immutable";
 import { TahoeError } from "@lafs/interface";
-import type { WebDownload, WebNode, WebNodeStatus } from "../src/index.js";
+import {
+  type ControlFileIssue,
+  createSecretGate,
+  type WebControl,
+  type WebDownload,
+  type WebNode,
+  type WebNodeStatus,
+} from "../src/index.js";
 
 /**
  * An in-memory stand-in for apps/node's WebNode: files up to 55 bytes get real LIT caps, larger ones a
@@ -107,6 +114,92 @@ export function createMemoryNode(): MemoryNode {
         },
       };
       return download;
+    },
+  };
+  return self;
+}
+
+/** An in-memory WebControl over a MemoryNode's servers: what apps/node's web-control does with files. */
+export interface MemoryControl extends WebControl {
+  secret: string | undefined;
+  secretWrittenAt: number;
+  clock: number;
+  saved: { allowed: string[]; required: string[]; newServersAllowed: boolean; shown?: string[] }[];
+  flags: Map<string, { allowed: boolean; required: boolean; decided: boolean }>;
+  newServersAllowed: boolean;
+  issues: ControlFileIssue[];
+  enc: { k: number; happy: number; n: number };
+  /** Thrown by the save methods, as a broken control-panel.json makes the real one refuse. */
+  refuseSaveWith?: TahoeError;
+}
+
+export function createMemoryControl(
+  node: MemoryNode,
+  options: { idleTimeoutMs?: number } = {},
+): MemoryControl {
+  const self: MemoryControl = {
+    secret: "s3cr3t-s3cr3t-s3cr3t-s3cr3t-s3cr3t-s3cr3t-x",
+    secretWrittenAt: 0,
+    clock: 0,
+    saved: [],
+    flags: new Map(),
+    newServersAllowed: true,
+    issues: [],
+    enc: { k: 3, happy: 7, n: 10 },
+    secretMatches: createSecretGate({
+      read: async () =>
+        self.secret === undefined ? undefined : { secret: self.secret, writtenAt: self.secretWrittenAt },
+      retire: async (secret) => {
+        if (self.secret === secret) self.secret = undefined;
+      },
+      idleTimeoutMs: options.idleTimeoutMs,
+      now: () => self.clock,
+    }),
+    async servers() {
+      return {
+        servers: node.state.servers.map((s) => {
+          const f = self.flags.get(s.id);
+          return {
+            ...s,
+            allowed: f?.allowed ?? self.newServersAllowed,
+            required: f?.required ?? false,
+            decided: f?.decided ?? false,
+            listedOnly: false,
+            full: false,
+          };
+        }),
+        newServersAllowed: self.newServersAllowed,
+        newServersAllowedSource: "default",
+        issues: self.issues,
+      };
+    },
+    async saveServers(choice) {
+      if (self.refuseSaveWith) throw self.refuseSaveWith;
+      self.saved.push(choice);
+      self.newServersAllowed = choice.newServersAllowed;
+      for (const id of choice.shown ?? node.state.servers.map((s) => s.id)) {
+        self.flags.set(id, {
+          allowed: choice.allowed.includes(id),
+          required: choice.required.includes(id),
+          decided: true,
+        });
+      }
+    },
+    async encoding() {
+      return { ...self.enc, sources: { k: "default", happy: "default", n: "default" } };
+    },
+    async saveEncoding(e) {
+      if (self.refuseSaveWith) throw self.refuseSaveWith;
+      if (!(1 <= e.k && e.k <= e.happy && e.happy <= e.n && e.n <= 256)) {
+        throw new TahoeError(
+          "TAHOE_ERR_WEB_BAD_ENCODING",
+          `k=${e.k}, happy=${e.happy}, N=${e.n} break the rule`,
+          {
+            hint: "1 <= k <= happy <= N <= 256",
+          },
+        );
+      }
+      self.enc = { ...e };
     },
   };
   return self;

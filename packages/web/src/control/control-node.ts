@@ -42,6 +42,8 @@ export interface ControlEncoding {
   happy: number;
   n: number;
   sources: { k: SettingSource; happy: SettingSource; n: SettingSource };
+  /** Problems of control-panel.json (then tahoe.cfg's values apply), shown with their line. */
+  issues?: ControlFileIssue[];
 }
 
 export interface WebControl {
@@ -51,8 +53,17 @@ export interface WebControl {
    */
   secretMatches(candidate: string): Promise<boolean>;
   servers(): Promise<ControlServers>;
-  /** Rewrites servers-allowed and servers-required atomically and records which servers are decided. */
-  saveServers(choice: { allowed: string[]; required: string[]; newServersAllowed: boolean }): Promise<void>;
+  /**
+   * Rewrites servers-allowed and servers-required atomically and records which servers are decided:
+   * `shown` (the servers the page listed), or every server known now when absent. Throws a TahoeError
+   * when control-panel.json is broken (it is never overwritten then).
+   */
+  saveServers(choice: {
+    allowed: string[];
+    required: string[];
+    newServersAllowed: boolean;
+    shown?: string[];
+  }): Promise<void>;
   encoding(): Promise<ControlEncoding>;
   /** Throws a TahoeError naming the value and the rule when k/happy/n are invalid. */
   saveEncoding(encoding: { k: number; happy: number; n: number }): Promise<void>;

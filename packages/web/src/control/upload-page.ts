@@ -1,0 +1,18 @@
+import { html } from "../html.js";
+import type { WebNodeStatus } from "../web-node.js";
+import { panelPage } from "./panel-layout.js";
+
+export function uploadPage(status: WebNodeStatus, cap?: string): string {
+  const result =
+    cap === undefined
+      ? html``
+      : html`<div id="upload-result" role="status"><p>File uploaded. Its cap (keep it: anyone who has it can read the file):</p>
+<p><code id="upload-cap">${cap}</code></p><p><a href="/uri/${encodeURIComponent(cap)}">Download it</a></p></div>`;
+  const body = html`${result}
+<p>Uploads from this form work even when the welcome page takes none (<code>web.upload-authority = private</code>).</p>
+<form id="upload-form" method="post" action="upload" enctype="multipart/form-data">
+<p><label for="upload-file">File:</label> <input type="file" id="upload-file" name="file" required></p>
+<p><input type="submit" id="upload-submit" value="Upload"></p>
+</form>`;
+  return panelPage("upload", "Upload a file", status, body);
+}

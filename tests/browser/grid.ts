@@ -1,0 +1,197 @@
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/**
+ * A small grid of real `tahoe run` processes on 127.0.0.1 for the browser tests: an introducer,
+ * storage nodes without a web port, and one client whose web port the system allocates.
+ */
+
+const TAHOE = join(import.meta.dirname, "../../apps/cli/bin/tahoe.js");
+
+export interface TahoeResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface ServerState {
+  serverId: string;
+  nickname: string;
+  connection: { state: string };
+}
+
+export function tahoe(args: string[], stdin?: Uint8Array): Promise<TahoeResult> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      process.execPath,
+      [TAHOE, ...args],
+      { encoding: "buffer", maxBuffer: 16 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        if (error !== null && typeof error.code !== "number") reject(error);
+        else
+          resolve({
+            code: error === null ? 0 : (error.code as number),
+            stdout: stdout.toString(),
+            stderr: stderr.toString(),
+          });
+      },
+    );
+    child.stdin?.end(stdin);
+  });
+}
+
+export async function tahoeOk(args: string[]): Promise<string> {
+  const result = await tahoe(args);
+  if (result.code !== 0) throw new Error(`tahoe ${args.join(" ")} exited ${result.code}: ${result.stderr}`);
+  return result.stdout;
+}
+
+export interface Grid {
+  root: string;
+  /** Node directories by name: "intro", the storage names, "client". */
+  dirs: Record<string, string>;
+  storage: string[];
+  /** The client's web root, from its node.url. */
+  nodeUrl: string;
+  /** What each node printed, for failure messages. */
+  outputs: Map<string, string>;
+  start(name: string): Promise<void>;
+  stop(name: string): Promise<void>;
+  /** The client's view of the servers (private/server-list.json). */
+  servers(): Promise<ServerState[]>;
+  /** Waits until the client's view satisfies `test`, or fails after `ms`. */
+  waitForServers(
+    test: (servers: ServerState[]) => boolean,
+    what: string,
+    ms?: number,
+  ): Promise<ServerState[]>;
+  idOf(nickname: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+export interface GridOptions {
+  storage: string[];
+  k: number;
+  happy: number;
+  n: number;
+}
+
+export async function startGrid(options: GridOptions): Promise<Grid> {
+  const root = await mkdtemp(join(tmpdir(), "lafs-browser-grid-"));
+  const dirs: Record<string, string> = {};
+  for (const name of ["intro", ...options.storage, "client"]) dirs[name] = join(root, name);
+  const children = new Map<string, ChildProcess>();
+  const outputs = new Map<string, string>();
+
+  async function start(name: string): Promise<void> {
+    const child = spawn(process.execPath, [TAHOE, "run", "--allow-stdin-close", dirs[name]!], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    children.set(name, child);
+    const record = (chunk: Buffer) => outputs.set(name, (outputs.get(name) ?? "") + chunk.toString());
+    child.stdout!.on("data", record);
+    child.stderr!.on("data", record);
+    await new Promise<void>((resolve, reject) => {
+      child.stdout!.on("data", () => {
+        if (outputs.get(name)?.includes("node running")) resolve();
+      });
+      child.once("exit", (code) => reject(new Error(`${name} exited with ${code}: ${outputs.get(name)}`)));
+    });
+  }
+
+  async function stop(name: string): Promise<void> {
+    const child = children.get(name);
+    if (child === undefined) return;
+    children.delete(name);
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGTERM");
+    await exited;
+  }
+
+  async function servers(): Promise<ServerState[]> {
+    try {
+      const text = await readFile(join(dirs.client!, "private/server-list.json"), "utf8");
+      return (JSON.parse(text) as { servers: ServerState[] }).servers;
+    } catch {
+      return [];
+    }
+  }
+
+  async function waitForServers(
+    test: (servers: ServerState[]) => boolean,
+    what: string,
+    ms = 15_000,
+  ): Promise<ServerState[]> {
+    const deadline = Date.now() + ms;
+    let last: ServerState[] = [];
+    while (Date.now() < deadline) {
+      last = await servers();
+      if (test(last)) return last;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`timed out waiting for ${what}: ${JSON.stringify(last)}`);
+  }
+
+  const grid: Grid = {
+    root,
+    dirs,
+    storage: options.storage,
+    nodeUrl: "",
+    outputs,
+    start,
+    stop,
+    servers,
+    waitForServers,
+    async idOf(nickname) {
+      const server = (await servers()).find((s) => s.nickname === nickname);
+      if (server === undefined) throw new Error(`no server ${nickname} in the client's list`);
+      return server.serverId;
+    },
+    async close() {
+      await Promise.all([...children.keys()].map(stop));
+      await rm(root, { recursive: true, force: true });
+    },
+  };
+
+  try {
+    await tahoeOk(["create-introducer", "--hostname=127.0.0.1", dirs.intro!]);
+    const introducer = (await readFile(join(dirs.intro!, "private/introducer.furl"), "utf8")).trim();
+    await Promise.all(
+      options.storage.map((name) =>
+        tahoeOk([
+          "create-node",
+          "--hostname=127.0.0.1",
+          `--nickname=${name}`,
+          "--webport=none",
+          `--introducer=${introducer}`,
+          dirs[name]!,
+        ]),
+      ),
+    );
+    await tahoeOk([
+      "create-client",
+      `--introducer=${introducer}`,
+      "--nickname=client",
+      "--webport=tcp:0:interface=127.0.0.1",
+      `--shares-needed=${options.k}`,
+      `--shares-happy=${options.happy}`,
+      `--shares-total=${options.n}`,
+      dirs.client!,
+    ]);
+    await start("intro");
+    await Promise.all([...options.storage, "client"].map(start));
+    const count = options.storage.length;
+    await waitForServers(
+      (list) => list.filter((s) => s.connection.state === "connected").length === count,
+      `${count} connected servers`,
+    );
+    grid.nodeUrl = (await readFile(join(dirs.client!, "node.url"), "utf8")).trim();
+  } catch (error) {
+    await grid.close();
+    throw error;
+  }
+  return grid;
+}
