@@ -87,9 +87,11 @@ export function welcomeJson(status: WebNodeStatus, now: number): unknown {
 
 function serverRow(s: WebServerInfo, now: number): SafeHtml {
   const c = s.connection;
-  const errors = c.errors?.length
-    ? html`<ul>${c.errors.map((e) => html`<li><code>${e.hint}</code>: ${e.message}</li>`)}</ul>`
-    : "";
+  // One failed hint is already in the summary; a list only helps when several hints failed.
+  const errors =
+    (c.errors?.length ?? 0) > 1
+      ? html`<ul>${(c.errors ?? []).map((e) => html`<li><code>${e.hint}</code>: ${e.message}</li>`)}</ul>`
+      : "";
   return html`<tr>
 <td>${s.nickname}<br><code>${s.id}</code></td>
 <td class="${c.state}">${connectionSummary(s)}${errors}</td>

@@ -5,6 +5,7 @@ import { WebError } from "../errors.js";
 import { html, raw, type SafeHtml } from "../html.js";
 import { page, SECURITY_HEADERS } from "../page.js";
 import type { ControlEncoding, ControlServers, WebControl } from "./control-node.js";
+import { panelNav } from "./panel-layout.js";
 
 /** What the page hands the browser bundle; browser/simulator-data.ts reads the same shape. */
 export interface SimulatorData {
@@ -99,7 +100,7 @@ ${rows.length > 0 ? rows : html`<tr><td colspan="6">No storage servers are known
 
 export function simulatorPage(data: SimulatorData): string {
   const body = html`<style>${raw(SIMULATOR_STYLE)}</style>
-<p><a href="./">Control panel</a></p>
+${panelNav("simulator")}
 <h1>Placement simulator</h1>
 <p>Try k, happy and N and mark servers up or down, allowed, required or full, then simulate an upload.
 The simulator runs the uploader's own placement code in this page: nothing is uploaded, nothing is saved,
