@@ -256,6 +256,7 @@ async function summary(layout: GridLayout, children: readonly GridChild[]): Prom
     `${layout.storage.length === 1 ? "" : "s"}, client\n` +
     `  client web:  ${web ?? "(none: the client has no tcp web.port)"}\n` +
     `  client dir:  ${quotePath(layout.client)} (tahoe -d ${quotePath(layout.client)} ...)\n` +
+    `  panel:       tahoe -d ${quotePath(layout.client)} webopen --control-panel\n` +
     `  introducer:  ${quotePath(join(layout.introducer, NODE_FILES.introducerFurl))}\n` +
     `  processes:   ${pids}\n` +
     "Press Ctrl-C to stop the grid.\n"
