@@ -26,3 +26,20 @@ export function base32Decode(text: string): Uint8Array | undefined {
   if ((buffer & ((1 << bits) - 1)) !== 0) return undefined;
   return out;
 }
+
+/** Tahoe's base32 of `bytes`: how storage indexes and server ids are written (the simulator shows them). */
+export function base32Encode(bytes: Uint8Array): string {
+  let out = "";
+  let buffer = 0;
+  let bits = 0;
+  for (const byte of bytes) {
+    buffer = ((buffer << 8) | byte) & 0xffff;
+    bits += 8;
+    while (bits >= 5) {
+      bits -= 5;
+      out += ALPHABET[(buffer >>> bits) & 31];
+    }
+  }
+  if (bits > 0) out += ALPHABET[(buffer << (5 - bits)) & 31];
+  return out;
+}

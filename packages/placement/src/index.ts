@@ -1,4 +1,5 @@
 export { assertPlacementOk } from "./assert.js";
+export { base32Decode, base32Encode } from "./base32.js";
 export { PlacementInputError, PlacementRefusedError } from "./errors.js";
 export { happinessOf, type Matching, maximumMatching } from "./matching.js";
 export { permutationKey, permutationSeedFor, permutedOrder } from "./permutation.js";

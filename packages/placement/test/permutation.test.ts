@@ -3,9 +3,20 @@ import { base32Encode, base32Decode as referenceDecode } from "@lafs/crypto";
 import { isTahoeError } from "@lafs/interface";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { base32Decode } from "../src/base32.js";
+import { base32Decode, base32Encode as ownEncode } from "../src/base32.js";
 import { permutationKey, permutationSeedFor, permutedOrder } from "../src/index.js";
 import { makeServer, STORAGE_INDEX, serverIdFor } from "./helpers.js";
+
+describe("base32Encode", () => {
+  it("writes what @lafs/crypto's base32Encode writes, for every length", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 40 }), (bytes) => {
+        expect(ownEncode(bytes)).toBe(base32Encode(bytes));
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
 
 describe("base32Decode", () => {
   it("inverts @lafs/crypto's base32Encode for every length", () => {

@@ -1,8 +1,16 @@
-import { MAX_SHARES, type PlacementServer, permutationSeedFor, placeShares } from "@lafs/placement";
-import { base32Decode, base32Encode, randomBytes } from "./base32.js";
+import {
+  base32Decode,
+  base32Encode,
+  MAX_SHARES,
+  type PlacementServer,
+  permutationSeedFor,
+  placeShares,
+} from "@lafs/placement";
 import { byId, el } from "./dom.js";
 import { renderInputError, renderPlacement } from "./render-result.js";
 import { parseSimulatorData, type SimulatorServerData } from "./simulator-data.js";
+
+const randomBytes = (length: number): Uint8Array => crypto.getRandomValues(new Uint8Array(length));
 
 /**
  * The control panel's placement simulator. It calls @lafs/placement exactly as the uploader does,
