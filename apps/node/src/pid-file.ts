@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
-import { mkdir, open, readFile, rmdir, stat, unlink } from "node:fs/promises";
+import { mkdir, open, rmdir, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { NODE_FILES } from "@lafs/config";
+import { NODE_FILES, readTextIfPresent } from "@lafs/config";
 import { errnoCode, NodeError } from "./errors.js";
 
 /** Held while the node runs: releasing it removes BASEDIR/running.process. */
@@ -93,15 +93,6 @@ function alreadyRunning(path: string, pid: number): NodeError {
   );
 }
 
-async function readIfPresent(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, "utf8");
-  } catch (error) {
-    if (errnoCode(error) === "ENOENT") return undefined;
-    throw error;
-  }
-}
-
 /**
  * Takes BASEDIR/running.process for this process, the way Tahoe-LAFS marks a running node:
  * created with O_EXCL, holding "PID START_TIME". A file left behind by a process that is gone
@@ -125,7 +116,7 @@ export async function acquireNodeLock(basedir: string): Promise<NodeLock> {
     } catch (error) {
       if (errnoCode(error) !== "EEXIST") throw error;
     }
-    const text = await readIfPresent(path);
+    const text = await readTextIfPresent(path);
     if (text === undefined) continue;
     const content = parsePidFile(text);
     if (content === undefined) {
@@ -168,7 +159,7 @@ async function takeOver(path: string, stale: string): Promise<boolean> {
     return false;
   }
   try {
-    if ((await readIfPresent(path)) === stale) await unlink(path).catch(() => {});
+    if ((await readTextIfPresent(path)) === stale) await unlink(path).catch(() => {});
   } finally {
     await rmdir(dir).catch(() => {});
   }
@@ -177,5 +168,5 @@ async function takeOver(path: string, stale: string): Promise<boolean> {
 
 async function releaseLock(path: string, mine: string): Promise<void> {
   // Only remove the file if it is still ours: an operator may have deleted it and started another node.
-  if ((await readIfPresent(path)) === mine) await unlink(path).catch(() => {});
+  if ((await readTextIfPresent(path)) === mine) await unlink(path).catch(() => {});
 }

@@ -1,4 +1,4 @@
-import { readFile, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import {
   type ConfigIssue,
@@ -10,6 +10,7 @@ import {
   NODE_FILES,
   parseServerListFile,
   readControlPanelState,
+  readTextIfPresent,
   readWebSecret,
   retireWebSecret,
   type TahoeConfig,
@@ -54,15 +55,6 @@ export interface WebControlOptions {
   serverList: ServerList;
   logger: Logger;
   now?: () => number;
-}
-
-async function readIfPresent(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw error;
-  }
 }
 
 function toControlIssue(issue: ConfigIssue): ControlFileIssue {
@@ -154,8 +146,8 @@ export async function createNodeWebControl(options: WebControlOptions): Promise<
 
   async function listTexts() {
     const [allowed, required] = await Promise.all([
-      readIfPresent(join(basedir, NODE_FILES.serversAllowed)),
-      readIfPresent(join(basedir, NODE_FILES.serversRequired)),
+      readTextIfPresent(join(basedir, NODE_FILES.serversAllowed)),
+      readTextIfPresent(join(basedir, NODE_FILES.serversRequired)),
     ]);
     return { allowed, required };
   }

@@ -64,6 +64,7 @@ export {
   type NodeFile,
   prepareNewNodeDirectory,
   readApiAuthToken,
+  readTextIfPresent,
   readWebSecret,
   removeNodeDirectoryOnFailure,
   retireWebSecret,

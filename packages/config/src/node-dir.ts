@@ -218,14 +218,19 @@ export async function removeNodeDirectoryOnFailure(basedir: string, createdByUs:
   for (const name of names) await rm(join(basedir, name), { recursive: true, force: true });
 }
 
-async function readTrimmed(path: string): Promise<string | undefined> {
+/** A node file's text, or undefined when it does not exist; any other failure (EACCES, EISDIR) throws. */
+export async function readTextIfPresent(path: string): Promise<string | undefined> {
   try {
-    const text = (await readFile(path, "utf8")).trim();
-    return text === "" ? undefined : text;
+    return await readFile(path, "utf8");
   } catch (err) {
     if (errnoCode(err) === "ENOENT") return undefined;
     throw err;
   }
+}
+
+async function readTrimmed(path: string): Promise<string | undefined> {
+  const text = (await readTextIfPresent(path))?.trim();
+  return text === "" ? undefined : text;
 }
 
 /** 32 random bytes as base64url (43 characters): unguessable and safe in a URL path. */

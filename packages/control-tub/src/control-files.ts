@@ -1,6 +1,5 @@
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { NODE_FILES, writePrivateFile } from "@lafs/config";
+import { NODE_FILES, readTextIfPresent, writePrivateFile } from "@lafs/config";
 import {
   base32Encode,
   createTlsIdentity,
@@ -17,15 +16,6 @@ const SWISSNUM_BYTES = 32;
 export interface ControlIdentity {
   tls: TlsIdentity;
   swissnum: string;
-}
-
-async function readOptional(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw error;
-  }
 }
 
 /** A fresh key, certificate and swissnum (create-* and the first start of an older directory). */
@@ -51,7 +41,7 @@ export async function writeControlFiles(
 /** private/control.url, or undefined when it does not exist. */
 export async function readControlUrl(basedir: string): Promise<ControlUrl | undefined> {
   const path = join(basedir, NODE_FILES.controlUrl);
-  const text = await readOptional(path);
+  const text = await readTextIfPresent(path);
   return text === undefined ? undefined : parseControlUrl(text, path);
 }
 
@@ -61,7 +51,7 @@ export async function readControlUrl(basedir: string): Promise<ControlUrl | unde
  */
 export async function readControlIdentity(basedir: string): Promise<ControlIdentity | undefined> {
   const pemPath = join(basedir, NODE_FILES.controlPem);
-  const pem = await readOptional(pemPath);
+  const pem = await readTextIfPresent(pemPath);
   const url = await readControlUrl(basedir);
   if (pem === undefined || url === undefined) return undefined;
   const tls = parseTlsIdentityPem(pem, pemPath);

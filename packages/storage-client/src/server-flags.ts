@@ -1,4 +1,3 @@
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
   type ConfigIssue,
@@ -6,6 +5,7 @@ import {
   NODE_FILES,
   parseControlPanelState,
   parseServerListFile,
+  readTextIfPresent,
 } from "@lafs/config";
 import { PlacementRefusedError, type PlacementServer, placeShares } from "@lafs/placement";
 
@@ -39,15 +39,6 @@ export type NewServersSource = "default" | "tahoe.cfg" | "control panel";
 export interface ServerFlagsOptions {
   /** [client]new-servers; undefined when tahoe.cfg does not set it. */
   newServers?: "allowed" | "not-allowed" | undefined;
-}
-
-async function readIfPresent(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw error;
-  }
 }
 
 /** Builds ServerFlags from the files' texts (undefined = the file does not exist). */
@@ -110,9 +101,9 @@ export async function serverFlagsFromFiles(
   options: ServerFlagsOptions = {},
 ): Promise<ServerFlags> {
   const [allowedText, requiredText, panelText] = await Promise.all([
-    readIfPresent(join(basedir, NODE_FILES.serversAllowed)),
-    readIfPresent(join(basedir, NODE_FILES.serversRequired)),
-    readIfPresent(join(basedir, NODE_FILES.controlPanel)),
+    readTextIfPresent(join(basedir, NODE_FILES.serversAllowed)),
+    readTextIfPresent(join(basedir, NODE_FILES.serversRequired)),
+    readTextIfPresent(join(basedir, NODE_FILES.controlPanel)),
   ]);
   return serverFlagsFromText(allowedText, requiredText, panelText, options);
 }
