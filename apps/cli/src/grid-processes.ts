@@ -1,6 +1,7 @@
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { TahoeError } from "@lafs/interface";
+import { nodeProcessArgs, nodeProcessEnv } from "./node-runtime.js";
 
 /** The CLI's own launcher, so children run exactly this checkout's `tahoe`. */
 export const TAHOE_BIN = fileURLToPath(new URL("../bin/tahoe.js", import.meta.url));
@@ -45,10 +46,11 @@ export interface SpawnNodeOptions {
  * `tahoe run` exits when it closes, so the nodes die with a supervisor that is killed outright.
  */
 export function spawnNode(name: string, basedir: string, options: SpawnNodeOptions): GridChild {
-  const child: ChildProcessWithoutNullStreams = spawn(process.execPath, [TAHOE_BIN, "run", basedir], {
-    stdio: "pipe",
-    detached: true,
-  });
+  const child: ChildProcessWithoutNullStreams = spawn(
+    process.execPath,
+    [...nodeProcessArgs(process.env), TAHOE_BIN, "run", basedir],
+    { stdio: "pipe", detached: true, env: nodeProcessEnv(process.env) },
+  );
   const lines: string[] = [];
   let readyLine: ((line: string) => void) | undefined;
   const ready = new Promise<string>((resolve, reject) => {

@@ -1,4 +1,5 @@
-import { taggedHash } from "@lafs/crypto";
+import { createHash } from "node:crypto";
+import { netstring, taggedHash } from "@lafs/crypto";
 import { createCtrCipher } from "./aes-ctr.js";
 import { type ChkReadCap, parseChkReadCap } from "./caps.js";
 import { CorruptShareError, ImmutableError, isCorruptShareError } from "./errors.js";
@@ -9,6 +10,13 @@ import { createErasureCoder, type ErasureCoder } from "./zfec/index.js";
 
 const BLOCK_TAG = "allmydata_encoded_subshare_v1";
 const CRYPTTEXT_SEGMENT_TAG = "allmydata_crypttext_segment_v1";
+/** SHA256d(netstring(tag) || pieces joined), without joining them. */
+function taggedHashOfPieces(tag: string, pieces: readonly Uint8Array[]): Buffer {
+  const inner = createHash("sha256").update(netstring(tag));
+  for (const piece of pieces) inner.update(piece);
+  return createHash("sha256").update(inner.digest()).digest();
+}
+
 /** Segments being fetched at once during a read: the current one and two ahead. */
 const READ_AHEAD = 3;
 
@@ -165,8 +173,13 @@ export function createChkDecoder(
     return block;
   }
 
-  /** The crypttext of segment s, every block and the segment checked. */
-  async function fetchSegment(s: number): Promise<Uint8Array> {
+  /**
+   * The crypttext of segment s as the decoded blocks' own bytes (the last one cut to the
+   * segment's end), every block and the segment checked. The blocks are hashed and decrypted
+   * where they lie: joining them would allocate a segment-sized buffer per segment, and at
+   * 1 GiB that churn is what keeps the client's RSS high (docs/performance.md, "Memory (issue 8)").
+   */
+  async function fetchSegment(s: number): Promise<Uint8Array[]> {
     const got = new Map<number, Uint8Array>();
     for (;;) {
       const { plan, crypttextTree } = await fillActive();
@@ -189,16 +202,16 @@ export function createChkDecoder(
         used,
       );
       const length = s === plan.numSegments - 1 ? plan.tailSize : plan.segmentSize;
-      const segment = Buffer.allocUnsafe(length);
+      const pieces: Uint8Array[] = [];
       let at = 0;
       for (const block of primary) {
         if (at >= length) break;
         const take = Math.min(block.length, length - at);
-        segment.set(take === block.length ? block : block.subarray(0, take), at);
+        pieces.push(take === block.length ? block : block.subarray(0, take));
         at += take;
       }
       const leaf = crypttextTree[crypttextTree.length - (crypttextTree.length + 1) / 2 + s]!;
-      if (!taggedHash(CRYPTTEXT_SEGMENT_TAG, segment).equals(leaf)) {
+      if (!taggedHashOfPieces(CRYPTTEXT_SEGMENT_TAG, pieces).equals(leaf)) {
         throw new ImmutableError(
           "TAHOE_ERR_IMMUTABLE_CRYPTTEXT_HASH",
           `segment ${s} decoded from shares ${used.join(", ")} does not match the crypttext hash tree`,
@@ -207,7 +220,7 @@ export function createChkDecoder(
           },
         );
       }
-      return segment;
+      return pieces;
     }
   }
 
@@ -231,7 +244,7 @@ export function createChkDecoder(
     const cipher = createCtrCipher(readCap.key, start);
     // A few segments are fetched ahead, so every server always has a request to answer while
     // the consumer takes the current one; memory stays at READ_AHEAD segments.
-    const ahead: Promise<Uint8Array>[] = [];
+    const ahead: Promise<Uint8Array[]>[] = [];
     let fetched = first;
     const topUp = () => {
       while (fetched <= last && ahead.length < READ_AHEAD) {
@@ -243,12 +256,15 @@ export function createChkDecoder(
     };
     for (let s = first; s <= last; s++) {
       topUp();
-      const crypttext = await ahead.shift()!;
+      const pieces = await ahead.shift()!;
       topUp();
-      const segStart = s * plan.segmentSize;
-      const from = Math.max(start, segStart) - segStart;
-      const to = Math.min(end, segStart + crypttext.length) - segStart;
-      yield cipher.update(crypttext.subarray(from, to));
+      let pieceStart = s * plan.segmentSize;
+      for (const piece of pieces) {
+        const from = Math.max(start, pieceStart) - pieceStart;
+        const to = Math.min(end, pieceStart + piece.length) - pieceStart;
+        pieceStart += piece.length;
+        if (to > from) yield cipher.update(piece.subarray(from, to));
+      }
     }
   }
 
