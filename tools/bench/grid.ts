@@ -10,10 +10,12 @@
  *
  *   pnpm bench:grid                  (from the repo root; needs `pnpm build` first)
  *   pnpm bench:grid --no-gib         (skip the 1 GiB upload)
+ *   pnpm bench:grid --servers 4 --k 2 --happy 3 --n 4
+ *                                    (another shape: Tahoe-LAFS 1.20 was measured 2-of-4 on 4 servers)
  */
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { type IncomingMessage, request } from "node:http";
 import { tmpdir } from "node:os";
@@ -27,8 +29,23 @@ const MIB = 1024 * 1024;
 const MB = 1e6;
 const SIZES_MIB = [10, 100];
 const GIB_MIB = process.argv.includes("--no-gib") ? 0 : 1024;
-const K = 3;
-const N = 5;
+
+/** `--name value` or `--name=value`: a whole number, or `fallback` when not given. */
+function numberOption(name: string, fallback: number): number {
+  const args = process.argv;
+  const at = args.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+  if (at < 0) return fallback;
+  const text = args[at]!.includes("=") ? args[at]!.split("=")[1] : args[at + 1];
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} wants a whole number, got ${text}`);
+  return value;
+}
+const SERVERS = numberOption("servers", 5);
+const K = numberOption("k", 3);
+const HAPPY = numberOption("happy", Math.min(4, SERVERS));
+const N = numberOption("n", 5);
+/** `tahoe grid up` picks 3-of-5, happy 4 (less on small grids); another shape is written into the client's tahoe.cfg. */
+const DEFAULT_SHAPE = K === 3 && N === 5 && HAPPY === Math.min(4, SERVERS) && SERVERS >= 4;
 const READY_ROUNDS = 3;
 
 // Chunks cut from a random pool at chunk-specific offsets: incompressible, different in every
@@ -57,7 +74,9 @@ interface Grid {
 }
 
 async function gridUp(dir: string): Promise<Grid> {
-  const child = spawn(process.execPath, [BIN, "grid", "up", dir, `--servers=${N}`], { stdio: "pipe" });
+  const child = spawn(process.execPath, [BIN, "grid", "up", dir, `--servers=${SERVERS}`], {
+    stdio: "pipe",
+  });
   let out = "";
   child.stdout.on("data", (d: Buffer) => {
     out += d.toString();
@@ -82,6 +101,17 @@ async function gridDown(grid: Grid): Promise<void> {
   await exited;
 }
 
+/** Sets the client's shares.* lines (the grid must be stopped; the node reads them at start). */
+function setClientShape(clientDir: string): void {
+  const path = join(clientDir, "tahoe.cfg");
+  const shape: Record<string, number> = { needed: K, happy: HAPPY, total: N };
+  const text = readFileSync(path, "utf8").replace(
+    /^shares\.(needed|happy|total)\s*=.*$/gm,
+    (_line, key: string) => `shares.${key} = ${shape[key]}`,
+  );
+  writeFileSync(path, text);
+}
+
 /** Waits until every storage server shows as connected in the client's server list. */
 async function waitConnected(clientDir: string): Promise<void> {
   const deadline = Date.now() + 30_000;
@@ -90,7 +120,7 @@ async function waitConnected(clientDir: string): Promise<void> {
       const list = JSON.parse(readFileSync(join(clientDir, "private", "server-list.json"), "utf8")) as {
         servers: { connection: { state: string } }[];
       };
-      if (list.servers.filter((s) => s.connection.state === "connected").length >= N) return;
+      if (list.servers.filter((s) => s.connection.state === "connected").length >= SERVERS) return;
     } catch {
       // not written yet
     }
@@ -278,6 +308,12 @@ async function main(): Promise<void> {
     let grid = await gridUp(dir);
     await waitConnected(clientDir);
     const gridReadyS = seconds(t0);
+    if (!DEFAULT_SHAPE) {
+      await gridDown(grid);
+      setClientShape(clientDir);
+      grid = await gridUp(dir);
+      await waitConnected(clientDir);
+    }
     const idleRssMb = memoryOf(grid.clientPid).rss;
     const transfers: Transfer[] = [];
     const unavailable = await webApiAvailable(grid.webUrl);
@@ -335,10 +371,12 @@ async function main(): Promise<void> {
       if (c.webS !== undefined) clientWeb.push(c.webS);
     }
 
-    console.log(`local grid: ${N} storage nodes, ${K}-of-${N} (happy 4), Node ${process.version}`);
+    console.log(
+      `local grid: ${SERVERS} storage nodes, ${K}-of-${N} (happy ${HAPPY}), Node ${process.version}`,
+    );
     console.log(`encoder alone (100 MiB in memory, ${K}-of-${N}): ${encoder.toFixed(1)} MB/s`);
     console.log(
-      `grid up to all ${N} servers connected (first run, creates the grid): ${gridReadyS.toFixed(2)} s`,
+      `grid up to all ${SERVERS} servers connected (first run, creates the grid): ${gridReadyS.toFixed(2)} s`,
     );
     console.log(`client RSS once connected, before any transfer: ${idleRssMb.toFixed(0)} MB`);
     if (unavailable !== undefined) {

@@ -24,7 +24,7 @@ import {
 } from "./plan.js";
 import { shareHashChainIndices } from "./share-hash-chain.js";
 import { encodeShareHeader, headerOf } from "./share-header.js";
-import { type ByteSource, readExactly } from "./source.js";
+import { type ByteSource, readExactly, readExactlyReusing } from "./source.js";
 import { encodeUeb, uebFor, uebHash } from "./ueb.js";
 import { createErasureCoder } from "./zfec/index.js";
 
@@ -114,17 +114,27 @@ function chooseKeyMode(options: ChkEncodeOptions): "convergent" | "random" | "ex
 /** Pass 1 of convergent encryption: hash the whole plaintext into the key. */
 async function convergentKey(source: ByteSource, secret: Uint8Array, plan: ChkPlan): Promise<Buffer> {
   const hasher = createConvergenceHasher(secret, plan.k, plan.n, plan.segmentSize);
-  let next = source.size > 0 ? readExactly(source, 0, Math.min(HASH_CHUNK, source.size)) : undefined;
-  for (let at = 0; at < source.size; at += HASH_CHUNK) {
+  const buffers = readBuffers(source, Math.min(HASH_CHUNK, source.size));
+  const readChunk = (i: number) => {
+    const at = i * HASH_CHUNK;
+    return readExactlyReusing(source, at, Math.min(HASH_CHUNK, source.size - at), buffers?.[i % 2]);
+  };
+  let next = source.size > 0 ? readChunk(0) : undefined;
+  for (let i = 0; i * HASH_CHUNK < source.size; i++) {
     const chunk = await next!;
-    const following = at + HASH_CHUNK;
-    next =
-      following < source.size
-        ? readExactly(source, following, Math.min(HASH_CHUNK, source.size - following))
-        : undefined;
+    next = (i + 1) * HASH_CHUNK < source.size ? readChunk(i + 1) : undefined;
     hasher.update(chunk);
   }
   return hasher.digest();
+}
+
+/**
+ * Two buffers taking turns when the source can fill them: one is read into (read-ahead) while
+ * the other's bytes are hashed or encrypted, and neither escapes (the cipher copies).
+ */
+function readBuffers(source: ByteSource, size: number): [Buffer, Buffer] | undefined {
+  if (source.readInto === undefined || size === 0) return undefined;
+  return [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)];
 }
 
 /** Feeds a file's bytes in order while it streams past, then gives its convergent key. */
@@ -208,9 +218,10 @@ async function* encodingPass(
   const header = encodeShareHeader(headerOf(plan));
   yield { offset: 0, data: new Array(n).fill(header) };
 
+  const buffers = readBuffers(source, Math.min(segmentSize, plan.size));
   const readSegment = (s: number) => {
     const start = s * segmentSize;
-    return readExactly(source, start, Math.min(segmentSize, plan.size - start));
+    return readExactlyReusing(source, start, Math.min(segmentSize, plan.size - start), buffers?.[s % 2]);
   };
   let next: Promise<Uint8Array> | undefined = readSegment(0);
   for (let s = 0; s < numSegments; s++) {

@@ -1,9 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { createWriteStream } from "node:fs";
 import { type FileHandle, open, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { finished } from "node:stream/promises";
 import { ImmutableError } from "./errors.js";
 
 /**
@@ -15,6 +13,12 @@ export interface ByteSource {
   /** Names the source in error messages (a path, "stdin", "buffer"). */
   readonly name: string;
   read(offset: number, length: number): Promise<Uint8Array>;
+  /**
+   * Optional: fills `target` from `offset` and resolves with the bytes read (fewer only at the
+   * end of the source). Lets the encoder reuse its segment buffers instead of allocating one per
+   * read, which for a large file is most of what the garbage collector has to chase.
+   */
+  readInto?(offset: number, target: Uint8Array): Promise<number>;
 }
 
 export interface ClosableByteSource extends ByteSource {
@@ -29,14 +33,19 @@ export function bytesSource(bytes: Uint8Array, name = "buffer"): ByteSource {
   };
 }
 
-async function readFully(handle: FileHandle, offset: number, length: number): Promise<Buffer> {
-  const buffer = Buffer.allocUnsafe(length);
+async function readFullyInto(handle: FileHandle, offset: number, target: Uint8Array): Promise<number> {
   let done = 0;
-  while (done < length) {
-    const { bytesRead } = await handle.read(buffer, done, length - done, offset + done);
+  while (done < target.length) {
+    const { bytesRead } = await handle.read(target, done, target.length - done, offset + done);
     if (bytesRead === 0) break;
     done += bytesRead;
   }
+  return done;
+}
+
+async function readFully(handle: FileHandle, offset: number, length: number): Promise<Buffer> {
+  const buffer = Buffer.allocUnsafe(length);
+  const done = await readFullyInto(handle, offset, buffer);
   return done === length ? buffer : buffer.subarray(0, done);
 }
 
@@ -49,6 +58,7 @@ export async function fileSource(path: string): Promise<ClosableByteSource> {
       size,
       name: path,
       read: (offset, length) => readFully(handle, offset, length),
+      readInto: (offset, target) => readFullyInto(handle, offset, target),
       close: () => handle.close(),
     };
   } catch (error) {
@@ -56,6 +66,9 @@ export async function fileSource(path: string): Promise<ClosableByteSource> {
     throw error;
   }
 }
+
+/** How many bytes the spool gathers into one write: a request body comes in 64 KiB pieces. */
+const SPOOL_BATCH = 1 << 20;
 
 /**
  * Copies a one-pass stream (stdin, an HTTP body) to a private temporary file so the encoder
@@ -71,42 +84,103 @@ export async function spoolToTempFile(
   } = {},
 ): Promise<ClosableByteSource> {
   const path = join(options.directory ?? tmpdir(), `lafs-spool-${randomBytes(8).toString("hex")}`);
-  const out = createWriteStream(path, { mode: 0o600, flags: "wx" });
+  const out = await open(path, "wx+", 0o600);
+  let closed = false;
   try {
+    // Pieces go out in batches of about a megabyte, one batch writing while the next gathers:
+    // a write per 64 KiB piece cost more in thread-pool round trips than in copying.
+    let batch: Uint8Array[] = [];
+    let batchBytes = 0;
+    let size = 0;
+    let writing: Promise<unknown> = Promise.resolve();
+    const writeBatch = async () => {
+      const pieces = batch;
+      batch = [];
+      batchBytes = 0;
+      await writing;
+      writing = writeAll(out, pieces);
+      // Awaited at the next batch or the end; until then a failure must not count as unhandled.
+      writing.catch(() => undefined);
+    };
     for await (const chunk of stream) {
       options.onChunk?.(chunk);
-      if (!out.write(chunk)) await new Promise<void>((resolve) => out.once("drain", resolve));
+      if (chunk.length === 0) continue;
+      batch.push(chunk);
+      batchBytes += chunk.length;
+      size += chunk.length;
+      if (batchBytes >= SPOOL_BATCH) await writeBatch();
     }
-    out.end();
-    await finished(out);
-    const file = await fileSource(path);
+    if (batchBytes > 0) await writeBatch();
+    await writing;
     return {
-      size: file.size,
+      size,
       name: options.name ?? "stream",
-      read: file.read,
+      read: (offset, length) => readFully(out, offset, length),
+      readInto: (offset, target) => readFullyInto(out, offset, target),
       close: async () => {
-        await file.close();
+        if (closed) return;
+        closed = true;
+        await out.close();
         await rm(path, { force: true });
       },
     };
   } catch (error) {
-    out.destroy();
+    closed = true;
+    await out.close().catch(() => undefined);
     await rm(path, { force: true });
     throw error;
   }
 }
 
+/** writev until every byte is down: a short write leaves the rest for another call. */
+async function writeAll(handle: FileHandle, pieces: Uint8Array[]): Promise<void> {
+  let rest = pieces;
+  while (rest.length > 0) {
+    const { bytesWritten } = await handle.writev(rest);
+    let skip = bytesWritten;
+    const next: Uint8Array[] = [];
+    for (const piece of rest) {
+      if (skip >= piece.length) {
+        skip -= piece.length;
+        continue;
+      }
+      next.push(skip > 0 ? piece.subarray(skip) : piece);
+      skip = 0;
+    }
+    rest = next;
+  }
+}
+
+function sourceShrank(source: ByteSource, offset: number, length: number, read: number): ImmutableError {
+  return new ImmutableError(
+    "TAHOE_ERR_IMMUTABLE_SOURCE",
+    `${source.name}: expected ${length} bytes at offset ${offset} of ${source.size}, read ${read}`,
+    {
+      hint: "The file changed size while it was being encoded; upload it again when nothing is writing to it.",
+    },
+  );
+}
+
 /** Reads exactly `length` bytes or throws TAHOE_ERR_IMMUTABLE_SOURCE (the source shrank). */
 export async function readExactly(source: ByteSource, offset: number, length: number): Promise<Uint8Array> {
   const bytes = await source.read(offset, length);
-  if (bytes.length !== length) {
-    throw new ImmutableError(
-      "TAHOE_ERR_IMMUTABLE_SOURCE",
-      `${source.name}: expected ${length} bytes at offset ${offset} of ${source.size}, read ${bytes.length}`,
-      {
-        hint: "The file changed size while it was being encoded; upload it again when nothing is writing to it.",
-      },
-    );
-  }
+  if (bytes.length !== length) throw sourceShrank(source, offset, length, bytes.length);
   return bytes;
+}
+
+/**
+ * Reads exactly `length` bytes into `buffer` when the source can fill a buffer (the bytes are
+ * then valid only until the next read into it), else as readExactly does.
+ */
+export async function readExactlyReusing(
+  source: ByteSource,
+  offset: number,
+  length: number,
+  buffer: Uint8Array | undefined,
+): Promise<Uint8Array> {
+  if (source.readInto === undefined || buffer === undefined) return readExactly(source, offset, length);
+  const target = buffer.subarray(0, length);
+  const read = await source.readInto(offset, target);
+  if (read !== length) throw sourceShrank(source, offset, length, read);
+  return target;
 }
