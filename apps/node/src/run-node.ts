@@ -1,4 +1,3 @@
-import { startArrayBufferGc } from "./array-buffer-gc.js";
 import { createNode, type NodeOptions, type TahoeNode } from "./node.js";
 
 export interface RunNodeOptions extends NodeOptions {
@@ -8,8 +7,6 @@ export interface RunNodeOptions extends NodeOptions {
   signal?: AbortSignal;
   /** Process signals that stop the node; default SIGINT and SIGTERM. */
   stopSignals?: readonly NodeJS.Signals[];
-  /** Collect dead ArrayBuffers once 16 MiB have piled up (array-buffer-gc.ts); default true. */
-  collectArrayBuffers?: boolean;
 }
 
 /**
@@ -33,12 +30,10 @@ export async function runNode(basedir: string, options: RunNodeOptions = {}): Pr
   if (options.signal?.aborted) requestStop();
   try {
     await node.start();
-    const stopGc = options.collectArrayBuffers === false ? () => {} : startArrayBufferGc();
     try {
       await options.onReady?.(node);
       await stopRequested;
     } finally {
-      stopGc();
       await node.stop();
     }
     return node;
