@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { readFile, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { TahoeError } from "@lafs/interface";
 import type { CliCommand, CommandContext } from "./command.js";
 import { flag, type ParsedOptions } from "./option-parser.js";
@@ -34,7 +34,9 @@ async function readNodeUrl(basedir: string): Promise<URL> {
   } catch (error) {
     throw new WebopenError(
       "TAHOE_ERR_CLI_NODE_URL",
-      `cannot read ${quotePath(file)}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
+      (error as NodeJS.ErrnoException).code === "ENOENT"
+        ? `no node.url in ${quotePath(dirname(file))}: the node there is not running, or has no web port`
+        : `cannot read ${quotePath(file)}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
       "The node writes node.url when it runs with [node]web.port set: start it with tahoe run, or give its directory with -d NODEDIR.",
       error,
     );
