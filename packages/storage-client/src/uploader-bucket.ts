@@ -57,19 +57,36 @@ interface Batch {
   readonly length: number;
 }
 
-/** How much of a body's first piece may share the TLS write of the request head. */
-const HEAD_PIECE = 1024;
+/** How much of a body's first and last pieces go out on their own (see withSmallEnds). */
+const END_PIECE = 1024;
 
 /**
- * undici corks the socket for the request head and the first body piece, and a corked TLS
- * socket copies everything it gathered into one new buffer before encrypting it: with a whole
- * block as the first piece that is a third of the share bytes copied and allocated once more.
- * A small first piece keeps that copy to about a kilobyte; the rest goes out uncopied.
+ * Splits a small piece off both ends of a body. The head: undici corks the socket for the
+ * request head and the first body piece, and a corked TLS socket copies everything it gathered
+ * into one new buffer before encrypting it; with a whole block as the first piece that is a
+ * third of the share bytes copied and allocated once more. The tail: after a piece the socket
+ * cannot take at once, undici waits for 'drain' before it marks the request as sent, and a reply
+ * that arrives first (the server has every byte by then) makes it drop the connection, so the
+ * next PATCH paid for a new TCP and TLS handshake on both sides. A last piece small enough to
+ * be taken at once ends the request in the same tick as its write.
  */
-function withSmallHead(pieces: readonly Uint8Array[]): Uint8Array[] {
-  const first = pieces[0];
-  if (first === undefined || first.length <= HEAD_PIECE) return [...pieces];
-  return [first.subarray(0, HEAD_PIECE), first.subarray(HEAD_PIECE), ...pieces.slice(1)];
+function withSmallEnds(pieces: readonly Uint8Array[]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (const piece of pieces) if (piece.length > 0) out.push(piece);
+  const first = out[0];
+  if (first !== undefined && first.length > END_PIECE) {
+    out.splice(0, 1, first.subarray(0, END_PIECE), first.subarray(END_PIECE));
+  }
+  const last = out[out.length - 1];
+  if (last !== undefined && last.length > END_PIECE) {
+    out.splice(
+      out.length - 1,
+      1,
+      last.subarray(0, last.length - END_PIECE),
+      last.subarray(last.length - END_PIECE),
+    );
+  }
+  return out;
 }
 
 export function createBucketWriter(options: BucketOptions): BucketWriter {
@@ -144,7 +161,7 @@ export function createBucketWriter(options: BucketOptions): BucketWriter {
 
   const flush = () => {
     if (failed || queuedBytes === 0) return;
-    waiting.push({ offset: queuedOffset, body: withSmallHead(queued), length: queuedBytes });
+    waiting.push({ offset: queuedOffset, body: withSmallEnds(queued), length: queuedBytes });
     unanswered += queuedBytes;
     queued = [];
     queuedBytes = 0;

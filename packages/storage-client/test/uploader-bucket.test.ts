@@ -87,6 +87,29 @@ describe("createBucketWriter", () => {
     expect(writer.complete).toBe(false);
   });
 
+  it("sends the bytes unchanged, with at most 1 KiB in a body's first and last pieces", async () => {
+    // A small last piece lets undici mark the request sent before the reply can come back;
+    // otherwise it drops the connection and the next PATCH needs a new TLS handshake.
+    const bodies: Uint8Array[][] = [];
+    const client = {
+      async write(_si: unknown, _sn: number, _offset: number, pieces: Uint8Array | readonly Uint8Array[]) {
+        bodies.push(pieces instanceof Uint8Array ? [pieces] : [...pieces]);
+        return { complete: false, required: [] };
+      },
+    } as unknown as StorageClient;
+    const { writer } = bucket(client, 12_000);
+    const bytes = Buffer.from(Array.from({ length: 30_000 }, (_, i) => (i * 7) % 251));
+    for (let at = 0; at < bytes.length; at += 5000) writer.write(at, bytes.subarray(at, at + 5000));
+    writer.flush();
+    await writer.settled();
+    expect(Buffer.concat(bodies.flat()).equals(bytes)).toBe(true);
+    for (const body of bodies) {
+      expect(body[0]!.length).toBeLessThanOrEqual(1024);
+      expect(body[body.length - 1]!.length).toBeLessThanOrEqual(1024);
+      expect(body.every((piece) => piece.length > 0)).toBe(true);
+    }
+  });
+
   it("refuses a write that is not where the previous one ended", () => {
     const { client } = recordingClient({ total: 100 });
     const { writer } = bucket(client, 1000);
