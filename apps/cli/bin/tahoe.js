@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // The `tahoe` binary: a thin launcher for the compiled CLI.
+import { createHash } from "node:crypto";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
@@ -17,7 +18,12 @@ function bundleIsFresh() {
   try {
     const inputs = JSON.parse(readFileSync(bundleInputs, "utf8"));
     const cliDir = new URL("../", import.meta.url);
-    return inputs.every(([path, mtimeMs]) => statSync(new URL(path, cliDir)).mtimeMs <= mtimeMs);
+    return inputs.every(([path, mtimeMs, sha256]) => {
+      const file = new URL(path, cliDir);
+      if (statSync(file).mtimeMs <= mtimeMs) return true;
+      // Rewritten since (tsc -b, a turbo cache restore): fresh only if the bytes are the same.
+      return createHash("sha256").update(readFileSync(file)).digest("base64") === sha256;
+    });
   } catch {
     return false;
   }

@@ -2,8 +2,9 @@
 // `tahoe` starts by reading a few files instead of resolving and compiling ~750 modules one by
 // one (the ESM loader's per-module cost is most of `tahoe run`'s start-up). Dynamic imports stay
 // separate chunks, so a verb still loads only what it uses. bin/tahoe.js runs the bundle only
-// while dist/bundle/inputs.json says it is newer than every workspace file it was made from.
-import { rmSync, statSync, writeFileSync } from "node:fs";
+// while dist/bundle/inputs.json says every workspace file it was made from is unchanged.
+import { createHash } from "node:crypto";
+import { readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, relative, resolve } from "node:path";
@@ -13,9 +14,7 @@ const cliDir = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const repoRoot = resolve(cliDir, "..", "..");
 const outDir = resolve(cliDir, "dist", "bundle");
 
-// esbuild comes with tsx, a root devDependency; found through it so the CLI needs no new dependency.
-const rootRequire = createRequire(resolve(repoRoot, "package.json"));
-const esbuild = createRequire(rootRequire.resolve("tsx"))("esbuild");
+const esbuild = createRequire(import.meta.url)("esbuild");
 
 // Workspace packages resolve (through pnpm's links) to their real paths outside node_modules.
 const isWorkspaceFile = (path) => !path.split("\\").join("/").includes("/node_modules/");
@@ -59,10 +58,16 @@ const result = await esbuild.build({
   plugins: [keepImportMetaUrl],
 });
 
-// The freshness record: every workspace input with its modification time at bundle time.
+// The freshness record: every workspace input with its modification time and content hash at
+// bundle time. bin/tahoe.js hashes only files whose time moved (a package rebuilt with the same
+// output, or restored from turbo's cache, keeps the bundle in use; changed code never runs stale).
 const inputs = Object.keys(result.metafile.inputs)
   .map((path) => resolve(process.cwd(), path))
   .filter(isWorkspaceFile)
-  .map((path) => [relative(cliDir, path), statSync(path).mtimeMs]);
+  .map((path) => [
+    relative(cliDir, path),
+    statSync(path).mtimeMs,
+    createHash("sha256").update(readFileSync(path)).digest("base64"),
+  ]);
 writeFileSync(resolve(outDir, "inputs.json"), `${JSON.stringify(inputs)}\n`);
 process.stdout.write(`bundled ${inputs.length} workspace modules into ${relative(repoRoot, outDir)}\n`);
