@@ -1,20 +1,4 @@
-/** The grid as the page embeds it (src/control/simulator-page.ts writes the same shape). */
-export interface SimulatorData {
-  k: number;
-  happy: number;
-  n: number;
-  servers: SimulatorServerData[];
-}
-
-export interface SimulatorServerData {
-  id: string;
-  nickname: string;
-  permutationSeed?: string;
-  connected: boolean;
-  allowed: boolean;
-  required: boolean;
-  full: boolean;
-}
+import type { SimulatorData, SimulatorServerData } from "../src/control/simulator-data.js";
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null;

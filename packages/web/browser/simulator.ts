@@ -6,9 +6,10 @@ import {
   permutationSeedFor,
   placeShares,
 } from "@lafs/placement";
+import type { SimulatorServerData } from "../src/control/simulator-data.js";
 import { byId, el } from "./dom.js";
 import { renderInputError, renderPlacement } from "./render-result.js";
-import { parseSimulatorData, type SimulatorServerData } from "./simulator-data.js";
+import { parseSimulatorData } from "./simulator-data.js";
 
 const randomBytes = (length: number): Uint8Array => crypto.getRandomValues(new Uint8Array(length));
 

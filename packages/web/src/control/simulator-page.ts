@@ -6,22 +6,7 @@ import { html, raw, type SafeHtml } from "../html.js";
 import { page, SECURITY_HEADERS } from "../page.js";
 import type { ControlEncoding, ControlServers, WebControl } from "./control-node.js";
 import { panelNav } from "./panel-layout.js";
-
-/** What the page hands the browser bundle; browser/simulator-data.ts reads the same shape. */
-export interface SimulatorData {
-  k: number;
-  happy: number;
-  n: number;
-  servers: {
-    id: string;
-    nickname: string;
-    permutationSeed?: string;
-    connected: boolean;
-    allowed: boolean;
-    required: boolean;
-    full: boolean;
-  }[];
-}
+import type { SimulatorData } from "./simulator-data.js";
 
 const SIMULATOR_STYLE = `:focus-visible{outline:3px solid #05a;outline-offset:2px}
 .sim-grid{overflow-x:auto}.sim-grid td,.sim-grid th{text-align:center;padding:.15em .4em}
