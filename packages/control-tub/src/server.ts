@@ -1,23 +1,11 @@
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import { constantTimeEqual } from "@lafs/crypto";
-import type { Startable } from "@lafs/interface";
+import { noSchemaCompilers, type Startable } from "@lafs/interface";
 import Fastify, { type FastifyReply, type FastifyRequest } from "fastify";
 import { CONTROL_HOST } from "./control-url.js";
 import { ControlTubError } from "./errors.js";
 import { isLogLevelName, type LogHub, type LogLevelName } from "./log-hub.js";
-
-/**
- * No route here declares a JSON schema, so fastify's default schema compilers (ajv and
- * fast-json-stringify: about 100 modules and tens of milliseconds at every node start) are
- * never loaded. A route that adds a schema fails when it is registered, with this message.
- */
-function noSchemaCompiler(): never {
-  throw new Error("@lafs/control-tub routes take no JSON schemas: fastify's schema compilers are not loaded");
-}
-const NO_SCHEMA_COMPILERS = {
-  compilersFactory: { buildValidator: noSchemaCompiler, buildSerializer: noSchemaCompiler },
-};
 
 export interface ControlTubOptions {
   tls: { keyPem: string; certPem: string };
@@ -98,7 +86,7 @@ async function streamLogs(
  * swissnum (a wrong or missing swissnum is a plain 404, compared in constant time).
  */
 export function createControlTub(options: ControlTubOptions): ControlTub {
-  const app = Fastify({ logger: false, schemaController: NO_SCHEMA_COMPILERS });
+  const app = Fastify({ logger: false, schemaController: noSchemaCompilers("@lafs/control-tub") });
   let server: Server | undefined;
 
   app.addHook("onRequest", async (request, reply) => {

@@ -7,3 +7,4 @@ export {
 } from "./errors.js";
 export type { Startable } from "./lifecycle.js";
 export { type LogFn, type Logger, silentLogger } from "./logger.js";
+export { noSchemaCompilers } from "./schema-compilers.js";

@@ -2,26 +2,12 @@ import { chmod, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { ListenEndpoint } from "@lafs/config";
-import type { Startable } from "@lafs/interface";
+import { noSchemaCompilers, type Startable } from "@lafs/interface";
 import { describeListenEndpoint, listenOnEndpoint } from "@lafs/transport";
 import Fastify from "fastify";
 import { StorageServerError } from "./errors.js";
 import type { StorageServerOptions } from "./options.js";
 import { storageServerPlugin } from "./plugin.js";
-
-/**
- * No route here declares a JSON schema, so fastify's default schema compilers (ajv and
- * fast-json-stringify: about 100 modules and tens of milliseconds at every node start) are
- * never loaded. A route that adds a schema fails when it is registered, with this message.
- */
-function noSchemaCompiler(): never {
-  throw new Error(
-    "@lafs/storage-server routes take no JSON schemas: fastify's schema compilers are not loaded",
-  );
-}
-const NO_SCHEMA_COMPILERS = {
-  compilersFactory: { buildValidator: noSchemaCompiler, buildSerializer: noSchemaCompiler },
-};
 
 export interface StorageServer extends Startable {
   /** The bound TCP addresses once started (port 0 resolves to the real port); unix sockets are not listed. */
@@ -55,7 +41,7 @@ async function listenOn(server: Server, endpoint: ListenEndpoint): Promise<void>
  * certificate asked), serving the GBS routes on every endpoint given.
  */
 export function createStorageServer(options: CreateStorageServerOptions): StorageServer {
-  const app = Fastify({ logger: false, schemaController: NO_SCHEMA_COMPILERS });
+  const app = Fastify({ logger: false, schemaController: noSchemaCompilers("@lafs/storage-server") });
   const servers: Server[] = [];
   let started = false;
 

@@ -1,5 +1,5 @@
 import multipart from "@fastify/multipart";
-import { isTahoeError, type Logger, silentLogger } from "@lafs/interface";
+import { isTahoeError, type Logger, noSchemaCompilers, silentLogger } from "@lafs/interface";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { WebControl } from "./control/control-node.js";
 import { registerControlRoutes } from "./control/control-routes.js";
@@ -10,18 +10,6 @@ import type { UploadAuthority } from "./upload-authority.js";
 import { registerUriRoutes } from "./uri-routes.js";
 import type { WebNode } from "./web-node.js";
 import { welcomeJson, welcomePage } from "./welcome.js";
-
-/**
- * No route here declares a JSON schema, so fastify's default schema compilers (ajv and
- * fast-json-stringify: about 100 modules and tens of milliseconds at every node start) are
- * never loaded. A route that adds a schema fails when it is registered, with this message.
- */
-function noSchemaCompiler(): never {
-  throw new Error("@lafs/web routes take no JSON schemas: fastify's schema compilers are not loaded");
-}
-const NO_SCHEMA_COMPILERS = {
-  compilersFactory: { buildValidator: noSchemaCompiler, buildSerializer: noSchemaCompiler },
-};
 
 export interface WebAppOptions {
   logger?: Logger;
@@ -66,7 +54,7 @@ export async function createWebApp(node: WebNode, options: WebAppOptions = {}): 
   };
   const app = Fastify({
     logger: false,
-    schemaController: NO_SCHEMA_COMPILERS,
+    schemaController: noSchemaCompilers("@lafs/web"),
     exposeHeadRoutes: true,
     // Stopping the node must not wait for a long download or a stalled upload.
     forceCloseConnections: true,
