@@ -1,4 +1,4 @@
-import { chmod, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
@@ -325,8 +325,6 @@ export function createIntroducer(options: IntroducerOptions): Introducer {
           server.keepAliveTimeout = 65_000;
           servers.push(server);
           await listenOn(server, endpoint);
-          if (endpoint.kind === "unix" && endpoint.mode !== undefined)
-            await chmod(endpoint.path, endpoint.mode);
         }
       } catch (error) {
         await this.stop();

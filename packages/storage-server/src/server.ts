@@ -1,4 +1,4 @@
-import { chmod, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { ListenEndpoint } from "@lafs/config";
@@ -60,8 +60,6 @@ export function createStorageServer(options: CreateStorageServerOptions): Storag
           server.keepAliveTimeout = 65_000;
           servers.push(server);
           await listenOn(server, endpoint);
-          if (endpoint.kind === "unix" && endpoint.mode !== undefined)
-            await chmod(endpoint.path, endpoint.mode);
         }
       } catch (error) {
         await this.stop();

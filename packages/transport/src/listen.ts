@@ -1,3 +1,4 @@
+import { chmod } from "node:fs/promises";
 import type { Server } from "node:net";
 import type { ListenEndpoint } from "@lafs/config";
 
@@ -9,10 +10,16 @@ export function describeListenEndpoint(endpoint: ListenEndpoint): string {
 }
 
 /**
- * Binds a server (plain, TLS or HTTP) to one endpoint of tub.port / web.port. Rejects with the
- * socket's own error (EADDRINUSE, EACCES...), which each service wraps in its typed error.
+ * Binds a server (plain, TLS or HTTP) to one endpoint of tub.port / web.port, and gives a unix
+ * socket the endpoint's `mode=`. Rejects with the socket's own error (EADDRINUSE, EACCES...), which
+ * each service wraps in its typed error.
  */
-export function listenOnEndpoint(server: Server, endpoint: ListenEndpoint): Promise<void> {
+export async function listenOnEndpoint(server: Server, endpoint: ListenEndpoint): Promise<void> {
+  await bind(server, endpoint);
+  if (endpoint.kind === "unix" && endpoint.mode !== undefined) await chmod(endpoint.path, endpoint.mode);
+}
+
+function bind(server: Server, endpoint: ListenEndpoint): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (error: Error) => reject(error);
     server.once("error", onError);
