@@ -1,6 +1,7 @@
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import {
+  brokenControlPanelStateError,
   type ConfigIssue,
   ConfigValueError,
   checkEncoding,
@@ -214,8 +215,8 @@ export async function createNodeWebControl(options: WebControlOptions): Promise<
 
     async saveServers(choice) {
       const state = await readControlPanelState(basedir);
-      // A broken control-panel.json makes this throw (naming its line) before any list is rewritten.
-      if (state.errors.length > 0) await writeControlPanelState(basedir, { version: 1 });
+      // A broken control-panel.json stops the save (naming its line) before any list is rewritten.
+      if (state.errors.length > 0) throw brokenControlPanelStateError(basedir, state.errors);
       const [flags, texts, current] = await Promise.all([readFlags(), listTexts(), servers()]);
       const shown = choice.shown ?? current.servers.map((s) => s.id);
       for (const id of [...choice.allowed, ...choice.required, ...shown]) {

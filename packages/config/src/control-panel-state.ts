@@ -1,9 +1,8 @@
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import type { ConfigIssue } from "./issues.js";
 import { ConfigValueError } from "./issues.js";
-import { NODE_FILES, writeFileAtomic } from "./node-dir.js";
+import { NODE_FILES, readTextIfPresent, writeFileAtomic } from "./node-dir.js";
 import { isServerId } from "./server-list-file.js";
 
 /**
@@ -109,14 +108,22 @@ export function formatControlPanelState(state: ControlPanelState): string {
 
 /** Reads BASEDIR/control-panel.json; absent = `{state: undefined, errors: []}`. Other read errors throw. */
 export async function readControlPanelState(basedir: string): Promise<ControlPanelStateResult> {
-  let text: string;
-  try {
-    text = await readFile(join(basedir, NODE_FILES.controlPanel), "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return { state: undefined, errors: [] };
-    throw error;
-  }
+  const text = await readTextIfPresent(join(basedir, NODE_FILES.controlPanel));
+  if (text === undefined) return { state: undefined, errors: [] };
   return parseControlPanelState(text, NODE_FILES.controlPanel);
+}
+
+/** Why BASEDIR/control-panel.json may not be saved over: its first error, with the file and line. */
+export function brokenControlPanelStateError(
+  basedir: string,
+  errors: readonly ConfigIssue[],
+): ConfigValueError {
+  const first = errors[0]!;
+  return new ConfigValueError(
+    "TAHOE_ERR_CONFIG_CONTROL_PANEL",
+    `${join(basedir, NODE_FILES.controlPanel)}${first.line === undefined ? "" : `:${first.line}`}: ${first.message}; not saved, so your edit is not lost`,
+    { hint: "Fix the file or remove it, then save again." },
+  );
 }
 
 /**
@@ -125,14 +132,7 @@ export async function readControlPanelState(basedir: string): Promise<ControlPan
  */
 export async function writeControlPanelState(basedir: string, state: ControlPanelState): Promise<void> {
   const current = await readControlPanelState(basedir);
-  if (current.errors.length > 0) {
-    const first = current.errors[0]!;
-    throw new ConfigValueError(
-      "TAHOE_ERR_CONFIG_CONTROL_PANEL",
-      `${join(basedir, NODE_FILES.controlPanel)}${first.line === undefined ? "" : `:${first.line}`}: ${first.message}; not saved, so your edit is not lost`,
-      { hint: "Fix the file or remove it, then save again." },
-    );
-  }
+  if (current.errors.length > 0) throw brokenControlPanelStateError(basedir, current.errors);
   await writeFileAtomic(join(basedir, NODE_FILES.controlPanel), formatControlPanelState(state));
 }
 

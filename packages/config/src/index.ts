@@ -1,5 +1,6 @@
 export { renderConfigurationDoc } from "./config-doc.js";
 export {
+  brokenControlPanelStateError,
   type ControlPanelState,
   type ControlPanelStateResult,
   checkEncoding,
