@@ -239,6 +239,8 @@ export function createWebNode(options: WebNodeOptions): NodeWebNode {
       });
       return {
         size: download.size,
+        // The decoder's plaintext chunks are new buffers, passed through unchanged.
+        freshChunks: true,
         read: (range, signal) => {
           const chunks = readWithSignal(download.read(range), signal);
           const name = cap.replace(/^(URI:[A-Z-]+:[a-z2-7]{4}).*$/s, "$1…");

@@ -3,6 +3,7 @@ import { netstring, taggedHash } from "@lafs/crypto";
 import { createCtrCipher } from "./aes-ctr.js";
 import { type ChkReadCap, parseChkReadCap } from "./caps.js";
 import { CorruptShareError, ImmutableError, isCorruptShareError } from "./errors.js";
+import { freeNow } from "./free-buffer.js";
 import type { ChkPlan } from "./plan.js";
 import { checkCrypttextTree, type OpenedShare, openShare, type ShareReader } from "./share-reader.js";
 import type { Ueb } from "./ueb.js";
@@ -40,12 +41,21 @@ export interface ByteRange {
 export interface ChkDecoder {
   readonly cap: ChkReadCap;
   readonly size: number;
-  /** The plaintext of `range`, streamed one segment (or less) at a time. */
+  /**
+   * The plaintext of `range`, streamed one block (or less) at a time. Each chunk is a new
+   * buffer of its own, which the caller may free with freeNow once it has written it out.
+   */
   read(range?: ByteRange): AsyncGenerator<Uint8Array, void, undefined>;
   /** The plaintext of `range` in one buffer. */
   readAll(range?: ByteRange): Promise<Buffer>;
   /** The shares in use now (after any switches). */
   activeShares(): number[];
+}
+
+/** A segment's crypttext as pieces, and which of their buffers the decoder may free after use. */
+interface DecodedSegment {
+  readonly pieces: readonly Uint8Array[];
+  readonly owned: readonly Uint8Array[];
 }
 
 interface DecodeState {
@@ -179,16 +189,20 @@ export function createChkDecoder(
    * where they lie: joining them would allocate a segment-sized buffer per segment, and at
    * 1 GiB that churn is what keeps the client's RSS high (docs/performance.md, "Memory (issue 8)").
    */
-  async function fetchSegment(s: number): Promise<Uint8Array[]> {
+  async function fetchSegment(s: number): Promise<DecodedSegment> {
     const got = new Map<number, Uint8Array>();
+    /** Fetched blocks the decoder may free once used (see ShareReader.freshReads). */
+    const fresh = new Set<Uint8Array>();
     for (;;) {
       const { plan, crypttextTree } = await fillActive();
       // Concurrent fetches may each have replaced a failed share: k of them are enough.
       const todo = active.slice(0, k).filter((share) => !got.has(share.shareNumber));
       const results = await Promise.allSettled(todo.map((share) => fetchBlock(share, plan, s)));
       results.forEach((r, i) => {
-        if (r.status === "fulfilled") got.set(todo[i]!.shareNumber, r.value);
-        else fail(todo[i]!.shareNumber, r.reason, todo[i]);
+        if (r.status === "fulfilled") {
+          got.set(todo[i]!.shareNumber, r.value);
+          if (todo[i]!.reader.freshReads) fresh.add(r.value);
+        } else fail(todo[i]!.shareNumber, r.reason, todo[i]);
       });
       if (active.length < k) continue;
       const used = active
@@ -197,10 +211,11 @@ export function createChkDecoder(
         .sort((a, b) => a - b);
       if (used.some((sn) => !got.has(sn))) continue;
       coder ??= createErasureCoder(k, readCap.n, { implementation: "fast" });
-      const primary = coder.decode(
-        used.map((sn) => got.get(sn)!),
-        used,
-      );
+      const blocks = used.map((sn) => got.get(sn)!);
+      const primary = coder.decode(blocks, used);
+      // Recovered blocks are the coder's own; fetched parity blocks are done with once decoded.
+      const owned = primary.filter((block) => fresh.has(block) || !blocks.includes(block));
+      for (const block of blocks) if (!primary.includes(block) && fresh.has(block)) freeNow(block);
       const length = s === plan.numSegments - 1 ? plan.tailSize : plan.segmentSize;
       const pieces: Uint8Array[] = [];
       let at = 0;
@@ -220,7 +235,7 @@ export function createChkDecoder(
           },
         );
       }
-      return pieces;
+      return { pieces, owned };
     }
   }
 
@@ -244,7 +259,7 @@ export function createChkDecoder(
     const cipher = createCtrCipher(readCap.key, start);
     // A few segments are fetched ahead, so every server always has a request to answer while
     // the consumer takes the current one; memory stays at READ_AHEAD segments.
-    const ahead: Promise<Uint8Array[]>[] = [];
+    const ahead: Promise<DecodedSegment>[] = [];
     let fetched = first;
     const topUp = () => {
       while (fetched <= last && ahead.length < READ_AHEAD) {
@@ -256,7 +271,7 @@ export function createChkDecoder(
     };
     for (let s = first; s <= last; s++) {
       topUp();
-      const pieces = await ahead.shift()!;
+      const { pieces, owned } = await ahead.shift()!;
       topUp();
       let pieceStart = s * plan.segmentSize;
       for (const piece of pieces) {
@@ -265,6 +280,8 @@ export function createChkDecoder(
         pieceStart += piece.length;
         if (to > from) yield cipher.update(piece.subarray(from, to));
       }
+      // The plaintext is the cipher's own new buffer: the crypttext blocks are done with.
+      for (const block of owned) freeNow(block);
     }
   }
 

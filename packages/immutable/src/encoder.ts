@@ -11,6 +11,7 @@ import {
 } from "./caps.js";
 import { createConvergenceHasher } from "./convergence.js";
 import { ImmutableError } from "./errors.js";
+import { freeNow } from "./free-buffer.js";
 import { buildHashTree } from "./hash-tree.js";
 import {
   CHAIN_ENTRY_SIZE,
@@ -52,6 +53,29 @@ export interface ChkEncodeOptions extends ChkParams {
 export interface ShareWrite {
   readonly offset: number;
   readonly data: readonly Uint8Array[];
+  /**
+   * Says the consumer is done with `data[share]`: once every share of a segment that shares a
+   * buffer is released, the encoder frees that buffer at once (see freeNow) rather than leaving
+   * it to the garbage collector. Optional; after it, `data[share]` must not be read again.
+   */
+  release(share: number): void;
+}
+
+const noRelease = (_share: number) => {};
+
+/**
+ * A segment's release: each parity block is its own buffer, freed when its share is done; the
+ * k primary blocks are views of one crypttext buffer, freed when all k are done.
+ */
+function segmentRelease(k: number, primaryBuffer: Uint8Array, parity: readonly Uint8Array[]) {
+  const released = new Set<number>();
+  let primaryLeft = k;
+  return (share: number) => {
+    if (share < 0 || share >= k + parity.length || released.has(share)) return;
+    released.add(share);
+    if (share >= k) freeNow(parity[share - k]!);
+    else if (--primaryLeft === 0) freeNow(primaryBuffer);
+  };
 }
 
 /** What an encode produced: the caps and the values a repairer or uploader records. */
@@ -216,7 +240,7 @@ async function* encodingPass(
   const blockHashes: Uint8Array[][] = Array.from({ length: n }, () => []);
 
   const header = encodeShareHeader(headerOf(plan));
-  yield { offset: 0, data: new Array(n).fill(header) };
+  yield { offset: 0, data: new Array(n).fill(header), release: noRelease };
 
   const buffers = readBuffers(source, Math.min(segmentSize, plan.size));
   const readSegment = (s: number) => {
@@ -236,12 +260,18 @@ async function* encodingPass(
     if (crypttext.length !== k * bs) {
       padded = new Uint8Array(k * bs);
       padded.set(crypttext);
+      freeNow(crypttext);
     }
     const primary: Uint8Array[] = [];
     for (let i = 0; i < k; i++) primary.push(padded.subarray(i * bs, (i + 1) * bs));
-    const blocks = n > k ? primary.concat(coder.encode(primary)) : primary;
+    const parity = n > k ? coder.encode(primary) : [];
+    const blocks = primary.concat(parity);
     for (let i = 0; i < n; i++) blockHashes[i]!.push(prefixedHash(BLOCK_PREFIX, blocks[i]!));
-    yield { offset: layout.data + s * plan.blockSize, data: blocks };
+    yield {
+      offset: layout.data + s * plan.blockSize,
+      data: blocks,
+      release: segmentRelease(k, padded, parity),
+    };
   }
   cipher.final();
 
@@ -273,7 +303,7 @@ async function* encodingPass(
     ueb.copy(trailer, at);
     trailers.push(trailer);
   }
-  yield { offset: layout.plaintextHashTree, data: trailers };
+  yield { offset: layout.plaintextHashTree, data: trailers, release: noRelease };
 
   const cap: ChkReadCap = { kind: "chk", key, uebHash: hash, k, n, size: plan.size };
   return {
@@ -301,7 +331,10 @@ export async function encodeChkToBuffers(
   const encoding = await startChkEncode(source, options);
   const shares = Array.from({ length: encoding.plan.n }, () => Buffer.alloc(encoding.shareSize));
   for await (const write of encoding.writes()) {
-    for (const [i, bytes] of write.data.entries()) shares[i]!.set(bytes, write.offset);
+    for (const [i, bytes] of write.data.entries()) {
+      shares[i]!.set(bytes, write.offset);
+      write.release(i);
+    }
   }
   return { result: encoding.result(), shares };
 }
@@ -327,8 +360,9 @@ export async function computeImmutableCap(
     return { cap: { kind: "lit", data }, readCap: formatLiteralCap(data) };
   }
   const encoding = await startChkEncode(source, options);
-  for await (const _ of encoding.writes()) {
+  for await (const write of encoding.writes()) {
     // The blocks are only needed for their hashes, which the encoder keeps.
+    for (let i = 0; i < write.data.length; i++) write.release(i);
   }
   return encoding.result();
 }

@@ -35,6 +35,7 @@ export {
   type ImmutableErrorCode,
   isCorruptShareError,
 } from "./errors.js";
+export { canFreeNow, FREE_NOW_MIN_BYTES, freeNow } from "./free-buffer.js";
 export { buildHashTree, emptyLeafHash } from "./hash-tree.js";
 export {
   type ChkParams,

@@ -12,6 +12,12 @@ import { parseUeb, type Ueb, uebHash } from "./ueb.js";
 export interface ShareReader {
   readonly shareNumber: number;
   read(offset: number, length: number): Promise<Uint8Array>;
+  /**
+   * Every read resolves to a buffer nothing else holds (a network reply's own bytes), so the
+   * decoder may free it with freeNow once it has used it. Leave unset when reads may share
+   * memory (views of one share image, a cache).
+   */
+  readonly freshReads?: boolean | undefined;
 }
 
 /** A share reader over an in-memory share image. */

@@ -1,5 +1,6 @@
 import type { Readable } from "node:stream";
 import { type ConnectionHint, formatNurl, type Nurl, parseNurl, redactUrlSecret } from "@lafs/config";
+import { freeNow } from "@lafs/immutable";
 import { type Logger, silentLogger } from "@lafs/interface";
 import type { Pool } from "undici";
 import { CborDecodeError, type CborValue, encodeCbor } from "./cbor.js";
@@ -86,7 +87,10 @@ export interface StorageClient {
     options?: CallOptions,
   ): Promise<WriteResult>;
   abort(si: StorageIndex, shnum: number, uploadSecret: Uint8Array, options?: CallOptions): Promise<void>;
-  /** Up to `length` bytes from `offset`; shorter (or empty) where the share ends. */
+  /**
+   * Up to `length` bytes from `offset`; shorter (or empty) where the share ends. The bytes are
+   * the reply's own buffer: nothing else holds it, so the caller may free it (freeNow).
+   */
   read(
     si: StorageIndex,
     shnum: number,
@@ -185,7 +189,16 @@ function collect(body: Readable, max: number, tooLong: () => Error): Promise<Buf
       }
       chunks.push(chunk);
     });
-    body.once("end", () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
+    body.once("end", () => {
+      if (chunks.length === 1) {
+        resolve(chunks[0]!);
+        return;
+      }
+      const whole = Buffer.concat(chunks, size);
+      // Each chunk is one socket read, nothing else holds it: give its memory back now.
+      for (const chunk of chunks) freeNow(chunk);
+      resolve(whole);
+    });
     body.once("error", reject);
   });
 }

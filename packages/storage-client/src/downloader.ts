@@ -175,6 +175,8 @@ export async function openDownload(
   const lastUsed = new Map<number, { server: GridServer; shareNumber: number }>();
   const readers: ShareReader[] = located.map((loc) => ({
     shareNumber: loc.shareNumber,
+    // Each read is a reply body of its own (see StorageClient.read).
+    freshReads: true,
     read: (offset, length) => {
       lastUsed.set(loc.shareNumber, loc);
       return loc.server.client.read(si, loc.shareNumber, offset, length, call);

@@ -30,8 +30,12 @@ export interface BucketOptions {
 export interface BucketWriter {
   readonly shareNumber: number;
   readonly uploadSecret: Uint8Array;
-  /** Queues bytes for `offset`, which must be where the previous call ended. */
-  write(offset: number, data: Uint8Array): void;
+  /**
+   * Queues bytes for `offset`, which must be where the previous call ended. `onAcked` runs once
+   * the server has acknowledged the PATCH that carried them (never if it fails): from then on
+   * nothing here reads `data`, so its owner may free it.
+   */
+  write(offset: number, data: Uint8Array, onAcked?: () => void): void;
   /** Sends whatever is queued, even if it is less than a batch. */
   flush(): void;
   /** Bytes queued or in flight; the uploader waits for this to shrink before encoding more. */
@@ -55,6 +59,7 @@ interface Batch {
   /** The encoder's pieces, sent as one body without being joined. */
   readonly body: readonly Uint8Array[];
   readonly length: number;
+  readonly acked: readonly (() => void)[];
 }
 
 /** How much of a body's first and last pieces go out on their own (see withSmallEnds). */
@@ -95,6 +100,7 @@ export function createBucketWriter(options: BucketOptions): BucketWriter {
   const cancel = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, cancel.signal]) : cancel.signal;
   let queued: Uint8Array[] = [];
+  let queuedAcks: (() => void)[] = [];
   let queuedBytes = 0;
   let queuedOffset = 0;
   let nextOffset = 0;
@@ -124,6 +130,7 @@ export function createBucketWriter(options: BucketOptions): BucketWriter {
 
   const drop = () => {
     queued = [];
+    queuedAcks = [];
     queuedBytes = 0;
     for (const b of waiting) unanswered -= b.length;
     waiting = [];
@@ -137,11 +144,13 @@ export function createBucketWriter(options: BucketOptions): BucketWriter {
     notify();
   };
 
-  const send = async ({ offset, body, length }: Batch) => {
+  const send = async ({ offset, body, length, acked }: Batch) => {
     try {
       const result = await client.write(storageIndex, shareNumber, offset, body, uploadSecret, { signal });
       options.onSent(length);
       if (result.complete) complete = true;
+      // The reply came after the server read the whole body, so the socket is done with it.
+      for (const onAcked of acked) onAcked();
     } catch (error) {
       fail(error);
     } finally {
@@ -161,9 +170,15 @@ export function createBucketWriter(options: BucketOptions): BucketWriter {
 
   const flush = () => {
     if (failed || queuedBytes === 0) return;
-    waiting.push({ offset: queuedOffset, body: withSmallEnds(queued), length: queuedBytes });
+    waiting.push({
+      offset: queuedOffset,
+      body: withSmallEnds(queued),
+      length: queuedBytes,
+      acked: queuedAcks,
+    });
     unanswered += queuedBytes;
     queued = [];
+    queuedAcks = [];
     queuedBytes = 0;
     queuedOffset = nextOffset;
     pump();
@@ -172,13 +187,18 @@ export function createBucketWriter(options: BucketOptions): BucketWriter {
   return {
     shareNumber,
     uploadSecret,
-    write(offset, data) {
-      if (failed || data.length === 0) return;
+    write(offset, data, onAcked) {
+      if (failed) return;
+      if (data.length === 0) {
+        onAcked?.();
+        return;
+      }
       if (offset !== nextOffset) {
         // The encoder writes every share contiguously; anything else is a bug upstream.
         throw new Error(`share ${shareNumber}: write at ${offset}, expected ${nextOffset}`);
       }
       queued.push(data);
+      if (onAcked !== undefined) queuedAcks.push(onAcked);
       queuedBytes += data.length;
       nextOffset += data.length;
       if (queuedBytes >= options.batchSize) flush();

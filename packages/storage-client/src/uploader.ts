@@ -6,6 +6,7 @@ import {
   type ChkEncoding,
   formatLiteralCap,
   LITERAL_MAX_SIZE,
+  type ShareWrite,
   startChkEncode,
   uebHash,
 } from "@lafs/immutable";
@@ -459,6 +460,26 @@ function createUpload(encoding: ChkEncoding, options: UploadOptions, logger: Log
     }
   }
 
+  /**
+   * Queues one write's bytes on every bucket of their share, and releases each share's bytes
+   * back to the encoder once every bucket sending them has had them acknowledged (at once for
+   * shares this pass does not send), so the encoder frees its buffers without waiting for GC.
+   */
+  const sendWrite = (write: ShareWrite, byShare: ReadonlyMap<number, readonly BucketWriter[]>) => {
+    for (let sn = 0; sn < write.data.length; sn++) {
+      const list = byShare.get(sn);
+      if (list === undefined) {
+        write.release(sn);
+        continue;
+      }
+      let left = list.length;
+      const acked = () => {
+        if (--left === 0) write.release(sn);
+      };
+      for (const b of list) b.write(write.offset, write.data[sn]!, acked);
+    }
+  };
+
   /** Runs one encoding pass, sending each share's bytes to the buckets given. */
   async function push(
     pass: ChkEncoding,
@@ -488,7 +509,7 @@ function createUpload(encoding: ChkEncoding, options: UploadOptions, logger: Log
           );
         }
       }
-      for (const [sn, list] of byShare) for (const b of list) b.write(write.offset, write.data[sn]!);
+      sendWrite(write, byShare);
       const waits = buckets
         .filter((b) => !b.failed && b.buffered() > maxBuffered)
         .map((b) => b.drainTo(maxBuffered));

@@ -1,4 +1,5 @@
 import { Readable } from "node:stream";
+import { freeNow } from "@lafs/immutable";
 import { isTahoeError, type Logger } from "@lafs/interface";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { fileNodeJson, parseFileCap } from "./caps.js";
@@ -173,11 +174,34 @@ export function registerUriRoutes(
     if (range.kind === "span") {
       reply.code(206).header("Content-Range", `bytes ${span.start}-${span.end - 1}/${file.size}`);
     }
+    let body: Readable | undefined;
+    /** Chunks handed to the response whose bytes may not have reached the socket yet. */
+    const given: Uint8Array[] = [];
+    /**
+     * The download's chunks are its own new buffers (ChkDecoder.read): once neither the stream
+     * nor the response holds a byte, every chunk given so far is in the kernel, and its memory
+     * goes back now rather than at a garbage collection some tens of MB later.
+     */
+    const freeGiven = () => {
+      if (
+        file.freshChunks &&
+        body !== undefined &&
+        body.readableLength === 0 &&
+        reply.raw.writableLength === 0
+      ) {
+        for (const chunk of given.splice(0)) freeNow(chunk);
+      }
+    };
     async function* rest(): AsyncGenerator<Uint8Array> {
       try {
         if (first.done) return;
+        given.push(first.value);
         yield first.value;
-        for (let r = await iterator.next(); !r.done; r = await iterator.next()) yield r.value;
+        for (let r = await iterator.next(); !r.done; r = await iterator.next()) {
+          freeGiven();
+          given.push(r.value);
+          yield r.value;
+        }
       } catch (error) {
         // The headers are out: the client sees the connection cut short, the operator sees why.
         const code = isTahoeError(error) ? error.code : "internal error";
@@ -189,7 +213,8 @@ export function registerUriRoutes(
         await iterator.return?.();
       }
     }
-    return reply.send(Readable.from(rest(), { objectMode: false }));
+    body = Readable.from(rest(), { objectMode: false });
+    return reply.send(body);
   };
 
   app.get<{ Params: { cap: string } }>("/uri/:cap", (request, reply) =>

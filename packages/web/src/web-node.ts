@@ -37,6 +37,11 @@ export interface WebDownload {
     range?: { start: number /** exclusive */; end: number },
     signal?: AbortSignal,
   ): AsyncIterable<Uint8Array>;
+  /**
+   * Every chunk read yields is a buffer of its own that nothing else holds, so the web front
+   * frees it (freeNow) once the response has written it. Leave unset for shared chunks.
+   */
+  freshChunks?: boolean;
 }
 
 /** What the web front needs from the node; apps/node implements it, tests use an in-memory one. */

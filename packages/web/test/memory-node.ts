@@ -21,6 +21,8 @@ export interface MemoryNode extends WebNode {
   uploadSizes: (number | undefined)[];
   refuseWith?: TahoeError;
   state: WebNodeStatus;
+  /** Downloads yield fresh 256 KiB copies (as the real decoder does) and say so; each is kept here. */
+  freshDownloads?: Uint8Array[];
 }
 
 export function memoryStatus(): WebNodeStatus {
@@ -105,12 +107,23 @@ export function createMemoryNode(): MemoryNode {
           },
         );
       }
+      const fresh = self.freshDownloads;
       const download: WebDownload = {
         size: data.length,
+        freshChunks: fresh !== undefined,
         async *read(range) {
           const { start, end } = range ?? { start: 0, end: data.length };
+          const step = fresh ? 256 * 1024 : 1000;
           // Several chunks, as a real downloader yields segments.
-          for (let at = start; at < end; at += 1000) yield data.subarray(at, Math.min(end, at + 1000));
+          for (let at = start; at < end; at += step) {
+            const chunk = data.subarray(at, Math.min(end, at + step));
+            if (fresh === undefined) yield chunk;
+            else {
+              const copy = new Uint8Array(chunk);
+              fresh.push(copy);
+              yield copy;
+            }
+          }
         },
       };
       return download;
