@@ -7,12 +7,16 @@
  */
 
 /**
- * A fixed glibc mmap threshold (this is its default value; setting it turns off the dynamic
- * raise): the MiB-sized share buffers are then mapped and unmapped one by one instead of
- * fragmenting the heap arenas, which kept 30 to 70 MB of freed memory in the client's RSS after
- * a 1 GiB transfer. Other C libraries ignore the variable.
+ * glibc's malloc thresholds, fixed (setting either turns off its dynamic raise). The node
+ * frees its MiB-sized transfer buffers as soon as they are done with (freeNow in
+ * @lafs/immutable), so the same few MiB are used over and over: an mmap threshold above
+ * them (2 MiB) serves them from the heap without a page fault per page, and a trim threshold
+ * of 8 MiB keeps that working set instead of giving it back and faulting it in again after
+ * every free. Measured on a 1 GiB upload and download: client CPU 11.5 / 5.2 s against
+ * 12.9 / 6.2 s with glibc's defaults and 15.3 / 7.2 s with a 128 KiB mmap threshold, peak RSS
+ * 136 MB against 134 and 121. Other C libraries ignore the variables.
  */
-const MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: "131072" } as const;
+const MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: "2097152", MALLOC_TRIM_THRESHOLD_: "8388608" } as const;
 
 /**
  * A young generation of at most 2 x 4 MB instead of V8's 2 x 16 MB: transfers allocate few
@@ -20,9 +24,10 @@ const MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: "131072" } as const;
  */
 const SEMI_SPACE_FLAG = "--max-semi-space-size=4";
 
-/** The environment for a node process: the caller's, with the malloc setting unless it has its own. */
+/** The environment for a node process: the caller's, with the malloc settings unless it has its own. */
 export function nodeProcessEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return { ...MALLOC_ENV, ...env };
+  const own = Object.keys(env).some((name) => name.startsWith("MALLOC_"));
+  return own ? { ...env } : { ...MALLOC_ENV, ...env };
 }
 
 /** Node options to put before the script, unless NODE_OPTIONS already sizes the semi-space. */

@@ -140,6 +140,7 @@ export function createWebNode(options: WebNodeOptions): NodeWebNode {
     body: AsyncIterable<Uint8Array>,
     signal: AbortSignal,
     size: number | undefined,
+    freshChunks: boolean,
   ): Promise<{ cap: string }> {
     await mkdir(options.tempdir, { recursive: true, mode: 0o700 });
     const encoding = await options.encoding.read();
@@ -154,6 +155,7 @@ export function createWebNode(options: WebNodeOptions): NodeWebNode {
       directory: options.tempdir,
       name: "upload",
       onChunk: (chunk) => key.update(chunk),
+      freeChunks: freshChunks,
     });
     try {
       if (size !== undefined && source.size !== size) {
@@ -214,7 +216,7 @@ export function createWebNode(options: WebNodeOptions): NodeWebNode {
       // Progress is the body received; encoding and sending follow at the speed of the servers.
       const activity = options.activity?.track("upload", `upload ${id}`, o.size);
       const counted = activity === undefined ? body : counting(body, (n) => activity.progress(n));
-      const done = runUpload(counted, signal, o.size).finally(() => activity?.done());
+      const done = runUpload(counted, signal, o.size, o.freshChunks === true).finally(() => activity?.done());
       const entry = { controller, done: done.catch(() => undefined) };
       inFlight.add(entry);
       try {

@@ -7,7 +7,7 @@ type Transfer = (this: ArrayBuffer, newLength?: number) => ArrayBuffer;
  * Buffers smaller than this are left to the garbage collector: freeing them gains little. (Node's
  * shared 8 KiB Buffer pool is out of reach anyway: no Buffer from it views the whole pool.)
  */
-export const FREE_NOW_MIN_BYTES = 16 * 1024;
+export const FREE_NOW_MIN_BYTES = 4 * 1024;
 
 let transfer: Transfer | null | undefined;
 

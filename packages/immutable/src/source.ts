@@ -3,6 +3,7 @@ import { type FileHandle, open, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ImmutableError } from "./errors.js";
+import { freeNow } from "./free-buffer.js";
 
 /**
  * Plaintext the encoder can read more than once (convergent encryption hashes the whole file
@@ -74,6 +75,10 @@ const SPOOL_BATCH = 1 << 20;
  * Copies a one-pass stream (stdin, an HTTP body) to a private temporary file so the encoder
  * can read it twice; memory stays bounded. `close` deletes the file.
  */
+function freeAll(pieces: readonly Uint8Array[]): void {
+  for (const piece of pieces) freeNow(piece);
+}
+
 export async function spoolToTempFile(
   stream: AsyncIterable<Uint8Array>,
   options: {
@@ -81,6 +86,11 @@ export async function spoolToTempFile(
     name?: string;
     /** Sees every chunk as it is written (a hash computed on the way saves reading the file again). */
     onChunk?: (chunk: Uint8Array) => void;
+    /**
+     * The stream's chunks are buffers of their own that nothing else holds: each is freed
+     * (freeNow) once it is in the file, instead of waiting for a garbage collection.
+     */
+    freeChunks?: boolean;
   } = {},
 ): Promise<ClosableByteSource> {
   const path = join(options.directory ?? tmpdir(), `lafs-spool-${randomBytes(8).toString("hex")}`);
@@ -99,6 +109,7 @@ export async function spoolToTempFile(
       batchBytes = 0;
       await writing;
       writing = writeAll(out, pieces);
+      if (options.freeChunks) writing = writing.then(() => freeAll(pieces));
       // Awaited at the next batch or the end; until then a failure must not count as unhandled.
       writing.catch(() => undefined);
     };

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
   bufferShareReader,
@@ -8,6 +11,7 @@ import {
   FREE_NOW_MIN_BYTES,
   freeNow,
   type ShareReader,
+  spoolToTempFile,
   startChkEncode,
 } from "../src/index.js";
 import { pattern, SECRET } from "./helpers.js";
@@ -154,5 +158,39 @@ describe("the decoder frees what it read when the reader says reads are fresh", 
     expect((await decoder.readAll()).equals(data)).toBe(true);
     expect(images.every((image) => image.length > 0)).toBe(true);
     expect((await decoder.readAll()).equals(data)).toBe(true);
+  });
+});
+
+describe("the spool frees chunks it was told are its own, once they are in the file", () => {
+  it("every byte lands in order and every chunk is freed", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "lafs-free-spool-"));
+    try {
+      const data = pattern(3 * 1024 * 1024 + 11, 8);
+      const given: Uint8Array[] = [];
+      async function* chunks() {
+        for (let at = 0; at < data.length; at += 65_536) {
+          const copy = new Uint8Array(data.subarray(at, at + 65_536));
+          given.push(copy);
+          yield copy;
+        }
+      }
+      let hashed = 0;
+      const spool = await spoolToTempFile(chunks(), {
+        directory: dir,
+        freeChunks: true,
+        onChunk: (chunk) => {
+          hashed += chunk.length;
+        },
+      });
+      try {
+        expect(hashed).toBe(data.length);
+        expect(Buffer.from(await spool.read(0, data.length)).equals(data)).toBe(true);
+        expect(given.filter((c) => c.byteLength >= FREE_NOW_MIN_BYTES)).toEqual([]);
+      } finally {
+        await spool.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -2,6 +2,7 @@ import type { FileHandle } from "node:fs/promises";
 import { mkdir, open, rename, rm, rmdir } from "node:fs/promises";
 import { dirname } from "node:path";
 import { constantTimeEqual } from "@lafs/crypto";
+import { freeNow } from "@lafs/immutable";
 import type { Logger } from "@lafs/interface";
 import type { BodySink } from "./body.js";
 import { badBody, badRange, notFound, StorageServerError } from "./errors.js";
@@ -73,6 +74,11 @@ export interface PatchBody {
   read(length: number): Promise<Buffer>;
   /** The body handed to `sink` in pieces as it arrives; resolves to its length once all are written. */
   stream(length: number, sink: BodySink): Promise<number>;
+  /**
+   * Each piece `stream` hands over is a buffer of its own (Node's HTTP parser copies every
+   * body chunk), so it is freed (freeNow) once written. Unset for bodies that may share memory.
+   */
+  readonly freshPieces?: boolean;
 }
 
 export interface WriteResult {
@@ -314,6 +320,8 @@ export function createImmutableStore(o: ImmutableStoreOptions) {
             // half-way leaves bytes nobody counts as written, which a later PATCH overwrites.
             const received = await body.stream(length, async (pieces, offset) => {
               await writevFully(fh, pieces, IMMUTABLE_HEADER_SIZE + range.first + offset);
+              // The bytes are in the page cache: give the pieces' memory back now, not at a GC.
+              if (body.freshPieces) for (const piece of pieces) freeNow(piece);
             });
             if (received !== length) {
               throw badBody(`the body is ${received} bytes but Content-Range names ${length}`);

@@ -1,4 +1,5 @@
 import { mkdir, rm } from "node:fs/promises";
+import { Socket } from "node:net";
 import { silentLogger } from "@lafs/interface";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { writeCorruptionAdvisory } from "./advisories.js";
@@ -237,6 +238,9 @@ export async function storageServerPlugin(
                 );
           const contentLength = request.headers["content-length"];
           const result = await immutable.write(index, number, s.get("upload-secret")!, range, {
+            // A request from a real socket went through Node's HTTP parser, which copies each
+            // body chunk into a buffer of its own; an injected test request may not.
+            freshPieces: request.raw.socket instanceof Socket,
             read: (length) =>
               readBody(request.body, contentLength, Math.min(length, LIMITS.patchBody), tooLong(length)),
             stream: (length, sink) =>

@@ -13,4 +13,10 @@ export { escapeHtml, html, raw, type SafeHtml } from "./html.js";
 export { SECURITY_HEADERS } from "./page.js";
 export { createWebServer, type WebServer, type WebServerOptions } from "./server.js";
 export { secretEquals, type UploadAuthority } from "./upload-authority.js";
-export type { WebDownload, WebNode, WebNodeStatus, WebServerInfo } from "./web-node.js";
+export type {
+  WebDownload,
+  WebNode,
+  WebNodeStatus,
+  WebServerInfo,
+  WebUploadOptions,
+} from "./web-node.js";

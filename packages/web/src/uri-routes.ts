@@ -1,3 +1,4 @@
+import { Socket } from "node:net";
 import { Readable } from "node:stream";
 import { freeNow } from "@lafs/immutable";
 import { isTahoeError, type Logger } from "@lafs/interface";
@@ -10,7 +11,7 @@ import { page } from "./page.js";
 import { parseRangeHeader } from "./range.js";
 import { assertMayUpload, type UploadAuthority } from "./upload-authority.js";
 import { limitedBody, tooLarge } from "./upload-source.js";
-import type { WebNode } from "./web-node.js";
+import type { WebNode, WebUploadOptions } from "./web-node.js";
 
 type Query = Record<string, string | undefined>;
 
@@ -76,7 +77,8 @@ export function registerUriRoutes(
     if (size !== undefined && maxUploadBytes !== undefined && size > maxUploadBytes)
       throw tooLarge(maxUploadBytes);
     const signal = abortOnClose(reply);
-    const options: { size?: number; signal: AbortSignal } = { signal };
+    // A real socket's body went through Node's HTTP parser, which copies every chunk.
+    const options: WebUploadOptions = { signal, freshChunks: request.raw.socket instanceof Socket };
     if (size !== undefined && Number.isSafeInteger(size)) options.size = size;
     const { cap } = await node.upload(limitedBody(request.raw, maxUploadBytes), options);
     return reply.code(200).type("text/plain; charset=utf-8").send(cap);

@@ -44,6 +44,17 @@ export interface WebDownload {
   freshChunks?: boolean;
 }
 
+export interface WebUploadOptions {
+  size?: number;
+  signal: AbortSignal;
+  /**
+   * Every body chunk is a buffer of its own that nothing else holds (Node's HTTP parser copies
+   * each), so the node may free it (freeNow) once it has stored it. Unset for chunks cut out of
+   * something larger (a multipart part).
+   */
+  freshChunks?: boolean;
+}
+
 /** What the web front needs from the node; apps/node implements it, tests use an in-memory one. */
 export interface WebNode {
   status(): WebNodeStatus;
@@ -51,9 +62,6 @@ export interface WebNode {
    * Uploads an immutable file; size when known (Content-Length), else the node spools. Throws TahoeErrors
    * (e.g. placement refusal) whose code/message/hint the web API shows.
    */
-  upload(
-    body: AsyncIterable<Uint8Array>,
-    options: { size?: number; signal: AbortSignal },
-  ): Promise<{ cap: string }>;
+  upload(body: AsyncIterable<Uint8Array>, options: WebUploadOptions): Promise<{ cap: string }>;
   openDownload(cap: string, options: { signal: AbortSignal }): Promise<WebDownload>;
 }
