@@ -11,12 +11,14 @@
  * frees its MiB-sized transfer buffers as soon as they are done with (freeNow in
  * @lafs/immutable), so the same few MiB are used over and over: an mmap threshold above
  * them (2 MiB) serves them from the heap without a page fault per page, and a trim threshold
- * of 8 MiB keeps that working set instead of giving it back and faulting it in again after
- * every free. Measured on a 1 GiB upload and download: client CPU 11.5 / 5.2 s against
- * 12.9 / 6.2 s with glibc's defaults and 15.3 / 7.2 s with a 128 KiB mmap threshold, peak RSS
- * 136 MB against 134 and 121. Other C libraries ignore the variables.
+ * of 2 MiB keeps a freed segment at the top of the heap for the next one instead of giving it
+ * back and faulting it in again. Measured on a 1 GiB upload and download (docs/performance.md,
+ * "Memory"): client CPU 11.5 / 5.2 s against 12.9 / 6.2 s with glibc's defaults and
+ * 15.3 / 7.2 s with a fixed 128 KiB mmap threshold; after many 100 MiB transfers the client's
+ * peak RSS settles near 131 MB (8 MiB of trim threshold: 137 to 140 MB). Other C libraries
+ * ignore the variables.
  */
-const MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: "2097152", MALLOC_TRIM_THRESHOLD_: "8388608" } as const;
+const MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: "2097152", MALLOC_TRIM_THRESHOLD_: "2097152" } as const;
 
 /**
  * A young generation of at most 2 x 4 MB instead of V8's 2 x 16 MB: transfers allocate few

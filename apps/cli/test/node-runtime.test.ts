@@ -8,7 +8,7 @@ describe("start-time settings for the nodes `tahoe grid up` spawns", () => {
       PATH: "/usr/bin",
       HOME: "/home/u",
       MALLOC_MMAP_THRESHOLD_: "2097152",
-      MALLOC_TRIM_THRESHOLD_: "8388608",
+      MALLOC_TRIM_THRESHOLD_: "2097152",
     });
   });
 
