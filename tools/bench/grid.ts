@@ -16,7 +16,7 @@
  */
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { type IncomingMessage, request } from "node:http";
 import { tmpdir } from "node:os";
@@ -115,12 +115,17 @@ function setClientShape(clientDir: string): void {
   writeFileSync(path, text);
 }
 
-/** Waits until every storage server shows as connected in the client's server list. */
-async function waitConnected(clientDir: string): Promise<void> {
+/**
+ * Waits until every storage server shows as connected in the client's server list, as written
+ * by the client started last: a list left by an earlier run of the same client says nothing.
+ */
+async function waitConnected(clientDir: string, startedAt: number): Promise<void> {
   const deadline = Date.now() + 30_000;
+  const path = join(clientDir, "private", "server-list.json");
   for (;;) {
     try {
-      const list = JSON.parse(readFileSync(join(clientDir, "private", "server-list.json"), "utf8")) as {
+      if (statSync(path).mtimeMs < startedAt) throw new Error("written by an earlier run");
+      const list = JSON.parse(readFileSync(path, "utf8")) as {
         servers: { connection: { state: string } }[];
       };
       if (list.servers.filter((s) => s.connection.state === "connected").length >= SERVERS) return;
@@ -207,7 +212,7 @@ async function upload(
   const { status, response } = await http("PUT", new URL("uri", webUrl).href, body);
   const text = (await readAll(response)).trim();
   const s = seconds(t0);
-  if (status !== 200 && status !== 201) throw new Error(`PUT /uri answered ${status}: ${text.slice(0, 300)}`);
+  if (status !== 200 && status !== 201) throw new Error(`PUT /uri answered ${status}: ${text.slice(0, 2000)}`);
   return { cap: text, s, sha: hash.digest("hex") };
 }
 
@@ -344,13 +349,14 @@ async function main(): Promise<void> {
     const encoder = await encoderMbps(100);
     const t0 = process.hrtime.bigint();
     let grid = await gridUp(dir);
-    await waitConnected(clientDir);
+    await waitConnected(clientDir, Date.now() - 60_000);
     const gridReadyS = seconds(t0);
     if (!DEFAULT_SHAPE) {
       await gridDown(grid);
       setClientShape(clientDir);
+      const restarted = Date.now();
       grid = await gridUp(dir);
-      await waitConnected(clientDir);
+      await waitConnected(clientDir, restarted);
     }
     const idleRssMb = memoryOf(grid.clientPid).rss;
     const transfers: Transfer[] = [];
@@ -369,8 +375,9 @@ async function main(): Promise<void> {
       if (GIB_MIB > 0) {
         // A fresh client process, so its peak RSS is that of the 1 GiB transfers alone.
         await gridDown(grid);
+        const restarted = Date.now();
         grid = await gridUp(dir);
-        await waitConnected(clientDir);
+        await waitConnected(clientDir, restarted);
         const gib = await transfer(grid, GIB_MIB, 77);
         transfers.push({
           ...gib,
@@ -426,7 +433,8 @@ async function main(): Promise<void> {
       `  client, web port answers: ${clientWeb.length > 0 ? `${median(clientWeb).toFixed(2)} s` : "- (no web server)"}`,
     );
   } finally {
-    await rm(root, { recursive: true, force: true });
+    // A node that has just exited may still have a file being removed under it: retry.
+    await rm(root, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
   }
 }
 
