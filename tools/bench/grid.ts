@@ -212,7 +212,8 @@ async function upload(
   const { status, response } = await http("PUT", new URL("uri", webUrl).href, body);
   const text = (await readAll(response)).trim();
   const s = seconds(t0);
-  if (status !== 200 && status !== 201) throw new Error(`PUT /uri answered ${status}: ${text.slice(0, 2000)}`);
+  if (status !== 200 && status !== 201)
+    throw new Error(`PUT /uri answered ${status}: ${text.slice(0, 2000)}`);
   return { cap: text, s, sha: hash.digest("hex") };
 }
 
