@@ -6,8 +6,8 @@ import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // The root package does not depend on @lafs/placement: the built package, as simulator.test.ts does.
 import { permutationSeedFor, placeShares } from "../../packages/placement/dist/index.js";
+import { type Grid, startGrid, tahoe, tahoeOk } from "../support/local-grid.js";
 import { type BrowserSession, haveChromium, MISSING_CHROMIUM, openBrowser } from "./chromium.js";
-import { type Grid, startGrid, tahoe, tahoeOk } from "./grid.js";
 
 /**
  * The control panel of a real client node (`tahoe run`, four storage nodes, k/happy/N = 2/3/4),
@@ -32,7 +32,9 @@ async function listed(grid: Grid, file: string): Promise<string[]> {
 }
 
 async function panelUrl(grid: Grid): Promise<string> {
-  const url = (await tahoeOk(["-d", grid.dirs.client!, "webopen", "--control-panel", "--print"])).trim();
+  const url = (await tahoeOk(["-d", grid.dirs.client!, "webopen", "--control-panel", "--print"]))
+    .toString()
+    .trim();
   expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/control\/[^/]{40,}\/$/);
   return url;
 }

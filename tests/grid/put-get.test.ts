@@ -1,10 +1,9 @@
-import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, open, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { open, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { base32Decode, base32Encode, taggedHash } from "@lafs/crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Grid, startGrid, tahoe, tahoeOk } from "../support/local-grid.js";
 
 /**
  * Real processes on 127.0.0.1: an introducer, five storage servers and a client with a web
@@ -13,107 +12,24 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
  * The tests run in order: the later ones stop servers.
  */
 
-const TAHOE = join(import.meta.dirname, "../../apps/cli/bin/tahoe.js");
 const STORAGE = ["s1", "s2", "s3", "s4", "s5"];
 
-interface Snapshot {
-  servers: { serverId: string; nickname: string; connection: { state: string } }[];
-}
-
+let grid: Grid;
 let root: string;
-const dirs: Record<string, string> = {};
-const children = new Map<string, ChildProcess>();
-/** What each node printed, for failure messages. */
-const outputs = new Map<string, string>();
+let dirs: Record<string, string>;
 let nodeUrl: string;
 /** A file uploaded while all five servers ran: every server holds one share. */
 let early: { cap: string; data: Buffer } | undefined;
 
-function tahoe(
-  args: string[],
-  stdin?: Uint8Array,
-): Promise<{ code: number; stdout: Buffer; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(
-      process.execPath,
-      [TAHOE, ...args],
-      { encoding: "buffer", maxBuffer: 64 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        const code = error === null ? 0 : typeof error.code === "number" ? error.code : -1;
-        if (error !== null && typeof error.code !== "number") reject(error);
-        else resolve({ code, stdout, stderr: stderr.toString() });
-      },
-    );
-    child.stdin?.end(stdin);
-  });
-}
-
-async function ok(args: string[], stdin?: Uint8Array): Promise<Buffer> {
-  const result = await tahoe(args, stdin);
-  if (result.code !== 0) throw new Error(`tahoe ${args.join(" ")} exited ${result.code}: ${result.stderr}`);
-  return result.stdout;
-}
-
-async function start(name: string): Promise<void> {
-  const child = spawn(process.execPath, [TAHOE, "run", "--allow-stdin-close", dirs[name]!], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.set(name, child);
-  let output = "";
-  child.stdout!.on("data", (chunk: Buffer) =>
-    outputs.set(name, (outputs.get(name) ?? "") + chunk.toString()),
+const ok = tahoeOk;
+const start = (name: string) => grid.start(name);
+const stop = (name: string, signal?: NodeJS.Signals) => grid.stop(name, signal);
+const idOf = (nickname: string) => grid.idOf(nickname);
+const connectedCount = (expected: number) =>
+  grid.waitForServers(
+    (list) => list.filter((s) => s.connection.state === "connected").length === expected,
+    `${expected} connected servers`,
   );
-  child.stderr!.on("data", (chunk: Buffer) =>
-    outputs.set(name, (outputs.get(name) ?? "") + chunk.toString()),
-  );
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes("node running")) resolve();
-    });
-    child.stderr!.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.once("exit", (code) => reject(new Error(`${name} exited with ${code}: ${output}`)));
-  });
-}
-
-async function stop(name: string, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
-  const child = children.get(name);
-  if (child === undefined) return;
-  children.delete(name);
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  child.kill(signal);
-  await exited;
-}
-
-async function snapshot(): Promise<Snapshot | undefined> {
-  try {
-    return JSON.parse(await readFile(join(dirs.client!, "private/server-list.json"), "utf8")) as Snapshot;
-  } catch {
-    return undefined;
-  }
-}
-
-async function connectedCount(expected: number): Promise<Snapshot> {
-  const deadline = Date.now() + 15_000;
-  let last: Snapshot | undefined;
-  while (Date.now() < deadline) {
-    last = await snapshot();
-    const n = last?.servers.filter((s) => s.connection.state === "connected").length;
-    if (last !== undefined && n === expected) return last;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${expected} connected servers: ${JSON.stringify(last)}`);
-}
-
-async function idOf(nickname: string): Promise<string> {
-  const s = await snapshot();
-  const server = s?.servers.find((x) => x.nickname === nickname);
-  if (server === undefined) throw new Error(`no server ${nickname} in the client's list`);
-  return server.serverId;
-}
 
 async function putFile(bytes: Uint8Array, name: string): Promise<string> {
   const path = join(root, name);
@@ -183,41 +99,12 @@ async function shareFiles(cap: string): Promise<{ node: string; shnum: number; p
 }
 
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), "lafs-grid-putget-"));
-  for (const name of ["intro", ...STORAGE, "client"]) dirs[name] = join(root, name);
-  await ok(["create-introducer", "--hostname=127.0.0.1", dirs.intro!]);
-  const introducer = (await readFile(join(dirs.intro!, "private/introducer.furl"), "utf8")).trim();
-  await Promise.all(
-    STORAGE.map((name) =>
-      ok([
-        "create-node",
-        "--hostname=127.0.0.1",
-        `--nickname=${name}`,
-        "--webport=none",
-        `--introducer=${introducer}`,
-        dirs[name]!,
-      ]),
-    ),
-  );
-  await ok([
-    "create-client",
-    `--introducer=${introducer}`,
-    "--nickname=client",
-    "--webport=tcp:0:interface=127.0.0.1",
-    "--shares-needed=3",
-    "--shares-happy=4",
-    "--shares-total=5",
-    dirs.client!,
-  ]);
-  await start("intro");
-  await Promise.all([...STORAGE, "client"].map(start));
-  await connectedCount(5);
-  nodeUrl = (await readFile(join(dirs.client!, "node.url"), "utf8")).trim();
+  grid = await startGrid({ storage: STORAGE, k: 3, happy: 4, n: 5 });
+  ({ root, dirs, nodeUrl } = grid);
 }, 60_000);
 
 afterAll(async () => {
-  await Promise.all([...children.keys()].map((name) => stop(name)));
-  if (root) await rm(root, { recursive: true, force: true });
+  await grid?.close();
 });
 
 // Each step starts CLI processes; a loaded machine needs more than vitest's 5 s default.
@@ -321,7 +208,7 @@ describe("tahoe put / tahoe get on a grid of real processes", { timeout: 30_000 
       } else {
         expect(answer).toBeInstanceOf(Error);
       }
-      expect(outputs.get("client")).toContain("node stopped");
+      expect(grid.outputs.get("client")).toContain("node stopped");
       // Only shares/incoming/ may hold pieces of it (the servers drop those); shares/ has no new file.
       expect(await allShareFiles()).toEqual(before);
     } finally {

@@ -4,15 +4,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 /**
- * A small grid of real `tahoe run` processes on 127.0.0.1 for the browser tests: an introducer,
- * storage nodes without a web port, and one client whose web port the system allocates.
+ * A small grid of real `tahoe run` processes on 127.0.0.1 for integration tests (tests/grid,
+ * tests/browser): an introducer, storage nodes without a web port, and one client whose web
+ * port the system allocates, each made with `tahoe create-*`.
  */
 
 const TAHOE = join(import.meta.dirname, "../../apps/cli/bin/tahoe.js");
 
 export interface TahoeResult {
   code: number;
-  stdout: string;
+  /** Bytes, since `tahoe get` writes the file there. */
+  stdout: Buffer;
   stderr: string;
 }
 
@@ -27,23 +29,20 @@ export function tahoe(args: string[], stdin?: Uint8Array): Promise<TahoeResult> 
     const child = execFile(
       process.execPath,
       [TAHOE, ...args],
-      { encoding: "buffer", maxBuffer: 16 * 1024 * 1024 },
+      { encoding: "buffer", maxBuffer: 64 * 1024 * 1024 },
       (error, stdout, stderr) => {
         if (error !== null && typeof error.code !== "number") reject(error);
         else
-          resolve({
-            code: error === null ? 0 : (error.code as number),
-            stdout: stdout.toString(),
-            stderr: stderr.toString(),
-          });
+          resolve({ code: error === null ? 0 : (error.code as number), stdout, stderr: stderr.toString() });
       },
     );
     child.stdin?.end(stdin);
   });
 }
 
-export async function tahoeOk(args: string[]): Promise<string> {
-  const result = await tahoe(args);
+/** Runs `tahoe ARGS` and gives its output, or fails with what it printed on stderr. */
+export async function tahoeOk(args: string[], stdin?: Uint8Array): Promise<Buffer> {
+  const result = await tahoe(args, stdin);
   if (result.code !== 0) throw new Error(`tahoe ${args.join(" ")} exited ${result.code}: ${result.stderr}`);
   return result.stdout;
 }
@@ -58,7 +57,8 @@ export interface Grid {
   /** What each node printed, for failure messages. */
   outputs: Map<string, string>;
   start(name: string): Promise<void>;
-  stop(name: string): Promise<void>;
+  /** Stops a node (SIGTERM unless told otherwise) and waits for it to exit. */
+  stop(name: string, signal?: NodeJS.Signals): Promise<void>;
   /** The client's view of the servers (private/server-list.json). */
   servers(): Promise<ServerState[]>;
   /** Waits until the client's view satisfies `test`, or fails after `ms`. */
@@ -79,7 +79,7 @@ export interface GridOptions {
 }
 
 export async function startGrid(options: GridOptions): Promise<Grid> {
-  const root = await mkdtemp(join(tmpdir(), "lafs-browser-grid-"));
+  const root = await mkdtemp(join(tmpdir(), "lafs-test-grid-"));
   const dirs: Record<string, string> = {};
   for (const name of ["intro", ...options.storage, "client"]) dirs[name] = join(root, name);
   const children = new Map<string, ChildProcess>();
@@ -90,24 +90,29 @@ export async function startGrid(options: GridOptions): Promise<Grid> {
       stdio: ["ignore", "pipe", "pipe"],
     });
     children.set(name, child);
-    const record = (chunk: Buffer) => outputs.set(name, (outputs.get(name) ?? "") + chunk.toString());
+    // `outputs` keeps every run of a node; readiness is judged on this run's output alone.
+    let output = "";
+    const record = (chunk: Buffer) => {
+      output += chunk.toString();
+      outputs.set(name, (outputs.get(name) ?? "") + chunk.toString());
+    };
     child.stdout!.on("data", record);
     child.stderr!.on("data", record);
     await new Promise<void>((resolve, reject) => {
       child.stdout!.on("data", () => {
-        if (outputs.get(name)?.includes("node running")) resolve();
+        if (output.includes("node running")) resolve();
       });
-      child.once("exit", (code) => reject(new Error(`${name} exited with ${code}: ${outputs.get(name)}`)));
+      child.once("exit", (code) => reject(new Error(`${name} exited with ${code}: ${output}`)));
     });
   }
 
-  async function stop(name: string): Promise<void> {
+  async function stop(name: string, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
     const child = children.get(name);
     if (child === undefined) return;
     children.delete(name);
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((resolve) => child.once("exit", resolve));
-    child.kill("SIGTERM");
+    child.kill(signal);
     await exited;
   }
 
@@ -151,7 +156,7 @@ export async function startGrid(options: GridOptions): Promise<Grid> {
       return server.serverId;
     },
     async close() {
-      await Promise.all([...children.keys()].map(stop));
+      await Promise.all([...children.keys()].map((name) => stop(name)));
       await rm(root, { recursive: true, force: true });
     },
   };
