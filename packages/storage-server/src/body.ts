@@ -28,6 +28,7 @@ export function readBody(
       input.off("data", onData);
       input.off("end", onEnd);
       input.off("error", onError);
+      input.off("close", onClose);
     };
     const onData = (chunk: Buffer) => {
       const at = size;
@@ -56,10 +57,29 @@ export function readBody(
       cleanup();
       reject(error);
     };
+    const onClose = () => {
+      cleanup();
+      reject(endedEarly());
+    };
     input.on("data", onData);
     input.on("end", onEnd);
     input.on("error", onError);
+    input.on("close", onClose);
+    if (closedBeforeListening(input)) onClose();
   });
+}
+
+function endedEarly(): Error {
+  return Object.assign(new Error("the request body ended early"), { code: "ECONNRESET" });
+}
+
+/**
+ * A request can be cancelled while its handler waits (for the share's lock, say): its stream
+ * was destroyed before these listeners existed and will emit nothing more, so waiting for
+ * 'end' or 'close' would hold the lock, and every later request for the share, forever.
+ */
+function closedBeforeListening(input: Readable): boolean {
+  return input.destroyed && !input.readableEnded;
 }
 
 /** Receives a body's pieces in order; `offset` is where the first piece starts in the body. */
@@ -160,11 +180,11 @@ export function streamBody(
     };
     const onError = (error: Error) => fail(error);
     // A client that goes away mid-body ends the stream with "close" and no "end".
-    const onClose = () =>
-      fail(Object.assign(new Error("the request body ended early"), { code: "ECONNRESET" }));
+    const onClose = () => fail(endedEarly());
     input.on("data", onData);
     input.on("end", onEnd);
     input.on("error", onError);
     input.on("close", onClose);
+    if (closedBeforeListening(input)) onClose();
   });
 }

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { streamBody } from "../src/body.js";
+import { readBody, streamBody } from "../src/body.js";
 import { tooLarge } from "../src/errors.js";
 import { readFully, writevFully } from "../src/file-io.js";
 import { createHandlePool, type Pooled } from "../src/handle-pool.js";
@@ -215,6 +215,28 @@ describe("streamed request bodies", () => {
     const done = streamBody(input, "10", 10, tooLong, sink, 2);
     input.write("abc");
     input.destroy();
+    await expect(done).rejects.toThrow(/ended early/);
+  });
+
+  it("fails at once a body whose request was cancelled before anyone listened (no hang holding the share's lock)", async () => {
+    const sink = async () => {};
+    const streamed = new PassThrough();
+    streamed.write("abc");
+    streamed.destroy();
+    await new Promise((resolve) => setImmediate(resolve)); // its 'close' has gone out
+    await expect(streamBody(streamed, "10", 10, tooLong, sink, 2)).rejects.toMatchObject({
+      code: "ECONNRESET",
+    });
+    const read = new PassThrough();
+    read.write("abc");
+    read.destroy();
+    await new Promise((resolve) => setImmediate(resolve));
+    await expect(readBody(read, "10", 10, tooLong)).rejects.toMatchObject({ code: "ECONNRESET" });
+    // Cut short after listening: readBody now sees the close as well.
+    const late = new PassThrough();
+    const done = readBody(late, "10", 10, tooLong);
+    late.write("abc");
+    late.destroy();
     await expect(done).rejects.toThrow(/ended early/);
   });
 
