@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { describe, expect, it } from "vitest";
 import { allocatePort } from "../src/index.js";
@@ -25,6 +26,31 @@ describe("allocatePort", () => {
     const port = await allocatePort();
     const close = await listen(port, "0.0.0.0");
     await close();
+  });
+
+  it("picks below the kernel's ephemeral range, where outgoing connections take their source ports", async () => {
+    const range = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8")
+      .trim()
+      .split(/\s+/)
+      .map(Number);
+    const ports = await Promise.all(Array.from({ length: 20 }, () => allocatePort({ host: "127.0.0.1" })));
+    for (const port of ports) {
+      expect(port).toBeGreaterThanOrEqual(10_000);
+      expect(port).toBeLessThan(range[0]!);
+    }
+  });
+
+  it("never hands out a port that is held or was handed out just before", async () => {
+    const held = await Promise.all(Array.from({ length: 10 }, () => allocatePort({ host: "127.0.0.1" })));
+    const closers = await Promise.all(held.map((port) => listen(port, "127.0.0.1")));
+    try {
+      const more = await Promise.all(Array.from({ length: 10 }, () => allocatePort({ host: "127.0.0.1" })));
+      for (const port of more) expect(held).not.toContain(port);
+      const again = await Promise.all(more.map((port) => listen(port, "127.0.0.1")));
+      await Promise.all(again.map((close) => close()));
+    } finally {
+      await Promise.all(closers.map((close) => close()));
+    }
   });
 
   it("gives distinct ports to calls made together", async () => {
