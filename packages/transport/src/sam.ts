@@ -309,22 +309,41 @@ export async function samStreamConnect(
   port?: number,
 ): Promise<Socket> {
   const what = `STREAM CONNECT to ${destination}`;
-  const c = await open(session.bridge, signal, what);
+  return streamCommand(
+    session.bridge,
+    signal,
+    what,
+    (c) => {
+      const toPort = port !== undefined && versionAtLeast(c.version, 3, 2) ? ` TO_PORT=${port}` : "";
+      return `STREAM CONNECT ID=${session.id} DESTINATION=${destination} SILENT=false${toPort}`;
+    },
+    "the I2P destination may be offline, or the router has not integrated into the network yet; try again later",
+  );
+}
+
+/**
+ * One STREAM command on a new bridge socket (CONNECT, FORWARD): resolves with the socket once
+ * the bridge answers RESULT=OK, the socket then carrying the stream or holding the forward.
+ * On a refusal, an error or `signal`, the socket is destroyed.
+ */
+async function streamCommand(
+  bridge: SamSession["bridge"],
+  signal: AbortSignal,
+  what: string,
+  line: (c: SamConversation) => string,
+  hint: string,
+): Promise<Socket> {
+  const c = await open(bridge, signal, what);
   const unhook = destroyOnAbort(c.socket, signal);
   try {
-    const toPort = port !== undefined && versionAtLeast(c.version, 3, 2) ? ` TO_PORT=${port}` : "";
-    const reply = await exchange(
-      c,
-      `STREAM CONNECT ID=${session.id} DESTINATION=${destination} SILENT=false${toPort}`,
-      "STREAM STATUS",
-    );
+    const reply = await exchange(c, line(c), "STREAM STATUS");
     if (reply.fields.RESULT !== "OK") {
       throw resultError(
         STREAM_ERRORS[reply.fields.RESULT ?? ""] ?? "TAHOE_ERR_TRANSPORT_SAM_FAILURE",
         what,
         c.bridge,
         reply,
-        "the I2P destination may be offline, or the router has not integrated into the network yet; try again later",
+        hint,
       );
     }
     c.reader.release();
@@ -365,33 +384,14 @@ export async function samStreamForward(
 ): Promise<SamForward> {
   const host = target.host ?? "127.0.0.1";
   const what = `STREAM FORWARD of session ${session.id} to ${host}:${target.port}`;
-  const c = await open(session.bridge, signal, what);
-  const unhook = destroyOnAbort(c.socket, signal);
-  try {
-    const reply = await exchange(
-      c,
-      `STREAM FORWARD ID=${session.id} PORT=${target.port} HOST=${host} SILENT=true`,
-      "STREAM STATUS",
-    );
-    if (reply.fields.RESULT !== "OK") {
-      throw resultError(
-        STREAM_ERRORS[reply.fields.RESULT ?? ""] ?? "TAHOE_ERR_TRANSPORT_SAM_FAILURE",
-        what,
-        c.bridge,
-        reply,
-        "the session may have ended (the I2P router restarted?); start the node again",
-      );
-    }
-    c.reader.release();
-    return holdOpen(c.socket);
-  } catch (err) {
-    c.reader.release();
-    c.socket.destroy();
-    if (signal.aborted) throw abortReason(signal, what);
-    throw err;
-  } finally {
-    unhook();
-  }
+  const socket = await streamCommand(
+    session.bridge,
+    signal,
+    what,
+    () => `STREAM FORWARD ID=${session.id} PORT=${target.port} HOST=${host} SILENT=true`,
+    "the session may have ended (the I2P router restarted?); start the node again",
+  );
+  return holdOpen(socket);
 }
 
 function holdOpen(socket: Socket): SamForward {
