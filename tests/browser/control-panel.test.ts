@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { base32Decode } from "@lafs/crypto";
+import type { SimulatorData } from "@lafs/web";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // The root package does not depend on @lafs/placement: the built package, as simulator.test.ts does.
@@ -181,20 +182,7 @@ suite(haveChromium ? "the control panel of a real node in Chromium" : MISSING_CH
     await page.goto(url);
     await page.getByRole("link", { name: "Simulator", exact: true }).click();
     await expect.poll(() => page.locator("#sim-app").isVisible()).toBe(true);
-    const data = JSON.parse((await page.locator("#simulator-data").textContent())!) as {
-      k: number;
-      happy: number;
-      n: number;
-      servers: {
-        id: string;
-        nickname: string;
-        permutationSeed?: string;
-        connected: boolean;
-        allowed: boolean;
-        required: boolean;
-        full: boolean;
-      }[];
-    };
+    const data = JSON.parse((await page.locator("#simulator-data").textContent())!) as SimulatorData;
     expect({ k: data.k, happy: data.happy, n: data.n }).toEqual(ENCODING);
     expect(data.servers.map((s) => s.nickname).sort()).toEqual(STORAGE);
     expect(data.servers.every((s) => s.connected && s.allowed && !s.required)).toBe(true);

@@ -8,6 +8,7 @@ export type {
   WebControl,
 } from "./control/control-node.js";
 export { createSecretGate, type SecretGateOptions } from "./control/secret-gate.js";
+export type { SimulatorData, SimulatorServerData } from "./control/simulator-data.js";
 export { WebError, type WebErrorCode } from "./errors.js";
 export { escapeHtml, html, raw, type SafeHtml } from "./html.js";
 export { SECURITY_HEADERS } from "./page.js";
