@@ -12,6 +12,7 @@ export function readBody(
   contentLength: string | undefined,
   limit: number,
   tooLong: (size: number | undefined) => StorageServerError,
+  idle?: IdleLimit,
 ): Promise<Buffer> {
   const declared =
     contentLength !== undefined && /^[0-9]+$/.test(contentLength) ? Number(contentLength) : undefined;
@@ -24,13 +25,20 @@ export function readBody(
     let whole: Buffer | undefined = declared === undefined ? undefined : Buffer.allocUnsafe(declared);
     const chunks: Buffer[] = [];
     let size = 0;
+    const timer = idleTimer(idle, () => {
+      cleanup();
+      input.pause();
+      reject(idle!.error());
+    });
     const cleanup = () => {
+      timer.stop();
       input.off("data", onData);
       input.off("end", onEnd);
       input.off("error", onError);
       input.off("close", onClose);
     };
     const onData = (chunk: Buffer) => {
+      timer.restart();
       const at = size;
       size += chunk.length;
       if (size > limit) {
@@ -65,8 +73,33 @@ export function readBody(
     input.on("end", onEnd);
     input.on("error", onError);
     input.on("close", onClose);
+    timer.restart();
     if (closedBeforeListening(input)) onClose();
   });
+}
+
+/** How long a body may send nothing, and the error it then fails with. */
+export interface IdleLimit {
+  ms: number;
+  error: () => StorageServerError;
+}
+
+/** A restartable timer that fires `onIdle` after `idle.ms` without a restart; inert without a limit. */
+function idleTimer(idle: IdleLimit | undefined, onIdle: () => void) {
+  let timer: NodeJS.Timeout | undefined;
+  const stop = () => {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+  };
+  return {
+    stop,
+    restart() {
+      if (idle === undefined) return;
+      // refresh() re-arms the same timer: cheaper than a new one per received chunk.
+      if (timer !== undefined) timer.refresh();
+      else timer = setTimeout(onIdle, idle.ms);
+    },
+  };
 }
 
 function endedEarly(): Error {
@@ -100,6 +133,7 @@ export function streamBody(
   sink: BodySink,
   batchBytes: number,
   maxInFlight = 2,
+  idle?: IdleLimit,
 ): Promise<number> {
   const declared =
     contentLength !== undefined && /^[0-9]+$/.test(contentLength) ? Number(contentLength) : undefined;
@@ -116,8 +150,11 @@ export function streamBody(
     let ended = false;
     let settled = false;
     const running = new Set<Promise<void>>();
+    // Counts only while the body is ours to wait for: not while the disk holds it paused.
+    const timer = idleTimer(idle, () => fail(idle!.error()));
 
     const cleanup = () => {
+      timer.stop();
       input.off("data", onData);
       input.off("end", onEnd);
       input.off("error", onError);
@@ -145,12 +182,18 @@ export function streamBody(
       batch = [];
       batchSize = 0;
       inFlight++;
-      if (inFlight >= maxInFlight) input.pause();
+      if (inFlight >= maxInFlight) {
+        input.pause();
+        timer.stop();
+      }
       const done: Promise<void> = sink(pieces, offset).then(
         () => {
           running.delete(done);
           inFlight--;
-          if (failure === undefined && !ended && inFlight < maxInFlight) input.resume();
+          if (failure === undefined && !ended && inFlight < maxInFlight && input.isPaused()) {
+            input.resume();
+            timer.restart();
+          }
           settle();
         },
         (error: unknown) => {
@@ -163,6 +206,7 @@ export function streamBody(
       running.add(done);
     };
     const onData = (chunk: Buffer) => {
+      if (!input.isPaused()) timer.restart();
       size += chunk.length;
       if (size > limit) {
         fail(tooLong(undefined));
@@ -185,6 +229,7 @@ export function streamBody(
     input.on("end", onEnd);
     input.on("error", onError);
     input.on("close", onClose);
+    timer.restart();
     if (closedBeforeListening(input)) onClose();
   });
 }

@@ -13,6 +13,10 @@ export type StorageServerErrorCode =
   | "TAHOE_ERR_STORAGE_SERVER_BAD_RANGE"
   | "TAHOE_ERR_STORAGE_SERVER_NOT_FOUND"
   | "TAHOE_ERR_STORAGE_SERVER_CONFLICT"
+  | "TAHOE_ERR_STORAGE_SERVER_SHARE_KIND"
+  | "TAHOE_ERR_STORAGE_SERVER_RANGE_BUSY"
+  | "TAHOE_ERR_STORAGE_SERVER_BODY_TIMEOUT"
+  | "TAHOE_ERR_STORAGE_SERVER_BUSY"
   | "TAHOE_ERR_STORAGE_SERVER_ALREADY_COMPLETE"
   | "TAHOE_ERR_STORAGE_SERVER_READONLY"
   | "TAHOE_ERR_STORAGE_SERVER_CORRUPT_CONTAINER"
@@ -67,4 +71,14 @@ export function notFound(message: string): StorageServerError {
 
 export function tooLarge(message: string, hint: string): StorageServerError {
   return new StorageServerError("TAHOE_ERR_STORAGE_SERVER_TOO_LARGE", 413, message, { hint });
+}
+
+/** A share number of `si` is held by the other kind of share (or an upload of one). */
+export function shareKindConflict(si: string, shnum: number, held: string): StorageServerError {
+  return new StorageServerError(
+    "TAHOE_ERR_STORAGE_SERVER_SHARE_KIND",
+    409,
+    `share ${shnum} of storage index ${si} is already ${held}; an immutable and a mutable share cannot share a number`,
+    { hint: "nothing was written; a storage index is either an immutable file's or a mutable slot's" },
+  );
 }

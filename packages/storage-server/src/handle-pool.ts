@@ -67,59 +67,81 @@ export function createHandlePool<T extends Pooled>(o: HandlePoolOptions) {
     }
   }
 
+  /** `acquire` without the validity check; says whether this call opened the file. */
+  async function borrow(
+    key: string,
+    open: () => Promise<T>,
+  ): Promise<Borrowed<T> & { opened: boolean; retire(): void }> {
+    if (closed) {
+      throw new StorageServerError(
+        "TAHOE_ERR_STORAGE_SERVER_STOPPED",
+        503,
+        `the storage server is stopping; ${key} was not opened`,
+        { hint: "try again once the server has restarted, or use another server" },
+      );
+    }
+    const t = now();
+    let entry = entries.get(key);
+    if (entry && t - entry.openedAt >= maxAge) {
+      void retire(key, entry);
+      entry = undefined;
+    }
+    const opened = entry === undefined;
+    if (entry) {
+      entries.delete(key);
+    } else {
+      entry = { value: open(), users: 0, openedAt: t, lastUsed: t, doomed: false };
+    }
+    entries.set(key, entry);
+    entry.users++;
+    entry.lastUsed = t;
+    const mine = entry;
+    let value: T;
+    try {
+      value = await mine.value;
+    } catch (error) {
+      // A failed open is not cached: the next caller tries again.
+      mine.users--;
+      if (entries.get(key) === mine) entries.delete(key);
+      throw error;
+    }
+    trim();
+    let released = false;
+    return {
+      value,
+      opened,
+      retire: () => void retire(key, mine),
+      release() {
+        if (released) return;
+        released = true;
+        mine.users--;
+        mine.lastUsed = now();
+        if (mine.users === 0 && mine.doomed) void closeEntry(mine);
+      },
+    };
+  }
+
   const timer = setInterval(() => void pool.sweep(), Math.max(50, Math.floor(o.idleMs / 2)));
   timer.unref();
 
   const pool = {
     /**
      * Borrows the handle for `key`, opening it with `open` on a miss (concurrent misses
-     * share one open). The caller must `release()` it exactly once.
+     * share one open). On a hit, `stillValid` (if given) checks the handle still matches
+     * its file; if not, the file is opened afresh. The caller must `release()` it exactly once.
      */
-    async acquire(key: string, open: () => Promise<T>): Promise<Borrowed<T>> {
-      if (closed) {
-        throw new StorageServerError(
-          "TAHOE_ERR_STORAGE_SERVER_STOPPED",
-          503,
-          `the storage server is stopping; ${key} was not opened`,
-          { hint: "try again once the server has restarted, or use another server" },
-        );
-      }
-      const t = now();
-      let entry = entries.get(key);
-      if (entry && t - entry.openedAt >= maxAge) {
-        void retire(key, entry);
-        entry = undefined;
-      }
-      if (entry) {
-        entries.delete(key);
-      } else {
-        entry = { value: open(), users: 0, openedAt: t, lastUsed: t, doomed: false };
-      }
-      entries.set(key, entry);
-      entry.users++;
-      entry.lastUsed = t;
-      const mine = entry;
-      let value: T;
-      try {
-        value = await mine.value;
-      } catch (error) {
-        // A failed open is not cached: the next caller tries again.
-        mine.users--;
-        if (entries.get(key) === mine) entries.delete(key);
-        throw error;
-      }
-      trim();
-      let released = false;
-      return {
-        value,
-        release() {
-          if (released) return;
-          released = true;
-          mine.users--;
-          mine.lastUsed = now();
-          if (mine.users === 0 && mine.doomed) void closeEntry(mine);
-        },
-      };
+    async acquire(
+      key: string,
+      open: () => Promise<T>,
+      stillValid?: (value: T) => Promise<boolean>,
+    ): Promise<Borrowed<T>> {
+      const borrowed = await borrow(key, open);
+      if (stillValid === undefined || borrowed.opened) return borrowed;
+      if (await stillValid(borrowed.value).catch(() => false)) return borrowed;
+      // The file behind the handle changed (replaced, removed, resized): never serve it again.
+      borrowed.retire();
+      borrowed.release();
+      return borrow(key, open);
     },
 
     /** Closes the handle of `key` (once its users let go) so the next acquire reopens the file. */

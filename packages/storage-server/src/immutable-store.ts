@@ -1,11 +1,11 @@
 import type { FileHandle } from "node:fs/promises";
-import { mkdir, open, rename, rm, rmdir } from "node:fs/promises";
+import { link, lstat, mkdir, open, rename, rm, rmdir, stat, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
 import { constantTimeEqual } from "@lafs/crypto";
 import { freeNow } from "@lafs/immutable";
 import type { Logger } from "@lafs/interface";
 import type { BodySink } from "./body.js";
-import { badBody, badRange, notFound, StorageServerError } from "./errors.js";
+import { badBody, badRange, notFound, StorageServerError, shareKindConflict } from "./errors.js";
 import { readFully, writeFully, writevFully } from "./file-io.js";
 import { createHandlePool, type Pooled } from "./handle-pool.js";
 import {
@@ -17,9 +17,10 @@ import {
 import type { createKeyedLock } from "./keyed-lock.js";
 import { renewShareLease } from "./lease-ops.js";
 import { addOrRenewLease, type LeaseSecrets, leaseExpiration } from "./leases.js";
+import { RESERVATION_FRACTION } from "./limits.js";
 import { type StorageLayout, sharePath } from "./paths.js";
 import { type ByteRange, IntervalSet } from "./ranges.js";
-import { listShares, shareKind } from "./share-files.js";
+import { listShares, shareKind, shareKinds } from "./share-files.js";
 
 /**
  * After this many bytes of an upload reach the page cache, a background fdatasync starts
@@ -31,13 +32,26 @@ export const BACKGROUND_FLUSH_BYTES = 8 * 1024 * 1024;
 /** Tahoe aborts an upload nobody has written to for 30 minutes. */
 export const UPLOAD_IDLE_TIMEOUT_MS = 30 * 60 * 1000;
 
+/**
+ * An allocation that has received no PATCH for this long is given up, so space reserved
+ * and never used comes back long before the 30-minute idle expiry. A Tahoe client sends
+ * its first PATCH within seconds of the allocate.
+ */
+export const UNUSED_UPLOAD_TIMEOUT_MS = 3 * 60 * 1000;
+
 interface Upload {
   si: string;
   shnum: number;
   secret: Uint8Array;
   allocatedSize: number;
   written: IntervalSet;
+  /** Allocated bytes not written yet: what this upload still reserves of the free space. */
+  outstanding: number;
+  /** Set by the first PATCH that completes; until then the upload expires after UNUSED_UPLOAD_TIMEOUT_MS. */
+  used: boolean;
   lastActivity: number;
+  /** Byte ranges [begin, end) of PATCHes receiving their body now; they never overlap. */
+  inFlight: [number, number][];
   path: string;
   /** Bytes written since the last background flush started. */
   unflushed: number;
@@ -48,6 +62,10 @@ interface Upload {
 /** A complete share open for reading: what a GET needs, learnt once per open. */
 interface ReadableShare extends Pooled {
   dataLength: number;
+  /** The file's size and identity when opened: a read checks the path still names it. */
+  size: number;
+  ino: number;
+  dev: number;
 }
 
 /** A share opened for a GET; `release` hands the handle back (it may stay open for the next read). */
@@ -62,16 +80,17 @@ export interface OpenedShare {
 export interface ImmutableStoreOptions {
   layout: StorageLayout;
   now: () => number;
-  /** Free bytes for new shares (already net of reserved space and read-only mode). */
+  /**
+   * Free bytes on disk for new shares (net of reserved space and read-only mode), before
+   * subtracting the reservations of uploads in progress.
+   */
   space: () => Promise<number>;
   lock: ReturnType<typeof createKeyedLock>;
   logger: Logger;
 }
 
-/** A PATCH body, read one of two ways; either fails if it grows past `length`. */
+/** A PATCH body; fails if it grows past `length`. */
 export interface PatchBody {
-  /** The whole body in one buffer. */
-  read(length: number): Promise<Buffer>;
   /** The body handed to `sink` in pieces as it arrives; resolves to its length once all are written. */
   stream(length: number, sink: BodySink): Promise<number>;
   /**
@@ -94,8 +113,9 @@ export function createImmutableStore(o: ImmutableStoreOptions) {
   // Uploads keep their file open across PATCHes; a client stalled between PATCHes gives
   // its handle back after a while and the next PATCH reopens it.
   const uploadHandles = createHandlePool<Pooled>({ max: 256, idleMs: 60_000 });
-  // Complete shares stay open between reads. The age limit bounds how long a share file
-  // removed by hand keeps being served.
+  // Complete shares stay open between reads; each read first checks (one stat) that the
+  // path still names the same file, so a share replaced or removed by hand is never served
+  // from the old handle. The age limit closes handles a busy share would otherwise keep.
   const readHandles = createHandlePool<ReadableShare>({ max: 64, idleMs: 10_000, maxAgeMs: 60_000 });
   // One background flush at a time: each holds a thread-pool thread until the disk is done.
   let flushesRunning = 0;
@@ -119,16 +139,31 @@ export function createImmutableStore(o: ImmutableStoreOptions) {
   }
 
   async function discard(upload: Upload): Promise<void> {
-    uploads.delete(key(upload.si, upload.shnum));
+    if (uploads.get(key(upload.si, upload.shnum)) === upload) uploads.delete(key(upload.si, upload.shnum));
     await uploadHandles.drop(upload.path);
     await rm(upload.path, { force: true });
     await removeEmptyIncomingDirs(upload.path);
   }
 
+  /** Idle for 30 minutes, or never written to for UNUSED_UPLOAD_TIMEOUT_MS; never while a PATCH is receiving. */
+  function expired(upload: Upload, now: number): boolean {
+    if (upload.inFlight.length > 0) return false;
+    if (now - upload.lastActivity >= UPLOAD_IDLE_TIMEOUT_MS) return true;
+    return !upload.used && now - upload.lastActivity >= UNUSED_UPLOAD_TIMEOUT_MS;
+  }
+
   function liveUpload(si: string, shnum: number): Upload | undefined {
     const upload = uploads.get(key(si, shnum));
-    if (upload && o.now() - upload.lastActivity >= UPLOAD_IDLE_TIMEOUT_MS) return undefined;
+    if (upload && expired(upload, o.now())) return undefined;
     return upload;
+  }
+
+  function reserved(secret?: Uint8Array): number {
+    let total = 0;
+    for (const u of uploads.values()) {
+      if (secret === undefined || constantTimeEqual(u.secret, secret)) total += u.outstanding;
+    }
+    return total;
   }
 
   function checkSecret(upload: Upload, secret: Uint8Array): void {
@@ -165,6 +200,11 @@ export function createImmutableStore(o: ImmutableStoreOptions) {
       });
   }
 
+  /**
+   * Moves a complete upload to shares/, under the bucket lock that mutable writes take, and
+   * never over a file already there: a mutable share created by hand or by a race is kept,
+   * and the upload is dropped with a 409.
+   */
   async function finalise(upload: Upload): Promise<void> {
     await upload.flushing;
     const handle = await borrowUpload(upload);
@@ -175,16 +215,62 @@ export function createImmutableStore(o: ImmutableStoreOptions) {
     }
     await uploadHandles.drop(upload.path);
     const finalPath = sharePath(o.layout.shares, upload.si, upload.shnum);
-    await mkdir(dirname(finalPath), { recursive: true });
-    await rename(upload.path, finalPath);
-    const dir = await open(dirname(finalPath), "r");
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
+    await o.lock(`bucket/${upload.si}`, async () => {
+      await mkdir(dirname(finalPath), { recursive: true });
+      const placed = await placeWithoutReplacing(upload.path, finalPath);
+      if (!placed) {
+        const held = await shareKind(finalPath);
+        await discard(upload);
+        o.logger.warn(
+          { si: upload.si, shnum: upload.shnum, held: held ?? "unknown" },
+          "a complete immutable upload found its share number taken; the upload was dropped",
+        );
+        throw shareKindConflict(upload.si, upload.shnum, describeKind(held));
+      }
+      const dir = await open(dirname(finalPath), "r");
+      try {
+        await dir.sync();
+      } finally {
+        await dir.close();
+      }
+    });
     uploads.delete(key(upload.si, upload.shnum));
     await removeEmptyIncomingDirs(upload.path);
+  }
+
+  /** Compares the overlapping parts of one batch of a PATCH with the file, and writes the rest. */
+  async function writeBatch(
+    fh: FileHandle,
+    upload: Upload,
+    data: Buffer,
+    at: number,
+    overlaps: [number, number][],
+  ): Promise<void> {
+    const end = at + data.length;
+    let cursor = at;
+    const fresh = async (b: number, e: number) => {
+      if (e > b) await writeFully(fh, data.subarray(b - at, e - at), IMMUTABLE_HEADER_SIZE + b);
+    };
+    for (const [ob, oe] of overlaps) {
+      const b = Math.max(ob, at);
+      const e = Math.min(oe, end);
+      if (b >= e) continue;
+      await fresh(cursor, b);
+      const existing = await readFully(fh, e - b, IMMUTABLE_HEADER_SIZE + b);
+      const sent = data.subarray(b - at, e - at);
+      if (!existing.equals(sent)) {
+        let differs = 0;
+        while (differs < sent.length && existing[differs] === sent[differs]) differs++;
+        throw new StorageServerError(
+          "TAHOE_ERR_STORAGE_SERVER_CONFLICT",
+          409,
+          `byte ${b + differs} of share ${upload.shnum} of ${upload.si} was already written with different data`,
+          { hint: "abort the upload and start again" },
+        );
+      }
+      cursor = e;
+    }
+    await fresh(cursor, end);
   }
 
   /** Opens a complete share for reading, or a 404 when there is no immutable share there. */
@@ -202,20 +288,50 @@ export function createImmutableStore(o: ImmutableStoreOptions) {
     try {
       const header = await readFully(fh, IMMUTABLE_HEADER_SIZE, 0).catch(() => Buffer.alloc(0));
       if (!looksImmutable(header)) throw notFound(`no immutable share ${shnum} of ${si}`);
-      const { size } = await fh.stat();
-      return { fh, dataLength: immutableLayout(path, header, size).dataLength };
+      const { size, ino, dev } = await fh.stat();
+      return { fh, dataLength: immutableLayout(path, header, size).dataLength, size, ino, dev };
     } catch (error) {
       await fh.close();
       throw error;
     }
   }
 
+  /** True while `path` still names the file the handle was opened on, at the same size. */
+  async function sameFile(path: string, share: ReadableShare): Promise<boolean> {
+    const now = await stat(path).catch(() => undefined);
+    return now !== undefined && now.ino === share.ino && now.dev === share.dev && now.size === share.size;
+  }
+
+  /**
+   * Settles an upload after a PATCH ends, well or badly: complete once every byte is written
+   * and no other PATCH is still receiving. Callers hold the upload's lock.
+   */
+  async function settle(upload: Upload): Promise<WriteResult> {
+    const required = upload.written.missing(upload.allocatedSize);
+    if (required.length > 0 || upload.inFlight.length > 0) {
+      maybeFlushInBackground(upload);
+      return { complete: false, required };
+    }
+    await finalise(upload);
+    o.logger.debug({ si: upload.si, shnum: upload.shnum }, "immutable share complete");
+    return { complete: true, required };
+  }
+
   return {
-    /** Bytes promised to uploads in progress, which allocation subtracts from free space. */
-    allocatedBytes(): number {
-      let total = 0;
-      for (const u of uploads.values()) total += u.allocatedSize;
-      return total;
+    /** Bytes uploads in progress still reserve (allocated and not yet written); all of them, or one secret's. */
+    reservedBytes(secret?: Uint8Array): number {
+      return reserved(secret);
+    },
+
+    /** Free bytes for new shares: the disk's, less what uploads in progress still reserve. */
+    async available(): Promise<number> {
+      await this.expireIdle();
+      return Math.max(0, (await o.space()) - reserved());
+    },
+
+    /** Whether an upload of this share is in progress (mutable writes must not take its number). */
+    uploading(si: string, shnum: number): boolean {
+      return liveUpload(si, shnum) !== undefined;
     },
 
     list(si: string): Promise<number[]> {
@@ -233,6 +349,11 @@ export function createImmutableStore(o: ImmutableStoreOptions) {
       return o.lock("allocate", () => this.allocateNow(si, shareNumbers, allocatedSize, uploadSecret, lease));
     },
 
+    /**
+     * Under the bucket lock, so no mutable share appears between the kind check and the
+     * reservation. A share number held by a mutable share refuses the whole request (409).
+     * Each upload secret may reserve at most RESERVATION_FRACTION of the space free to it.
+     */
     async allocateNow(
       si: string,
       shareNumbers: number[],
@@ -241,57 +362,76 @@ export function createImmutableStore(o: ImmutableStoreOptions) {
       lease: LeaseSecrets,
     ): Promise<{ alreadyHave: number[]; allocated: number[] }> {
       await this.expireIdle();
-      const alreadyHave = await this.list(si);
-      const expiration = leaseExpiration(o.now());
-      await o.lock(`bucket/${si}`, async () => {
+      const wanted = [...new Set(shareNumbers)].sort((a, b) => a - b);
+      return o.lock(`bucket/${si}`, async () => {
+        const kinds = await shareKinds(o.layout.shares, si);
+        for (const shnum of wanted) {
+          if (kinds.get(shnum) === "mutable") throw shareKindConflict(si, shnum, "a mutable share");
+        }
+        const alreadyHave = [...kinds].filter(([, k]) => k === "immutable").map(([n]) => n);
+        const expiration = leaseExpiration(o.now());
         for (const shnum of alreadyHave) {
           await renewShareLease(o.layout.shares, si, shnum, lease, 0, expiration);
         }
+        let remaining = Math.max(0, (await o.space()) - reserved());
+        const mine = reserved(uploadSecret);
+        let allowance = Math.floor((remaining + mine) * RESERVATION_FRACTION) - mine;
+        const allocated: number[] = [];
+        for (const shnum of wanted) {
+          if (kinds.has(shnum) || uploads.has(key(si, shnum))) continue;
+          if (remaining < allocatedSize || allowance < allocatedSize) continue;
+          const path = sharePath(o.layout.incoming, si, shnum);
+          await mkdir(dirname(path), { recursive: true });
+          const leases: Parameters<typeof addOrRenewLease>[0] = [];
+          addOrRenewLease(leases, lease, { hashed: true, ownerNum: 0, expiration });
+          let fh: FileHandle;
+          try {
+            fh = await createImmutableContainer(path, allocatedSize, leases[0]!);
+          } catch (error) {
+            if ((error as NodeJS.ErrnoException).code === "EEXIST") continue;
+            throw error;
+          }
+          // The handle that wrote the header serves the PATCHes too.
+          await uploadHandles.drop(path);
+          try {
+            (await uploadHandles.acquire(path, async () => ({ fh }))).release();
+          } catch (error) {
+            await fh.close();
+            throw error;
+          }
+          uploads.set(key(si, shnum), {
+            si,
+            shnum,
+            secret: Uint8Array.from(uploadSecret),
+            allocatedSize,
+            written: new IntervalSet(),
+            outstanding: allocatedSize,
+            used: false,
+            lastActivity: o.now(),
+            inFlight: [],
+            path,
+            unflushed: 0,
+            flushing: undefined,
+          });
+          remaining -= allocatedSize;
+          allowance -= allocatedSize;
+          allocated.push(shnum);
+        }
+        if (allocated.length < wanted.length - alreadyHave.length) {
+          o.logger.info(
+            { si, wanted: wanted.length, allocated: allocated.length, allocatedSize },
+            "allocate: some shares did not fit in the space this upload may reserve",
+          );
+        }
+        return { alreadyHave, allocated };
       });
-      let remaining = (await o.space()) - this.allocatedBytes();
-      const allocated: number[] = [];
-      for (const shnum of [...new Set(shareNumbers)].sort((a, b) => a - b)) {
-        if (alreadyHave.includes(shnum) || uploads.has(key(si, shnum))) continue;
-        if (remaining < allocatedSize) continue;
-        const path = sharePath(o.layout.incoming, si, shnum);
-        await mkdir(dirname(path), { recursive: true });
-        const leases: Parameters<typeof addOrRenewLease>[0] = [];
-        addOrRenewLease(leases, lease, { hashed: true, ownerNum: 0, expiration });
-        let fh: FileHandle;
-        try {
-          fh = await createImmutableContainer(path, allocatedSize, leases[0]!);
-        } catch (error) {
-          if ((error as NodeJS.ErrnoException).code === "EEXIST") continue;
-          throw error;
-        }
-        // The handle that wrote the header serves the PATCHes too.
-        await uploadHandles.drop(path);
-        try {
-          (await uploadHandles.acquire(path, async () => ({ fh }))).release();
-        } catch (error) {
-          await fh.close();
-          throw error;
-        }
-        uploads.set(key(si, shnum), {
-          si,
-          shnum,
-          secret: Uint8Array.from(uploadSecret),
-          allocatedSize,
-          written: new IntervalSet(),
-          lastActivity: o.now(),
-          path,
-          unflushed: 0,
-          flushing: undefined,
-        });
-        remaining -= allocatedSize;
-        allocated.push(shnum);
-      }
-      return { alreadyHave, allocated };
     },
 
     /**
-     * Checks the upload, secret and range first; only then is the body read, at most
-     * the range's length. Overlaps must repeat the bytes already written.
+     * Checks the upload, secret and range under the share's lock and claims the range; the
+     * body is then received without the lock, so a stalled client holds only its own
+     * range. Fresh bytes go to disk as they arrive; bytes already written are compared
+     * with the disk batch by batch and must be the same.
      */
     async write(
       si: string,
@@ -300,7 +440,11 @@ export function createImmutableStore(o: ImmutableStoreOptions) {
       range: ByteRange,
       body: PatchBody,
     ): Promise<WriteResult> {
-      return o.lock(key(si, shnum), async () => {
+      const k = key(si, shnum);
+      const begin = range.first;
+      const end = range.last + 1;
+      const length = end - begin;
+      const { upload, claim, overlaps } = await o.lock(k, async () => {
         await this.expireIdle();
         const upload = liveUpload(si, shnum);
         if (!upload) throw notFound(`no upload in progress for share ${shnum} of ${si}`);
@@ -310,55 +454,63 @@ export function createImmutableStore(o: ImmutableStoreOptions) {
             `Content-Range bytes ${range.first}-${range.last} reaches past the allocated size ${upload.allocatedSize}`,
           );
         }
-        const length = range.last - range.first + 1;
-        const overlaps = upload.written.overlaps(range.first, range.last + 1);
+        const busy = upload.inFlight.find(([b, e]) => b < end && begin < e);
+        if (busy) {
+          throw new StorageServerError(
+            "TAHOE_ERR_STORAGE_SERVER_RANGE_BUSY",
+            409,
+            `bytes ${range.first}-${range.last} of share ${shnum} of ${si} overlap bytes ${busy[0]}-${busy[1] - 1}, which another PATCH is still sending`,
+            { hint: "wait for that PATCH to finish (or time out), then send the range again" },
+          );
+        }
+        const claim: [number, number] = [begin, end];
+        upload.inFlight.push(claim);
+        // Only this PATCH writes inside its claim, so what was written there stays as it is now.
+        return { upload, claim, overlaps: upload.written.overlaps(begin, end) };
+      });
+      let failure: unknown;
+      try {
         const handle = await borrowUpload(upload);
         try {
           const fh = handle.value.fh;
-          if (overlaps.length === 0) {
-            // The common case: fresh bytes go to disk as they arrive. A body that fails
-            // half-way leaves bytes nobody counts as written, which a later PATCH overwrites.
-            const received = await body.stream(length, async (pieces, offset) => {
-              await writevFully(fh, pieces, IMMUTABLE_HEADER_SIZE + range.first + offset);
-              // The bytes are in the page cache: give the pieces' memory back now, not at a GC.
-              if (body.freshPieces) for (const piece of pieces) freeNow(piece);
-            });
-            if (received !== length) {
-              throw badBody(`the body is ${received} bytes but Content-Range names ${length}`);
+          const received = await body.stream(length, async (pieces, offset) => {
+            if (overlaps.length === 0) {
+              // The common case: fresh bytes, written as they came, without joining them.
+              // A body that fails half-way leaves bytes nobody counts as written, which a
+              // later PATCH overwrites.
+              await writevFully(fh, pieces, IMMUTABLE_HEADER_SIZE + begin + offset);
+            } else {
+              const data = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
+              await writeBatch(fh, upload, data, begin + offset, overlaps);
             }
-          } else {
-            // Overlapping bytes must match what is there, so the whole body is checked first.
-            const data = await body.read(length);
-            if (data.length !== length) {
-              throw badBody(`the body is ${data.length} bytes but Content-Range names ${length}`);
-            }
-            for (const [b, e] of overlaps) {
-              const existing = await readFully(fh, e - b, IMMUTABLE_HEADER_SIZE + b);
-              if (!existing.equals(data.subarray(b - range.first, e - range.first))) {
-                throw new StorageServerError(
-                  "TAHOE_ERR_STORAGE_SERVER_CONFLICT",
-                  409,
-                  `bytes ${b}-${e - 1} of share ${shnum} of ${si} were already written with different data`,
-                  { hint: "abort the upload and start again" },
-                );
-              }
-            }
-            await writeFully(fh, data, IMMUTABLE_HEADER_SIZE + range.first);
+            // The bytes are in the page cache: give the pieces' memory back now, not at a GC.
+            if (body.freshPieces) for (const piece of pieces) freeNow(piece);
+          });
+          if (received !== length) {
+            throw badBody(`the body is ${received} bytes but Content-Range names ${length}`);
           }
         } finally {
           handle.release();
         }
-        upload.written.add(range.first, range.last + 1);
+      } catch (error) {
+        failure = error;
+      }
+      return o.lock(k, async () => {
+        upload.inFlight.splice(upload.inFlight.indexOf(claim), 1);
+        const current = uploads.get(k) === upload;
+        if (failure !== undefined) {
+          // Another PATCH may have finished the share while this one was receiving.
+          if (current) await settle(upload).catch(() => undefined);
+          throw failure;
+        }
+        if (!current) throw notFound(`the upload of share ${shnum} of ${si} was aborted during this PATCH`);
+        const before = upload.written.overlaps(begin, end).reduce((n, [b, e]) => n + e - b, 0);
+        upload.written.add(begin, end);
+        upload.outstanding -= length - before;
+        upload.used = true;
         upload.lastActivity = o.now();
         upload.unflushed += length;
-        const required = upload.written.missing(upload.allocatedSize);
-        if (required.length > 0) {
-          maybeFlushInBackground(upload);
-          return { complete: false, required };
-        }
-        await finalise(upload);
-        o.logger.debug({ si, shnum }, "immutable share complete");
-        return { complete: true, required };
+        return settle(upload);
       });
     },
 
@@ -381,15 +533,15 @@ export function createImmutableStore(o: ImmutableStoreOptions) {
       });
     },
 
-    /** Drops uploads idle for 30 minutes, with their partial files. */
+    /** Drops uploads idle for 30 minutes, or unused for UNUSED_UPLOAD_TIMEOUT_MS, with their partial files. */
     async expireIdle(): Promise<void> {
       const now = o.now();
       for (const upload of [...uploads.values()]) {
-        if (
-          now - upload.lastActivity >= UPLOAD_IDLE_TIMEOUT_MS &&
-          uploads.get(key(upload.si, upload.shnum)) === upload
-        ) {
-          o.logger.info({ si: upload.si, shnum: upload.shnum }, "idle upload expired");
+        if (expired(upload, now) && uploads.get(key(upload.si, upload.shnum)) === upload) {
+          o.logger.info(
+            { si: upload.si, shnum: upload.shnum, used: upload.used },
+            upload.used ? "idle upload expired" : "unused upload expired",
+          );
           await discard(upload);
         }
       }
@@ -401,7 +553,11 @@ export function createImmutableStore(o: ImmutableStoreOptions) {
      */
     async openShare(si: string, shnum: number): Promise<OpenedShare> {
       const path = sharePath(o.layout.shares, si, shnum);
-      const handle = await readHandles.acquire(path, () => openReadable(path, si, shnum));
+      const handle = await readHandles.acquire(
+        path,
+        () => openReadable(path, si, shnum),
+        (share) => sameFile(path, share),
+      );
       return {
         fh: handle.value.fh,
         path,
@@ -417,4 +573,34 @@ export function createImmutableStore(o: ImmutableStoreOptions) {
       await Promise.all([uploadHandles.close(), readHandles.close()]);
     },
   };
+}
+
+function describeKind(kind: string | undefined): string {
+  if (kind === "mutable") return "a mutable share";
+  if (kind === "immutable") return "an immutable share";
+  return "a file that is neither kind of share";
+}
+
+/**
+ * Gives `from` the name `to` unless `to` exists: link() fails with EEXIST instead of
+ * replacing. On a file system without hard links, a check then rename, which the caller's
+ * bucket lock makes safe against this server's own writers. False when `to` was taken.
+ */
+async function placeWithoutReplacing(from: string, to: string): Promise<boolean> {
+  try {
+    await link(from, to);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "EEXIST") return false;
+    if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP" && code !== "EXDEV") throw error;
+    const taken = await lstat(to).then(
+      () => true,
+      (e: NodeJS.ErrnoException) => (e.code === "ENOENT" ? false : Promise.reject(e)),
+    );
+    if (taken) return false;
+    await rename(from, to);
+    return true;
+  }
+  await unlink(from);
+  return true;
 }

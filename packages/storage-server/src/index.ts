@@ -6,7 +6,7 @@ export {
   IMMUTABLE_HEADER_SIZE,
   IMMUTABLE_LEASE_SIZE,
 } from "./immutable-container.js";
-export { UPLOAD_IDLE_TIMEOUT_MS } from "./immutable-store.js";
+export { UNUSED_UPLOAD_TIMEOUT_MS, UPLOAD_IDLE_TIMEOUT_MS } from "./immutable-store.js";
 export { LEASE_DURATION_SECONDS } from "./leases.js";
 export { LIMITS } from "./limits.js";
 export { MUTABLE_DATA_OFFSET, MUTABLE_MAGIC_V1, MUTABLE_MAGIC_V2 } from "./mutable-container.js";

@@ -1,9 +1,10 @@
 import { type FileHandle, mkdir, open, rm, rmdir } from "node:fs/promises";
 import { dirname } from "node:path";
 import { constantTimeEqual } from "@lafs/crypto";
-import { notFound, StorageServerError, tooLarge } from "./errors.js";
+import { notFound, StorageServerError, shareKindConflict, tooLarge } from "./errors.js";
 import type { createKeyedLock } from "./keyed-lock.js";
 import { addOrRenewLease, type LeaseSecrets, leaseExpiration } from "./leases.js";
+import { LIMITS } from "./limits.js";
 import {
   createMutableContainer,
   MUTABLE_DATA_OFFSET,
@@ -15,15 +16,18 @@ import {
 } from "./mutable-container.js";
 import { bucketDir, type StorageLayout, sharePath } from "./paths.js";
 import type { ReadTestWriteRequest } from "./schemas.js";
-import { listShares, shareKind } from "./share-files.js";
+import { listShares, type ShareKind, shareKind, shareKinds } from "./share-files.js";
 
 export interface MutableStoreOptions {
   layout: StorageLayout;
   now: () => number;
+  /** Free bytes for new data: net of reserved space, read-only mode and uploads' reservations. */
   space: () => Promise<number>;
   readonly: boolean;
   nodeId: Uint8Array;
   lock: ReturnType<typeof createKeyedLock>;
+  /** Whether an immutable upload of this share is in progress. */
+  uploading: (si: string, shnum: number) => boolean;
 }
 
 export interface ReadTestWriteResult {
@@ -39,10 +43,14 @@ interface OpenShare {
 export type MutableStore = ReturnType<typeof createMutableStore>;
 
 export function createMutableStore(o: MutableStoreOptions) {
-  async function openAll(si: string): Promise<Map<number, OpenShare>> {
+  async function openAll(
+    si: string,
+    kinds: Map<number, ShareKind | undefined>,
+  ): Promise<Map<number, OpenShare>> {
     const shares = new Map<number, OpenShare>();
     try {
-      for (const shnum of await listShares(o.layout.shares, si, "mutable")) {
+      for (const [shnum, kind] of kinds) {
+        if (kind !== "mutable") continue;
         const path = sharePath(o.layout.shares, si, shnum);
         const fh = await open(path, "r+");
         shares.set(shnum, { fh, container: await readMutableContainer(path, fh).catch(closeAnd(fh)) });
@@ -67,7 +75,14 @@ export function createMutableStore(o: MutableStoreOptions) {
       request: ReadTestWriteRequest,
     ): Promise<ReadTestWriteResult> {
       return o.lock(`bucket/${si}`, async () => {
-        const shares = await openAll(si);
+        const kinds = await shareKinds(o.layout.shares, si);
+        // A share number an immutable share holds (or is being uploaded to) is never tested,
+        // read as empty or written: refuse before anything is read or changed.
+        for (const shnum of request.testWriteVectors.keys()) {
+          if (kinds.get(shnum) === "immutable") throw shareKindConflict(si, shnum, "an immutable share");
+          if (o.uploading(si, shnum)) throw shareKindConflict(si, shnum, "an immutable share being uploaded");
+        }
+        const shares = await openAll(si, kinds);
         try {
           for (const [shnum, share] of shares) {
             if (!constantTimeEqual(share.container.writeEnabler, writeEnabler)) {
@@ -79,14 +94,19 @@ export function createMutableStore(o: MutableStoreOptions) {
               );
             }
           }
+          checkReadTotal(si, request, shares);
           let success = true;
           for (const [shnum, tw] of request.testWriteVectors) {
             const share = shares.get(shnum);
             for (const t of tw.test) {
-              const actual = share
-                ? await readMutableData(share.fh, share.container.dataLength, t.offset, t.size)
-                : Buffer.alloc(0);
-              if (!actual.equals(t.specimen)) success = false;
+              // Bytes are read only when their length matches the specimen's, so a test's
+              // `size` (up to 2^53) never decides how much is read.
+              const length = clippedLength(share?.container.dataLength ?? 0, t.offset, t.size);
+              if (length !== t.specimen.length) success = false;
+              else if (share && length > 0) {
+                const actual = await readMutableData(share.fh, share.container.dataLength, t.offset, length);
+                if (!actual.equals(t.specimen)) success = false;
+              }
             }
           }
           const data = new Map<number, Uint8Array[]>();
@@ -127,6 +147,21 @@ export function createMutableStore(o: MutableStoreOptions) {
       }
     },
   };
+
+  /** Refuses (413) a request whose read vectors would return more than LIMITS.readTestWriteReads bytes. */
+  function checkReadTotal(si: string, request: ReadTestWriteRequest, shares: Map<number, OpenShare>) {
+    let total = 0;
+    for (const share of shares.values()) {
+      for (const r of request.readVector)
+        total += clippedLength(share.container.dataLength, r.offset, r.size);
+    }
+    if (total > LIMITS.readTestWriteReads) {
+      throw tooLarge(
+        `the read vectors of this read-test-write on ${si} ask for ${total} bytes of its ${shares.size} shares; at most ${LIMITS.readTestWriteReads} bytes are read back per request`,
+        "read large parts of a mutable share with GET /storage/v1/mutable/:storage_index/:share_number and a Range",
+      );
+    }
+  }
 
   async function checkWritable(si: string, request: ReadTestWriteRequest, shares: Map<number, OpenShare>) {
     const changes = [...request.testWriteVectors.values()].some(
@@ -207,6 +242,11 @@ export function createMutableStore(o: MutableStoreOptions) {
       await rmdir(dirname(dir)).catch(() => undefined);
     }
   }
+}
+
+/** How many bytes of `size` from `offset` lie inside data of `dataLength` bytes. */
+function clippedLength(dataLength: number, offset: number, size: number): number {
+  return Math.max(0, Math.min(size, dataLength - offset));
 }
 
 function closeAnd(fh: FileHandle) {

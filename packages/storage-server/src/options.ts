@@ -17,6 +17,8 @@ export interface StorageServerOptions {
   logger?: Logger;
   /** ms clock, for leases and idle-upload expiry in tests. */
   now?: () => number;
+  /** A request body that sends nothing for this many ms fails with 408 (default 30 s; tests shorten it). */
+  bodyIdleTimeoutMs?: number;
 }
 
 function optionError(message: string, hint: string): StorageServerError {

@@ -11,16 +11,17 @@ import {
   extractSecrets,
   type SecretKind,
 } from "./auth.js";
-import { readBody, streamBody } from "./body.js";
+import { type IdleLimit, readBody, streamBody } from "./body.js";
+import { createByteBudget } from "./byte-budget.js";
 import { decodeCbor, encodeCbor, encodeRequired, plainBytes } from "./cbor.js";
 import { corruptContainer } from "./container-errors.js";
-import { badBody, isStorageServerError, notFound, tooLarge } from "./errors.js";
+import { badBody, isStorageServerError, notFound, StorageServerError, tooLarge } from "./errors.js";
 import { readFully } from "./file-io.js";
 import { createImmutableStore, type OpenedShare } from "./immutable-store.js";
 import { createKeyedLock } from "./keyed-lock.js";
 import { renewAllLeases } from "./lease-ops.js";
 import { leaseExpiration } from "./leases.js";
-import { LIMITS } from "./limits.js";
+import { LIMITS, TIMEOUTS } from "./limits.js";
 import { createMutableStore } from "./mutable-store.js";
 import { checkOptions, type StorageServerOptions } from "./options.js";
 import { parseShareNumber, parseStorageIndex, storageLayout } from "./paths.js";
@@ -70,10 +71,24 @@ export async function storageServerPlugin(
   const mutable = createMutableStore({
     layout,
     now,
-    space,
+    space: () => immutable.available(),
     readonly,
     nodeId: Uint8Array.from(options.writeEnablerNodeId),
     lock,
+    uploading: (index, number) => immutable.uploading(index, number),
+  });
+  // Read-test-write bodies are held whole; together they stay within one budget.
+  const bufferedBodies = createByteBudget(LIMITS.bufferedBodies, TIMEOUTS.bufferedBodyWait);
+  const bodyIdleMs = options.bodyIdleTimeoutMs ?? TIMEOUTS.bodyIdle;
+  const bodyIdle = (what: string): IdleLimit => ({
+    ms: bodyIdleMs,
+    error: () =>
+      new StorageServerError(
+        "TAHOE_ERR_STORAGE_SERVER_BODY_TIMEOUT",
+        408,
+        `${what}: no body bytes arrived for ${bodyIdleMs} ms; the request was dropped`,
+        { hint: "send the request again; a PATCH's range is free for it now" },
+      ),
   });
   const expectedAuthorization = Buffer.from(authorizationValue(options.swissnum), "latin1");
   const applicationVersion = options.applicationVersion ?? "lafs-ts/0.0.0";
@@ -151,17 +166,23 @@ export async function storageServerPlugin(
       });
       const cborBody = async (request: FastifyRequest, limit: number, what: string) => {
         checkCborContentType(request.headers["content-type"]);
-        const body = await readBody(request.body, request.headers["content-length"], limit, (size) =>
-          tooLarge(
-            `${what}: the body${size === undefined ? "" : ` of ${size} bytes`} is over the ${limit}-byte limit`,
-            `${what} bodies are at most ${limit} bytes`,
-          ),
+        const body = await readBody(
+          request.body,
+          request.headers["content-length"],
+          limit,
+          (size) =>
+            tooLarge(
+              `${what}: the body${size === undefined ? "" : ` of ${size} bytes`} is over the ${limit}-byte limit`,
+              `${what} bodies are at most ${limit} bytes`,
+            ),
+          bodyIdle(what),
         );
         return decodeCbor(body, what);
       };
 
       route("GET", "/version", { cbor: true }, async (_request, reply) => {
-        const free = await space();
+        // What a new share may take: uploads in progress have promised the rest away.
+        const free = await immutable.available();
         return sendCbor(
           reply,
           200,
@@ -241,8 +262,6 @@ export async function storageServerPlugin(
             // A request from a real socket went through Node's HTTP parser, which copies each
             // body chunk into a buffer of its own; an injected test request may not.
             freshPieces: request.raw.socket instanceof Socket,
-            read: (length) =>
-              readBody(request.body, contentLength, Math.min(length, LIMITS.patchBody), tooLong(length)),
             stream: (length, sink) =>
               streamBody(
                 request.body,
@@ -251,6 +270,8 @@ export async function storageServerPlugin(
                 tooLong(length),
                 sink,
                 PATCH_WRITE_BATCH,
+                2,
+                bodyIdle(`PATCH of share ${number} of ${index}`),
               ),
           });
           return reply
@@ -300,10 +321,24 @@ export async function storageServerPlugin(
         { secrets: ["write-enabler", "lease-renew-secret", "lease-cancel-secret"], cbor: true },
         async (request, reply, s) => {
           const index = si(request);
-          const body = parseReadTestWrite(
-            await cborBody(request, LIMITS.readTestWriteBody, "read-test-write request"),
+          // Room for the body is claimed before a byte of it is read, and held until the
+          // reply is built (the parsed vectors point into the body).
+          const declared = Number(request.headers["content-length"]);
+          const release = await bufferedBodies.acquire(
+            Number.isSafeInteger(declared) && declared >= 0
+              ? Math.min(declared, LIMITS.readTestWriteBody)
+              : LIMITS.readTestWriteBody,
+            `read-test-write on ${index}`,
           );
-          const result = await mutable.readTestWrite(index, s.get("write-enabler")!, leaseSecrets(s), body);
+          let result: Awaited<ReturnType<typeof mutable.readTestWrite>>;
+          try {
+            const body = parseReadTestWrite(
+              await cborBody(request, LIMITS.readTestWriteBody, "read-test-write request"),
+            );
+            result = await mutable.readTestWrite(index, s.get("write-enabler")!, leaseSecrets(s), body);
+          } finally {
+            release();
+          }
           const data = new Map<number, Uint8Array[]>();
           for (const [n, reads] of result.data) data.set(n, reads.map(plainBytes));
           return sendCbor(

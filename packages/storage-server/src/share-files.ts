@@ -7,19 +7,30 @@ export type ShareKind = "immutable" | "mutable";
 
 /** The share numbers of one kind stored complete for a storage index, ascending. */
 export async function listShares(sharesDir: string, si: string, kind: ShareKind): Promise<number[]> {
+  const found: number[] = [];
+  for (const [shnum, k] of await shareKinds(sharesDir, si)) if (k === kind) found.push(shnum);
+  return found;
+}
+
+/**
+ * Every share file of a storage index, ascending, with what it holds (undefined: neither
+ * kind's header). One directory read, then one header read per file present.
+ */
+export async function shareKinds(sharesDir: string, si: string): Promise<Map<number, ShareKind | undefined>> {
   let names: string[];
   try {
     names = await readdir(bucketDir(sharesDir, si));
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return new Map();
     throw error;
   }
-  const found: number[] = [];
-  for (const name of names) {
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(name) || Number(name) > 255) continue;
-    if ((await shareKind(sharePath(sharesDir, si, Number(name)))) === kind) found.push(Number(name));
-  }
-  return found.sort((a, b) => a - b);
+  const numbers = names
+    .filter((name) => /^(0|[1-9][0-9]{0,2})$/.test(name) && Number(name) <= 255)
+    .map(Number)
+    .sort((a, b) => a - b);
+  const kinds = new Map<number, ShareKind | undefined>();
+  for (const shnum of numbers) kinds.set(shnum, await shareKind(sharePath(sharesDir, si, shnum)));
+  return kinds;
 }
 
 /** What a share file holds, by its first bytes; undefined when it is missing or neither. */

@@ -254,12 +254,24 @@ describe("immutable shares", () => {
     await t.restart({ readonly: false, reservedSpace: 0 });
     const free = (await version())["available-space"]!;
     expect(free).toBeGreaterThan(1000);
-    // Outstanding allocations count against free space.
-    a = uncbor((await allocate([0, 1], Math.floor(free * 0.6), randomBytes(20))).body) as Map<
+    // Outstanding allocations count against free space, and one upload secret may take at
+    // most half of what is free to it: 0.3 of the space fits once, not twice.
+    a = uncbor((await allocate([0, 1], Math.floor(free * 0.3), randomBytes(20))).body) as Map<
       string,
       Set<number>
     >;
     expect([...a.get("allocated")!]).toEqual([0]);
+    a = uncbor((await allocate([1, 2], Math.floor(free * 0.3), randomBytes(20))).body) as Map<
+      string,
+      Set<number>
+    >;
+    expect([...a.get("allocated")!]).toEqual([1]);
+    // 0.4 of the space is left and a new secret may take half of it: 0.3 does not fit.
+    a = uncbor((await allocate([2], Math.floor(free * 0.3), randomBytes(20))).body) as Map<
+      string,
+      Set<number>
+    >;
+    expect([...a.get("allocated")!]).toEqual([]);
   });
 
   it("counts nothing from a PATCH cut short, though some of its bytes reached the file", async () => {
