@@ -1,4 +1,5 @@
 import type { Readable } from "node:stream";
+import { freeNow } from "@lafs/immutable";
 import type { StorageServerError } from "./errors.js";
 
 /**
@@ -13,6 +14,8 @@ export function readBody(
   limit: number,
   tooLong: (size: number | undefined) => StorageServerError,
   idle?: IdleLimit,
+  /** Each chunk is a buffer of its own (see PatchBody.freshPieces): free it once copied. */
+  freshChunks = false,
 ): Promise<Buffer> {
   const declared =
     contentLength !== undefined && /^[0-9]+$/.test(contentLength) ? Number(contentLength) : undefined;
@@ -49,6 +52,7 @@ export function readBody(
       }
       if (whole !== undefined && size <= whole.length) {
         chunk.copy(whole, at);
+        if (freshChunks) freeNow(chunk);
         return;
       }
       if (whole !== undefined) {

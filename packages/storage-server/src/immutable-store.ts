@@ -258,7 +258,9 @@ export function createImmutableStore(o: ImmutableStoreOptions) {
       await fresh(cursor, b);
       const existing = await readFully(fh, e - b, IMMUTABLE_HEADER_SIZE + b);
       const sent = data.subarray(b - at, e - at);
-      if (!existing.equals(sent)) {
+      const same = existing.equals(sent);
+      if (same) freeNow(existing);
+      else {
         let differs = 0;
         while (differs < sent.length && existing[differs] === sent[differs]) differs++;
         throw new StorageServerError(
@@ -482,6 +484,8 @@ export function createImmutableStore(o: ImmutableStoreOptions) {
             } else {
               const data = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
               await writeBatch(fh, upload, data, begin + offset, overlaps);
+              // Only this call holds the joined copy: give its memory back now, not at a GC.
+              if (data !== pieces[0]) freeNow(data);
             }
             // The bytes are in the page cache: give the pieces' memory back now, not at a GC.
             if (body.freshPieces) for (const piece of pieces) freeNow(piece);

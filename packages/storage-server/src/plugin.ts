@@ -1,5 +1,6 @@
 import { mkdir, rm } from "node:fs/promises";
 import { Socket } from "node:net";
+import { freeNow } from "@lafs/immutable";
 import { silentLogger } from "@lafs/interface";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { writeCorruptionAdvisory } from "./advisories.js";
@@ -164,7 +165,10 @@ export async function storageServerPlugin(
         renew: s.get("lease-renew-secret")!,
         cancel: s.get("lease-cancel-secret")!,
       });
-      const cborBody = async (request: FastifyRequest, limit: number, what: string) => {
+      const cborBody = async (request: FastifyRequest, limit: number, what: string) =>
+        (await cborBodyAndBytes(request, limit, what)).value;
+      /** The decoded body and the buffer it was decoded from (byte strings in `value` point into it). */
+      const cborBodyAndBytes = async (request: FastifyRequest, limit: number, what: string) => {
         checkCborContentType(request.headers["content-type"]);
         const body = await readBody(
           request.body,
@@ -176,8 +180,9 @@ export async function storageServerPlugin(
               `${what} bodies are at most ${limit} bytes`,
             ),
           bodyIdle(what),
+          request.raw.socket instanceof Socket,
         );
-        return decodeCbor(body, what);
+        return { value: decodeCbor(body, what), bytes: body };
       };
 
       route("GET", "/version", { cbor: true }, async (_request, reply) => {
@@ -331,12 +336,19 @@ export async function storageServerPlugin(
             `read-test-write on ${index}`,
           );
           let result: Awaited<ReturnType<typeof mutable.readTestWrite>>;
+          let bytes: Buffer | undefined;
           try {
-            const body = parseReadTestWrite(
-              await cborBody(request, LIMITS.readTestWriteBody, "read-test-write request"),
+            const body = await cborBodyAndBytes(request, LIMITS.readTestWriteBody, "read-test-write request");
+            bytes = body.bytes;
+            result = await mutable.readTestWrite(
+              index,
+              s.get("write-enabler")!,
+              leaseSecrets(s),
+              parseReadTestWrite(body.value),
             );
-            result = await mutable.readTestWrite(index, s.get("write-enabler")!, leaseSecrets(s), body);
           } finally {
+            // The body is written or refused: give its memory back before the budget lets the next in.
+            if (bytes !== undefined) freeNow(bytes);
             release();
           }
           const data = new Map<number, Uint8Array[]>();
