@@ -5,7 +5,8 @@
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { base32Encode, createTlsIdentity } from "@lafs/crypto";
-import { createStorageServer } from "../dist/index.js";
+// LAFS_BENCH_DIST points at another build (e.g. an older one, to compare); ../dist by default.
+const { createStorageServer } = await import(process.env.LAFS_BENCH_DIST ?? "../dist/index.js");
 
 const dir = process.argv[2];
 const swissnum = base32Encode(randomBytes(20));
