@@ -1,10 +1,11 @@
 // The storage server of `pnpm bench:storage-hostile`, alone in its own process so its RSS is
-// its own: started by bench/hostile.ts with fork(), it reports its port and
-// certificate pin over IPC and serves until the parent disconnects.
+// its own: started by bench/hostile.ts with fork(), it reports its port and swissnum over
+// IPC and serves until the parent disconnects.
 
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { base32Encode, createTlsIdentity } from "@lafs/crypto";
+
 // LAFS_BENCH_DIST points at another build (e.g. an older one, to compare); ../dist by default.
 const { createStorageServer } = await import(process.env.LAFS_BENCH_DIST ?? "../dist/index.js");
 
