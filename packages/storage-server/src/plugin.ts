@@ -22,7 +22,7 @@ import { createImmutableStore, type OpenedShare } from "./immutable-store.js";
 import { createKeyedLock } from "./keyed-lock.js";
 import { renewAllLeases } from "./lease-ops.js";
 import { leaseExpiration } from "./leases.js";
-import { LIMITS, TIMEOUTS } from "./limits.js";
+import { LIMITS, RESERVATION_FRACTION, TIMEOUTS } from "./limits.js";
 import { createMutableStore } from "./mutable-store.js";
 import { checkOptions, type StorageServerOptions } from "./options.js";
 import { parseShareNumber, parseStorageIndex, storageLayout } from "./paths.js";
@@ -195,7 +195,8 @@ export async function storageServerPlugin(
             [
               utf8(PROTOCOL_KEY),
               new Map<Uint8Array, unknown>([
-                [utf8("maximum-immutable-share-size"), free],
+                // The most one new upload secret may reserve (RESERVATION_FRACTION of it).
+                [utf8("maximum-immutable-share-size"), Math.floor(free * RESERVATION_FRACTION)],
                 [utf8("maximum-mutable-share-size"), MAXIMUM_MUTABLE_SHARE_SIZE],
                 [utf8("available-space"), free],
               ]),
