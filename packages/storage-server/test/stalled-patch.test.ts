@@ -2,15 +2,16 @@ import { randomBytes } from "node:crypto";
 import type { ClientRequest } from "node:http";
 import https from "node:https";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { gbs } from "./gbs-requests.js";
-import { type Response, secretHeader, startTestServer, type TestServer } from "./helpers.js";
+import { UNUSED_UPLOAD_TIMEOUT_MS } from "../src/index.js";
+import { cancel, enabler, gbs, renew } from "./gbs-requests.js";
+import { CBOR_HEADERS, type Response, secretHeader, startTestServer, type TestServer } from "./helpers.js";
 
 // Issue 15, defect 14: a PATCH waiting for its body holds only its own byte range, not the
 // share's lock, and a body that stops arriving fails after the idle timeout (408).
 const SI = "vu7wf3mtubcqpvdqyuzbr2zboi";
 const IDLE_MS = 600;
 
-describe("a PATCH whose body stalls", () => {
+describe("request bodies that stall", () => {
   let t: TestServer;
   let g: ReturnType<typeof gbs>;
   beforeEach(async () => {
@@ -23,22 +24,30 @@ describe("a PATCH whose body stalls", () => {
 
   /** Sends the headers and `sent` of the body's bytes, then nothing: a client that hung. */
   function stalledPatch(shnum: number, first: number, length: number, sent: Uint8Array, upload: Uint8Array) {
+    return stalled("PATCH", `/storage/v1/immutable/${SI}/${shnum}`, sent, {
+      Accept: "application/cbor",
+      "Content-Length": String(length),
+      "Content-Range": `bytes ${first}-${first + length - 1}/*`,
+      "X-Tahoe-Authorization": secretHeader("upload-secret", upload),
+    });
+  }
+
+  function stalled(
+    method: string,
+    path: string,
+    sent: Uint8Array,
+    headers: Record<string, string | string[]>,
+  ) {
     let request: ClientRequest | undefined;
     const response = new Promise<Response>((resolve, reject) => {
       request = https.request(
         {
           host: "127.0.0.1",
           port: t.port,
-          method: "PATCH",
-          path: `/storage/v1/immutable/${SI}/${shnum}`,
+          method,
+          path,
           agent: new https.Agent({ rejectUnauthorized: false }),
-          headers: {
-            Authorization: `Tahoe-LAFS ${Buffer.from(t.swissnum).toString("base64")}`,
-            Accept: "application/cbor",
-            "Content-Length": String(length),
-            "Content-Range": `bytes ${first}-${first + length - 1}/*`,
-            "X-Tahoe-Authorization": secretHeader("upload-secret", upload),
-          },
+          headers: { Authorization: `Tahoe-LAFS ${Buffer.from(t.swissnum).toString("base64")}`, ...headers },
         },
         (res) => {
           const chunks: Buffer[] = [];
@@ -52,7 +61,11 @@ describe("a PATCH whose body stalls", () => {
       request.on("error", reject);
       request.write(sent);
     });
-    return { response, destroy: () => request?.destroy() };
+    return {
+      response,
+      destroy: () => request?.destroy(),
+      finish: (rest: Uint8Array) => request?.end(rest),
+    };
   }
 
   it("lets a disjoint PATCH through, refuses an overlapping one with 409, and times the stalled one out", async () => {
@@ -82,6 +95,46 @@ describe("a PATCH whose body stalls", () => {
     const done = await g.patch(SI, 0, 0, data.subarray(0, 1000), upload);
     expect(done.status).toBe(201);
     expect((await g.read(SI, "immutable", 0)).body).toEqual(data);
+  });
+
+  it("never expires an upload while a PATCH is receiving, even an unused one past its timeout", async () => {
+    const upload = randomBytes(20);
+    const data = randomBytes(1000);
+    expect(await g.allocated(await g.allocate(SI, [2], data.length, upload))).toEqual([2]);
+    const slow = stalledPatch(2, 0, 1000, data.subarray(0, 400), upload);
+    try {
+      await new Promise((r) => setTimeout(r, 100));
+      t.clock.now += UNUSED_UPLOAD_TIMEOUT_MS + 1;
+      // /version runs the expiry; the upload's reservation is still counted, not dropped.
+      await g.version();
+      slow.finish(data.subarray(400));
+      expect((await slow.response).status).toBe(201);
+    } finally {
+      slow.destroy();
+    }
+    expect((await g.read(SI, "immutable", 2)).body).toEqual(data);
+  });
+
+  it("times out a read-test-write body that stops arriving, and the slot stays writable", async () => {
+    const body = g.rtwBody({ 0: { write: [[0, Buffer.from("complete")]] } });
+    const slow = stalled("POST", `/storage/v1/mutable/${SI}/read-test-write`, body.subarray(0, 10), {
+      ...CBOR_HEADERS,
+      "Content-Length": String(body.length),
+      "X-Tahoe-Authorization": [
+        secretHeader("write-enabler", enabler),
+        secretHeader("lease-renew-secret", renew),
+        secretHeader("lease-cancel-secret", cancel),
+      ],
+    });
+    try {
+      expect(g.rtwReply(await g.rtw(SI, { 1: { write: [[0, Buffer.from("other")]] } })).success).toBe(true);
+      const timedOut = await slow.response;
+      expect(timedOut.status).toBe(408);
+      expect(timedOut.body.toString()).toContain("read-test-write request: no body bytes arrived");
+    } finally {
+      slow.destroy();
+    }
+    expect(await g.list(SI, "mutable")).toEqual([1]);
   });
 
   it("compares a PATCH over written bytes with the disk as it arrives: same bytes pass, different ones are a 409", async () => {
