@@ -15,7 +15,7 @@ import { readBody, streamBody } from "./body.js";
 import { decodeCbor, encodeCbor, encodeRequired, plainBytes } from "./cbor.js";
 import { CorruptContainerError, corruptContainer } from "./container-errors.js";
 import { createCorruptionLog } from "./corruption-log.js";
-import { asRefusal, internalError, sendRefusal } from "./error-answers.js";
+import { asRefusal, internalError, sendRefusal, storageFull } from "./error-answers.js";
 import { badBody, notFound, type StorageServerError, tooLarge } from "./errors.js";
 import { readFully } from "./file-io.js";
 import { createImmutableStore, type OpenedShare } from "./immutable-store.js";
@@ -29,7 +29,7 @@ import { parseShareNumber, parseStorageIndex, sharePath, storageLayout } from ".
 import { parseContentRange, parseRange } from "./ranges.js";
 import { parseAllocateRequest, parseCorruptionAdvisory, parseReadTestWrite } from "./schemas.js";
 import { type ShareKind, shareKind, watchUnrecognisedShares } from "./share-files.js";
-import { availableSpace } from "./space.js";
+import { availableSpace, failedForLackOfRoom } from "./space.js";
 import type { StorageServerStatus } from "./status.js";
 
 const PROTOCOL_KEY = "http://allmydata.org/tahoe/protocols/storage/v1";
@@ -120,7 +120,11 @@ export async function storageServerPlugin(
       scope.setErrorHandler(async (error, request, reply) => {
         // A body left unread is not worth draining: close the connection after replying.
         if (!request.raw.complete) reply.header("connection", "close");
-        const refusal = asRefusal(error, () => writing(request));
+        let refusal = asRefusal(error, () => writing(request));
+        // Node's recursive mkdir reports ENOENT when the disk refused a parent directory with ENOSPC.
+        if (refusal === undefined && (await failedForLackOfRoom(error, layout.root))) {
+          refusal = storageFull(writing(request), error);
+        }
         if (refusal === undefined) {
           logger.error({ err: error, url: request.url }, "storage request failed");
           return sendRefusal(reply, internalError());
