@@ -420,11 +420,11 @@ function brokenBody(template: () => unknown, rng: Rng): { how: string; bytes: Bu
       break;
     }
     case "truncated": {
-      const bytes = cbor(root.value);
+      const bytes = Buffer.from(cbor(root.value));
       return { how, bytes: bytes.subarray(0, rng.int(0, bytes.length - 1)) };
     }
     case "trailing bytes":
-      return { how, bytes: Buffer.concat([cbor(root.value), rng.bytes(rng.int(1, 8))]) };
+      return { how, bytes: Buffer.concat([Buffer.from(cbor(root.value)), rng.bytes(rng.int(1, 8))]) };
     case "deep nesting": {
       const slot = rng.pick(all);
       let v = slot.get();
@@ -434,7 +434,7 @@ function brokenBody(template: () => unknown, rng: Rng): { how: string; bytes: Bu
     }
     case "huge length": {
       rng.pick(all).set(MARKER);
-      const bytes = cbor(root.value);
+      const bytes = Buffer.from(cbor(root.value));
       const encoded = Buffer.concat([Buffer.from([0x40 + MARKER.length]), MARKER]);
       const at = bytes.indexOf(encoded);
       const header = rng.pick([
@@ -470,7 +470,7 @@ function brokenBody(template: () => unknown, rng: Rng): { how: string; bytes: Bu
       break;
     }
     case "duplicate key": {
-      const bytes = cbor(root.value);
+      const bytes = Buffer.from(cbor(root.value));
       // The first map's first pair, repeated with the map's count raised by one (maps under 23 pairs).
       const at = bytes.findIndex((b) => b >= 0xa1 && b <= 0xb6);
       if (at < 0) return { how, bytes: Buffer.from("a2616101616102", "hex") };
@@ -482,12 +482,12 @@ function brokenBody(template: () => unknown, rng: Rng): { how: string; bytes: Bu
       };
     }
     case "indefinite length": {
-      const bytes = cbor(root.value);
+      const bytes = Buffer.from(cbor(root.value));
       if (bytes[0]! < 0xa0 || bytes[0]! > 0xb7) return { how, bytes: Buffer.from("bfff", "hex") };
       return { how, bytes: Buffer.concat([Buffer.from([0xbf]), bytes.subarray(1), Buffer.from([0xff])]) };
     }
   }
-  return { how, bytes: cbor(root.value) };
+  return { how, bytes: Buffer.from(cbor(root.value)) };
 }
 
 // ---- the classes -------------------------------------------------------------------------
@@ -579,7 +579,12 @@ function pathCase(rng: Rng, i: number): Case {
       () => e.si + rng.text(rng.int(1, 5), "abcdefghijklmnopqrstuvwxyz234567"),
       // Characters outside base32, or base32 ones that leave the unused low bits set.
       () => e.si.slice(0, 25) + rng.pick(["0", "1", "8", "9", "b", "r", "z"]),
-      () => rng.text(26, "abcdefghijklmnopqrstuvwxyz0123456789"),
+      () => {
+        // Random, with at least one character base32 lacks, so it never names a real index by chance.
+        const chars = [...rng.text(26, "abcdefghijklmnopqrstuvwxyz0123456789")];
+        chars[rng.int(0, 25)] = rng.pick(["0", "1", "8", "9"]);
+        return chars.join("");
+      },
       () => encodeURIComponent(rng.bytes(rng.int(1, 20)).toString("latin1")),
       () => rng.pick(["..", "%2e%2e", "..%2f..%2fetc", "%00", "%zz", "%", "%2F", "a%2Fb", "%C0%AE%C0%AE"]),
       () => "a".repeat(rng.int(101, 2000)),
@@ -670,7 +675,7 @@ function rangeCase(rng: Rng, i: number): Case {
     const e = ENDPOINTS.find((x) => x.name === "patch")!;
     const base = wellFormed(e);
     const n = rng.int(0, 99);
-    const [range, body, expected] = rng.pick([
+    const [range, body, expected] = rng.pick<() => [string, number, number[]]>([
       () => [`bytes ${n + rng.int(1, 50)}-${n}/*`, 4, [416]],
       () => [`bytes ${n}-${rng.int(100, 10_000)}/*`, 4, [416]],
       () => [`bytes 0-${"9".repeat(rng.int(17, 40))}/*`, 4, [416]],
@@ -682,13 +687,13 @@ function rangeCase(rng: Rng, i: number): Case {
       // A valid range with a body of another length: 400, and nothing counted as written.
       () => [`bytes 20-${20 + rng.int(4, 30)}/*`, rng.int(0, 3), [400]],
       () => [`bytes 20-23/*`, rng.int(5, 64), [400]],
-    ] as const)();
+    ])();
     return {
       ...base,
       name: `range#${i} PATCH ${range} (${body} bytes)`,
       headers: { ...base.headers, "Content-Range": range },
       body: Buffer.alloc(body, 0x22),
-      expect: [...expected],
+      expect: expected,
     };
   }
   const e = rng.pick(ENDPOINTS.filter((x) => x.name.endsWith("read")));
@@ -888,7 +893,7 @@ describe(`generated malformed requests (seed ${SEED})`, () => {
       await Promise.all(
         cases.slice(i, i + BATCH).map(async (c) => {
           // Node's client sends a GET, DELETE or OPTIONS body without a Content-Length unless told one.
-          const length = c.body ? { "Content-Length": String(c.body.length) } : {};
+          const length: Record<string, string> = c.body ? { "Content-Length": String(c.body.length) } : {};
           const r = await t.request(c.method, c.path, {
             headers: { ...c.headers, ...length },
             ...(c.body ? { body: c.body } : {}),
