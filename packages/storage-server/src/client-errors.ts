@@ -2,7 +2,13 @@ import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Logger } from "@lafs/interface";
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
-import { frameworkRefusal, internalError, rawRefusal, sendRefusal } from "./error-answers.js";
+import {
+  frameworkRefusal,
+  internalError,
+  rawRefusal,
+  sendRefusal,
+  settleUnreadBody,
+} from "./error-answers.js";
 import type { StorageServerError } from "./errors.js";
 
 /** What Node's HTTP parser refuses before there is a request, in our words. */
@@ -67,6 +73,6 @@ export function answerFrameworkError(
     refusal = internalError();
   }
   logger.debug({ code: refusal.code, url }, refusal.message);
-  reply.header("connection", "close");
+  settleUnreadBody(request, reply);
   sendRefusal(reply, refusal);
 }

@@ -1,5 +1,5 @@
 import { Readable } from "node:stream";
-import type { FastifyReply } from "fastify";
+import type { FastifyReply, FastifyRequest } from "fastify";
 import { isStorageServerError, StorageServerError, type StorageServerErrorCode } from "./errors.js";
 
 /** Every error answer names its code here; the body stays the plain-text message (Tahoe's words where it has them). */
@@ -91,4 +91,23 @@ export function rawRefusal(error: StorageServerError, reason: string): Buffer {
     `${ERROR_CODE_HEADER}: ${error.code}\r\n` +
     `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n`;
   return Buffer.concat([Buffer.from(head, "latin1"), body]);
+}
+
+/** Unread request bodies up to this size are read and dropped after an error answer. */
+export const DRAIN_LIMIT = 4 * 1024 * 1024;
+
+/**
+ * An error answered before the request body was read: a body of known, modest length is read
+ * and dropped, so the answer reaches the client (closing a socket with unread bytes makes the
+ * kernel reset it, and the client may lose the answer) and the connection stays usable; any
+ * other body closes the connection after the answer.
+ */
+export function settleUnreadBody(request: FastifyRequest, reply: FastifyReply): void {
+  if (request.raw.complete) return;
+  const length = Number(request.headers["content-length"]);
+  if (Number.isSafeInteger(length) && length >= 0 && length <= DRAIN_LIMIT && !request.raw.destroyed) {
+    request.raw.resume();
+  } else {
+    reply.header("connection", "close");
+  }
 }

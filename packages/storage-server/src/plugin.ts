@@ -15,7 +15,7 @@ import { readBody, streamBody } from "./body.js";
 import { decodeCbor, encodeCbor, encodeRequired, plainBytes } from "./cbor.js";
 import { CorruptContainerError, corruptContainer } from "./container-errors.js";
 import { createCorruptionLog } from "./corruption-log.js";
-import { asRefusal, internalError, sendRefusal, storageFull } from "./error-answers.js";
+import { asRefusal, internalError, sendRefusal, settleUnreadBody, storageFull } from "./error-answers.js";
 import { badBody, notFound, type StorageServerError, tooLarge } from "./errors.js";
 import { readFully } from "./file-io.js";
 import { createImmutableStore, type OpenedShare } from "./immutable-store.js";
@@ -113,13 +113,12 @@ export async function storageServerPlugin(
 
       scope.setNotFoundHandler((request, reply) => {
         checkAuthorization(request.raw, expectedAuthorization);
-        if (!request.raw.complete) reply.header("connection", "close");
+        settleUnreadBody(request, reply);
         sendRefusal(reply, notFound(`no storage endpoint ${request.method} ${request.url.slice(0, 200)}`));
       });
 
       scope.setErrorHandler(async (error, request, reply) => {
-        // A body left unread is not worth draining: close the connection after replying.
-        if (!request.raw.complete) reply.header("connection", "close");
+        settleUnreadBody(request, reply);
         let refusal = asRefusal(error, () => writing(request));
         // Node's recursive mkdir reports ENOENT when the disk refused a parent directory with ENOSPC.
         if (refusal === undefined && (await failedForLackOfRoom(error, layout.root))) {

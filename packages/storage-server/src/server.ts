@@ -7,7 +7,7 @@ import { describeListenEndpoint, listenOnEndpoint } from "@lafs/transport";
 import Fastify, { type FastifyInstance } from "fastify";
 import { authorizationValue, checkAuthorization } from "./auth.js";
 import { answerClientError, answerFrameworkError } from "./client-errors.js";
-import { asRefusal, internalError, sendRefusal } from "./error-answers.js";
+import { asRefusal, internalError, sendRefusal, settleUnreadBody } from "./error-answers.js";
 import { notFound, StorageServerError } from "./errors.js";
 import type { StorageServerOptions } from "./options.js";
 import { storageServerPlugin } from "./plugin.js";
@@ -138,11 +138,11 @@ function answerOutsideTheProtocol(app: FastifyInstance, expectedAuthorization: B
   app.addContentTypeParser("*", (_request, payload, done) => done(null, payload));
   app.setNotFoundHandler((request, reply) => {
     checkAuthorization(request.raw, expectedAuthorization);
-    if (!request.raw.complete) reply.header("connection", "close");
+    settleUnreadBody(request, reply);
     sendRefusal(reply, notFound(`no storage endpoint ${request.method} ${request.url.slice(0, 200)}`));
   });
   app.setErrorHandler((error, request, reply) => {
-    if (!request.raw.complete) reply.header("connection", "close");
+    settleUnreadBody(request, reply);
     return sendRefusal(reply, asRefusal(error, () => `${request.method} ${request.url}`) ?? internalError());
   });
 }
