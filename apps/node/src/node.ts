@@ -14,6 +14,7 @@ import {
   teeLogger,
 } from "@lafs/control-tub";
 import type { Logger, Startable } from "@lafs/interface";
+import type { StorageServerStatus } from "@lafs/storage-server";
 import { loadOverrideRules } from "@lafs/transport";
 import {
   ANNOUNCEMENT_FILE,
@@ -112,6 +113,8 @@ export function createNode(basedir: string, options: NodeOptions = {}): TahoeNod
   let services: Startable[] = [];
   let current: NodeStatus | undefined;
   let announced: StorageAnnouncement | undefined;
+  /** The running storage server's report (damaged shares, advisories), for the welcome page. */
+  let storageReport: (() => StorageServerStatus) | undefined;
 
   async function startStorage(
     config: TahoeConfig,
@@ -148,6 +151,7 @@ export function createNode(basedir: string, options: NodeOptions = {}): TahoeNod
     // A port in use comes back as the storage server's TAHOE_ERR_STORAGE_SERVER_LISTEN, naming it.
     await server.start();
     services.push(server);
+    storageReport = () => server.status();
     const announcement: StorageAnnouncement = {
       serverId: identity.nodeKey.nodeId,
       nickname: config.node.nickname,
@@ -236,6 +240,7 @@ export function createNode(basedir: string, options: NodeOptions = {}): TahoeNod
         }
         // An introducer directory runs the introducer on tub.port instead of a storage server.
         announced = undefined;
+        storageReport = undefined;
         const storage = (await isIntroducerDirectory(root))
           ? undefined
           : await startStorage(config, identity, version);
@@ -265,6 +270,7 @@ export function createNode(basedir: string, options: NodeOptions = {}): TahoeNod
                 services,
                 logger: log,
                 activity,
+                storageReport: () => storageReport?.(),
               })
             : undefined;
         const control = createControlTubService({

@@ -14,7 +14,7 @@ import {
   uploadImmutable,
   withServerFlags,
 } from "@lafs/storage-client";
-import type { WebNode, WebServerInfo } from "@lafs/web";
+import type { WebNode, WebServerInfo, WebStorageReport } from "@lafs/web";
 import type { GridClients } from "./grid-clients.js";
 
 export interface NodeWebNode extends WebNode {
@@ -42,6 +42,8 @@ export interface WebNodeOptions {
   newServers?: "allowed" | "not-allowed" | undefined;
   maxSegmentSize?: number | undefined;
   storageEnabled: boolean;
+  /** The node's own storage server's damage report, when it runs one. */
+  storageReport?: (() => WebStorageReport | undefined) | undefined;
   serverList: ServerList;
   introducers: readonly IntroducerClient[];
   clients: GridClients;
@@ -202,7 +204,7 @@ export function createWebNode(options: WebNodeOptions): NodeWebNode {
           return { petname: s.petname, state: s.state, since: s.since };
         }),
         servers: options.serverList.servers().map(serverInfo),
-        storage: { enabled: options.storageEnabled },
+        storage: storageStatus(options.storageEnabled, options.storageReport?.()),
         uploads: uploadReadiness(),
         encoding: { ...options.encoding.last() },
       };
@@ -281,4 +283,11 @@ async function* readWithSignal(
   } finally {
     await chunks.return(undefined);
   }
+}
+
+function storageStatus(
+  enabled: boolean,
+  report: WebStorageReport | undefined,
+): ReturnType<WebNode["status"]>["storage"] {
+  return report === undefined ? { enabled } : { enabled, report };
 }

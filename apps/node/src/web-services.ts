@@ -12,6 +12,7 @@ import { parseSecretFile } from "@lafs/crypto";
 import type { Logger, Startable } from "@lafs/interface";
 import type { IntroducerClient, ServerList } from "@lafs/introducer-client";
 import type { ConnectFunction } from "@lafs/storage-client";
+import type { WebStorageReport } from "@lafs/web";
 import { createWebServer } from "@lafs/web";
 import { errnoCode, NodeError } from "./errors.js";
 import { createGridClients } from "./grid-clients.js";
@@ -34,6 +35,8 @@ export interface WebServicesOptions {
   logger: Logger;
   /** Uploads and downloads in progress, for `tahoe status`. */
   activity?: ActivityTracker | undefined;
+  /** The node's storage server's damage report, for the welcome page; unset when it runs none. */
+  storageReport?: (() => WebStorageReport | undefined) | undefined;
 }
 
 async function readSecret(basedir: string, file: string, bytes: number): Promise<Uint8Array> {
@@ -88,6 +91,7 @@ export async function startWebServices(options: WebServicesOptions): Promise<str
     newServers: config.client.newServers,
     maxSegmentSize: config.client.maxSegmentSizeForTesting,
     storageEnabled: config.storage.enabled,
+    storageReport: options.storageReport,
     serverList: options.serverList,
     introducers: options.introducers,
     clients,

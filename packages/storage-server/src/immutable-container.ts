@@ -1,4 +1,4 @@
-import { type FileHandle, open } from "node:fs/promises";
+import { type FileHandle, open, rm } from "node:fs/promises";
 import { corruptContainer } from "./container-errors.js";
 import type { Lease } from "./leases.js";
 
@@ -60,6 +60,8 @@ export async function createImmutableContainer(
     return fh;
   } catch (error) {
     await fh.close();
+    // A disk that filled up half-way must not leave a container a retried allocation takes for someone else's.
+    await rm(path, { force: true });
     throw error;
   }
 }

@@ -1,5 +1,8 @@
+export { ADVISORY_LIMITS, type AdvisoryTally } from "./advisories.js";
 export { authorizationValue, type SecretKind } from "./auth.js";
 export { blake2b } from "./blake2b.js";
+export { type CorruptShareRecord, MAX_CORRUPTION_RECORDS } from "./corruption-log.js";
+export { ERROR_CODE_HEADER } from "./error-answers.js";
 export { isStorageServerError, StorageServerError, type StorageServerErrorCode } from "./errors.js";
 export {
   IMMUTABLE_CONTAINER_VERSION,
@@ -13,3 +16,4 @@ export { MUTABLE_DATA_OFFSET, MUTABLE_MAGIC_V1, MUTABLE_MAGIC_V2 } from "./mutab
 export type { StorageServerOptions } from "./options.js";
 export { storageServerPlugin } from "./plugin.js";
 export { type CreateStorageServerOptions, createStorageServer, type StorageServer } from "./server.js";
+export type { StorageServerStatus } from "./status.js";

@@ -3,7 +3,7 @@ import { Socket } from "node:net";
 import { freeNow } from "@lafs/immutable";
 import { silentLogger } from "@lafs/interface";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { writeCorruptionAdvisory } from "./advisories.js";
+import { ADVISORY_LIMITS, createAdvisoryStore } from "./advisories.js";
 import {
   authorizationValue,
   checkAcceptsCbor,
@@ -15,8 +15,10 @@ import {
 import { type IdleLimit, readBody, streamBody } from "./body.js";
 import { createByteBudget } from "./byte-budget.js";
 import { decodeCbor, encodeCbor, encodeRequired, plainBytes } from "./cbor.js";
-import { corruptContainer } from "./container-errors.js";
-import { badBody, isStorageServerError, notFound, StorageServerError, tooLarge } from "./errors.js";
+import { CorruptContainerError, corruptContainer } from "./container-errors.js";
+import { createCorruptionLog } from "./corruption-log.js";
+import { asRefusal, internalError, sendRefusal, settleUnreadBody, storageFull } from "./error-answers.js";
+import { badBody, notFound, StorageServerError, tooLarge } from "./errors.js";
 import { readFully } from "./file-io.js";
 import { createImmutableStore, type OpenedShare } from "./immutable-store.js";
 import { createKeyedLock } from "./keyed-lock.js";
@@ -25,11 +27,12 @@ import { leaseExpiration } from "./leases.js";
 import { LIMITS, RESERVATION_FRACTION, TIMEOUTS } from "./limits.js";
 import { createMutableStore } from "./mutable-store.js";
 import { checkOptions, type StorageServerOptions } from "./options.js";
-import { parseShareNumber, parseStorageIndex, storageLayout } from "./paths.js";
+import { parseShareNumber, parseStorageIndex, sharePath, storageLayout } from "./paths.js";
 import { parseContentRange, parseRange } from "./ranges.js";
 import { parseAllocateRequest, parseCorruptionAdvisory, parseReadTestWrite } from "./schemas.js";
-import type { ShareKind } from "./share-files.js";
-import { availableSpace } from "./space.js";
+import { type ShareKind, shareKind, watchUnrecognisedShares } from "./share-files.js";
+import { availableSpace, failedForLackOfRoom } from "./space.js";
+import type { StorageServerStatus } from "./status.js";
 
 const PROTOCOL_KEY = "http://allmydata.org/tahoe/protocols/storage/v1";
 /** What Tahoe-LAFS announces: 69105 TB, far above anything a client will write. */
@@ -58,7 +61,7 @@ function sendCbor(reply: FastifyReply, status: number, value: unknown): FastifyR
 export async function storageServerPlugin(
   app: FastifyInstance,
   options: StorageServerOptions,
-): Promise<void> {
+): Promise<{ status(): StorageServerStatus }> {
   checkOptions(options);
   const logger = options.logger ?? silentLogger;
   const now = options.now ?? Date.now;
@@ -91,6 +94,16 @@ export async function storageServerPlugin(
         { hint: "send the request again; a PATCH's range is free for it now" },
       ),
   });
+  const corruption = createCorruptionLog({ sharesDir: layout.shares, logger, now });
+  const unwatch = watchUnrecognisedShares(layout.shares, (path, problem) =>
+    corruption.report(path, "unknown", problem),
+  );
+  const advisories = createAdvisoryStore({
+    dir: layout.advisories,
+    now,
+    space: () => immutable.available(),
+  });
+  await advisories.load();
   const expectedAuthorization = Buffer.from(authorizationValue(options.swissnum), "latin1");
   const applicationVersion = options.applicationVersion ?? "lafs-ts/0.0.0";
 
@@ -106,6 +119,7 @@ export async function storageServerPlugin(
       sweep.unref();
       scope.addHook("onClose", async () => {
         clearInterval(sweep);
+        unwatch();
         await immutable.close();
       });
 
@@ -115,32 +129,53 @@ export async function storageServerPlugin(
 
       scope.setNotFoundHandler((request, reply) => {
         checkAuthorization(request.raw, expectedAuthorization);
-        reply
-          .code(404)
-          .type("text/plain; charset=utf-8")
-          .send(`no storage endpoint ${request.method} ${request.url}`);
+        settleUnreadBody(request, reply);
+        sendRefusal(reply, notFound(`no storage endpoint ${request.method} ${request.url.slice(0, 200)}`));
       });
 
-      scope.setErrorHandler((error, request, reply) => {
-        // A body left unread is not worth draining: close the connection after replying.
-        if (!request.raw.complete) reply.header("connection", "close");
-        if (isStorageServerError(error)) {
-          if (error.status >= 500) logger.error({ err: error, url: request.url }, "storage request failed");
-          else logger.debug({ code: error.code, url: request.url }, error.message);
-          // Tahoe sends 406 with an empty body; every other error body is the plain-text message.
-          const body = error.status === 406 ? "" : error.message;
-          return reply.code(error.status).type("text/plain; charset=utf-8").send(body);
+      scope.setErrorHandler(async (error, request, reply) => {
+        settleUnreadBody(request, reply);
+        let refusal = asRefusal(error, () => writing(request));
+        // Node's recursive mkdir reports ENOENT when the disk refused a parent directory with ENOSPC.
+        if (refusal === undefined && (await failedForLackOfRoom(error, layout.root))) {
+          refusal = storageFull(writing(request), error);
         }
-        const { statusCode: status, message } = error as { statusCode?: number; message?: string };
-        if (status !== undefined && status >= 400 && status < 500) {
-          return reply
-            .code(status)
-            .type("text/plain; charset=utf-8")
-            .send(message ?? "");
+        if (refusal === undefined) {
+          logger.error({ err: error, url: request.url }, "storage request failed");
+          return sendRefusal(reply, internalError());
         }
-        logger.error({ err: error, url: request.url }, "storage request failed");
-        return reply.code(500).type("text/plain; charset=utf-8").send("internal storage server error");
+        await noteDamage(refusal, request);
+        if (refusal.code === "TAHOE_ERR_STORAGE_SERVER_FULL") {
+          // The operator's to fix, not a bug: one line, no stack.
+          logger.warn({ code: refusal.code, url: request.url }, refusal.message);
+        } else if (refusal.code === "TAHOE_ERR_STORAGE_SERVER_CORRUPT_CONTAINER") {
+          logger.debug({ code: refusal.code, url: request.url }, refusal.message);
+        } else if (refusal.status >= 500) {
+          logger.error({ err: refusal, url: request.url }, "storage request failed");
+        } else logger.debug({ code: refusal.code, url: request.url }, refusal.message);
+        return sendRefusal(reply, refusal);
       });
+
+      /** A damaged container goes to the corruption log; so does a share a read or advisory could not find because its header is unrecognised. */
+      const noteDamage = async (refusal: StorageServerError, request: FastifyRequest) => {
+        const kind = request.url.includes("/mutable/")
+          ? "mutable"
+          : request.url.includes("/immutable/")
+            ? "immutable"
+            : "unknown";
+        if (refusal instanceof CorruptContainerError) {
+          corruption.report(refusal.path, kind, refusal.problem);
+          return;
+        }
+        const { si: index, shnum: number } = request.params as Params;
+        if (refusal.status !== 404 || index === undefined || number === undefined) return;
+        // shareKind reports an unrecognised header to the watcher above.
+        try {
+          await shareKind(sharePath(layout.shares, parseStorageIndex(index), parseShareNumber(number)));
+        } catch {
+          // Only a report: a file that cannot be read stays a plain 404.
+        }
+      };
 
       const route = (
         method: "GET" | "PUT" | "POST" | "PATCH",
@@ -315,7 +350,7 @@ export async function storageServerPlugin(
         const reason = parseCorruptionAdvisory(
           await cborBody(request, LIMITS.corruptBody, "corruption advisory"),
         );
-        const path = await writeCorruptionAdvisory(layout.advisories, now(), kind, index, number, reason);
+        const path = await advisories.write(kind, index, number, reason);
         logger.warn({ si: index, shnum: number, kind, path }, "client reports a corrupt share");
         return reply.code(200).send();
       };
@@ -378,6 +413,30 @@ export async function storageServerPlugin(
     },
     { prefix: "/storage/v1" },
   );
+
+  return {
+    status: () => ({
+      corruptShares: { count: corruption.count(), records: corruption.records() },
+      corruptionAdvisories: { ...advisories.tally(), limits: { ...ADVISORY_LIMITS } },
+    }),
+  };
+}
+
+/** What a request that hit a full disk could not write, for the 507's words. */
+function writing(request: FastifyRequest): string {
+  const { si, shnum } = request.params as Params;
+  const route = request.routeOptions.url ?? "";
+  if (route.endsWith("/corrupt")) return `a corruption advisory about share ${shnum} of ${si}`;
+  if (route.endsWith("/read-test-write")) return `the writes to mutable slot ${si}`;
+  if (request.method === "PATCH") {
+    const range = String(request.headers["content-range"] ?? "").slice(0, 80);
+    return `${range === "" ? "bytes" : range} of immutable share ${shnum} of ${si}`;
+  }
+  if (request.method === "POST" && shnum === undefined && si !== undefined) {
+    return `new immutable share containers for storage index ${si}`;
+  }
+  if (route.startsWith("/storage/v1/lease")) return `the leases of storage index ${si}`;
+  return `${request.method} ${request.url.slice(0, 120)}`;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { ADVISORY_LIMITS } from "./advisories.js";
 import { badBody } from "./errors.js";
 
 // Hand-written checks of the CDDL in Tahoe's http_server.py. Its maps have no wildcard
@@ -85,7 +86,10 @@ function shareNumber(value: unknown, where: string): number {
   return n;
 }
 
-/** `{reason: tstr .size (1..32765)}` */
+/**
+ * `{reason: tstr .size (1..32765)}` in Tahoe's CDDL; this server allows 1..32757 bytes, the most
+ * that fits in the 32768-byte body limit (Tahoe's own limits disagree the same way).
+ */
 export function parseCorruptionAdvisory(value: unknown): string {
   const map = closedMap(value, "corruption advisory", ["reason"]);
   const reason = map.get("reason");
@@ -93,8 +97,10 @@ export function parseCorruptionAdvisory(value: unknown): string {
     throw badBody(`corruption advisory: 'reason' must be a text string, got ${describe(reason)}`);
   }
   const size = Buffer.byteLength(reason, "utf8");
-  if (size < 1 || size > 32765)
-    throw badBody(`corruption advisory: 'reason' is ${size} bytes, allowed 1..32765`);
+  if (size < 1 || size > ADVISORY_LIMITS.reasonBytes)
+    throw badBody(
+      `corruption advisory: 'reason' is ${size} bytes, allowed 1..${ADVISORY_LIMITS.reasonBytes}`,
+    );
   return reason;
 }
 

@@ -2,16 +2,24 @@ import { rm } from "node:fs/promises";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { ListenEndpoint } from "@lafs/config";
-import { noSchemaCompilers, type Startable } from "@lafs/interface";
+import { noSchemaCompilers, type Startable, silentLogger } from "@lafs/interface";
 import { describeListenEndpoint, listenOnEndpoint } from "@lafs/transport";
-import Fastify from "fastify";
-import { StorageServerError } from "./errors.js";
+import Fastify, { type FastifyInstance } from "fastify";
+import { authorizationValue, checkAuthorization } from "./auth.js";
+import { answerClientError, answerFrameworkError } from "./client-errors.js";
+import { asRefusal, internalError, sendRefusal, settleUnreadBody } from "./error-answers.js";
+import { notFound, StorageServerError } from "./errors.js";
 import type { StorageServerOptions } from "./options.js";
 import { storageServerPlugin } from "./plugin.js";
+import type { StorageServerStatus } from "./status.js";
 
 export interface StorageServer extends Startable {
   /** The bound TCP addresses once started (port 0 resolves to the real port); unix sockets are not listed. */
   addresses(): { host: string; port: number }[];
+  /** Damaged shares found and corruption advisories kept; all zero before `start`. */
+  status(): StorageServerStatus;
+  /** The damaged share files found since start (at most 1000 listed), oldest first. */
+  corruptShares(): StorageServerStatus["corruptShares"]["records"];
 }
 
 export interface CreateStorageServerOptions extends StorageServerOptions {
@@ -41,14 +49,24 @@ async function listenOn(server: Server, endpoint: ListenEndpoint): Promise<void>
  * certificate asked), serving the GBS routes on every endpoint given.
  */
 export function createStorageServer(options: CreateStorageServerOptions): StorageServer {
-  const app = Fastify({ logger: false, schemaController: noSchemaCompilers("@lafs/storage-server") });
+  const logger = options.logger ?? silentLogger;
+  const app = Fastify({
+    logger: false,
+    schemaController: noSchemaCompilers("@lafs/storage-server"),
+    frameworkErrors: (error, request, reply) => answerFrameworkError(error, request, reply, logger),
+  });
   const servers: Server[] = [];
   let started = false;
+  let report: { status(): StorageServerStatus } | undefined;
+  const expectedAuthorization = Buffer.from(authorizationValue(options.swissnum ?? ""), "latin1");
 
   return {
     async start() {
       if (started) return;
-      await storageServerPlugin(app, options);
+      if (report === undefined) {
+        answerOutsideTheProtocol(app, expectedAuthorization);
+        report = await storageServerPlugin(app, options);
+      }
       await app.ready();
       try {
         for (const endpoint of options.listen) {
@@ -58,6 +76,7 @@ export function createStorageServer(options: CreateStorageServerOptions): Storag
           );
           // Tahoe clients poll /version every second; keep their connections open between polls.
           server.keepAliveTimeout = 65_000;
+          server.on("clientError", (error, socket) => answerClientError(error, socket, logger));
           servers.push(server);
           await listenOn(server, endpoint);
         }
@@ -82,6 +101,24 @@ export function createStorageServer(options: CreateStorageServerOptions): Storag
       started = false;
     },
 
+    status() {
+      return (
+        report?.status() ?? {
+          corruptShares: { count: 0, records: [] },
+          corruptionAdvisories: {
+            count: 0,
+            bytes: 0,
+            refused: 0,
+            limits: { count: 0, bytes: 0, perStorageIndex: 0, reasonBytes: 0 },
+          },
+        }
+      );
+    },
+
+    corruptShares() {
+      return this.status().corruptShares.records;
+    },
+
     addresses() {
       return servers.flatMap((server) => {
         const address = server.address();
@@ -90,4 +127,22 @@ export function createStorageServer(options: CreateStorageServerOptions): Storag
       });
     },
   };
+}
+
+/**
+ * Requests outside /storage/v1 get the storage server's error format too: 401 without the
+ * swissnum (as Tahoe answers), else a plain-text 404; their bodies are never parsed.
+ */
+function answerOutsideTheProtocol(app: FastifyInstance, expectedAuthorization: Buffer): void {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", (_request, payload, done) => done(null, payload));
+  app.setNotFoundHandler((request, reply) => {
+    checkAuthorization(request.raw, expectedAuthorization);
+    settleUnreadBody(request, reply);
+    sendRefusal(reply, notFound(`no storage endpoint ${request.method} ${request.url.slice(0, 200)}`));
+  });
+  app.setErrorHandler((error, request, reply) => {
+    settleUnreadBody(request, reply);
+    return sendRefusal(reply, asRefusal(error, () => `${request.method} ${request.url}`) ?? internalError());
+  });
 }

@@ -1,4 +1,5 @@
 import { open, readdir } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
 import { looksImmutable } from "./immutable-container.js";
 import { looksMutable } from "./mutable-container.js";
 import { bucketDir, sharePath } from "./paths.js";
@@ -52,8 +53,45 @@ export async function shareKind(path: string): Promise<ShareKind | undefined> {
     const bytes = head.subarray(0, bytesRead);
     if (looksMutable(bytes)) return "mutable";
     if (looksImmutable(bytes)) return "immutable";
+    await noticeUnrecognised(path, fh, bytes);
     return undefined;
   } finally {
     await fh.close();
+  }
+}
+
+/** Told of each share file whose header is neither kind's; it reports, never touches the file. */
+export type UnrecognisedShareWatcher = (path: string, problem: string) => void;
+const watchers = new Map<string, UnrecognisedShareWatcher>();
+
+/** Watches the share files under `sharesDir` (shares/<xx>/<si>/<shnum>); returns the unwatch. */
+export function watchUnrecognisedShares(sharesDir: string, watcher: UnrecognisedShareWatcher): () => void {
+  const key = resolve(sharesDir);
+  watchers.set(key, watcher);
+  return () => {
+    if (watchers.get(key) === watcher) watchers.delete(key);
+  };
+}
+
+/** A file just created is empty until its header is written: only an empty file this old is damaged. */
+const EMPTY_FILE_GRACE_MS = 10_000;
+
+async function noticeUnrecognised(
+  path: string,
+  fh: { stat(): Promise<{ size: number; mtimeMs: number }> },
+  head: Buffer,
+) {
+  const watcher = watchers.get(dirname(dirname(dirname(resolve(path)))));
+  if (watcher === undefined) return;
+  const { size, mtimeMs } = await fh.stat().catch(() => ({ size: head.length, mtimeMs: 0 }));
+  if (size === 0) {
+    if (Date.now() - mtimeMs >= EMPTY_FILE_GRACE_MS) watcher(path, "the file is empty (0 bytes)");
+  } else if (head.length < 4) {
+    watcher(path, `the file is ${size} bytes, shorter than any container header`);
+  } else {
+    watcher(
+      path,
+      `its first bytes 0x${head.subarray(0, 4).toString("hex")} are neither an immutable container version (1 or 2) nor the mutable container magic`,
+    );
   }
 }

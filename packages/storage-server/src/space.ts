@@ -9,3 +9,18 @@ export async function availableSpace(dir: string, reserved: number, readonly: bo
   const s = await statfs(dir);
   return Math.max(0, Number(s.bavail) * Number(s.bsize) - reserved);
 }
+
+/**
+ * Whether a file-system error came from a full disk though its code does not say so: Node's
+ * recursive mkdir reports a parent directory's ENOSPC as ENOENT. True when no block or no inode is left.
+ */
+export async function failedForLackOfRoom(error: unknown, dir: string): Promise<boolean> {
+  const syscall = (error as NodeJS.ErrnoException | undefined)?.syscall;
+  if (syscall === undefined) return false;
+  try {
+    const s = await statfs(dir);
+    return s.bavail === 0 || s.ffree === 0;
+  } catch {
+    return false;
+  }
+}

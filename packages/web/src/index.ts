@@ -15,9 +15,11 @@ export { SECURITY_HEADERS } from "./page.js";
 export { createWebServer, type WebServer, type WebServerOptions } from "./server.js";
 export { secretEquals, type UploadAuthority } from "./upload-authority.js";
 export type {
+  WebCorruptShare,
   WebDownload,
   WebNode,
   WebNodeStatus,
   WebServerInfo,
+  WebStorageReport,
   WebUploadOptions,
 } from "./web-node.js";

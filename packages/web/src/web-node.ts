@@ -18,6 +18,23 @@ export interface WebServerInfo {
   learnedFrom: string[];
 }
 
+/** A share file the node's storage server found damaged; it stays on disk for the operator. */
+export interface WebCorruptShare {
+  path: string;
+  storageIndex: string;
+  shareNumber: number;
+  kind: "immutable" | "mutable" | "unknown";
+  problem: string;
+  /** ms since the epoch. */
+  firstSeen: number;
+}
+
+/** The storage server's damage report: damaged share files, and corruption advisories clients sent. */
+export interface WebStorageReport {
+  corruptShares: { count: number; records: WebCorruptShare[] };
+  corruptionAdvisories: { count: number; bytes: number; refused: number };
+}
+
 export interface WebNodeStatus {
   nickname: string;
   nodeId: string;
@@ -25,7 +42,12 @@ export interface WebNodeStatus {
   startedAt: number;
   introducers: { petname: string; state: string; since?: number }[];
   servers: WebServerInfo[];
-  storage: { enabled: boolean; availableSpace?: number };
+  storage: {
+    enabled: boolean;
+    availableSpace?: number;
+    /** What the node's own storage server reports; absent when it runs none. */
+    report?: WebStorageReport;
+  };
   /** Whether an upload could start now; Tahoe-LAFS leaves callers to guess when the grid is "connected enough". */
   uploads: { ready: boolean /** placement's words when not ready */; reason?: string };
   encoding: { k: number; happy: number; n: number };

@@ -1,6 +1,6 @@
 import { html, type SafeHtml } from "./html.js";
 import { page } from "./page.js";
-import type { WebNodeStatus, WebServerInfo } from "./web-node.js";
+import type { WebNodeStatus, WebServerInfo, WebStorageReport } from "./web-node.js";
 
 /** "5 minutes ago", as Tahoe-LAFS's welcome page writes times. */
 export function ago(then: number | undefined, now: number): string {
@@ -79,10 +79,56 @@ export function welcomeJson(status: WebNodeStatus, now: number): unknown {
       available_space: s.availableSpace ?? null,
       learned_from: s.learnedFrom,
     })),
-    storage: { enabled: status.storage.enabled, available_space: status.storage.availableSpace ?? null },
+    storage: {
+      enabled: status.storage.enabled,
+      available_space: status.storage.availableSpace ?? null,
+      ...(status.storage.report === undefined ? {} : storageReportJson(status.storage.report)),
+    },
     uploads: { ready: status.uploads.ready, reason: status.uploads.reason ?? null },
     encoding: status.encoding,
   };
+}
+
+/** The storage server's damage report in `/?t=json` (times in seconds, as the rest). */
+function storageReportJson(report: WebStorageReport) {
+  return {
+    corrupt_shares: {
+      count: report.corruptShares.count,
+      list: report.corruptShares.records.map((r) => ({
+        path: r.path,
+        storage_index: r.storageIndex,
+        share_number: r.shareNumber,
+        kind: r.kind,
+        problem: r.problem,
+        first_seen: r.firstSeen / 1000,
+      })),
+    },
+    corruption_advisories: {
+      count: report.corruptionAdvisories.count,
+      bytes: report.corruptionAdvisories.bytes,
+      refused: report.corruptionAdvisories.refused,
+    },
+  };
+}
+
+/** Shown only when there is something to see: a clean server adds one quiet line. */
+function storageReportSection(report: WebStorageReport | undefined, now: number): SafeHtml | string {
+  if (report === undefined) return "";
+  const advisories = report.corruptionAdvisories;
+  const advisoryLine = html`<p id="corruption-advisories">Corruption advisories received: ${advisories.count} (${abbreviateSpace(advisories.bytes)})${advisories.refused > 0 ? html`, ${advisories.refused} refused over the limit` : ""}; they are kept in <code>storage/corruption-advisories</code>.</p>`;
+  const damaged = report.corruptShares;
+  if (damaged.count === 0)
+    return html`<h2>Stored shares</h2>
+<p id="corrupt-shares">No damaged share files found.</p>
+${advisoryLine}`;
+  const unlisted = damaged.count - damaged.records.length;
+  return html`<h2>Stored shares</h2>
+<p id="corrupt-shares" class="not-ready" role="alert">${damaged.count} damaged share file${damaged.count === 1 ? "" : "s"} found. They are left in place: move them out of <code>storage/shares</code>; clients repair from other servers.</p>
+<table><tr><th>Share file</th><th>Storage index</th><th>Share</th><th>Kind</th><th>Problem</th><th>First seen</th></tr>
+${damaged.records.map((r) => html`<tr><td><code>${r.path}</code></td><td><code>${r.storageIndex}</code></td><td>${r.shareNumber}</td><td>${r.kind}</td><td>${r.problem}</td><td>${ago(r.firstSeen, now)}</td></tr>`)}
+</table>
+${unlisted > 0 ? html`<p>${unlisted} more not listed.</p>` : ""}
+${advisoryLine}`;
 }
 
 function serverRow(s: WebServerInfo, now: number): SafeHtml {
@@ -130,6 +176,7 @@ upload with <code>tahoe put</code> on the node's machine, or through the control
 <tr><th>Storage</th><td>${status.storage.enabled ? html`enabled, ${abbreviateSpace(status.storage.availableSpace)} available` : "disabled"}</td></tr>
 <tr><th>Encoding</th><td>shares.needed = ${status.encoding.k}, shares.happy = ${status.encoding.happy}, shares.total = ${status.encoding.n}</td></tr>
 </table>
+${storageReportSection(status.storage.report, now)}
 <h2>Uploads</h2>
 ${upload}
 <h2>Introducers (${status.introducers.length})</h2>
