@@ -15,6 +15,7 @@ import type { ConnectFunction } from "@lafs/storage-client";
 import { createWebServer } from "@lafs/web";
 import { errnoCode, NodeError } from "./errors.js";
 import { createGridClients } from "./grid-clients.js";
+import { removeStaleSpools } from "./spool-cleanup.js";
 import { createNodeWebControl } from "./web-control.js";
 import { createWebNode } from "./web-node.js";
 
@@ -76,12 +77,15 @@ export async function startWebServices(options: WebServicesOptions): Promise<str
   // Tahoe-LAFS makes it at start too: local tools prove they can read private/ by presenting it.
   await ensureApiAuthToken(basedir);
   const control = await createNodeWebControl({ basedir, config, serverList: options.serverList, logger });
+  const tempdir = resolve(basedir, config.node.tempdir);
+  // The node holds running.process by now: no spool in its tempdir is being written.
+  await removeStaleSpools(tempdir, { basedir, logger });
   const node = createWebNode({
     basedir,
     nickname: config.node.nickname,
     nodeId: options.nodeId,
     version: options.applicationVersion,
-    tempdir: resolve(basedir, config.node.tempdir),
+    tempdir,
     leaseSecret,
     convergenceSecret,
     encoding: control.encodingSource,

@@ -1,12 +1,15 @@
 import multipart from "@fastify/multipart";
 import { isTahoeError, type Logger, noSchemaCompilers, silentLogger } from "@lafs/interface";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import { answerUnknownExpectation, createClientErrorHandler } from "./client-error.js";
 import type { WebControl } from "./control/control-node.js";
 import { registerControlRoutes } from "./control/control-routes.js";
+import { clientGone, isDisconnect } from "./disconnect.js";
 import { errorFormatFor, errorView, renderError } from "./error-page.js";
 import { WebError } from "./errors.js";
 import { SECURITY_HEADERS } from "./page.js";
 import type { UploadAuthority } from "./upload-authority.js";
+import { UPLOAD_FORM_LIMITS } from "./upload-form.js";
 import { registerUriRoutes } from "./uri-routes.js";
 import type { WebNode } from "./web-node.js";
 import { welcomeJson, welcomePage } from "./welcome.js";
@@ -37,6 +40,13 @@ export async function createWebApp(node: WebNode, options: WebAppOptions = {}): 
   const logger = options.logger ?? silentLogger;
   const now = options.now ?? Date.now;
   const sendError = async (error: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    // A client that went away is told nothing and is no fault of the node: one INFO line.
+    if (isDisconnect(error) || (!isTahoeError(error) && clientGone(request.raw))) {
+      logger.info({ method: request.method }, "client disconnected before the request was complete");
+      reply.hijack();
+      reply.raw.destroy();
+      return;
+    }
     const view = errorView(error);
     if (isTahoeError(error)) logger.debug({ code: error.code, status: view.status }, "request failed");
     else if (view.status >= 500) {
@@ -44,7 +54,7 @@ export async function createWebApp(node: WebNode, options: WebAppOptions = {}): 
       // logged: it may hold a cap.
       const err = error instanceof Error ? error.stack : String(error);
       logger.error({ err, method: request.method }, "internal error");
-    }
+    } else logger.debug({ code: view.code, status: view.status }, "request refused");
     const query = (request.query ?? {}) as Record<string, unknown>;
     const out = renderError(view, errorFormatFor(request.headers.accept, query.t === "json"));
     // An unread upload body could be gigabytes: close the connection rather than drain it.
@@ -63,14 +73,20 @@ export async function createWebApp(node: WebNode, options: WebAppOptions = {}): 
     frameworkErrors: (error, request, reply) => {
       void sendError(error, request, reply);
     },
+    // Requests Node's HTTP parser rejects (oversized headers, bad framing) get our error format too.
+    clientErrorHandler: createClientErrorHandler(logger),
+    // Twisted (Tahoe-LAFS) serves an HTTP/1.1 request without Host; Node would answer a bare 400.
+    http: { requireHostHeader: false },
   });
+
+  app.server.on("checkExpectation", (request, response) =>
+    answerUnknownExpectation(request, response, logger),
+  );
 
   // Bodies are streamed to the node, never parsed or buffered by fastify.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", (_request, payload, done) => done(null, payload));
-  await app.register(multipart, {
-    limits: { fileSize: Number.MAX_SAFE_INTEGER, files: 1, fields: 50, fieldSize: 64 * 1024 },
-  });
+  await app.register(multipart, { limits: UPLOAD_FORM_LIMITS });
 
   app.addHook("onSend", async (_request, reply, payload) => {
     reply.headers(SECURITY_HEADERS);
