@@ -227,6 +227,9 @@ export function createWebNode(options: WebNodeOptions): NodeWebNode {
         // The spool is gone already (spoolToTempFile and runUpload remove it on any failure).
         if (o.signal.aborted || (isTahoeError(error) && error.code === "TAHOE_ERR_WEB_DISCONNECTED")) {
           log.info({ upload: id }, "upload cancelled: the HTTP client disconnected");
+        } else if (isTahoeError(error) && error.code.startsWith("TAHOE_ERR_WEB_")) {
+          // The client's body was at fault (a form cut short, over the size limit): its page says so.
+          log.info({ upload: id, code: error.code }, "upload refused: the request's body was not acceptable");
         } else log.warn({ upload: id, err: error }, "upload failed");
         throw error;
       } finally {
