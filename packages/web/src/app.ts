@@ -44,7 +44,8 @@ export async function createWebApp(node: WebNode, options: WebAppOptions = {}): 
     if (isDisconnect(error) || (!isTahoeError(error) && clientGone(request.raw))) {
       logger.info({ method: request.method }, "client disconnected before the request was complete");
       reply.hijack();
-      reply.raw.destroy();
+      // A socket already ended (the HTTP parser's refusal is being flushed on it) closes by itself.
+      if (request.raw.socket?.writableEnded !== true) reply.raw.destroy();
       return;
     }
     const view = errorView(error);
