@@ -69,6 +69,9 @@ export async function createWebApp(node: WebNode, options: WebAppOptions = {}): 
     exposeHeadRoutes: true,
     // Stopping the node must not wait for a long download or a stalled upload.
     forceCloseConnections: true,
+    // fastify's own 503 while closing is JSON with none of our codes; a request that arrives then
+    // runs as usual with Connection: close, and fails in our format if the node stops under it.
+    return503OnClosing: false,
     // Caps are path segments of ~100-200 characters; fastify's default limit is 100.
     routerOptions: { maxParamLength: 4096 },
     frameworkErrors: (error, request, reply) => {
