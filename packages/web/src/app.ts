@@ -10,6 +10,7 @@ import { WebError } from "./errors.js";
 import { SECURITY_HEADERS } from "./page.js";
 import type { UploadAuthority } from "./upload-authority.js";
 import { UPLOAD_FORM_LIMITS } from "./upload-form.js";
+import { BODY_IDLE_MS } from "./upload-source.js";
 import { registerUriRoutes } from "./uri-routes.js";
 import type { WebNode } from "./web-node.js";
 import { welcomeJson, welcomePage } from "./welcome.js";
@@ -18,6 +19,8 @@ export interface WebAppOptions {
   logger?: Logger;
   /** Uploads larger than this fail with 413 (TAHOE_ERR_WEB_TOO_LARGE); no limit when absent. */
   maxUploadBytes?: number;
+  /** An upload body that sends nothing for this long is dropped with 408 (default 5 minutes). */
+  uploadIdleTimeoutMs?: number;
   /** The clock for "N minutes ago"; tests pin it. */
   now?: () => number;
   /** The control panel under /control/SECRET/; without it every /control/ URL is a 404. */
@@ -125,12 +128,13 @@ export async function createWebApp(node: WebNode, options: WebAppOptions = {}): 
     return reply.type("text/html; charset=utf-8").send(welcomePage(status, now(), { uploadForm }));
   });
 
-  registerUriRoutes(app, node, options.maxUploadBytes, logger, options.uploadAuthority);
+  const limits = { maxBytes: options.maxUploadBytes, idleMs: options.uploadIdleTimeoutMs ?? BODY_IDLE_MS };
+  registerUriRoutes(app, node, limits, logger, options.uploadAuthority);
   if (options.control !== undefined) {
     await registerControlRoutes(app, {
       node,
       control: options.control,
-      maxUploadBytes: options.maxUploadBytes,
+      limits,
       logger,
     });
   }

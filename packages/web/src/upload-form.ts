@@ -2,7 +2,7 @@ import type { Multipart } from "@fastify/multipart";
 import type { FastifyRequest } from "fastify";
 import { bodyError } from "./disconnect.js";
 import { WebError } from "./errors.js";
-import { limitedBody } from "./upload-source.js";
+import { type BodyLimits, limitedBody } from "./upload-source.js";
 
 export type FormFields = Record<string, string | undefined>;
 
@@ -59,7 +59,7 @@ function checkBoundary(contentType: string | undefined): void {
 export interface FormUploadOptions {
   /** The query's fields; the form's own fields are added as they arrive. */
   fields: FormFields;
-  maxUploadBytes: number | undefined;
+  limits: BodyLimits;
   /** Checks the fields seen so far once the 'file' part starts; throws to refuse. */
   beforeFile?: (fields: FormFields) => void;
   upload: (body: AsyncIterable<Uint8Array>) => Promise<{ cap: string }>;
@@ -98,9 +98,7 @@ export async function uploadFromForm(
       if (sawFile) throw badForm("the form has more than one 'file' field");
       sawFile = true;
       options.beforeFile?.(fields);
-      ({ cap } = await options.upload(
-        limitedBody(part.file, options.maxUploadBytes, request.raw, formParseError),
-      ));
+      ({ cap } = await options.upload(limitedBody(part.file, options.limits, request.raw, formParseError)));
     }
   } catch (error) {
     throw bodyError(error, request.raw, formParseError);

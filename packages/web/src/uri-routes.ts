@@ -12,7 +12,7 @@ import { page } from "./page.js";
 import { parseRangeHeader } from "./range.js";
 import { assertMayUpload, type UploadAuthority } from "./upload-authority.js";
 import { uploadFromForm } from "./upload-form.js";
-import { limitedBody, tooLarge } from "./upload-source.js";
+import { type BodyLimits, limitedBody, tooLarge } from "./upload-source.js";
 import type { WebNode, WebUploadOptions } from "./web-node.js";
 
 type Query = Record<string, string | undefined>;
@@ -96,7 +96,7 @@ function sendCap(request: FastifyRequest, reply: FastifyReply, cap: string, redi
 export function registerUriRoutes(
   app: FastifyInstance,
   node: WebNode,
-  maxUploadBytes: number | undefined,
+  limits: BodyLimits,
   logger: Logger,
   uploadAuthority?: UploadAuthority,
 ): void {
@@ -107,13 +107,13 @@ export function registerUriRoutes(
     refuseMutable(query);
     const header = request.headers["content-length"];
     const size = header === undefined || request.headers["transfer-encoding"] ? undefined : Number(header);
-    if (size !== undefined && maxUploadBytes !== undefined && size > maxUploadBytes)
-      throw tooLarge(maxUploadBytes);
+    if (size !== undefined && limits.maxBytes !== undefined && size > limits.maxBytes)
+      throw tooLarge(limits.maxBytes);
     const signal = abortOnClose(reply);
     // A real socket's body went through Node's HTTP parser, which copies every chunk.
     const options: WebUploadOptions = { signal, freshChunks: request.raw.socket instanceof Socket };
     if (size !== undefined && Number.isSafeInteger(size)) options.size = size;
-    const { cap } = await node.upload(limitedBody(request.raw, maxUploadBytes, request.raw), options);
+    const { cap } = await node.upload(limitedBody(request.raw, limits, request.raw), options);
     return reply.code(200).type("text/plain; charset=utf-8").send(cap);
   });
 
@@ -131,7 +131,7 @@ export function registerUriRoutes(
     const signal = abortOnClose(reply);
     const { cap, fields } = await uploadFromForm(request, {
       fields: { ...query },
-      maxUploadBytes,
+      limits,
       beforeFile: (seen) => {
         checkUriT("POST", seen.t ?? "");
         if (seen.t?.trim() !== "upload") {

@@ -259,3 +259,70 @@ describe("t= values /uri does not implement (defect 10)", () => {
     );
   });
 });
+
+describe("an upload body that stalls", () => {
+  it("is dropped with 408 TAHOE_ERR_WEB_TIMEOUT once no byte came for the idle time, PUT or form", async () => {
+    const stallNode = createMemoryNode();
+    const recorded = recordingLogger();
+    const stalling = createWebServer({
+      node: stallNode,
+      listen: { kind: "tcp", port: 0, interface: "127.0.0.1" },
+      logger: recorded.logger,
+      uploadIdleTimeoutMs: 300,
+    });
+    await stalling.start();
+    try {
+      const stallPort = Number(new URL(stalling.url()).port);
+      const put = httpRequest("PUT", "/uri", { "Content-Length": 1000 }, "only ten b");
+      const started = Date.now();
+      const answer = await rawRequest(stallPort, put, { timeoutMs: 5_000 });
+      expect(answer.status).toBe(408);
+      expect(answer.body).toMatch(/^Error 408: TAHOE_ERR_WEB_TIMEOUT\nno bytes of the request body arrived/);
+      expect(Date.now() - started).toBeLessThan(4_000);
+
+      const body = fileForm().slice(0, -13);
+      const stalledForm = form("XyZ", body).replace(/Content-Length: \d+/, "Content-Length: 5000");
+      const formAnswer = await rawRequest(stallPort, stalledForm, { timeoutMs: 5_000 });
+      expect(formAnswer.status).toBe(408);
+      expect(formAnswer.body).toMatch(/^Error 408: TAHOE_ERR_WEB_TIMEOUT\n/);
+      // The node saw both uploads start and end without a file.
+      expect(stallNode.uploadSizes).toHaveLength(2);
+      expect(stallNode.files.size).toBe(0);
+      expect(recorded.lines.filter((l) => l.level === "error" || l.level === "warn")).toEqual([]);
+    } finally {
+      await stalling.stop();
+    }
+  });
+
+  it("is not dropped while its bytes keep coming, however slowly in all", async () => {
+    const slowNode = createMemoryNode();
+    const slow = createWebServer({
+      node: slowNode,
+      listen: { kind: "tcp", port: 0, interface: "127.0.0.1" },
+      // Each gap is well under this: a loaded machine must not make a working client look hung.
+      uploadIdleTimeoutMs: 1_000,
+    });
+    await slow.start();
+    try {
+      const pieces = Array.from({ length: 8 }, (_, i) => Buffer.alloc(100, 65 + i));
+      const body = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          const piece = pieces.shift();
+          if (piece === undefined) return controller.close();
+          await new Promise((resolve) => setTimeout(resolve, 150));
+          // 8 gaps of 150 ms: 1.2 s in all, more than the idle time, each gap well under it.
+          controller.enqueue(piece);
+        },
+      });
+      const response = await fetch(`${slow.url()}uri`, {
+        method: "PUT",
+        body,
+        duplex: "half",
+      } as RequestInit);
+      expect(response.status).toBe(200);
+      expect(slowNode.files.get(await response.text())?.length).toBe(800);
+    } finally {
+      await slow.stop();
+    }
+  });
+});

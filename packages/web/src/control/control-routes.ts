@@ -4,6 +4,7 @@ import { abortOnClose } from "../disconnect.js";
 import { errorView } from "../error-page.js";
 import { WebError } from "../errors.js";
 import { uploadFromForm } from "../upload-form.js";
+import type { BodyLimits } from "../upload-source.js";
 import type { WebNode } from "../web-node.js";
 import type { WebControl } from "./control-node.js";
 import { encodingPage } from "./encoding-page.js";
@@ -16,7 +17,7 @@ import { uploadPage } from "./upload-page.js";
 export interface ControlRoutesOptions {
   node: WebNode;
   control: WebControl;
-  maxUploadBytes: number | undefined;
+  limits: BodyLimits;
   logger: Logger;
 }
 
@@ -156,7 +157,7 @@ export async function registerControlRoutes(
         const signal = abortOnClose(reply);
         const { cap } = await uploadFromForm(request, {
           fields: {},
-          maxUploadBytes: options.maxUploadBytes,
+          limits: options.limits,
           upload: (body) => node.upload(body, { signal }),
         });
         if (cap === undefined) {
