@@ -13,7 +13,7 @@ import {
 /**
  * Issue 15's hostile pass over the web API, kept: a seeded generator makes a few hundred
  * mistaken or hostile requests (bad caps of every kind, odd methods, huge and odd headers,
- * query strings, ranges, multipart mutations, truncated bodies, disconnects) and sends them as
+ * query strings, ranges, multipart mutations, truncated and stalled bodies, disconnects) and sends them as
  * raw bytes to a real listening server. Each answer must be a 4xx in our error format with a
  * TAHOE_ERR_ code (never a 5xx, never fastify's JSON), the server must answer /?t=json after
  * it, and no user's mistake may be logged at ERROR. HOSTILE_WEB_SEED=N replays another seed.
@@ -21,6 +21,8 @@ import {
 
 const SEED = Number(process.env.HOSTILE_WEB_SEED ?? 15_0007);
 const MAX_UPLOAD = 64 * 1024;
+/** The server's upload idle limit here, so stalled bodies are answered within the suite's time. */
+const STALL_MS = 200;
 const SECRET = "s3cr3t-s3cr3t-s3cr3t-s3cr3t-s3cr3t-s3cr3t-x";
 
 /** mulberry32: small, seeded, and the same on every machine. */
@@ -71,6 +73,7 @@ beforeAll(async () => {
     listen: { kind: "tcp", port: 0, interface: "127.0.0.1" },
     logger: recorded.logger,
     maxUploadBytes: MAX_UPLOAD,
+    uploadIdleTimeoutMs: STALL_MS,
     control: createMemoryControl(node),
   });
   await server.start();
@@ -532,6 +535,29 @@ function generate(seed: number): HostileCase[] {
         httpRequest("PUT", "/uri", withAccept(r, { "Transfer-Encoding": "chunked" }), `ff\r\n${sent}`),
         { options: { end: true }, statuses: [400] },
       );
+  }
+
+  // Clients that stall: a body that stops coming while the connection stays open.
+  for (let i = 0; i < 10; i++) {
+    const announced = r.int(1000, MAX_UPLOAD);
+    const data =
+      i % 2 === 0
+        ? httpRequest(
+            "PUT",
+            "/uri",
+            withAccept(r, { "Content-Length": announced }),
+            "s".repeat(r.int(0, 999)),
+          )
+        : httpRequest(
+            "POST",
+            "/uri?t=upload",
+            withAccept(r, {
+              "Content-Type": `multipart/form-data; boundary=${boundary}`,
+              "Content-Length": announced,
+            }),
+            good.slice(0, r.int(fileData + 1, fileEnd - 1)),
+          );
+    add("stalled body", data, { statuses: [408], options: { timeoutMs: STALL_MS * 10 } });
   }
 
   // Clients that go away: mid request line, mid headers, mid body, mid form, mid download.
