@@ -60,6 +60,10 @@ async function readSecret(basedir: string, file: string, bytes: number): Promise
 export async function startWebServices(options: WebServicesOptions): Promise<string | undefined> {
   const { config, basedir, services, logger } = options;
   const listen = config.node.webPort;
+  const tempdir = resolve(basedir, config.node.tempdir);
+  // The node holds running.process by now: no spool in its tempdir is being written. Cleaned even
+  // without a web port, so a node restarted without one does not keep a killed upload's spool.
+  await removeStaleSpools(tempdir, { basedir, logger });
   if (listen === undefined) {
     logger.info("no web server: [node]web.port is not set, so node.url is not written");
     return undefined;
@@ -77,9 +81,6 @@ export async function startWebServices(options: WebServicesOptions): Promise<str
   // Tahoe-LAFS makes it at start too: local tools prove they can read private/ by presenting it.
   await ensureApiAuthToken(basedir);
   const control = await createNodeWebControl({ basedir, config, serverList: options.serverList, logger });
-  const tempdir = resolve(basedir, config.node.tempdir);
-  // The node holds running.process by now: no spool in its tempdir is being written.
-  await removeStaleSpools(tempdir, { basedir, logger });
   const node = createWebNode({
     basedir,
     nickname: config.node.nickname,
