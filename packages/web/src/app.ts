@@ -1,7 +1,8 @@
+import type { Socket } from "node:net";
 import multipart from "@fastify/multipart";
 import { isTahoeError, type Logger, noSchemaCompilers, silentLogger } from "@lafs/interface";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
-import { answerUnknownExpectation, createClientErrorHandler } from "./client-error.js";
+import { answerConnect, answerUnknownExpectation, createClientErrorHandler } from "./client-error.js";
 import type { WebControl } from "./control/control-node.js";
 import { registerControlRoutes } from "./control/control-routes.js";
 import { clientGone, isDisconnect } from "./disconnect.js";
@@ -89,6 +90,8 @@ export async function createWebApp(node: WebNode, options: WebAppOptions = {}): 
   app.server.on("checkExpectation", (request, response) =>
     answerUnknownExpectation(request, response, logger),
   );
+  // The socket of a CONNECT is a net.Socket; Node types it as a plain Duplex.
+  app.server.on("connect", (_request, socket) => answerConnect(socket as Socket, logger));
 
   // Bodies are streamed to the node, never parsed or buffered by fastify.
   app.removeAllContentTypeParsers();

@@ -85,15 +85,8 @@ export function createClientErrorHandler(logger: Logger): (error: Error, socket:
       { code: view.code, parser: code, status: view.status },
       "request rejected by the HTTP parser",
     );
-    if (socket.writable) {
-      const out = renderError(view, "text");
-      const headers = { ...SECURITY_HEADERS, "Content-Type": out.contentType, Connection: "close" };
-      const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
-      const head = `HTTP/1.1 ${view.status} ${STATUS_CODES[view.status]}\r\n${lines.join("")}`;
-      socket.end(`${head}Content-Length: ${Buffer.byteLength(out.body)}\r\n\r\n${out.body}`);
-      // A client that keeps sending after the answer must not hold the socket open.
-      socket.setTimeout(5_000, () => socket.destroy());
-    } else {
+    if (socket.writable) writeRawError(socket, view);
+    else {
       socket.destroy();
     }
   };
@@ -123,4 +116,27 @@ export function answerUnknownExpectation(
     Connection: "close",
   });
   response.end(out.body);
+}
+
+/** Writes an error page straight to a socket that has no request object (parser refusals, CONNECT). */
+function writeRawError(socket: Socket, view: ErrorView): void {
+  const out = renderError(view, "text");
+  const headers = { ...SECURITY_HEADERS, "Content-Type": out.contentType, Connection: "close" };
+  const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
+  const head = `HTTP/1.1 ${view.status} ${STATUS_CODES[view.status]}\r\n${lines.join("")}`;
+  socket.end(`${head}Content-Length: ${Buffer.byteLength(out.body)}\r\n\r\n${out.body}`);
+  // A client that keeps sending after the answer must not hold the socket open.
+  socket.setTimeout(5_000, () => socket.destroy());
+}
+
+/** Node's `connect` event: without a listener a CONNECT request's socket is closed without a word. */
+export function answerConnect(socket: Socket, logger: Logger): void {
+  logger.info({ code: "TAHOE_ERR_WEB_BAD_REQUEST", status: 405 }, "request refused: CONNECT");
+  socket.on("error", () => {});
+  writeRawError(socket, {
+    status: 405,
+    code: "TAHOE_ERR_WEB_BAD_REQUEST",
+    message: "CONNECT is not served: this node's web port is not a proxy",
+    hint: "The web API answers GET, HEAD, PUT and POST.",
+  });
 }

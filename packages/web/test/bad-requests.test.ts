@@ -202,6 +202,15 @@ describe("framework and HTTP-parser errors in our format (defect 10)", () => {
     await refused(httpRequest("GET", "/uri/%E0%A4%A"), 400, "TAHOE_ERR_WEB_BAD_REQUEST", /percent-encoded/);
   });
 
+  it("CONNECT is a 405 in our format, not a connection closed without a word", async () => {
+    await refused(
+      "CONNECT example.org:443 HTTP/1.1\r\nHost: example.org:443\r\n\r\n",
+      405,
+      "TAHOE_ERR_WEB_BAD_REQUEST",
+      /not a proxy/,
+    );
+  });
+
   it("a request without Host is served, as Tahoe-LAFS (Twisted) does", async () => {
     const response = await rawRequest(port, "GET /?t=json HTTP/1.1\r\nConnection: close\r\n\r\n");
     expect(response.status).toBe(200);

@@ -271,6 +271,14 @@ function generate(seed: number): HostileCase[] {
           "hello",
         ),
       );
+    else if (kind === 8 && r.int(0, 2) === 0)
+      add(
+        "CONNECT",
+        `CONNECT ${r.pick(["example.org:443", "127.0.0.1:22", "[::1]:80", "x"])} HTTP/1.1\r\nHost: x\r\n\r\n`,
+        {
+          statuses: [405],
+        },
+      );
     else if (kind === 8)
       add(
         "odd Expect",
