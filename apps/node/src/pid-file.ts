@@ -46,7 +46,7 @@ export function processStartTime(pid: number): number | undefined {
   }
 }
 
-function ownStartTime(): number {
+export function ownStartTime(): number {
   return processStartTime(process.pid) ?? Date.now() / 1000 - process.uptime();
 }
 

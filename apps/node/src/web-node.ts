@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import type { ActivityTracker } from "@lafs/control-tub";
 import { spoolToTempFile, streamingConvergentKey } from "@lafs/immutable";
-import { type Logger, TahoeError } from "@lafs/interface";
+import { isTahoeError, type Logger, TahoeError } from "@lafs/interface";
 import type { IntroducerClient, ServerList } from "@lafs/introducer-client";
 import { placeShares } from "@lafs/placement";
 import {
@@ -16,6 +16,7 @@ import {
 } from "@lafs/storage-client";
 import type { WebNode, WebServerInfo, WebStorageReport } from "@lafs/web";
 import type { GridClients } from "./grid-clients.js";
+import { nodeSpoolPrefix } from "./spool-cleanup.js";
 
 export interface NodeWebNode extends WebNode {
   /** Aborts the uploads in flight (servers get abort) and waits for them to end. */
@@ -155,6 +156,7 @@ export function createWebNode(options: WebNodeOptions): NodeWebNode {
     });
     const source = await spoolToTempFile(body, {
       directory: options.tempdir,
+      prefix: nodeSpoolPrefix(),
       name: "upload",
       onChunk: (chunk) => key.update(chunk),
       freeChunks: freshChunks,
@@ -224,7 +226,13 @@ export function createWebNode(options: WebNodeOptions): NodeWebNode {
       try {
         return await done;
       } catch (error) {
-        log.warn({ upload: id, err: error }, "upload failed");
+        // The spool is gone already (spoolToTempFile and runUpload remove it on any failure).
+        if (o.signal.aborted || (isTahoeError(error) && error.code === "TAHOE_ERR_WEB_DISCONNECTED")) {
+          log.info({ upload: id }, "upload cancelled: the HTTP client disconnected");
+        } else if (isTahoeError(error) && error.code.startsWith("TAHOE_ERR_WEB_")) {
+          // The client's body was at fault (a form cut short, over the size limit): its page says so.
+          log.info({ upload: id, code: error.code }, "upload refused: the request's body was not acceptable");
+        } else log.warn({ upload: id, err: error }, "upload failed");
         throw error;
       } finally {
         inFlight.delete(entry);

@@ -16,6 +16,7 @@ import type { WebStorageReport } from "@lafs/web";
 import { createWebServer } from "@lafs/web";
 import { errnoCode, NodeError } from "./errors.js";
 import { createGridClients } from "./grid-clients.js";
+import { removeStaleSpools } from "./spool-cleanup.js";
 import { createNodeWebControl } from "./web-control.js";
 import { createWebNode } from "./web-node.js";
 
@@ -62,6 +63,10 @@ async function readSecret(basedir: string, file: string, bytes: number): Promise
 export async function startWebServices(options: WebServicesOptions): Promise<string | undefined> {
   const { config, basedir, services, logger } = options;
   const listen = config.node.webPort;
+  const tempdir = resolve(basedir, config.node.tempdir);
+  // The node holds running.process by now: no spool in its tempdir is being written. Cleaned even
+  // without a web port, so a node restarted without one does not keep a killed upload's spool.
+  await removeStaleSpools(tempdir, { basedir, logger });
   if (listen === undefined) {
     logger.info("no web server: [node]web.port is not set, so node.url is not written");
     return undefined;
@@ -84,7 +89,7 @@ export async function startWebServices(options: WebServicesOptions): Promise<str
     nickname: config.node.nickname,
     nodeId: options.nodeId,
     version: options.applicationVersion,
-    tempdir: resolve(basedir, config.node.tempdir),
+    tempdir,
     leaseSecret,
     convergenceSecret,
     encoding: control.encodingSource,

@@ -83,6 +83,11 @@ export async function spoolToTempFile(
   stream: AsyncIterable<Uint8Array>,
   options: {
     directory?: string;
+    /**
+     * How the file's name starts (default `lafs-spool-`); a random part follows. A node puts its
+     * process in it, so it can tell at start which spools a dead process left.
+     */
+    prefix?: string;
     name?: string;
     /** Sees every chunk as it is written (a hash computed on the way saves reading the file again). */
     onChunk?: (chunk: Uint8Array) => void;
@@ -93,7 +98,10 @@ export async function spoolToTempFile(
     freeChunks?: boolean;
   } = {},
 ): Promise<ClosableByteSource> {
-  const path = join(options.directory ?? tmpdir(), `lafs-spool-${randomBytes(8).toString("hex")}`);
+  const path = join(
+    options.directory ?? tmpdir(),
+    `${options.prefix ?? "lafs-spool-"}${randomBytes(8).toString("hex")}`,
+  );
   const out = await open(path, "wx+", 0o600);
   let closed = false;
   try {

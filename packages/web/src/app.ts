@@ -1,12 +1,17 @@
+import type { Socket } from "node:net";
 import multipart from "@fastify/multipart";
 import { isTahoeError, type Logger, noSchemaCompilers, silentLogger } from "@lafs/interface";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import { answerConnect, answerUnknownExpectation, createClientErrorHandler } from "./client-error.js";
 import type { WebControl } from "./control/control-node.js";
 import { registerControlRoutes } from "./control/control-routes.js";
+import { clientGone, isDisconnect } from "./disconnect.js";
 import { errorFormatFor, errorView, renderError } from "./error-page.js";
 import { WebError } from "./errors.js";
 import { SECURITY_HEADERS } from "./page.js";
 import type { UploadAuthority } from "./upload-authority.js";
+import { UPLOAD_FORM_LIMITS } from "./upload-form.js";
+import { BODY_IDLE_MS } from "./upload-source.js";
 import { registerUriRoutes } from "./uri-routes.js";
 import type { WebNode } from "./web-node.js";
 import { welcomeJson, welcomePage } from "./welcome.js";
@@ -15,6 +20,8 @@ export interface WebAppOptions {
   logger?: Logger;
   /** Uploads larger than this fail with 413 (TAHOE_ERR_WEB_TOO_LARGE); no limit when absent. */
   maxUploadBytes?: number;
+  /** An upload body that sends nothing for this long is dropped with 408 (default 5 minutes). */
+  uploadIdleTimeoutMs?: number;
   /** The clock for "N minutes ago"; tests pin it. */
   now?: () => number;
   /** The control panel under /control/SECRET/; without it every /control/ URL is a 404. */
@@ -37,6 +44,14 @@ export async function createWebApp(node: WebNode, options: WebAppOptions = {}): 
   const logger = options.logger ?? silentLogger;
   const now = options.now ?? Date.now;
   const sendError = async (error: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    // A client that went away is told nothing and is no fault of the node: one INFO line.
+    if (isDisconnect(error) || (!isTahoeError(error) && clientGone(request.raw))) {
+      logger.info({ method: request.method }, "client disconnected before the request was complete");
+      reply.hijack();
+      // A socket already ended (the HTTP parser's refusal is being flushed on it) closes by itself.
+      if (request.raw.socket?.writableEnded !== true) reply.raw.destroy();
+      return;
+    }
     const view = errorView(error);
     if (isTahoeError(error)) logger.debug({ code: error.code, status: view.status }, "request failed");
     else if (view.status >= 500) {
@@ -44,7 +59,7 @@ export async function createWebApp(node: WebNode, options: WebAppOptions = {}): 
       // logged: it may hold a cap.
       const err = error instanceof Error ? error.stack : String(error);
       logger.error({ err, method: request.method }, "internal error");
-    }
+    } else logger.debug({ code: view.code, status: view.status }, "request refused");
     const query = (request.query ?? {}) as Record<string, unknown>;
     const out = renderError(view, errorFormatFor(request.headers.accept, query.t === "json"));
     // An unread upload body could be gigabytes: close the connection rather than drain it.
@@ -58,19 +73,30 @@ export async function createWebApp(node: WebNode, options: WebAppOptions = {}): 
     exposeHeadRoutes: true,
     // Stopping the node must not wait for a long download or a stalled upload.
     forceCloseConnections: true,
+    // fastify's own 503 while closing is JSON with none of our codes; a request that arrives then
+    // runs as usual with Connection: close, and fails in our format if the node stops under it.
+    return503OnClosing: false,
     // Caps are path segments of ~100-200 characters; fastify's default limit is 100.
     routerOptions: { maxParamLength: 4096 },
     frameworkErrors: (error, request, reply) => {
       void sendError(error, request, reply);
     },
+    // Requests Node's HTTP parser rejects (oversized headers, bad framing) get our error format too.
+    clientErrorHandler: createClientErrorHandler(logger),
+    // Twisted (Tahoe-LAFS) serves an HTTP/1.1 request without Host; Node would answer a bare 400.
+    http: { requireHostHeader: false },
   });
+
+  app.server.on("checkExpectation", (request, response) =>
+    answerUnknownExpectation(request, response, logger),
+  );
+  // The socket of a CONNECT is a net.Socket; Node types it as a plain Duplex.
+  app.server.on("connect", (_request, socket) => answerConnect(socket as Socket, logger));
 
   // Bodies are streamed to the node, never parsed or buffered by fastify.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", (_request, payload, done) => done(null, payload));
-  await app.register(multipart, {
-    limits: { fileSize: Number.MAX_SAFE_INTEGER, files: 1, fields: 50, fieldSize: 64 * 1024 },
-  });
+  await app.register(multipart, { limits: UPLOAD_FORM_LIMITS });
 
   app.addHook("onSend", async (_request, reply, payload) => {
     reply.headers(SECURITY_HEADERS);
@@ -105,12 +131,13 @@ export async function createWebApp(node: WebNode, options: WebAppOptions = {}): 
     return reply.type("text/html; charset=utf-8").send(welcomePage(status, now(), { uploadForm }));
   });
 
-  registerUriRoutes(app, node, options.maxUploadBytes, logger, options.uploadAuthority);
+  const limits = { maxBytes: options.maxUploadBytes, idleMs: options.uploadIdleTimeoutMs ?? BODY_IDLE_MS };
+  registerUriRoutes(app, node, limits, logger, options.uploadAuthority);
   if (options.control !== undefined) {
     await registerControlRoutes(app, {
       node,
       control: options.control,
-      maxUploadBytes: options.maxUploadBytes,
+      limits,
       logger,
     });
   }

@@ -19,6 +19,8 @@ const STATUS_BY_CODE: [RegExp, number][] = [
   // Tahoe-LAFS answers NotEnoughSharesError with 410 Gone.
   [/^TAHOE_ERR_(DOWNLOAD|IMMUTABLE)_NOT_ENOUGH_SHARES$/, 410],
   [/_ABORTED$/, 503],
+  // The body did not match its Content-Length: the client's doing.
+  [/^TAHOE_ERR_NODE_UPLOAD_TRUNCATED$/, 400],
 ];
 
 function statusOf(error: TahoeError): number {
@@ -28,9 +30,89 @@ function statusOf(error: TahoeError): number {
 }
 
 /** Fastify's own errors (bad header, body parse) carry a 4xx statusCode and say nothing secret. */
-function isClientError(error: unknown): error is Error & { statusCode: number } {
+function isClientError(error: unknown): error is Error & { statusCode: number; code?: string } {
   const status = (error as { statusCode?: unknown } | null)?.statusCode;
   return error instanceof Error && typeof status === "number" && status >= 400 && status < 500;
+}
+
+const API_HINT = "See Tahoe-LAFS's docs/frontends/webapi.rst for the requests the web API accepts.";
+const FORM_HINT = "Send one multipart/form-data form with a 'file' field (the welcome page's upload form).";
+
+/** Fastify's and @fastify/multipart's errors, by their FST_ code, in our words. */
+const FRAMEWORK_ERRORS: Record<string, Omit<ErrorView, "status"> & { status?: number }> = {
+  FST_ERR_BAD_URL: {
+    code: "TAHOE_ERR_WEB_BAD_REQUEST",
+    message: "the URL's path is not valid percent-encoded UTF-8",
+    hint: "Percent-encode the cap (encodeURIComponent) before putting it in the path.",
+  },
+  FST_ERR_MAX_PARAM_LENGTH: {
+    code: "TAHOE_ERR_WEB_URL_TOO_LONG",
+    message: "a segment of the URL's path is longer than 4096 characters (no cap is that long)",
+    hint: "Check the cap in the URL: it is cut or has something appended.",
+  },
+  FST_FILES_LIMIT: {
+    status: 400,
+    code: "TAHOE_ERR_WEB_BAD_FORM",
+    message:
+      "the form has more file parts than the upload reads (one 'file' field, at most 4 file parts in all)",
+    hint: FORM_HINT,
+  },
+  FST_FIELDS_LIMIT: {
+    status: 400,
+    code: "TAHOE_ERR_WEB_BAD_FORM",
+    message: "the form has more than 50 fields",
+    hint: FORM_HINT,
+  },
+  FST_PARTS_LIMIT: {
+    status: 400,
+    code: "TAHOE_ERR_WEB_BAD_FORM",
+    message: "the form has more than 100 parts",
+    hint: FORM_HINT,
+  },
+  FST_PROTO_VIOLATION: {
+    status: 400,
+    code: "TAHOE_ERR_WEB_BAD_FORM",
+    message: "a form field is named __proto__ or constructor",
+    hint: FORM_HINT,
+  },
+  FST_INVALID_MULTIPART_CONTENT_TYPE: {
+    status: 400,
+    code: "TAHOE_ERR_WEB_BAD_FORM",
+    message: "the request is not multipart/form-data",
+    hint: FORM_HINT,
+  },
+};
+
+function frameworkView(error: Error & { statusCode: number; code?: string }): ErrorView {
+  const known = error.code === undefined ? undefined : FRAMEWORK_ERRORS[error.code];
+  if (known !== undefined) return { ...known, status: known.status ?? error.statusCode };
+  const status = error.statusCode;
+  if (status === 413) {
+    return {
+      status,
+      code: "TAHOE_ERR_WEB_TOO_LARGE",
+      message: "the request body is larger than this node accepts",
+      hint: "Upload a smaller file, or raise the node's upload limit.",
+    };
+  }
+  if (status === 414) {
+    return { status, code: "TAHOE_ERR_WEB_URL_TOO_LONG", message: "the URL is too long", hint: API_HINT };
+  }
+  if (status === 431) {
+    return {
+      status,
+      code: "TAHOE_ERR_WEB_HEADERS_TOO_LARGE",
+      message: "the request's headers are too large",
+      hint: API_HINT,
+    };
+  }
+  // Any other framework refusal: its message is plain English and names no secret; never its FST_ code.
+  return {
+    status,
+    code: "TAHOE_ERR_WEB_BAD_REQUEST",
+    message: `the request was refused: ${error.message}`,
+    hint: API_HINT,
+  };
 }
 
 export function errorView(error: unknown): ErrorView {
@@ -39,17 +121,7 @@ export function errorView(error: unknown): ErrorView {
     if (error.hint !== undefined) view.hint = error.hint;
     return view;
   }
-  if (isClientError(error)) {
-    const tooLarge = error.statusCode === 413;
-    return {
-      status: error.statusCode,
-      code: tooLarge ? "TAHOE_ERR_WEB_TOO_LARGE" : "TAHOE_ERR_WEB_BAD_REQUEST",
-      message: error.message,
-      hint: tooLarge
-        ? "Upload a smaller file, or raise the node's upload limit."
-        : "See Tahoe-LAFS's docs/frontends/webapi.rst for the requests the web API accepts.",
-    };
-  }
+  if (isClientError(error)) return frameworkView(error);
   return {
     status: 500,
     code: "internal error",

@@ -10,7 +10,13 @@ export type WebErrorCode =
   | "TAHOE_ERR_WEB_NOT_STARTED"
   | "TAHOE_ERR_WEB_CROSS_SITE"
   | "TAHOE_ERR_WEB_UPLOAD_FORBIDDEN"
-  | "TAHOE_ERR_WEB_BAD_ENCODING";
+  | "TAHOE_ERR_WEB_BAD_ENCODING"
+  | "TAHOE_ERR_WEB_BAD_FORM"
+  | "TAHOE_ERR_WEB_DISCONNECTED"
+  | "TAHOE_ERR_WEB_HEADERS_TOO_LARGE"
+  | "TAHOE_ERR_WEB_URL_TOO_LONG"
+  | "TAHOE_ERR_WEB_TIMEOUT"
+  | "TAHOE_ERR_WEB_NOT_SUPPORTED";
 
 /** An error of the web front; `status` is the HTTP status its error page is sent with. */
 export class WebError extends TahoeError {

@@ -13,6 +13,7 @@ export interface WebServerOptions {
   listen: ListenEndpoint;
   logger?: Logger;
   maxUploadBytes?: number;
+  uploadIdleTimeoutMs?: number;
   control?: WebAppOptions["control"];
   uploadAuthority?: WebAppOptions["uploadAuthority"];
 }
@@ -39,6 +40,9 @@ export function createWebServer(options: WebServerOptions): WebServer {
   const appOptions = {
     ...(options.logger ? { logger: options.logger } : {}),
     ...(options.maxUploadBytes !== undefined ? { maxUploadBytes: options.maxUploadBytes } : {}),
+    ...(options.uploadIdleTimeoutMs !== undefined
+      ? { uploadIdleTimeoutMs: options.uploadIdleTimeoutMs }
+      : {}),
     ...(options.control ? { control: options.control } : {}),
     ...(options.uploadAuthority ? { uploadAuthority: options.uploadAuthority } : {}),
   };

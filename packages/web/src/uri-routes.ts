@@ -5,15 +5,26 @@ import { isTahoeError, type Logger } from "@lafs/interface";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { fileNodeJson, parseFileCap } from "./caps.js";
 import { attachmentDisposition, contentTypeFor } from "./content-type.js";
+import { abortOnClose } from "./disconnect.js";
 import { WebError } from "./errors.js";
 import { html } from "./html.js";
 import { page } from "./page.js";
 import { parseRangeHeader } from "./range.js";
 import { assertMayUpload, type UploadAuthority } from "./upload-authority.js";
-import { limitedBody, tooLarge } from "./upload-source.js";
+import { uploadFromForm } from "./upload-form.js";
+import { type BodyLimits, limitedBody, tooLarge } from "./upload-source.js";
 import type { WebNode, WebUploadOptions } from "./web-node.js";
 
 type Query = Record<string, string | undefined>;
+
+/** The query's fields; a name given twice counts once, by its first value, as Tahoe-LAFS's get_arg does. */
+function queryOf(request: FastifyRequest): Query {
+  const out: Query = {};
+  for (const [name, value] of Object.entries((request.query ?? {}) as Record<string, unknown>)) {
+    out[name] = Array.isArray(value) ? String(value[0]) : value === undefined ? undefined : String(value);
+  }
+  return out;
+}
 
 function badRequest(message: string, hint: string): WebError {
   return new WebError("TAHOE_ERR_WEB_BAD_REQUEST", 400, message, { hint });
@@ -22,13 +33,34 @@ function badRequest(message: string, hint: string): WebError {
 const isTrue = (value: string | undefined): boolean =>
   value !== undefined && /^(true|on|1|yes)$/i.test(value);
 
-/** Aborts the node's work when the client goes away before the response is complete. */
-function abortOnClose(reply: FastifyReply): AbortSignal {
-  const controller = new AbortController();
-  reply.raw.on("close", () => {
-    if (!reply.raw.writableFinished) controller.abort(new Error("the HTTP client went away"));
-  });
-  return controller.signal;
+/** Tahoe-LAFS's words for a t= that /uri does not take. */
+const URI_T_VALUES = "/uri accepts only PUT, PUT?t=mkdir, POST?t=upload, and POST?t=mkdir";
+const MKDIR_T_VALUES = new Set(["mkdir", "mkdir-with-children", "mkdir-immutable"]);
+
+/**
+ * Tahoe-LAFS's directory calls are valid requests this node cannot serve yet: 501 (the server
+ * lacks the function), not 400 (the client did nothing wrong), and never a file upload.
+ */
+function directoriesNotSupported(method: string, t: string): WebError {
+  return new WebError(
+    "TAHOE_ERR_WEB_NOT_SUPPORTED",
+    501,
+    `${method} /uri?t=${t} creates a directory; directories are not supported by this node yet`,
+    { hint: "Upload files with PUT /uri or POST /uri?t=upload and keep their caps; directories come later." },
+  );
+}
+
+/** Refuses a t= that /uri does not implement: 501 for the directory calls, 400 for the rest. */
+function checkUriT(method: "PUT" | "POST", t: string | undefined): void {
+  const value = (t ?? "").trim();
+  if (value === "" || (method === "POST" && value === "upload")) return;
+  if (MKDIR_T_VALUES.has(value) && (method === "POST" || value === "mkdir")) {
+    throw directoriesNotSupported(method, value);
+  }
+  throw badRequest(
+    `unknown t=${value} for ${method} /uri: ${URI_T_VALUES}`,
+    "Leave t= out of PUT /uri to upload a file.",
+  );
 }
 
 function refuseMutable(query: Query): void {
@@ -64,64 +96,63 @@ function sendCap(request: FastifyRequest, reply: FastifyReply, cap: string, redi
 export function registerUriRoutes(
   app: FastifyInstance,
   node: WebNode,
-  maxUploadBytes: number | undefined,
+  limits: BodyLimits,
   logger: Logger,
   uploadAuthority?: UploadAuthority,
 ): void {
   app.put("/uri", async (request, reply) => {
     await assertMayUpload(request, uploadAuthority);
-    const query = request.query as Query;
+    const query = queryOf(request);
+    checkUriT("PUT", query.t);
     refuseMutable(query);
     const header = request.headers["content-length"];
     const size = header === undefined || request.headers["transfer-encoding"] ? undefined : Number(header);
-    if (size !== undefined && maxUploadBytes !== undefined && size > maxUploadBytes)
-      throw tooLarge(maxUploadBytes);
+    if (size !== undefined && limits.maxBytes !== undefined && size > limits.maxBytes)
+      throw tooLarge(limits.maxBytes);
     const signal = abortOnClose(reply);
     // A real socket's body went through Node's HTTP parser, which copies every chunk.
     const options: WebUploadOptions = { signal, freshChunks: request.raw.socket instanceof Socket };
     if (size !== undefined && Number.isSafeInteger(size)) options.size = size;
-    const { cap } = await node.upload(limitedBody(request.raw, maxUploadBytes), options);
+    const { cap } = await node.upload(limitedBody(request.raw, limits, request.raw), options);
     return reply.code(200).type("text/plain; charset=utf-8").send(cap);
   });
 
   app.post("/uri", async (request, reply) => {
     await assertMayUpload(request, uploadAuthority);
-    const query = request.query as Query;
+    const query = queryOf(request);
+    // A t= in the query is refused before the body is read; one in the form, when it is seen.
+    if (query.t !== undefined) checkUriT("POST", query.t === "" ? "upload" : query.t);
     if (!request.isMultipart()) {
       throw badRequest(
         "POST /uri needs a multipart/form-data body with a 'file' field",
         "Send the form of the welcome page, or use PUT /uri with the file as the body.",
       );
     }
-    const fields: Query = { ...query };
     const signal = abortOnClose(reply);
-    let cap: string | undefined;
-    for await (const part of request.parts()) {
-      if (part.type === "field") {
-        fields[part.fieldname] = String(part.value);
-        continue;
-      }
-      if (part.fieldname !== "file" || cap !== undefined) {
-        part.file.resume();
-        continue;
-      }
-      if (fields.t !== "upload") {
-        throw badRequest(
-          `POST /uri needs t=upload, got t=${fields.t ?? "(none)"}`,
-          "Add t=upload to the query or the form.",
-        );
-      }
-      refuseMutable(fields);
-      ({ cap } = await node.upload(limitedBody(part.file, maxUploadBytes), { signal }));
-    }
+    const { cap, fields } = await uploadFromForm(request, {
+      fields: { ...query },
+      limits,
+      beforeFile: (seen) => {
+        checkUriT("POST", seen.t ?? "");
+        if (seen.t?.trim() !== "upload") {
+          throw badRequest(
+            `POST /uri needs t=upload, got t=${seen.t ?? "(none)"}`,
+            "Add t=upload to the query or the form.",
+          );
+        }
+        refuseMutable(seen);
+      },
+      upload: (body) => node.upload(body, { signal }),
+    });
     if (cap === undefined) {
+      checkUriT("POST", fields.t ?? "");
       throw badRequest("the form has no 'file' field", "Choose a file in the form's 'file' field.");
     }
     return sendCap(request, reply, cap, isTrue(fields.redirect_to_result));
   });
 
   app.get("/uri", async (request, reply) => {
-    const { uri, ...rest } = request.query as Query;
+    const { uri, ...rest } = queryOf(request);
     if (!uri) {
       throw badRequest("GET /uri needs ?uri=CAP", "Paste a cap into the welcome page's download form.");
     }
@@ -135,12 +166,15 @@ export function registerUriRoutes(
   });
 
   const download = async (request: FastifyRequest, reply: FastifyReply, capText: string, name?: string) => {
-    const query = request.query as Query;
+    const query = queryOf(request);
     const cap = parseFileCap(capText);
     if (query.t === "json")
       return reply.type("application/json; charset=utf-8").send(fileNodeJson(capText, cap));
     if (query.t !== undefined && query.t !== "") {
-      throw badRequest(`unknown t=${query.t} for a file`, "Use t=json, or no t to download the file.");
+      throw badRequest(
+        `unknown t=${query.t} for a file: a file's URL takes t=json, or no t to download it`,
+        "Use t=json, or no t to download the file.",
+      );
     }
     if (cap.kind === "chk-verifier") {
       throw new WebError(

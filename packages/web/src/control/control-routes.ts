@@ -1,8 +1,10 @@
 import { isTahoeError, type Logger } from "@lafs/interface";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { abortOnClose } from "../disconnect.js";
 import { errorView } from "../error-page.js";
 import { WebError } from "../errors.js";
-import { limitedBody } from "../upload-source.js";
+import { uploadFromForm } from "../upload-form.js";
+import type { BodyLimits } from "../upload-source.js";
 import type { WebNode } from "../web-node.js";
 import type { WebControl } from "./control-node.js";
 import { encodingPage } from "./encoding-page.js";
@@ -15,7 +17,7 @@ import { uploadPage } from "./upload-page.js";
 export interface ControlRoutesOptions {
   node: WebNode;
   control: WebControl;
-  maxUploadBytes: number | undefined;
+  limits: BodyLimits;
   logger: Logger;
 }
 
@@ -152,21 +154,12 @@ export async function registerControlRoutes(
             },
           );
         }
-        const controller = new AbortController();
-        reply.raw.on("close", () => {
-          if (!reply.raw.writableFinished) controller.abort(new Error("the HTTP client went away"));
+        const signal = abortOnClose(reply);
+        const { cap } = await uploadFromForm(request, {
+          fields: {},
+          limits: options.limits,
+          upload: (body) => node.upload(body, { signal }),
         });
-        let cap: string | undefined;
-        for await (const part of request.parts()) {
-          if (part.type === "field") continue;
-          if (part.fieldname !== "file" || cap !== undefined) {
-            part.file.resume();
-            continue;
-          }
-          ({ cap } = await node.upload(limitedBody(part.file, options.maxUploadBytes), {
-            signal: controller.signal,
-          }));
-        }
         if (cap === undefined) {
           throw new WebError("TAHOE_ERR_WEB_BAD_REQUEST", 400, "the upload form has no 'file' field", {
             hint: "Choose a file in the form's 'file' field.",

@@ -1,0 +1,107 @@
+import type { Multipart } from "@fastify/multipart";
+import type { FastifyRequest } from "fastify";
+import { bodyError } from "./disconnect.js";
+import { WebError } from "./errors.js";
+import { type BodyLimits, limitedBody } from "./upload-source.js";
+
+export type FormFields = Record<string, string | undefined>;
+
+/** @fastify/multipart's limits for an upload form; error-page.ts words each limit's error. */
+export const UPLOAD_FORM_LIMITS = {
+  fileSize: Number.MAX_SAFE_INTEGER,
+  // One 'file' is read; a few other file parts (a browser's empty extra inputs) are skipped.
+  files: 4,
+  fields: 50,
+  fieldSize: 64 * 1024,
+  parts: 100,
+} as const;
+
+/** Python's cgi module (which Tahoe-LAFS's forms went through) takes boundaries of up to 201 characters. */
+const MAX_BOUNDARY = 200;
+
+const FORM_HINT = "Send one multipart/form-data form with a 'file' field (the welcome page's upload form).";
+
+export function badForm(message: string, hint = FORM_HINT): WebError {
+  return new WebError("TAHOE_ERR_WEB_BAD_FORM", 400, message, { hint });
+}
+
+/** busboy's errors are plain Errors: what each means, in words that name the form. */
+function formParseError(error: unknown): unknown {
+  if ((error as { statusCode?: unknown } | null)?.statusCode !== undefined) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  if (/boundary not found/i.test(message)) {
+    return badForm("the Content-Type multipart/form-data has no boundary= parameter");
+  }
+  if (/needle cannot have a length/i.test(message)) {
+    return badForm(`the multipart boundary is longer than ${MAX_BOUNDARY} characters`);
+  }
+  if (/malformed part header/i.test(message)) return badForm("a part of the form has a malformed header");
+  if (/unexpected end of form|terminated early|premature close/i.test(message)) {
+    return badForm("the form ends before its closing boundary (the body was cut short)");
+  }
+  return badForm(`the multipart/form-data body is malformed (${message})`);
+}
+
+/** Refuses a boundary busboy would choke on, before it is handed one. */
+function checkBoundary(contentType: string | undefined): void {
+  const boundary = /;\s*boundary=(?:"([^"]*)"|([^;\s]*))/i.exec(contentType ?? "");
+  const value = boundary?.[1] ?? boundary?.[2];
+  if (value === undefined || value === "") {
+    throw badForm("the Content-Type multipart/form-data has no boundary= parameter");
+  }
+  if (value.length > MAX_BOUNDARY) {
+    throw badForm(
+      `the multipart boundary is ${value.length} characters long; at most ${MAX_BOUNDARY} are accepted`,
+    );
+  }
+}
+
+export interface FormUploadOptions {
+  /** The query's fields; the form's own fields are added as they arrive. */
+  fields: FormFields;
+  limits: BodyLimits;
+  /** Checks the fields seen so far once the 'file' part starts; throws to refuse. */
+  beforeFile?: (fields: FormFields) => void;
+  upload: (body: AsyncIterable<Uint8Array>) => Promise<{ cap: string }>;
+}
+
+/**
+ * Reads a multipart upload form part by part, streaming its one 'file' field to `upload`. Every
+ * way a form can be wrong (no or over-long boundary, a malformed part, a body cut short, too many
+ * parts, two 'file' fields) is a 400 TAHOE_ERR_WEB_BAD_FORM; a client that goes away is
+ * TAHOE_ERR_WEB_DISCONNECTED.
+ */
+export async function uploadFromForm(
+  request: FastifyRequest,
+  options: FormUploadOptions,
+): Promise<{ cap: string | undefined; fields: FormFields }> {
+  checkBoundary(request.headers["content-type"]);
+  const fields = options.fields;
+  let cap: string | undefined;
+  let sawFile = false;
+  try {
+    for await (const part of request.parts({ limits: UPLOAD_FORM_LIMITS }) as AsyncIterable<Multipart>) {
+      if (part.type === "field") {
+        if (part.valueTruncated) {
+          throw badForm(
+            `the form field '${part.fieldname}' is longer than ${UPLOAD_FORM_LIMITS.fieldSize} bytes`,
+          );
+        }
+        fields[part.fieldname] = String(part.value);
+        continue;
+      }
+      if (part.fieldname !== "file") {
+        part.file.resume();
+        continue;
+      }
+      // The first file is stored by now (its bytes streamed on as they came): it stays unlinked.
+      if (sawFile) throw badForm("the form has more than one 'file' field");
+      sawFile = true;
+      options.beforeFile?.(fields);
+      ({ cap } = await options.upload(limitedBody(part.file, options.limits, request.raw, formParseError)));
+    }
+  } catch (error) {
+    throw bodyError(error, request.raw, formParseError);
+  }
+  return { cap, fields };
+}
