@@ -482,7 +482,7 @@ export function createStorageClient(options: StorageClientOptions): StorageClien
       );
     }
     if (status === 507) {
-      // The storage server's contract (docs/ERRORS.md, TAHOE_ERR_STORAGE_SERVER_FULL).
+      // A full storage server answers 507 with a body starting "storage server is full".
       logger.warn({ operation, status }, `server ${label} is full`);
       return error(
         "TAHOE_ERR_STORAGE_CLIENT_SERVER_FULL",
