@@ -220,6 +220,41 @@ function collect(body: Readable, max: number, tooLong: () => Error): Promise<Buf
   });
 }
 
+/**
+ * The request's outcome, or the abort's reason as soon as `signal` fires: undici only cancels a
+ * request once it has a connection, and a hung server's TLS handshake holds that back for the
+ * whole connect timeout. A reply that still comes later has its body thrown away.
+ */
+function settleOnAbort<T extends { body: Readable }>(pending: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    pending.then(
+      (late) => late.body.destroy(),
+      () => {},
+    );
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      pending.then(
+        (late) => late.body.destroy(),
+        () => {},
+      );
+      reject(signal.reason);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    pending.then(
+      (res) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(res);
+      },
+      (err: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(err);
+      },
+    );
+  });
+}
+
 /** Creates a GBS client for the server a NURL names. Nothing is dialed until the first call. */
 export function createStorageClient(options: StorageClientOptions): StorageClient {
   const nurl = typeof options.nurl === "string" ? parseNurl(options.nurl) : options.nurl;
@@ -369,17 +404,29 @@ export function createStorageClient(options: StorageClientOptions): StorageClien
     if (lostSignal?.aborted) onLost();
     else lostSignal?.addEventListener("abort", onLost, { once: true });
     const idleMs = call?.idleTimeoutMs;
+    // Until the reply head arrives (connecting included), silence is timed here; inside the
+    // body, undici's bodyTimeout times each pause.
+    let idled = false;
+    const idleTimer =
+      idleMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            idled = true;
+            controller.abort(new Error(`nothing from the server for ${idleMs} ms`));
+          }, idleMs);
     const started = Date.now();
     try {
-      const res = await (await openPool()).request({
+      const pending = (await openPool()).request({
         method: request.method,
         path: request.path,
         headers: request.headers,
         // undici sends an iterable body too (its documented body types); its typings omit it.
         body: request.body as Uint8Array | undefined,
         signal: controller.signal,
-        ...(idleMs === undefined ? {} : { headersTimeout: idleMs, bodyTimeout: idleMs }),
+        ...(idleMs === undefined ? {} : { bodyTimeout: idleMs }),
       });
+      const res = await settleOnAbort(pending, controller.signal);
+      clearTimeout(idleTimer);
       const body = await collect(res.body, maxBody, () =>
         error(
           "TAHOE_ERR_STORAGE_CLIENT_PROTOCOL",
@@ -413,7 +460,7 @@ export function createStorageClient(options: StorageClientOptions): StorageClien
       }
       if (err instanceof ConnectFailure) throw connectError(operation, err);
       const undiciCode = (err as { code?: unknown } | null)?.code;
-      if (undiciCode === "UND_ERR_HEADERS_TIMEOUT" || undiciCode === "UND_ERR_BODY_TIMEOUT") {
+      if (idled || undiciCode === "UND_ERR_BODY_TIMEOUT") {
         throw error(
           "TAHOE_ERR_STORAGE_CLIENT_TIMEOUT",
           operation,
@@ -450,6 +497,7 @@ export function createStorageClient(options: StorageClientOptions): StorageClien
       );
     } finally {
       clearTimeout(timer);
+      clearTimeout(idleTimer);
       userSignal?.removeEventListener("abort", onUserAbort);
       lostSignal?.removeEventListener("abort", onLost);
     }
