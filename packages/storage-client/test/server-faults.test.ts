@@ -96,7 +96,7 @@ async function startFullServer() {
 
 describe("a storage server answering 507", () => {
   it("is SERVER_FULL saying 'server X is full', logged at WARN in those words", async () => {
-    const server = await startFakeServer((req, res) => reply(res, 507, FULL_BODY, "text/plain"));
+    const server = await startFakeServer((_req, res) => reply(res, 507, FULL_BODY, "text/plain"));
     const lines: LogLine[] = [];
     const label = "'s1' (v0-abcdefgh…)";
     const client = createStorageClient({ nurl: server.nurl, label, logger: recordingLogger(lines) });
