@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { parseFurl } from "@lafs/config";
 import type { Logger } from "@lafs/interface";
 import type { ServerInfo, ServerList } from "@lafs/introducer-client";
@@ -63,6 +64,8 @@ export function createGridClients(options: GridClientsOptions): GridClients {
     let controller = lost.get(serverId);
     if (controller === undefined) {
       controller = new AbortController();
+      // Every call in flight to the server listens on it: many at once are normal, not a leak.
+      setMaxListeners(0, controller.signal);
       lost.set(serverId, controller);
     }
     return controller.signal;
