@@ -1,7 +1,7 @@
 import { open, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Grid, startGrid } from "../support/local-grid.js";
+import { type Grid, startGrid, tahoeOk } from "../support/local-grid.js";
 import { getBytes, patternBytes, putBytes, putOk, report, shareFiles, timed } from "./support.js";
 
 /**
@@ -180,6 +180,9 @@ describe("a full storage node (reserved_space above its free space)", { timeout:
     expect(holders.has("s5")).toBe(false);
     expect(holders.size).toBe(4);
     expect((await getBytes(grid, run.value)).body.equals(data)).toBe(true);
+    // The client's log says so in the words.
+    const log = (await tahoeOk(["logs", "--level=warn", "--json", grid.dirs.client!])).toString();
+    expect(log).toMatch(/server 's5' \(v0-[a-z2-7]{8}…\) is full/);
     report("1 of 5 nodes full, happy=4", { ms: run.ms, result: "200, shares on the 4 others" });
 
     // With s4 gone, happiness 4 needs the full node: the refusal names it.

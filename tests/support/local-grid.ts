@@ -80,6 +80,8 @@ export interface GridOptions {
   n: number;
   /** Edits a node's directory (its tahoe.cfg, say) after it is created and before it starts. */
   configure?: (name: string, dir: string) => Promise<void>;
+  /** The command that runs a node, given `node tahoe.js run …` as argv; default that argv itself. */
+  command?: (name: string, argv: string[]) => string[];
 }
 
 export async function startGrid(options: GridOptions): Promise<Grid> {
@@ -91,9 +93,9 @@ export async function startGrid(options: GridOptions): Promise<Grid> {
   const paused = new Set<string>();
 
   async function start(name: string): Promise<void> {
-    const child = spawn(process.execPath, [TAHOE, "run", "--allow-stdin-close", dirs[name]!], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const argv = [process.execPath, TAHOE, "run", "--allow-stdin-close", dirs[name]!];
+    const [file, ...args] = options.command?.(name, argv) ?? argv;
+    const child = spawn(file!, args, { stdio: ["ignore", "pipe", "pipe"] });
     children.set(name, child);
     // `outputs` keeps every run of a node; readiness is judged on this run's output alone.
     let output = "";

@@ -435,7 +435,11 @@ function createUpload(encoding: ChkEncoding, options: UploadOptions, logger: Log
     for (const [st, limit] of limits) {
       if (limit < shareSize) {
         st.writable = false;
-        logger.info({ server: st.server.id, limit, shareSize }, "server cannot hold a share this large");
+        // Servers report their free space as this limit (Tahoe's and ours): below a share, it is full.
+        logger.warn(
+          { server: st.server.id, limit, shareSize },
+          `server ${st.label} is full: room for ${limit} bytes, a share of this file needs ${shareSize}`,
+        );
       }
     }
     const ask: ServerState[] = [];
