@@ -4,7 +4,7 @@ import { errorView } from "../src/error-page.js";
 
 /** The web statuses of the download failures the node raises (issue 15, defects 8 and 9). */
 describe("download error statuses", () => {
-  const cases: [code: string, status: number][] = [
+  const cases: [code: `TAHOE_ERR_${string}`, status: number][] = [
     ["TAHOE_ERR_DOWNLOAD_NOT_ENOUGH_SHARES", 410],
     ["TAHOE_ERR_IMMUTABLE_NOT_ENOUGH_SHARES", 410],
     ["TAHOE_ERR_IMMUTABLE_CRYPTTEXT_HASH", 410],
