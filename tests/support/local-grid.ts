@@ -59,6 +59,8 @@ export interface Grid {
   start(name: string): Promise<void>;
   /** Stops a node (SIGTERM unless told otherwise) and waits for it to exit. */
   stop(name: string, signal?: NodeJS.Signals): Promise<void>;
+  /** Sends a signal without waiting (SIGSTOP / SIGCONT for a hung node); close() resumes stopped ones. */
+  signal(name: string, signal: NodeJS.Signals): void;
   /** The client's view of the servers (private/server-list.json). */
   servers(): Promise<ServerState[]>;
   /** Waits until the client's view satisfies `test`, or fails after `ms`. */
@@ -76,6 +78,10 @@ export interface GridOptions {
   k: number;
   happy: number;
   n: number;
+  /** Edits a node's directory (its tahoe.cfg, say) after it is created and before it starts. */
+  configure?: (name: string, dir: string) => Promise<void>;
+  /** The command that runs a node, given `node tahoe.js run …` as argv; default that argv itself. */
+  command?: (name: string, argv: string[]) => string[];
 }
 
 export async function startGrid(options: GridOptions): Promise<Grid> {
@@ -84,11 +90,12 @@ export async function startGrid(options: GridOptions): Promise<Grid> {
   for (const name of ["intro", ...options.storage, "client"]) dirs[name] = join(root, name);
   const children = new Map<string, ChildProcess>();
   const outputs = new Map<string, string>();
+  const paused = new Set<string>();
 
   async function start(name: string): Promise<void> {
-    const child = spawn(process.execPath, [TAHOE, "run", "--allow-stdin-close", dirs[name]!], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const argv = [process.execPath, TAHOE, "run", "--allow-stdin-close", dirs[name]!];
+    const [file, ...args] = options.command?.(name, argv) ?? argv;
+    const child = spawn(file!, args, { stdio: ["ignore", "pipe", "pipe"] });
     children.set(name, child);
     // `outputs` keeps every run of a node; readiness is judged on this run's output alone.
     let output = "";
@@ -113,7 +120,17 @@ export async function startGrid(options: GridOptions): Promise<Grid> {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((resolve) => child.once("exit", resolve));
     child.kill(signal);
+    // A stopped process keeps SIGTERM pending until it runs again.
+    if (paused.delete(name)) child.kill("SIGCONT");
     await exited;
+  }
+
+  function signal(name: string, sig: NodeJS.Signals): void {
+    const child = children.get(name);
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    if (sig === "SIGSTOP") paused.add(name);
+    if (sig === "SIGCONT") paused.delete(name);
+    child.kill(sig);
   }
 
   async function servers(): Promise<ServerState[]> {
@@ -148,6 +165,7 @@ export async function startGrid(options: GridOptions): Promise<Grid> {
     outputs,
     start,
     stop,
+    signal,
     servers,
     waitForServers,
     async idOf(nickname) {
@@ -186,6 +204,9 @@ export async function startGrid(options: GridOptions): Promise<Grid> {
       `--shares-total=${options.n}`,
       dirs.client!,
     ]);
+    if (options.configure) {
+      for (const name of [...options.storage, "client"]) await options.configure(name, dirs[name]!);
+    }
     await start("intro");
     await Promise.all([...options.storage, "client"].map(start));
     const count = options.storage.length;

@@ -1,7 +1,8 @@
+import { setMaxListeners } from "node:events";
 import { parseFurl } from "@lafs/config";
 import type { Logger } from "@lafs/interface";
 import type { ServerInfo, ServerList } from "@lafs/introducer-client";
-import { permutationSeedFor } from "@lafs/placement";
+import { permutationSeedFor, serverLabel } from "@lafs/placement";
 import {
   type ConnectFunction,
   createStorageClient,
@@ -48,6 +49,27 @@ export function createGridClients(options: GridClientsOptions): GridClients {
   const cache = new Map<string, Cached>();
   const retired: StorageClient[] = [];
   const seeds = new Map<string, { text: string | undefined; seed: Uint8Array }>();
+  // One signal per server and connected spell: the liveness probe's "disconnected" aborts it, so
+  // transfers drop a hung server within the probe's timeout instead of their own (60 s).
+  const lost = new Map<string, AbortController>();
+  const stopWatching = options.serverList.onChange((event) => {
+    if (event.type !== "disconnected" && event.type !== "removed") return;
+    const id = event.type === "removed" ? event.serverId : event.server.serverId;
+    const controller = lost.get(id);
+    lost.delete(id);
+    controller?.abort(new Error(`server ${id} stopped answering its liveness probe`));
+  });
+
+  function lostSignalFor(serverId: string): AbortSignal {
+    let controller = lost.get(serverId);
+    if (controller === undefined) {
+      controller = new AbortController();
+      // Every call in flight to the server listens on it: many at once are normal, not a leak.
+      setMaxListeners(0, controller.signal);
+      lost.set(serverId, controller);
+    }
+    return controller.signal;
+  }
 
   function clientFor(server: ServerInfo): StorageClient | undefined {
     const nurl = server.nurls[0];
@@ -60,6 +82,7 @@ export function createGridClients(options: GridClientsOptions): GridClients {
       const client = createStorageClient({
         nurl,
         connect: options.connectorFor(server.serverId),
+        label: serverLabel({ id: server.serverId, nickname: server.nickname }),
         logger: options.logger.child({ component: "storage-client", server: server.serverId.slice(0, 13) }),
       });
       cache.set(server.serverId, { nurl, client });
@@ -87,12 +110,14 @@ export function createGridClients(options: GridClientsOptions): GridClients {
     const permutationSeed = seedFor(server);
     const client = permutationSeed === undefined ? undefined : clientFor(server);
     if (client === undefined || permutationSeed === undefined) return undefined;
+    const connected = server.connection.state === "connected";
     return {
       id: server.serverId,
       nickname: server.nickname,
       permutationSeed,
       client,
-      connected: server.connection.state === "connected",
+      connected,
+      ...(connected ? { lost: lostSignalFor(server.serverId) } : {}),
     };
   }
 
@@ -108,6 +133,7 @@ export function createGridClients(options: GridClientsOptions): GridClients {
       });
     },
     async close() {
+      stopWatching();
       const clients = [...[...cache.values()].map((c) => c.client), ...retired.splice(0)];
       cache.clear();
       await Promise.allSettled(clients.map((c) => c.close()));

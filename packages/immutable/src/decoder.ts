@@ -22,8 +22,11 @@ function taggedHashOfPieces(tag: string, pieces: readonly Uint8Array[]): Buffer 
 const READ_AHEAD = 3;
 
 export interface ChkDecoderOptions {
-  /** Told about every share the decoder gave up on (corrupt, or its server failed), then it moves on. */
-  readonly onShareFailure?: ((shareNumber: number, error: unknown) => void) | undefined;
+  /**
+   * Told about every share the decoder gave up on (corrupt, or its server failed), then it moves
+   * on; `reader` is the one that failed, as given to createChkDecoder.
+   */
+  readonly onShareFailure?: ((shareNumber: number, error: unknown, reader: ShareReader) => void) | undefined;
 }
 
 /** A plaintext byte range [start, end); either end may be left out. */
@@ -50,6 +53,12 @@ export interface ChkDecoder {
   readAll(range?: ByteRange): Promise<Buffer>;
   /** The shares in use now (after any switches). */
   activeShares(): number[];
+  /**
+   * Opens k shares and checks their UEB against the cap (its hash, size, k and N) without
+   * reading any data: a download calls it before it answers success, so an edited cap fails
+   * even when the range it asks for is empty. Reads do this on their own otherwise.
+   */
+  open(): Promise<void>;
 }
 
 /** A segment's crypttext as pieces, and which of their buffers the decoder may free after use. */
@@ -82,14 +91,15 @@ export function createChkDecoder(
    * `share` is the active share that failed: concurrent segment fetches can see one share fail
    * together, and only the first report counts (a replacement may carry the same number).
    */
-  const fail = (shareNumber: number, error: unknown, share?: OpenedShare) => {
+  const fail = (reader: ShareReader, error: unknown, share?: OpenedShare) => {
     if (share !== undefined) {
       const i = active.indexOf(share);
       if (i === -1) return;
       active.splice(i, 1);
     }
+    const { shareNumber } = reader;
     failures.push({ shareNumber, error });
-    options.onShareFailure?.(shareNumber, error);
+    options.onShareFailure?.(shareNumber, error, reader);
   };
 
   const outOfShares = (): Error => {
@@ -142,7 +152,7 @@ export function createChkDecoder(
       const opened = await Promise.allSettled(toOpen.map((r) => openShare(r, readCap, known)));
       opened.forEach((result, i) => {
         if (result.status === "rejected") {
-          fail(toOpen[i]!.shareNumber, result.reason);
+          fail(toOpen[i]!, result.reason);
           return;
         }
         const share = result.value;
@@ -150,7 +160,7 @@ export function createChkDecoder(
           try {
             checkCrypttextTree(share);
           } catch (error) {
-            fail(share.shareNumber, error);
+            fail(share.reader, error);
             return;
           }
           state = { plan: share.plan, ueb: share.ueb, crypttextTree: share.crypttextTree };
@@ -202,7 +212,7 @@ export function createChkDecoder(
         if (r.status === "fulfilled") {
           got.set(todo[i]!.shareNumber, r.value);
           if (todo[i]!.reader.freshReads) fresh.add(r.value);
-        } else fail(todo[i]!.shareNumber, r.reason, todo[i]);
+        } else fail(todo[i]!.reader, r.reason, todo[i]);
       });
       if (active.length < k) continue;
       const used = active
@@ -295,5 +305,8 @@ export function createChkDecoder(
       return Buffer.concat(parts);
     },
     activeShares: () => active.map((s) => s.shareNumber).sort((a, b) => a - b),
+    open: async () => {
+      await fillActive();
+    },
   };
 }

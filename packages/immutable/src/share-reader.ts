@@ -138,6 +138,14 @@ export async function openShare(
     if (typeof parsed === "string")
       throw corrupt("TAHOE_ERR_IMMUTABLE_UEB", sn, `URI extension block: ${parsed}`);
     ueb = parsed;
+    // Tahoe's ValidatedExtendedURIProxy refuses a UEB whose size, k or N differ from the cap's.
+    if (ueb.size !== expect.size || ueb.neededShares !== expect.k || ueb.totalShares !== expect.n) {
+      throw corrupt(
+        "TAHOE_ERR_IMMUTABLE_UEB",
+        sn,
+        `the URI extension block is for ${ueb.size} bytes with k=${ueb.neededShares}, N=${ueb.totalShares}, but the cap says ${expect.size} bytes with k=${expect.k}, N=${expect.n}`,
+      );
+    }
     // Tahoe takes k, n and the size from the cap, and the segment size from the UEB.
     plan = planChk(expect.size, { k: expect.k, n: expect.n, maxSegmentSize: Math.max(1, ueb.segmentSize) });
     if (plan.segmentSize !== ueb.segmentSize || plan.numSegments !== ueb.numSegments) {

@@ -35,6 +35,11 @@ export interface StorageClientOptions {
   maxConnections?: number;
   /** Largest CBOR reply accepted; default 30 MiB like Tahoe-LAFS. */
   maxReplyBytes?: number;
+  /**
+   * How errors and logs name the server to a person, e.g. `s1 (v0-abc…)`; default the NURL with
+   * its swissnum hidden.
+   */
+  label?: string;
   logger?: Logger;
 }
 
@@ -42,6 +47,18 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** Overrides the client's timeoutMs for this call. */
   timeoutMs?: number;
+  /**
+   * Fails the call (TAHOE_ERR_STORAGE_CLIENT_TIMEOUT) when the server sends nothing for this
+   * long: no reply head after the request went out, or a pause inside the reply body. A slow
+   * but moving reply is not cut; a hung server is, long before timeoutMs.
+   */
+  idleTimeoutMs?: number;
+  /**
+   * Aborted when the node's liveness probe finds the server not answering: the call is cancelled
+   * at once and fails with TAHOE_ERR_STORAGE_CLIENT_UNREACHABLE (the caller's `signal` stays for
+   * cancellation on purpose).
+   */
+  serverLost?: AbortSignal;
 }
 
 export interface LeaseSecrets {
@@ -203,10 +220,46 @@ function collect(body: Readable, max: number, tooLong: () => Error): Promise<Buf
   });
 }
 
+/**
+ * The request's outcome, or the abort's reason as soon as `signal` fires: undici only cancels a
+ * request once it has a connection, and a hung server's TLS handshake holds that back for the
+ * whole connect timeout. A reply that still comes later has its body thrown away.
+ */
+function settleOnAbort<T extends { body: Readable }>(pending: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    pending.then(
+      (late) => late.body.destroy(),
+      () => {},
+    );
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      pending.then(
+        (late) => late.body.destroy(),
+        () => {},
+      );
+      reject(signal.reason);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    pending.then(
+      (res) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(res);
+      },
+      (err: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(err);
+      },
+    );
+  });
+}
+
 /** Creates a GBS client for the server a NURL names. Nothing is dialed until the first call. */
 export function createStorageClient(options: StorageClientOptions): StorageClient {
   const nurl = typeof options.nurl === "string" ? parseNurl(options.nurl) : options.nurl;
   const server = redactUrlSecret(typeof options.nurl === "string" ? options.nurl.trim() : formatNurl(nurl));
+  const label = options.label ?? server;
   const logger = (options.logger ?? silentLogger).child({ server });
   const connect = options.connect ?? tcpConnect;
   const defaultTimeout = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -346,16 +399,34 @@ export function createStorageClient(options: StorageClientOptions): StorageClien
     const onUserAbort = () => controller.abort(userSignal?.reason);
     if (userSignal?.aborted) onUserAbort();
     else userSignal?.addEventListener("abort", onUserAbort, { once: true });
+    const lostSignal = call?.serverLost;
+    const onLost = () => controller.abort(new Error("the server stopped answering its liveness probe"));
+    if (lostSignal?.aborted) onLost();
+    else lostSignal?.addEventListener("abort", onLost, { once: true });
+    const idleMs = call?.idleTimeoutMs;
+    // Until the reply head arrives (connecting included), silence is timed here; inside the
+    // body, undici's bodyTimeout times each pause.
+    let idled = false;
+    const idleTimer =
+      idleMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            idled = true;
+            controller.abort(new Error(`nothing from the server for ${idleMs} ms`));
+          }, idleMs);
     const started = Date.now();
     try {
-      const res = await (await openPool()).request({
+      const pending = (await openPool()).request({
         method: request.method,
         path: request.path,
         headers: request.headers,
         // undici sends an iterable body too (its documented body types); its typings omit it.
         body: request.body as Uint8Array | undefined,
         signal: controller.signal,
+        ...(idleMs === undefined ? {} : { bodyTimeout: idleMs }),
       });
+      const res = await settleOnAbort(pending, controller.signal);
+      clearTimeout(idleTimer);
       const body = await collect(res.body, maxBody, () =>
         error(
           "TAHOE_ERR_STORAGE_CLIENT_PROTOCOL",
@@ -378,7 +449,26 @@ export function createStorageClient(options: StorageClientOptions): StorageClien
           { cause: userSignal.reason },
         );
       }
+      if (lostSignal?.aborted) {
+        throw error(
+          "TAHOE_ERR_STORAGE_CLIENT_UNREACHABLE",
+          operation,
+          "the server stopped answering (its liveness probe failed), so this call was cancelled",
+          "the server is hung or gone; the transfer goes on with other servers where it can",
+          { cause: err },
+        );
+      }
       if (err instanceof ConnectFailure) throw connectError(operation, err);
+      const undiciCode = (err as { code?: unknown } | null)?.code;
+      if (idled || undiciCode === "UND_ERR_BODY_TIMEOUT") {
+        throw error(
+          "TAHOE_ERR_STORAGE_CLIENT_TIMEOUT",
+          operation,
+          `the server sent nothing for ${idleMs} ms`,
+          "the server is hung or overloaded; the transfer goes on with other servers where it can",
+          { cause: err },
+        );
+      }
       if (timedOut) {
         throw error(
           "TAHOE_ERR_STORAGE_CLIENT_TIMEOUT",
@@ -407,7 +497,9 @@ export function createStorageClient(options: StorageClientOptions): StorageClien
       );
     } finally {
       clearTimeout(timer);
+      clearTimeout(idleTimer);
       userSignal?.removeEventListener("abort", onUserAbort);
+      lostSignal?.removeEventListener("abort", onLost);
     }
   }
 
@@ -434,6 +526,17 @@ export function createStorageClient(options: StorageClientOptions): StorageClien
         operation,
         `HTTP 404${says}`,
         meaning.notFound ?? "the server has no such share",
+        { status },
+      );
+    }
+    if (status === 507) {
+      // A full storage server answers 507 with a body starting "storage server is full".
+      logger.warn({ operation, status }, `server ${label} is full`);
+      return error(
+        "TAHOE_ERR_STORAGE_CLIENT_SERVER_FULL",
+        operation,
+        `server ${label} is full (HTTP 507${says})`,
+        "the server has no room for more shares; they go to other servers, or its operator frees space",
         { status },
       );
     }
@@ -642,10 +745,11 @@ export function createStorageClient(options: StorageClientOptions): StorageClien
         const v = await client.version(call);
         const room = Math.min(v.availableSpace, v.maximumImmutableShareSize);
         if (room < request.allocatedSize) {
+          logger.warn({ operation: op, room, wanted: request.allocatedSize }, `server ${label} is full`);
           throw error(
             "TAHOE_ERR_STORAGE_CLIENT_SERVER_FULL",
             op,
-            `no share allocated: ${request.allocatedSize} bytes per share wanted, the server has room for ${room}`,
+            `server ${label} is full: no share allocated, ${request.allocatedSize} bytes per share wanted, the server has room for ${room}`,
             "the server is full (or reserves its remaining space); place the shares on other servers",
           );
         }

@@ -25,7 +25,16 @@ export interface DownloadOptions {
   readonly queryConcurrency?: number | undefined;
   /** Told about every corrupt share found, once its advisory was sent (or failed to send). */
   readonly onCorruptShare?: ((report: CorruptShareReport) => void) | undefined;
+  /**
+   * A share read fails (and the download switches to another share) when its server sends
+   * nothing for this long; default 10 s. A server the liveness probe finds hung is dropped
+   * sooner (GridServer.lost).
+   */
+  readonly readIdleTimeoutMs?: number | undefined;
 }
+
+/** See DownloadOptions.readIdleTimeoutMs. */
+export const READ_IDLE_TIMEOUT_MS = 10_000;
 
 /** A share that failed verification, and whether its server took our corruption advisory. */
 export interface CorruptShareReport {
@@ -77,6 +86,52 @@ function nameSome(labels: readonly string[]): string {
   return labels.length <= 5
     ? labels.join(", ")
     : `${labels.slice(0, 5).join(", ")} and ${labels.length - 5} more`;
+}
+
+interface ShareFate {
+  readonly loc: { readonly server: GridServer; readonly shareNumber: number };
+  readonly corrupt: boolean;
+  readonly reason: string;
+  readonly code: unknown;
+}
+
+/** Codes that mean a share disagrees with the cap's UEB hash, size, k or N. */
+const CAP_MISMATCH = new Set(["TAHOE_ERR_IMMUTABLE_UEB_HASH", "TAHOE_ERR_IMMUTABLE_UEB"]);
+
+/**
+ * Tahoe's NotEnoughSharesError in words: every share found, how many are still good, how many
+ * were corrupt or unreachable, and how many are needed, with each bad share's server and reason.
+ */
+function notEnoughGoodShares(
+  cap: { readonly k: number; readonly size: number },
+  siText: string,
+  located: readonly { readonly server: GridServer; readonly shareNumber: number }[],
+  fates: readonly ShareFate[],
+  cause: unknown,
+): DownloadError {
+  const bad = new Set(fates.map((f) => f.loc));
+  const good = new Set(located.filter((l) => !bad.has(l)).map((l) => l.shareNumber)).size;
+  const corrupt = fates.filter((f) => f.corrupt);
+  const unreachable = fates.filter((f) => !f.corrupt);
+  const servers = new Set(located.map((l) => l.server.id)).size;
+  const details = fates.map((f) => `share ${f.loc.shareNumber} on ${serverLabel(f.loc.server)}: ${f.reason}`);
+  const capMismatch =
+    corrupt.length > 0 &&
+    corrupt.length === fates.length &&
+    corrupt.every((f) => CAP_MISMATCH.has(String(f.code)));
+  return new DownloadError(
+    "TAHOE_ERR_DOWNLOAD_NOT_ENOUGH_SHARES",
+    `not enough good shares of ${cap.size}-byte file ${siText}: found ${located.length} share(s) on ${servers} server(s), ${good} good, ${corrupt.length} corrupt` +
+      (unreachable.length > 0 ? `, ${unreachable.length} unreachable` : "") +
+      `, ${cap.k} needed` +
+      (details.length > 0 ? ` (${nameSome(details)})` : ""),
+    {
+      hint: capMismatch
+        ? "every share disagrees with the cap's UEB hash, size, k or N: the cap was probably edited or mistyped; copy the whole cap again"
+        : "the corrupt shares were reported to their servers; try again when the unreachable servers are back, or repair the file from a grid that still has enough good shares",
+      cause,
+    },
+  );
 }
 
 function literalDownload(cap: string, data: Uint8Array): Download {
@@ -169,27 +224,39 @@ export async function openDownload(
   }
   logger.debug({ si: siText, shares: located.length, distinct: distinct.size }, "shares located");
 
-  const call: CallOptions = signal ? { signal } : {};
-  // The decoder reports failures by share number; it keeps one reader per number active at a
-  // time, so the last reader used for a number is the one that failed.
+  const idleTimeoutMs = options.readIdleTimeoutMs ?? READ_IDLE_TIMEOUT_MS;
+  // The decoder reports failures by reader; activeShares() reports share numbers, and it keeps
+  // one reader per number active at a time, so the last reader used for a number is the one in use.
   const lastUsed = new Map<number, { server: GridServer; shareNumber: number }>();
-  const readers: ShareReader[] = located.map((loc) => ({
-    shareNumber: loc.shareNumber,
-    // Each read is a reply body of its own (see StorageClient.read).
-    freshReads: true,
-    read: (offset, length) => {
-      lastUsed.set(loc.shareNumber, loc);
-      return loc.server.client.read(si, loc.shareNumber, offset, length, call);
-    },
-  }));
+  const locationOf = new Map<ShareReader, { server: GridServer; shareNumber: number }>();
+  const readers: ShareReader[] = located.map((loc) => {
+    const call: CallOptions = { idleTimeoutMs };
+    if (signal) call.signal = signal;
+    if (loc.server.lost) call.serverLost = loc.server.lost;
+    const reader: ShareReader = {
+      shareNumber: loc.shareNumber,
+      // Each read is a reply body of its own (see StorageClient.read).
+      freshReads: true,
+      read: (offset, length) => {
+        lastUsed.set(loc.shareNumber, loc);
+        return loc.server.client.read(si, loc.shareNumber, offset, length, call);
+      },
+    };
+    locationOf.set(reader, loc);
+    return reader;
+  });
   const reports: CorruptShareReport[] = [];
   const advisories: Promise<void>[] = [];
+  /** Every share given up on, and why: the error when too few good ones remain says them all. */
+  const fates: ShareFate[] = [];
 
-  const onShareFailure = (shareNumber: number, error: unknown) => {
-    const loc = lastUsed.get(shareNumber);
+  const onShareFailure = (shareNumber: number, error: unknown, reader: ShareReader) => {
+    const loc = locationOf.get(reader);
     if (loc === undefined) return;
     const reason = reasonOf(error);
-    if (!isCorruptShareError(error)) {
+    const corrupt = isCorruptShareError(error);
+    fates.push({ loc, corrupt, reason, code: (error as { code?: unknown }).code });
+    if (!corrupt) {
       logger.warn(
         { server: loc.server.id, share: shareNumber, error: reason },
         "share unreadable, switching",
@@ -211,11 +278,42 @@ export async function openDownload(
   };
 
   const decoder = createChkDecoder(parsed, readers, { onShareFailure });
+  /** The decoder ran out of shares: say how many were found, good, bad and needed. */
+  const explain = (error: unknown): unknown => {
+    if (signal?.aborted) {
+      return new DownloadError("TAHOE_ERR_DOWNLOAD_ABORTED", `download of ${siText} cancelled`, {
+        hint: "the download was cancelled on purpose",
+        cause: signal.reason,
+      });
+    }
+    const ranOut =
+      isCorruptShareError(error) ||
+      (error as { code?: unknown } | undefined)?.code === "TAHOE_ERR_IMMUTABLE_NOT_ENOUGH_SHARES";
+    if (!ranOut) return error;
+    return notEnoughGoodShares(parsed, siText, located, fates, error);
+  };
+  try {
+    // The UEB is checked against the cap before anyone is told the download started.
+    await decoder.open();
+  } catch (error) {
+    throw explain(error);
+  }
+  async function* read(range?: ByteRange): AsyncGenerator<Uint8Array, void, undefined> {
+    try {
+      yield* decoder.read(range);
+    } catch (error) {
+      throw explain(error);
+    }
+  }
   return {
     cap: capText ?? formatCap(parsed),
     size: decoder.size,
-    read: (range) => decoder.read(range),
-    readAll: (range) => decoder.readAll(range),
+    read,
+    readAll: async (range) => {
+      const parts: Uint8Array[] = [];
+      for await (const part of read(range)) parts.push(part);
+      return Buffer.concat(parts);
+    },
     locations: [...located]
       .sort((a, b) => a.shareNumber - b.shareNumber)
       .map((l) => ({ serverId: l.server.id, shareNumber: l.shareNumber })),

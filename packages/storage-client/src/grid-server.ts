@@ -10,6 +10,11 @@ export interface GridServer {
   readonly client: StorageClient;
   /** False when the node has no connection to it now: it is neither asked nor used. */
   readonly connected: boolean;
+  /**
+   * Aborted once the node's liveness probe finds the server not answering (GET /version failed
+   * or timed out). Transfers cancel their calls to it at once and go on with other servers.
+   */
+  readonly lost?: AbortSignal | undefined;
 }
 
 /** A storage server as the uploader sees it; the node builds these from its server list. */

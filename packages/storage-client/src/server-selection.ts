@@ -41,7 +41,10 @@ export async function askForShares<T extends GridServer>(
       const server = servers[i]!;
       let answer: ShareQueryAnswer<T>;
       try {
-        const shares = await server.client.listImmutableShares(storageIndex, call);
+        const shares = await server.client.listImmutableShares(
+          storageIndex,
+          server.lost ? { ...call, serverLost: server.lost } : call,
+        );
         answer = { server, ok: true, shares: [...shares].sort((a, b) => a - b) };
       } catch (error) {
         const timedOut = isStorageClientError(error, "TAHOE_ERR_STORAGE_CLIENT_TIMEOUT");

@@ -102,6 +102,8 @@ interface ServerState {
   readonly buckets: Map<number, BucketWriter>;
   renewed: boolean;
   failure: string | undefined;
+  /** The server said it is full: it keeps what it completed, takes nothing new. */
+  full: boolean;
 }
 
 const ABORT_TIMEOUT_MS = 5_000;
@@ -117,10 +119,15 @@ const REQUIRED_SERVER_REFUSALS: ReadonlySet<string> = new Set([
   "TAHOE_ERR_PLACEMENT_REQUIRED_READ_ONLY",
 ]);
 
-/** Placement's words about required servers; its happiness line would repeat our headline. */
+/**
+ * Placement's words about required servers and about full ones (which it names); its happiness
+ * line would repeat our headline.
+ */
 function requiredWords(placement: { readonly refusals: readonly PlacementRefusal[] }): string {
   return placement.refusals
-    .filter((r) => REQUIRED_SERVER_REFUSALS.has(r.code))
+    .filter(
+      (r) => REQUIRED_SERVER_REFUSALS.has(r.code) || r.code === "TAHOE_ERR_PLACEMENT_NOT_ENOUGH_WRITABLE",
+    )
     .map((r) => r.message)
     .join("\n");
 }
@@ -146,7 +153,11 @@ async function shareSizeLimits<T extends { readonly server: UploadServer }>(
       let known = versionCache.get(client);
       if (known === undefined || now - known.at > VERSION_MAX_AGE_MS) {
         try {
-          const v = await client.version(signal ? { timeoutMs, signal } : { timeoutMs });
+          const v = await client.version({
+            timeoutMs,
+            ...(signal ? { signal } : {}),
+            ...(st.server.lost ? { serverLost: st.server.lost } : {}),
+          });
           known = { at: now, maximumImmutableShareSize: v.maximumImmutableShareSize };
           versionCache.set(client, known);
         } catch {
@@ -236,6 +247,7 @@ function createUpload(encoding: ChkEncoding, options: UploadOptions, logger: Log
     buckets: new Map<number, BucketWriter>(),
     renewed: false,
     failure: undefined,
+    full: false,
   }));
   const byId = new Map(states.map((s) => [s.server.id, s]));
   const failed: ServerState[] = [];
@@ -284,8 +296,12 @@ function createUpload(encoding: ChkEncoding, options: UploadOptions, logger: Log
     return out;
   };
 
-  /** Sent at once, never behind the share's writes: kill() cancels those first. */
+  /**
+   * Sent at once, never behind the share's writes: kill() cancels those first. A server found
+   * hung gets none: it would only hold the upload up, and it drops the upload itself when idle.
+   */
   const sendAbort = (st: ServerState, shareNumber: number, uploadSecret: Uint8Array) => {
+    if (st.server.lost?.aborted) return;
     cleanups.push(
       st.server.client
         .abort(si, shareNumber, uploadSecret, { timeoutMs: ABORT_TIMEOUT_MS })
@@ -318,23 +334,69 @@ function createUpload(encoding: ChkEncoding, options: UploadOptions, logger: Log
     );
   };
 
+  /** Tahoe re-checks happiness whenever a server drops out; stop early rather than push a doomed file. */
+  const recheck = (error: unknown) => {
+    if (streaming && fatal === undefined) {
+      const placement = place();
+      if (!placement.ok) fatal = unhappy(requiredWords(placement), error);
+    }
+  };
+
+  /**
+   * A full server (HTTP 507, or an allocate that got nothing for lack of room) keeps the shares
+   * it completed and is read-only from now on: its unfinished shares are aborted and placed on
+   * other servers after the main pass, or the upload fails in placement's words naming it.
+   */
+  const serverFull = (st: ServerState, error: unknown) => {
+    if (signal?.aborted) {
+      fatal ??= abortedError();
+      return;
+    }
+    if (!st.alive || st.full) return;
+    st.full = true;
+    st.writable = false;
+    st.failure = reasonOf(error);
+    failed.push(st);
+    logger.warn(
+      { server: st.server.id, error: st.failure },
+      `server ${st.label} is full: its unfinished shares go to other servers`,
+    );
+    for (const b of st.buckets.values()) if (!b.complete) abortBucket(st, b);
+    recheck(error);
+  };
+
   const serverFailed = (st: ServerState, error: unknown) => {
     if (signal?.aborted) {
       fatal ??= abortedError();
       return;
     }
+    if (isStorageClientError(error, "TAHOE_ERR_STORAGE_CLIENT_SERVER_FULL")) {
+      serverFull(st, error);
+      return;
+    }
     if (!st.alive) return;
     st.alive = false;
     st.failure = reasonOf(error);
-    failed.push(st);
+    if (!failed.includes(st)) failed.push(st);
     logger.warn({ server: st.server.id, error: st.failure }, "storage server failed during upload");
     for (const b of st.buckets.values()) abortBucket(st, b);
-    if (streaming && fatal === undefined) {
-      // Tahoe re-checks happiness whenever a server drops out; stop early rather than push a doomed file.
-      const placement = place();
-      if (!placement.ok) fatal = unhappy(requiredWords(placement), error);
-    }
+    recheck(error);
   };
+
+  // The node's liveness probe finding a server hung cancels its writes at once (GridServer.lost).
+  const unwatch: (() => void)[] = [];
+  for (const st of states) {
+    const lost = st.server.lost;
+    if (lost === undefined) continue;
+    const onLost = () =>
+      serverFailed(st, new Error(`server ${st.label} stopped answering (its liveness probe failed)`));
+    if (lost.aborted) {
+      st.alive = false;
+      continue;
+    }
+    lost.addEventListener("abort", onLost, { once: true });
+    unwatch.push(() => lost.removeEventListener("abort", onLost));
+  }
 
   const newBucket = (st: ServerState, shareNumber: number, uploadSecret: Uint8Array): BucketWriter =>
     createBucketWriter({
@@ -373,7 +435,11 @@ function createUpload(encoding: ChkEncoding, options: UploadOptions, logger: Log
     for (const [st, limit] of limits) {
       if (limit < shareSize) {
         st.writable = false;
-        logger.info({ server: st.server.id, limit, shareSize }, "server cannot hold a share this large");
+        // Servers report their free space as this limit (Tahoe's and ours): below a share, it is full.
+        logger.warn(
+          { server: st.server.id, limit, shareSize },
+          `server ${st.label} is full: room for ${limit} bytes, a share of this file needs ${shareSize}`,
+        );
       }
     }
     const ask: ServerState[] = [];
@@ -425,12 +491,16 @@ function createUpload(encoding: ChkEncoding, options: UploadOptions, logger: Log
             if (fresh.length === 0 && renew.length === 0) return;
             const uploadSecret = randomBytes(20);
             try {
-              const result = await st.server.client.allocate(si, {
-                shareNumbers: [...fresh, ...renew],
-                allocatedSize: shareSize,
-                uploadSecret,
-                ...st.lease,
-              });
+              const result = await st.server.client.allocate(
+                si,
+                {
+                  shareNumbers: [...fresh, ...renew],
+                  allocatedSize: shareSize,
+                  uploadSecret,
+                  ...st.lease,
+                },
+                st.server.lost ? { serverLost: st.server.lost } : undefined,
+              );
               st.renewed = true;
               for (const sn of result.alreadyHave) if (sn < n) st.existing.add(sn);
               for (const sn of result.allocated) {
@@ -445,8 +515,12 @@ function createUpload(encoding: ChkEncoding, options: UploadOptions, logger: Log
                 changed = true;
               }
             } catch (error) {
-              if (isStorageClientError(error, "TAHOE_ERR_STORAGE_CLIENT_SERVER_FULL")) st.writable = false;
-              else {
+              if (isStorageClientError(error, "TAHOE_ERR_STORAGE_CLIENT_SERVER_FULL")) {
+                // A 507 may follow a partial allocation; an allocate that got nothing made no bucket.
+                if (error.status === 507) for (const sn of fresh) sendAbort(st, sn, uploadSecret);
+                st.writable = false;
+                logger.warn({ server: st.server.id, error: reasonOf(error) }, `server ${st.label} is full`);
+              } else {
                 // The server may have allocated before the answer was lost.
                 for (const sn of fresh) sendAbort(st, sn, uploadSecret);
                 serverFailed(st, error);
@@ -610,6 +684,8 @@ function createUpload(encoding: ChkEncoding, options: UploadOptions, logger: Log
       for (const st of states) for (const b of st.buckets.values()) abortBucket(st, b);
       await Promise.all(cleanups);
       throw error;
+    } finally {
+      for (const u of unwatch.splice(0)) u();
     }
   }
 

@@ -22,6 +22,9 @@ export interface GridNode {
   readonly leaseSeed: Uint8Array;
   readonly permutationSeed: Uint8Array;
   readonly client: StorageClient;
+  /** The server's NURL, swissnum included, for a second client (through a relay, say). */
+  readonly nurl: string;
+  readonly port: number;
   readonly stopped: boolean;
   /** Stops the server: connections are cut, later requests are refused. */
   stop(): Promise<void>;
@@ -80,7 +83,8 @@ export async function startGrid(count: number, tweaks?: ServerTweaks): Promise<G
       });
       await server.start();
       const port = server.addresses()[0]!.port;
-      const client = createStorageClient({ nurl: `pb://${id.spkiHash}@127.0.0.1:${port}/${swissnum}#v=1` });
+      const nurl = `pb://${id.spkiHash}@127.0.0.1:${port}/${swissnum}#v=1`;
+      const client = createStorageClient({ nurl });
       const serverId = `v0-${base32Encode(randomBytes(32))}`;
       let stopped = false;
       const siDir = (si: Uint8Array) => {
@@ -94,6 +98,8 @@ export async function startGrid(count: number, tweaks?: ServerTweaks): Promise<G
         leaseSeed,
         permutationSeed: permutationSeedFor(serverId),
         client,
+        nurl,
+        port,
         server,
         get stopped() {
           return stopped;

@@ -16,8 +16,9 @@ const STATUS_BY_CODE: [RegExp, number][] = [
   [/^TAHOE_ERR_PLACEMENT_/, 503],
   [/^TAHOE_ERR_UPLOAD_UNHAPPY$/, 503],
   [/^TAHOE_ERR_(IMMUTABLE_CAP|DOWNLOAD_CAP)$/, 400],
-  // Tahoe-LAFS answers NotEnoughSharesError with 410 Gone.
-  [/^TAHOE_ERR_(DOWNLOAD|IMMUTABLE)_NOT_ENOUGH_SHARES$/, 410],
+  // Tahoe-LAFS answers NotEnoughSharesError with 410 Gone; shares that decode to other bytes
+  // than their hashes promise (a lying uploader) leave the file as unrecoverable.
+  [/^TAHOE_ERR_((DOWNLOAD|IMMUTABLE)_NOT_ENOUGH_SHARES|IMMUTABLE_CRYPTTEXT_HASH)$/, 410],
   [/_ABORTED$/, 503],
   // The body did not match its Content-Length: the client's doing.
   [/^TAHOE_ERR_NODE_UPLOAD_TRUNCATED$/, 400],
