@@ -146,7 +146,7 @@ const DEFAULT_MAX_REPLY = 30 * 1024 * 1024;
 const CBOR = "application/cbor";
 const OCTETS = "application/octet-stream";
 const LEASE_SECRET_BYTES = 32;
-const MAX_REASON_BYTES = 32765;
+const MAX_REASON_BYTES = 32757;
 
 interface Exchange {
   method: "GET" | "POST" | "PUT" | "PATCH";

@@ -1,6 +1,7 @@
 import { type FileHandle, mkdir, open, rm, rmdir } from "node:fs/promises";
 import { dirname } from "node:path";
 import { constantTimeEqual } from "@lafs/crypto";
+import { storageFull } from "./error-answers.js";
 import { notFound, StorageServerError, shareKindConflict, tooLarge } from "./errors.js";
 import type { createKeyedLock } from "./keyed-lock.js";
 import { addOrRenewLease, type LeaseSecrets, leaseExpiration } from "./leases.js";
@@ -187,10 +188,8 @@ export function createMutableStore(o: MutableStoreOptions) {
     if (growth > 0) {
       const free = await o.space();
       if (growth > free) {
-        throw tooLarge(
-          `the writes to mutable slot ${si} would grow it by ${growth} bytes; ${free} bytes are free`,
-          "this server honours [storage]reserved_space; write to another server",
-        );
+        // The same "server is full" answer as a write the disk refuses, so clients re-place alike.
+        throw storageFull(`${growth} more bytes of mutable slot ${si} (${free} bytes are free)`);
       }
     }
   }

@@ -1,3 +1,5 @@
+import { statfs } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createByteBudget } from "../src/byte-budget.js";
 import { LIMITS } from "../src/index.js";
@@ -86,5 +88,25 @@ describe("the buffered-body budget", () => {
     expect(budget.held()).toBe(100);
     all();
     expect(budget.held()).toBe(0);
+  });
+});
+
+describe("a mutable write past the free space", () => {
+  it("is refused as a full server (507 FULL), and nothing of the slot is created", async () => {
+    const s = await statfs(tmpdir());
+    // Every byte the file system has is reserved: no mutable slot may grow at all.
+    const t = await startTestServer({ reservedSpace: Number(s.bavail) * Number(s.bsize) + 1024 ** 3 });
+    try {
+      const g = gbs(t);
+      const r = await g.rtw(SI, { 0: { write: [[0, Buffer.alloc(1000, 1)]] } });
+      expect(r.status).toBe(507);
+      expect(r.headers["x-lafs-error-code"]).toBe("TAHOE_ERR_STORAGE_SERVER_FULL");
+      expect(r.body.toString()).toContain(
+        `storage server is full: could not write 1000 more bytes of mutable slot ${SI}`,
+      );
+      expect(await g.list(SI, "mutable")).toEqual([]);
+    } finally {
+      await t.close();
+    }
   });
 });
