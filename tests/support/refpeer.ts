@@ -57,15 +57,28 @@ export function findRefPeer(what: string): RefPeer | undefined {
 /** Node or grid directories started here and not yet stopped. */
 const running = new Set<string>();
 
-/** The last resort when a test run ends without its afterAll (a crash, a timeout kill). */
-process.once("exit", () => {
+function stopLeftovers(): void {
   if (running.size === 0) return;
+  const dirs = [...running].filter((dir) => existsSync(dir));
+  running.clear();
+  if (dirs.length === 0) return;
   try {
-    execFileSync(join(REFPEER_TOOLS, "stop-grid.sh"), [...running], { stdio: "ignore", timeout: 30_000 });
+    execFileSync(join(REFPEER_TOOLS, "stop-grid.sh"), dirs, { stdio: "ignore", timeout: 30_000 });
   } catch {
     // Nothing more can be done while exiting; stop-grid.sh already tried SIGKILL.
   }
-});
+}
+
+// The last resort when a test run ends without its afterAll (a crash, process.exit, Ctrl-C, a
+// runner killing its worker with SIGTERM): the nodes are setsid'd, so no signal reaches them.
+process.once("exit", stopLeftovers);
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+  process.once(signal, () => {
+    stopLeftovers();
+    // Die of the same signal, as the process would have without this handler.
+    process.kill(process.pid, signal);
+  });
+}
 
 interface ScriptResult {
   stdout: string;
