@@ -1,4 +1,4 @@
-import { execFile, execFileSync } from "node:child_process";
+import { type ChildProcess, execFile, execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -54,10 +54,19 @@ export function findRefPeer(what: string): RefPeer | undefined {
   return { dir, cli, envFile };
 }
 
+/**
+ * Start scripts still running, by the directory they start. A test that times out runs afterAll
+ * while start-grid.sh may still be launching nodes: stopRef ends the script first, so nothing is
+ * launched after the stop.
+ */
+const starting = new Map<string, ChildProcess>();
+
 /** Node or grid directories started here and not yet stopped. */
 const running = new Set<string>();
 
 function stopLeftovers(): void {
+  // A start script still running would launch nodes after the stop: end it first, at once.
+  for (const script of starting.values()) script.kill("SIGKILL");
   if (running.size === 0) return;
   const dirs = [...running].filter((dir) => existsSync(dir));
   running.clear();
@@ -86,22 +95,18 @@ interface ScriptResult {
 }
 
 /** Runs a refpeer script; a failure carries the command and the last lines it printed. */
-function runScript(
-  peer: RefPeer,
-  script: string,
-  args: string[],
-  env: NodeJS.ProcessEnv = {},
-): Promise<ScriptResult> {
+function runScript(peer: RefPeer, script: string, args: string[], startsDir?: string): Promise<ScriptResult> {
   return new Promise((resolve, reject) => {
-    execFile(
+    const child = execFile(
       join(REFPEER_TOOLS, script),
       args,
       {
-        env: { ...process.env, TAHOE_REF_ENV: peer.envFile, WAIT_SECS: "60", ...env },
+        env: { ...process.env, TAHOE_REF_ENV: peer.envFile, WAIT_SECS: "60" },
         maxBuffer: 16 * 1024 * 1024,
         timeout: 120_000,
       },
       (error, stdout, stderr) => {
+        if (startsDir !== undefined) starting.delete(startsDir);
         if (error === null) resolve({ stdout, stderr });
         else {
           const tail = stderr.trim().split("\n").slice(-15).join("\n");
@@ -109,11 +114,19 @@ function runScript(
         }
       },
     );
+    if (startsDir !== undefined) starting.set(startsDir, child);
   });
 }
 
 /** Stops reference nodes (grid or node directories) with stop-grid.sh: never by name. */
 export async function stopRef(peer: RefPeer, ...dirs: string[]): Promise<void> {
+  for (const dir of dirs) {
+    const script = starting.get(dir);
+    if (script === undefined || script.exitCode !== null || script.signalCode !== null) continue;
+    const exited = new Promise((resolve) => script.once("exit", resolve));
+    script.kill("SIGTERM");
+    await exited;
+  }
   // A directory that was never made (a start that failed early) has nothing to stop.
   const present = dirs.filter((dir) => existsSync(dir));
   try {
@@ -139,7 +152,7 @@ export async function startRefGrid(
 ): Promise<RefGrid> {
   running.add(dir);
   const args = [dir, shape.n, shape.k, shape.happy, shape.total].map(String);
-  const { stdout } = await runScript(peer, "start-grid.sh", args);
+  const { stdout } = await runScript(peer, "start-grid.sh", args, dir);
   const storageDirs = Array.from({ length: shape.n }, (_, i) => join(dir, `storage${i + 1}`));
   return { dir, url: stdout.trim(), storageDirs };
 }
@@ -178,6 +191,6 @@ export async function startRefStaticClient(
     await writeFile(join(dir, "private/convergence"), shape.convergence, { mode: 0o600 });
   }
   const args = [dir, serversYaml, shape.k, shape.happy, shape.n].map(String);
-  const { stdout } = await runScript(peer, "tahoe-client-static.sh", args);
+  const { stdout } = await runScript(peer, "tahoe-client-static.sh", args, dir);
   return stdout.trim();
 }
