@@ -1,0 +1,213 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { base32Decode, base32Encode, taggedHash } from "@lafs/crypto";
+import { type ServerState, tahoeOk } from "../support/local-grid.js";
+
+/**
+ * Interop helpers in the compliance-suite shape (DESIGN.md §9): a `WebClient` is any node that
+ * serves Tahoe-LAFS's web API, ours or the reference's, and the round-trip helpers take two of
+ * them without knowing which is which. A case written once then runs with the clients swapped.
+ */
+
+export interface WebClient {
+  /** For failure messages: "lafs-ts client", "Tahoe client". */
+  name: string;
+  url: string;
+  /** PUT /uri: uploads an immutable file and gives its cap. */
+  put(bytes: Uint8Array): Promise<string>;
+  /** GET /uri/CAP: the file's bytes. */
+  get(cap: string): Promise<Buffer>;
+}
+
+export function webClient(name: string, url: string): WebClient {
+  const base = url.endsWith("/") ? url : `${url}/`;
+  return {
+    name,
+    url: base,
+    async put(bytes) {
+      const res = await fetch(new URL("uri", base), { method: "PUT", body: bytes });
+      const text = (await res.text()).trim();
+      if (res.status !== 200 && res.status !== 201) {
+        throw new Error(
+          `${name}: PUT /uri of ${bytes.length} bytes answered ${res.status}: ${text.slice(0, 500)}`,
+        );
+      }
+      return text;
+    },
+    async get(cap) {
+      const res = await fetch(new URL(`uri/${encodeURIComponent(cap)}`, base));
+      const body = Buffer.from(await res.arrayBuffer());
+      if (res.status !== 200) {
+        throw new Error(`${name}: GET /uri/${cap} answered ${res.status}: ${body.toString().slice(0, 500)}`);
+      }
+      return body;
+    },
+  };
+}
+
+/** What a byte comparison reports: equal files have equal summaries, and a diff stays readable. */
+export function summary(bytes: Uint8Array): string {
+  return `${bytes.length} bytes, sha256 ${createHash("sha256").update(bytes).digest("hex")}`;
+}
+
+export interface Crossed {
+  cap: string;
+  /** What each downloader got back, by its name. */
+  downloads: Record<string, string>;
+}
+
+/** Uploads through one client and downloads through each of the others: summaries to compare. */
+export async function crossRoundTrip(
+  uploader: WebClient,
+  downloaders: WebClient[],
+  bytes: Uint8Array,
+): Promise<Crossed> {
+  const cap = await uploader.put(bytes);
+  const downloads: Record<string, string> = {};
+  for (const client of downloaders) downloads[client.name] = summary(await client.get(cap));
+  return { cap, downloads };
+}
+
+/** The expected value of `crossRoundTrip(...).downloads`: every downloader got `bytes`. */
+export function everyoneGot(downloaders: WebClient[], bytes: Uint8Array): Record<string, string> {
+  return Object.fromEntries(downloaders.map((c) => [c.name, summary(bytes)]));
+}
+
+/** The sizes every interop case moves: the edges of LIT and of a 128 KiB segment. */
+export const SEGMENT = 128 * 1024;
+export const FILES = {
+  empty: 0,
+  /** The largest LIT file (Tahoe's URI_LIT_SIZE_THRESHOLD is 55). */
+  lit: 55,
+  /** The smallest CHK file. */
+  smallChk: 56,
+  small: 1000,
+  /** Three segments, the last one short: exercises segment and tail handling. */
+  multiSegment: 2 * SEGMENT + 12_345,
+} as const;
+
+/** Reproducible contents, different per size and per `salt`, so no two cases share a cap. */
+export function fileOf(size: number, salt: string): Buffer {
+  const out = Buffer.alloc(size);
+  let block = createHash("sha256").update(`${salt}/${size}`).digest();
+  for (let at = 0; at < size; at += block.length) {
+    block.copy(out, at);
+    block = createHash("sha256").update(block).digest();
+  }
+  return out;
+}
+
+/**
+ * Share numbers held for a CHK cap in storage node directories, ours or Tahoe's: both keep a
+ * share at storage/shares/PREFIX/SI/SHNUM. Compared by share number only (placement varies).
+ */
+export async function sharesOf(cap: string, nodeDirs: string[]): Promise<Record<string, number[]>> {
+  // URI:CHK:KEY:UEBHASH:k:N:SIZE; SI = tagged_hash(key-to-SI tag, KEY)[0:16] (wire-formats).
+  const key = base32Decode(cap.split(":")[2]!);
+  const si = base32Encode(taggedHash("allmydata_immutable_key_to_storage_index_v1", key, 16));
+  const found: Record<string, number[]> = {};
+  for (const dir of nodeDirs) {
+    const names = await readdir(join(dir, "storage/shares", si.slice(0, 2), si)).catch(() => [] as string[]);
+    found[dir] = names.map(Number).sort((a, b) => a - b);
+  }
+  return found;
+}
+
+export function allShareNumbers(shares: Record<string, number[]>): number[] {
+  return Object.values(shares)
+    .flat()
+    .sort((a, b) => a - b);
+}
+
+export interface StaticClient {
+  dir: string;
+  url: string;
+  /** What the node printed, for failure messages. */
+  output(): string;
+  close(): Promise<void>;
+}
+
+/**
+ * A lafs-ts client (`tahoe create-client`, `tahoe run` of apps/cli) that knows only the servers
+ * in `serversYaml`, with no introducer: the counterpart of refpeer's tahoe-client-static.sh.
+ * Resolves once it is connected to every server listed.
+ */
+export async function startStaticClient(
+  serversYaml: string,
+  shape: { k: number; happy: number; n: number; servers: number },
+): Promise<StaticClient> {
+  const root = await mkdtemp(join(tmpdir(), "lafs-interop-client-"));
+  const dir = join(root, "client");
+  let child: ChildProcess | undefined;
+  let output = "";
+  const client: StaticClient = {
+    dir,
+    url: "",
+    output: () => output,
+    async close() {
+      const running = child;
+      if (running !== undefined && running.exitCode === null && running.signalCode === null) {
+        const exited = new Promise((resolve) => running.once("exit", resolve));
+        running.kill("SIGTERM");
+        await exited;
+      }
+      await rm(root, { recursive: true, force: true });
+    },
+  };
+  try {
+    await tahoeOk([
+      "create-client",
+      "--nickname=lafs-static-client",
+      "--webport=tcp:0:interface=127.0.0.1",
+      `--shares-needed=${shape.k}`,
+      `--shares-happy=${shape.happy}`,
+      `--shares-total=${shape.n}`,
+      dir,
+    ]);
+    await writeFile(join(dir, "private/servers.yaml"), await readFile(serversYaml), { mode: 0o600 });
+    const cli = join(import.meta.dirname, "../../apps/cli/bin/tahoe.js");
+    const started = spawn(process.execPath, [cli, "run", "--allow-stdin-close", dir], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    child = started;
+    started.stdout!.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    started.stderr!.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    const deadline = Date.now() + 30_000;
+    let servers: ServerState[] = [];
+    for (;;) {
+      if (started.exitCode !== null || started.signalCode !== null) {
+        throw new Error(`the lafs-ts static client exited during start-up: ${output}`);
+      }
+      servers = await readFile(join(dir, "private/server-list.json"), "utf8")
+        .then((text) => (JSON.parse(text) as { servers: ServerState[] }).servers)
+        .catch(() => []);
+      const connected = servers.filter((s) => s.connection.state === "connected").length;
+      const url = await readFile(join(dir, "node.url"), "utf8").catch(() => "");
+      if (connected === shape.servers && url.trim() !== "") {
+        client.url = url.trim();
+        return client;
+      }
+      if (Date.now() > deadline) {
+        throw new Error(
+          `the lafs-ts static client connected to ${connected} of ${shape.servers} servers in 30 s: ${JSON.stringify(servers)}\n${output}`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } catch (error) {
+    await client.close();
+    throw error;
+  }
+}
+
+/** A convergence secret as a lafs-ts node keeps it (16 bytes, base32): Tahoe reads it too. */
+export async function convergenceOf(nodeDir: string): Promise<string> {
+  return readFile(join(nodeDir, "private/convergence"), "utf8");
+}
