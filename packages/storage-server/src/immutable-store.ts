@@ -320,11 +320,6 @@ export function createImmutableStore(o: ImmutableStoreOptions) {
   }
 
   return {
-    /** Bytes uploads in progress still reserve (allocated and not yet written); all of them, or one secret's. */
-    reservedBytes(secret?: Uint8Array): number {
-      return reserved(secret);
-    },
-
     /** Free bytes for new shares: the disk's, less what uploads in progress still reserve. */
     async available(): Promise<number> {
       await this.expireIdle();
