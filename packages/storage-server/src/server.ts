@@ -16,10 +16,8 @@ import type { StorageServerStatus } from "./status.js";
 export interface StorageServer extends Startable {
   /** The bound TCP addresses once started (port 0 resolves to the real port); unix sockets are not listed. */
   addresses(): { host: string; port: number }[];
-  /** Damaged shares found and corruption advisories kept; all zero before `start`. */
+  /** Damaged shares found (at most 1000 listed, oldest first) and corruption advisories kept; all zero before `start`. */
   status(): StorageServerStatus;
-  /** The damaged share files found since start (at most 1000 listed), oldest first. */
-  corruptShares(): StorageServerStatus["corruptShares"]["records"];
 }
 
 export interface CreateStorageServerOptions extends StorageServerOptions {
@@ -113,10 +111,6 @@ export function createStorageServer(options: CreateStorageServerOptions): Storag
           },
         }
       );
-    },
-
-    corruptShares() {
-      return this.status().corruptShares.records;
     },
 
     addresses() {

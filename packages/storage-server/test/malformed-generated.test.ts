@@ -2,7 +2,8 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { authorizationValue, ERROR_CODE_HEADER } from "../src/index.js";
+import { ERROR_CODE_HEADER } from "../src/error-answers.js";
+import { authorizationValue } from "../src/index.js";
 import {
   CBOR_HEADERS,
   cbor,

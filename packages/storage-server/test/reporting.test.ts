@@ -2,7 +2,8 @@ import { mkdir, readdir, readFile, rm, statfs, writeFile } from "node:fs/promise
 import { join } from "node:path";
 import type { Logger } from "@lafs/interface";
 import { afterEach, describe, expect, it } from "vitest";
-import { ADVISORY_LIMITS, LIMITS } from "../src/index.js";
+import { ADVISORY_LIMITS } from "../src/advisories.js";
+import { LIMITS } from "../src/index.js";
 import { CBOR_HEADERS, cbor, secretHeader, startTestServer, type TestServer, uncbor } from "./helpers.js";
 
 const SI = "6dnr6lbq6l7dxjr4bcgyzev7rq";
@@ -143,7 +144,7 @@ describe("damaged share files", () => {
     // The listing leaves it out (a client could not read it) but the server says why.
     const listed = await t.request("GET", `/storage/v1/immutable/${SI}/shares`, { headers: CBOR_HEADERS });
     expect(uncbor(listed.body)).toEqual(new Set([1]));
-    const records = t.server.corruptShares();
+    const records = t.server.status().corruptShares.records;
     expect(records).toEqual([
       {
         path: immutablePath,
@@ -166,13 +167,17 @@ describe("damaged share files", () => {
     expect((await t.request("GET", `/storage/v1/immutable/${SI}/0`)).status).toBe(404);
     await t.request("GET", `/storage/v1/immutable/${SI}/shares`, { headers: CBOR_HEADERS });
     expect(t.server.status().corruptShares.count).toBe(1);
-    expect(t.server.corruptShares()[0]!.lastSeen).toBe(t.clock.now);
+    expect(t.server.status().corruptShares.records[0]!.lastSeen).toBe(t.clock.now);
     expect(lines.filter((l) => l.level === "warn")).toHaveLength(1);
 
     // A mutable share is found by a read too.
     expect((await t.request("GET", `/storage/v1/mutable/${MUT}/2`)).status).toBe(404);
     expect(t.server.status().corruptShares.count).toBe(2);
-    expect(t.server.corruptShares()[1]).toMatchObject({ storageIndex: MUT, shareNumber: 2, kind: "unknown" });
+    expect(t.server.status().corruptShares.records[1]).toMatchObject({
+      storageIndex: MUT,
+      shareNumber: 2,
+      kind: "unknown",
+    });
 
     // Never deleted or rewritten.
     expect(await readFile(immutablePath)).toEqual(damaged);
@@ -191,7 +196,7 @@ describe("damaged share files", () => {
     const read = await t.request("GET", `/storage/v1/immutable/${SI}/3`);
     expect(read.status).toBe(500);
     expect(read.headers["x-lafs-error-code"]).toBe("TAHOE_ERR_STORAGE_SERVER_CORRUPT_CONTAINER");
-    expect(t.server.corruptShares()).toEqual([
+    expect(t.server.status().corruptShares.records).toEqual([
       expect.objectContaining({
         path,
         storageIndex: SI,

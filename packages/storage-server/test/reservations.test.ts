@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { UNUSED_UPLOAD_TIMEOUT_MS, UPLOAD_IDLE_TIMEOUT_MS } from "../src/index.js";
+import { UNUSED_UPLOAD_TIMEOUT_MS, UPLOAD_IDLE_TIMEOUT_MS } from "../src/immutable-store.js";
 import { gbs } from "./gbs-requests.js";
 import { startTestServer, type TestServer } from "./helpers.js";
 

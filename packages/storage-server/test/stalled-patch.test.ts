@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { ClientRequest } from "node:http";
 import https from "node:https";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { UNUSED_UPLOAD_TIMEOUT_MS } from "../src/index.js";
+import { UNUSED_UPLOAD_TIMEOUT_MS } from "../src/immutable-store.js";
 import { cancel, enabler, gbs, renew } from "./gbs-requests.js";
 import { CBOR_HEADERS, type Response, secretHeader, startTestServer, type TestServer } from "./helpers.js";
 
