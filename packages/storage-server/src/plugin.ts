@@ -17,7 +17,14 @@ import { createByteBudget } from "./byte-budget.js";
 import { decodeCbor, encodeCbor, encodeRequired, plainBytes } from "./cbor.js";
 import { CorruptContainerError, corruptContainer } from "./container-errors.js";
 import { createCorruptionLog } from "./corruption-log.js";
-import { asRefusal, internalError, sendRefusal, settleUnreadBody, storageFull } from "./error-answers.js";
+import {
+  answerNoEndpoint,
+  asRefusal,
+  internalError,
+  sendRefusal,
+  settleUnreadBody,
+  storageFull,
+} from "./error-answers.js";
 import { badBody, notFound, StorageServerError, tooLarge } from "./errors.js";
 import { readFully } from "./file-io.js";
 import { createImmutableStore, type OpenedShare } from "./immutable-store.js";
@@ -127,11 +134,7 @@ export async function storageServerPlugin(
         checkAuthorization(request.raw, expectedAuthorization);
       });
 
-      scope.setNotFoundHandler((request, reply) => {
-        checkAuthorization(request.raw, expectedAuthorization);
-        settleUnreadBody(request, reply);
-        sendRefusal(reply, notFound(`no storage endpoint ${request.method} ${request.url.slice(0, 200)}`));
-      });
+      scope.setNotFoundHandler((request, reply) => answerNoEndpoint(request, reply, expectedAuthorization));
 
       scope.setErrorHandler(async (error, request, reply) => {
         settleUnreadBody(request, reply);
