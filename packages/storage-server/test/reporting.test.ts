@@ -4,14 +4,11 @@ import type { Logger } from "@lafs/interface";
 import { afterEach, describe, expect, it } from "vitest";
 import { ADVISORY_LIMITS } from "../src/advisories.js";
 import { LIMITS } from "../src/index.js";
-import { CBOR_HEADERS, cbor, secretHeader, startTestServer, type TestServer, uncbor } from "./helpers.js";
+import { gbs, upload } from "./gbs-requests.js";
+import { CBOR_HEADERS, cbor, startTestServer, type TestServer, uncbor } from "./helpers.js";
 
 const SI = "6dnr6lbq6l7dxjr4bcgyzev7rq";
 const MUT = "3vsluq5cq3czj2wcq3lwhk3py4";
-const renew = Buffer.alloc(32, 1);
-const cancel = Buffer.alloc(32, 2);
-const upload = Buffer.alloc(20, 3);
-const enabler = Buffer.alloc(32, 4);
 
 interface Line {
   level: string;
@@ -43,71 +40,13 @@ function capturingLogger(lines: Line[]): Logger {
 }
 
 async function storeImmutable(t: TestServer, si: string, shnum: number, data: Buffer): Promise<void> {
-  const allocated = await t.request("POST", `/storage/v1/immutable/${si}`, {
-    headers: {
-      ...CBOR_HEADERS,
-      "X-Tahoe-Authorization": [
-        secretHeader("lease-renew-secret", renew),
-        secretHeader("lease-cancel-secret", cancel),
-        secretHeader("upload-secret", upload),
-      ],
-    },
-    body: cbor(
-      new Map<string, unknown>([
-        ["share-numbers", new Set([shnum])],
-        ["allocated-size", data.length],
-      ]),
-    ),
-  });
-  expect(allocated.status).toBe(200);
-  const written = await t.request("PATCH", `/storage/v1/immutable/${si}/${shnum}`, {
-    headers: {
-      "Content-Range": `bytes 0-${data.length - 1}/*`,
-      "X-Tahoe-Authorization": secretHeader("upload-secret", upload),
-    },
-    body: data,
-  });
-  expect(written.status).toBe(201);
+  const g = gbs(t);
+  expect((await g.allocate(si, [shnum], data.length, upload)).status).toBe(200);
+  expect((await g.patch(si, shnum, 0, data, upload)).status).toBe(201);
 }
 
 async function storeMutable(t: TestServer, si: string, shnum: number, data: Buffer): Promise<void> {
-  const r = await t.request("POST", `/storage/v1/mutable/${si}/read-test-write`, {
-    headers: {
-      ...CBOR_HEADERS,
-      "X-Tahoe-Authorization": [
-        secretHeader("write-enabler", enabler),
-        secretHeader("lease-renew-secret", renew),
-        secretHeader("lease-cancel-secret", cancel),
-      ],
-    },
-    body: cbor(
-      new Map<string, unknown>([
-        [
-          "test-write-vectors",
-          new Map([
-            [
-              shnum,
-              new Map<string, unknown>([
-                ["test", []],
-                [
-                  "write",
-                  [
-                    new Map<string, unknown>([
-                      ["offset", 0],
-                      ["data", data],
-                    ]),
-                  ],
-                ],
-                ["new-length", null],
-              ]),
-            ],
-          ]),
-        ],
-        ["read-vector", []],
-      ]),
-    ),
-  });
-  expect(r.status).toBe(200);
+  expect((await gbs(t).rtw(si, { [shnum]: { write: [[0, data]] } })).status).toBe(200);
 }
 
 const shareFile = (t: TestServer, si: string, shnum: number) =>
