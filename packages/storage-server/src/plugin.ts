@@ -37,7 +37,7 @@ import { checkOptions, type StorageServerOptions } from "./options.js";
 import { parseShareNumber, parseStorageIndex, sharePath, storageLayout } from "./paths.js";
 import { parseContentRange, parseRange } from "./ranges.js";
 import { parseAllocateRequest, parseCorruptionAdvisory, parseReadTestWrite } from "./schemas.js";
-import { type ShareKind, shareKind, watchUnrecognisedShares } from "./share-files.js";
+import { createShareFiles, type ShareKind } from "./share-files.js";
 import { availableSpace, failedForLackOfRoom } from "./space.js";
 import type { StorageServerStatus } from "./status.js";
 
@@ -78,9 +78,14 @@ export async function storageServerPlugin(
   await mkdir(layout.incoming, { recursive: true });
   const space = () => availableSpace(layout.root, options.reservedSpace ?? 0, readonly);
   const lock = createKeyedLock();
-  const immutable = createImmutableStore({ layout, now, space, lock, logger });
+  const corruption = createCorruptionLog({ sharesDir: layout.shares, logger, now });
+  const shareFiles = createShareFiles(layout.shares, (path, problem) =>
+    corruption.report(path, "unknown", problem),
+  );
+  const immutable = createImmutableStore({ layout, shareFiles, now, space, lock, logger });
   const mutable = createMutableStore({
     layout,
+    shareFiles,
     now,
     space: () => immutable.available(),
     readonly,
@@ -101,10 +106,6 @@ export async function storageServerPlugin(
         { hint: "send the request again; a PATCH's range is free for it now" },
       ),
   });
-  const corruption = createCorruptionLog({ sharesDir: layout.shares, logger, now });
-  const unwatch = watchUnrecognisedShares(layout.shares, (path, problem) =>
-    corruption.report(path, "unknown", problem),
-  );
   const advisories = createAdvisoryStore({
     dir: layout.advisories,
     now,
@@ -126,7 +127,6 @@ export async function storageServerPlugin(
       sweep.unref();
       scope.addHook("onClose", async () => {
         clearInterval(sweep);
-        unwatch();
         await immutable.close();
       });
 
@@ -172,9 +172,11 @@ export async function storageServerPlugin(
         }
         const { si: index, shnum: number } = request.params as Params;
         if (refusal.status !== 404 || index === undefined || number === undefined) return;
-        // shareKind reports an unrecognised header to the watcher above.
+        // shareFiles reports an unrecognised header to the corruption log.
         try {
-          await shareKind(sharePath(layout.shares, parseStorageIndex(index), parseShareNumber(number)));
+          await shareFiles.kindOf(
+            sharePath(layout.shares, parseStorageIndex(index), parseShareNumber(number)),
+          );
         } catch {
           // Only a report: a file that cannot be read stays a plain 404.
         }
@@ -251,7 +253,7 @@ export async function storageServerPlugin(
         async (request, reply, s) => {
           const index = si(request);
           const count = await lock(`bucket/${index}`, () =>
-            renewAllLeases(layout.shares, index, leaseSecrets(s), leaseExpiration(now()), mutableNodeId()),
+            renewAllLeases(shareFiles, index, leaseSecrets(s), leaseExpiration(now()), mutableNodeId()),
           );
           if (count === 0) throw notFound(`no shares of storage index ${index} to lease`);
           return reply.code(204).send();
