@@ -11,9 +11,13 @@ const NODE_SPOOL = /^lafs-upload-(\d{1,10})-(\d{1,12})-[0-9a-f]{16}$/;
 /** What spools were named before they carried their process: only this node could have made them in its own tmp/. */
 const UNOWNED_SPOOL = /^lafs-spool-[0-9a-f]{16}$/;
 
+let ownPrefix: string | undefined;
+
 /** The name prefix of this process's upload spools (spoolToTempFile adds the random part). */
 export function nodeSpoolPrefix(): string {
-  return `lafs-upload-${process.pid}-${Math.floor(ownStartTime())}-`;
+  // Learnt once: the start time is two synchronous /proc reads, and every upload asks.
+  ownPrefix ??= `lafs-upload-${process.pid}-${Math.floor(ownStartTime())}-`;
+  return ownPrefix;
 }
 
 function isWithin(dir: string, root: string): boolean {

@@ -226,19 +226,18 @@ function collect(body: Readable, max: number, tooLong: () => Error): Promise<Buf
  * whole connect timeout. A reply that still comes later has its body thrown away.
  */
 function settleOnAbort<T extends { body: Readable }>(pending: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
+  const dropLateReply = () =>
     pending.then(
       (late) => late.body.destroy(),
       () => {},
     );
+  if (signal.aborted) {
+    dropLateReply();
     return Promise.reject(signal.reason);
   }
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => {
-      pending.then(
-        (late) => late.body.destroy(),
-        () => {},
-      );
+      dropLateReply();
       reject(signal.reason);
     };
     signal.addEventListener("abort", onAbort, { once: true });

@@ -4,7 +4,7 @@ import type { Duplex } from "node:stream";
 import { createServer as createTlsServer } from "node:tls";
 import { createTlsIdentity } from "@lafs/crypto";
 import { afterEach, describe, expect, it } from "vitest";
-import { type CborValue, cborSet, decodeCbor, encodeCbor } from "../src/cbor.js";
+import { cborSet, decodeCbor, encodeCbor } from "../src/cbor.js";
 import { type ConnectFunction, createStorageClient, type StorageClient, tcpConnect } from "../src/index.js";
 import {
   type FakeServer,
@@ -14,6 +14,7 @@ import {
   reply,
   SWISSNUM,
   startFakeServer,
+  versionBody,
 } from "./helpers.js";
 
 const SI = "i5nhq74zw2crkop634ra4hrvzm";
@@ -36,23 +37,6 @@ async function setup(handler: Handler, opts: { timeoutMs?: number; connect?: Con
     () => client.close(),
   );
   return { server, client };
-}
-
-function versionBody(available: number): Uint8Array {
-  const b = (s: string) => new Uint8Array(Buffer.from(s));
-  return encodeCbor(
-    new Map<CborValue, CborValue>([
-      [
-        b("http://allmydata.org/tahoe/protocols/storage/v1"),
-        new Map<CborValue, CborValue>([
-          [b("maximum-immutable-share-size"), available],
-          [b("maximum-mutable-share-size"), 69105000000000000n],
-          [b("available-space"), available],
-        ]),
-      ],
-      [b("application-version"), b("tahoe-lafs/1.20.0")],
-    ]),
-  );
 }
 
 describe("requests look like a Tahoe-LAFS client's", () => {

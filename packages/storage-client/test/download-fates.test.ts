@@ -2,6 +2,7 @@ import { open } from "node:fs/promises";
 import { bytesSource } from "@lafs/immutable";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isDownloadError, openDownload, type UploadResult, uploadImmutable } from "../src/index.js";
+import { errorOf } from "./helpers.js";
 import { type Grid, startGrid, testBytes } from "./uploader-grid.js";
 
 /**
@@ -30,15 +31,6 @@ beforeAll(async () => {
   });
 });
 afterAll(() => grid.close());
-
-async function errorOf(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error("expected the promise to reject");
-}
 
 /** Flips a byte of block 0 in the share file; gives back a function that restores it. */
 async function corruptBlock0(shareNumber: number): Promise<() => Promise<void>> {

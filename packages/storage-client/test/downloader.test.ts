@@ -10,19 +10,11 @@ import {
   type UploadResult,
   uploadImmutable,
 } from "../src/index.js";
+import { errorOf } from "./helpers.js";
 import { type Grid, startGrid, testBytes } from "./uploader-grid.js";
 
 const leaseSecret = new Uint8Array(32).fill(9);
 const convergenceSecret = new Uint8Array(16).fill(6);
-
-async function errorOf(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error("expected the promise to reject");
-}
 
 /** Wraps a client to count the share bytes it fetches. */
 function counting(servers: GridServer[]) {

@@ -4,6 +4,7 @@ import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { TLSSocket } from "node:tls";
 import { createTlsIdentity, type TlsIdentity } from "@lafs/crypto";
+import { type CborValue, encodeCbor } from "../src/cbor.js";
 import { isStorageClientError, type StorageClientErrorCode } from "../src/index.js";
 
 export interface Seen {
@@ -97,6 +98,34 @@ export async function rejectsWith(promise: Promise<unknown>, code: StorageClient
     throw new Error(`expected ${code}, got ${String(err)}`, { cause: err });
   }
   throw new Error(`expected ${code}, but the call succeeded`);
+}
+
+/** Awaits a promise that must reject, and returns what it rejected with. */
+export async function errorOf(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error("expected the promise to reject");
+}
+
+/** A GET /version answer as Tahoe-LAFS 1.20 sends it, with `available` bytes of room. */
+export function versionBody(available: number): Uint8Array {
+  const b = (s: string) => new Uint8Array(Buffer.from(s));
+  return encodeCbor(
+    new Map<CborValue, CborValue>([
+      [
+        b("http://allmydata.org/tahoe/protocols/storage/v1"),
+        new Map<CborValue, CborValue>([
+          [b("maximum-immutable-share-size"), available],
+          [b("maximum-mutable-share-size"), 69105000000000000n],
+          [b("available-space"), available],
+        ]),
+      ],
+      [b("application-version"), b("tahoe-lafs/1.20.0")],
+    ]),
+  );
 }
 
 export function reply(res: ServerResponse, status: number, body?: Uint8Array | string, type?: string): void {

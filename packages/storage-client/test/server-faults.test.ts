@@ -14,7 +14,7 @@ import {
   type UploadServer,
   uploadImmutable,
 } from "../src/index.js";
-import { rejectsWith, reply, startFakeServer } from "./helpers.js";
+import { rejectsWith, reply, startFakeServer, versionBody } from "./helpers.js";
 import { type Grid, type GridNode, startGrid, testBytes } from "./uploader-grid.js";
 
 /**
@@ -56,23 +56,6 @@ function recordingLogger(lines: LogLine[], bindings: Record<string, unknown> = {
     fatal: at("fatal"),
     child: (more) => recordingLogger(lines, { ...bindings, ...more }),
   };
-}
-
-function versionBody(available: number): Uint8Array {
-  const b = (s: string) => new Uint8Array(Buffer.from(s));
-  return encodeCbor(
-    new Map<CborValue, CborValue>([
-      [
-        b("http://allmydata.org/tahoe/protocols/storage/v1"),
-        new Map<CborValue, CborValue>([
-          [b("maximum-immutable-share-size"), available],
-          [b("maximum-mutable-share-size"), available],
-          [b("available-space"), available],
-        ]),
-      ],
-      [b("application-version"), b("lafs-ts/test")],
-    ]),
-  );
 }
 
 /**
@@ -265,9 +248,12 @@ describe("a storage server that stops answering", () => {
   const holderOf = (grid: Grid, up: { uploadedShares: ReadonlyMap<string, readonly number[]> }, sn: number) =>
     grid.nodes.find((n) => up.uploadedShares.get(n.id)?.includes(sn))!;
 
-  it("download: the liveness probe's verdict switches shares at once", async () => {
+  /**
+   * Uploads `data` to a grid of five (k=3, N=5, 128 KiB segments), then puts the node holding
+   * share 0 behind a relay that can freeze.
+   */
+  async function uploadThenHangShare0(data: Buffer) {
     const { grid, lost, hang } = await gridWithHangingServer(5);
-    const data = testBytes(2_000_000, 31);
     const up = await uploadImmutable(bytesSource(data), {
       servers: grid.servers(),
       leaseSecret,
@@ -278,7 +264,12 @@ describe("a storage server that stops answering", () => {
       maxSegmentSize: 128 * 1024,
     });
     const node0 = holderOf(grid, up, 0);
-    const { relay, servers } = await hang(node0);
+    return { up, node0, lost, ...(await hang(node0)) };
+  }
+
+  it("download: the liveness probe's verdict switches shares at once", async () => {
+    const data = testBytes(2_000_000, 31);
+    const { up, node0, lost, relay, servers } = await uploadThenHangShare0(data);
     const download = await openDownload(up.cap, servers(), { readIdleTimeoutMs: 60_000 });
     expect(download.activeShares().map((a) => a.serverId)).toContain(node0.id);
     relay.freeze();
@@ -292,19 +283,8 @@ describe("a storage server that stops answering", () => {
   });
 
   it("download: a read that gets nothing for the idle timeout switches shares", async () => {
-    const { grid, hang } = await gridWithHangingServer(5);
     const data = testBytes(1_000_000, 32);
-    const up = await uploadImmutable(bytesSource(data), {
-      servers: grid.servers(),
-      leaseSecret,
-      convergenceSecret,
-      k: 3,
-      happy: 5,
-      n: 5,
-      maxSegmentSize: 128 * 1024,
-    });
-    const node0 = holderOf(grid, up, 0);
-    const { relay, servers } = await hang(node0);
+    const { up, node0, relay, servers } = await uploadThenHangShare0(data);
     const download = await openDownload(up.cap, servers(), { readIdleTimeoutMs: 300 });
     expect(download.activeShares().map((a) => a.serverId)).toContain(node0.id);
     relay.freeze();

@@ -1,19 +1,11 @@
 import { bytesSource } from "@lafs/immutable";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isUploadError, type StorageClient, type UploadServer, uploadImmutable } from "../src/index.js";
+import { errorOf } from "./helpers.js";
 import { type Grid, startGrid, testBytes } from "./uploader-grid.js";
 
 const leaseSecret = new Uint8Array(32).fill(3);
 const convergenceSecret = new Uint8Array(16).fill(4);
-
-async function errorOf(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error("expected the promise to reject");
-}
 
 /** Every server's client, with hooks around allocate and write. */
 function hooked(

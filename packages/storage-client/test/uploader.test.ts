@@ -10,6 +10,7 @@ import {
   type UploadServer,
   uploadImmutable,
 } from "../src/index.js";
+import { errorOf } from "./helpers.js";
 import { type Grid, startGrid, testBytes } from "./uploader-grid.js";
 
 const leaseSecret = new Uint8Array(32).fill(9);
@@ -22,15 +23,6 @@ function options(servers: UploadServer[], extra: Partial<UploadOptions> = {}): U
 
 function byteLength(data: Uint8Array | readonly Uint8Array[]): number {
   return data instanceof Uint8Array ? data.length : data.reduce((sum, piece) => sum + piece.length, 0);
-}
-
-async function errorOf(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error("expected the promise to reject");
 }
 
 /** A client that counts the PATCHes it sends and can run a hook before one. */

@@ -94,9 +94,14 @@ export function createAdvisoryStore(o: {
     return undefined;
   }
 
-  async function write(kind: ShareKind, si: string, shnum: number, reason: string): Promise<string> {
+  /** Counts what is already on disk, once. */
+  function load(): Promise<void> {
     loaded ??= rescan();
-    await loaded;
+    return loaded;
+  }
+
+  async function write(kind: ShareKind, si: string, shnum: number, reason: string): Promise<string> {
+    await load();
     const nowMs = o.now();
     const text = `report: Share Corruption\ntype: ${kind}\nstorage_index: ${si}\nshare_number: ${shnum}\n\n${reason}\n`;
     const size = Buffer.byteLength(text, "utf8");
@@ -138,10 +143,7 @@ export function createAdvisoryStore(o: {
       return result;
     },
     /** Counts what is already on disk; call at start. */
-    load(): Promise<void> {
-      loaded ??= rescan();
-      return loaded;
-    },
+    load,
     tally(): AdvisoryTally {
       return { count: tally.count, bytes: tally.bytes, refused };
     },

@@ -1,6 +1,7 @@
 import { Readable } from "node:stream";
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { isStorageServerError, StorageServerError, type StorageServerErrorCode } from "./errors.js";
+import { checkAuthorization } from "./auth.js";
+import { isStorageServerError, notFound, StorageServerError, type StorageServerErrorCode } from "./errors.js";
 
 /** Every error answer names its code here; the body stays the plain-text message (Tahoe's words where it has them). */
 export const ERROR_CODE_HEADER = "x-lafs-error-code";
@@ -110,4 +111,18 @@ export function settleUnreadBody(request: FastifyRequest, reply: FastifyReply): 
   } else {
     reply.header("connection", "close");
   }
+}
+
+/**
+ * A request no route serves: 401 without the swissnum (as Tahoe answers), else a plain-text
+ * 404; its body is never parsed.
+ */
+export function answerNoEndpoint(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  expectedAuthorization: Buffer,
+): void {
+  checkAuthorization(request.raw, expectedAuthorization);
+  settleUnreadBody(request, reply);
+  sendRefusal(reply, notFound(`no storage endpoint ${request.method} ${request.url.slice(0, 200)}`));
 }

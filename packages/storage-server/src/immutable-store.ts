@@ -20,7 +20,7 @@ import { addOrRenewLease, type LeaseSecrets, leaseExpiration } from "./leases.js
 import { RESERVATION_FRACTION } from "./limits.js";
 import { type StorageLayout, sharePath } from "./paths.js";
 import { type ByteRange, IntervalSet } from "./ranges.js";
-import { listShares, shareKind, shareKinds } from "./share-files.js";
+import type { ShareFiles } from "./share-files.js";
 
 /**
  * After this many bytes of an upload reach the page cache, a background fdatasync starts
@@ -79,6 +79,8 @@ export interface OpenedShare {
 
 export interface ImmutableStoreOptions {
   layout: StorageLayout;
+  /** Reads what the share files under `layout.shares` hold. */
+  shareFiles: ShareFiles;
   now: () => number;
   /**
    * Free bytes on disk for new shares (net of reserved space and read-only mode), before
@@ -219,7 +221,7 @@ export function createImmutableStore(o: ImmutableStoreOptions) {
       await mkdir(dirname(finalPath), { recursive: true });
       const placed = await placeWithoutReplacing(upload.path, finalPath);
       if (!placed) {
-        const held = await shareKind(finalPath);
+        const held = await o.shareFiles.kindOf(finalPath);
         await discard(upload);
         o.logger.warn(
           { si: upload.si, shnum: upload.shnum, held: held ?? "unknown" },
@@ -320,11 +322,6 @@ export function createImmutableStore(o: ImmutableStoreOptions) {
   }
 
   return {
-    /** Bytes uploads in progress still reserve (allocated and not yet written); all of them, or one secret's. */
-    reservedBytes(secret?: Uint8Array): number {
-      return reserved(secret);
-    },
-
     /** Free bytes for new shares: the disk's, less what uploads in progress still reserve. */
     async available(): Promise<number> {
       await this.expireIdle();
@@ -337,7 +334,7 @@ export function createImmutableStore(o: ImmutableStoreOptions) {
     },
 
     list(si: string): Promise<number[]> {
-      return listShares(o.layout.shares, si, "immutable");
+      return o.shareFiles.list(si, "immutable");
     },
 
     async allocate(
@@ -366,14 +363,14 @@ export function createImmutableStore(o: ImmutableStoreOptions) {
       await this.expireIdle();
       const wanted = [...new Set(shareNumbers)].sort((a, b) => a - b);
       return o.lock(`bucket/${si}`, async () => {
-        const kinds = await shareKinds(o.layout.shares, si);
+        const kinds = await o.shareFiles.kinds(si);
         for (const shnum of wanted) {
           if (kinds.get(shnum) === "mutable") throw shareKindConflict(si, shnum, "a mutable share");
         }
         const alreadyHave = [...kinds].filter(([, k]) => k === "immutable").map(([n]) => n);
         const expiration = leaseExpiration(o.now());
         for (const shnum of alreadyHave) {
-          await renewShareLease(o.layout.shares, si, shnum, lease, 0, expiration);
+          await renewShareLease(o.shareFiles, si, shnum, lease, 0, expiration);
         }
         let remaining = Math.max(0, (await o.space()) - reserved());
         const mine = reserved(uploadSecret);
@@ -523,7 +520,7 @@ export function createImmutableStore(o: ImmutableStoreOptions) {
         await this.expireIdle();
         const upload = liveUpload(si, shnum);
         if (!upload) {
-          if ((await shareKind(sharePath(o.layout.shares, si, shnum))) === "immutable") {
+          if ((await o.shareFiles.kindOf(sharePath(o.layout.shares, si, shnum))) === "immutable") {
             throw new StorageServerError(
               "TAHOE_ERR_STORAGE_SERVER_ALREADY_COMPLETE",
               405,

@@ -1,15 +1,12 @@
-export { ADVISORY_LIMITS, type AdvisoryTally } from "./advisories.js";
 export { authorizationValue, type SecretKind } from "./auth.js";
 export { blake2b } from "./blake2b.js";
-export { type CorruptShareRecord, MAX_CORRUPTION_RECORDS } from "./corruption-log.js";
-export { ERROR_CODE_HEADER } from "./error-answers.js";
 export { isStorageServerError, StorageServerError, type StorageServerErrorCode } from "./errors.js";
 export {
   IMMUTABLE_CONTAINER_VERSION,
   IMMUTABLE_HEADER_SIZE,
   IMMUTABLE_LEASE_SIZE,
 } from "./immutable-container.js";
-export { UNUSED_UPLOAD_TIMEOUT_MS, UPLOAD_IDLE_TIMEOUT_MS } from "./immutable-store.js";
+export { UPLOAD_IDLE_TIMEOUT_MS } from "./immutable-store.js";
 export { LEASE_DURATION_SECONDS } from "./leases.js";
 export { LIMITS } from "./limits.js";
 export { MUTABLE_DATA_OFFSET, MUTABLE_MAGIC_V1, MUTABLE_MAGIC_V2 } from "./mutable-container.js";

@@ -3,14 +3,14 @@ import { readImmutableContainer, writeImmutableLeases } from "./immutable-contai
 import { addOrRenewLease, type LeaseSecrets } from "./leases.js";
 import { readMutableContainer, writeMutableLeases } from "./mutable-container.js";
 import { sharePath } from "./paths.js";
-import { listShares, shareKind } from "./share-files.js";
+import type { ShareFiles } from "./share-files.js";
 
 /**
  * Renews the matching lease on one complete share, or adds one. Callers hold the
  * bucket lock of `si`. Returns false when there is no such share.
  */
 export async function renewShareLease(
-  sharesDir: string,
+  shares: ShareFiles,
   si: string,
   shnum: number,
   secrets: LeaseSecrets,
@@ -18,8 +18,8 @@ export async function renewShareLease(
   expiration: number,
   nodeId?: Uint8Array,
 ): Promise<boolean> {
-  const path = sharePath(sharesDir, si, shnum);
-  const kind = await shareKind(path);
+  const path = sharePath(shares.dir, si, shnum);
+  const kind = await shares.kindOf(path);
   if (kind === undefined) return false;
   const fh = await open(path, "r+");
   try {
@@ -41,19 +41,16 @@ export async function renewShareLease(
 
 /** `PUT /lease/:si`: every complete share, immutable and mutable; the number touched. */
 export async function renewAllLeases(
-  sharesDir: string,
+  shares: ShareFiles,
   si: string,
   secrets: LeaseSecrets,
   expiration: number,
   nodeId: Uint8Array,
 ): Promise<number> {
-  const shares = [
-    ...(await listShares(sharesDir, si, "immutable")),
-    ...(await listShares(sharesDir, si, "mutable")),
-  ];
+  const complete = [...(await shares.list(si, "immutable")), ...(await shares.list(si, "mutable"))];
   let count = 0;
-  for (const shnum of shares) {
-    if (await renewShareLease(sharesDir, si, shnum, secrets, 1, expiration, nodeId)) count++;
+  for (const shnum of complete) {
+    if (await renewShareLease(shares, si, shnum, secrets, 1, expiration, nodeId)) count++;
   }
   return count;
 }

@@ -17,10 +17,12 @@ import {
 } from "./mutable-container.js";
 import { bucketDir, type StorageLayout, sharePath } from "./paths.js";
 import type { ReadTestWriteRequest } from "./schemas.js";
-import { listShares, type ShareKind, shareKind, shareKinds } from "./share-files.js";
+import type { ShareFiles, ShareKind } from "./share-files.js";
 
 export interface MutableStoreOptions {
   layout: StorageLayout;
+  /** Reads what the share files under `layout.shares` hold. */
+  shareFiles: ShareFiles;
   now: () => number;
   /** Free bytes for new data: net of reserved space, read-only mode and uploads' reservations. */
   space: () => Promise<number>;
@@ -65,7 +67,7 @@ export function createMutableStore(o: MutableStoreOptions) {
 
   return {
     list(si: string): Promise<number[]> {
-      return listShares(o.layout.shares, si, "mutable");
+      return o.shareFiles.list(si, "mutable");
     },
 
     /** Wire-formats §5.7, steps 1-6, under the bucket lock so requests for one slot never interleave. */
@@ -76,7 +78,7 @@ export function createMutableStore(o: MutableStoreOptions) {
       request: ReadTestWriteRequest,
     ): Promise<ReadTestWriteResult> {
       return o.lock(`bucket/${si}`, async () => {
-        const kinds = await shareKinds(o.layout.shares, si);
+        const kinds = await o.shareFiles.kinds(si);
         // A share number an immutable share holds (or is being uploaded to) is never tested,
         // read as empty or written: refuse before anything is read or changed.
         for (const shnum of request.testWriteVectors.keys()) {
@@ -130,7 +132,8 @@ export function createMutableStore(o: MutableStoreOptions) {
 
     async openShare(si: string, shnum: number) {
       const path = sharePath(o.layout.shares, si, shnum);
-      if ((await shareKind(path)) !== "mutable") throw notFound(`no mutable share ${shnum} of ${si}`);
+      if ((await o.shareFiles.kindOf(path)) !== "mutable")
+        throw notFound(`no mutable share ${shnum} of ${si}`);
       const fh = await open(path, "r");
       try {
         const container = await readMutableContainer(path, fh);

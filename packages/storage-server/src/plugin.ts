@@ -17,7 +17,14 @@ import { createByteBudget } from "./byte-budget.js";
 import { decodeCbor, encodeCbor, encodeRequired, plainBytes } from "./cbor.js";
 import { CorruptContainerError, corruptContainer } from "./container-errors.js";
 import { createCorruptionLog } from "./corruption-log.js";
-import { asRefusal, internalError, sendRefusal, settleUnreadBody, storageFull } from "./error-answers.js";
+import {
+  answerNoEndpoint,
+  asRefusal,
+  internalError,
+  sendRefusal,
+  settleUnreadBody,
+  storageFull,
+} from "./error-answers.js";
 import { badBody, notFound, StorageServerError, tooLarge } from "./errors.js";
 import { readFully } from "./file-io.js";
 import { createImmutableStore, type OpenedShare } from "./immutable-store.js";
@@ -30,7 +37,7 @@ import { checkOptions, type StorageServerOptions } from "./options.js";
 import { parseShareNumber, parseStorageIndex, sharePath, storageLayout } from "./paths.js";
 import { parseContentRange, parseRange } from "./ranges.js";
 import { parseAllocateRequest, parseCorruptionAdvisory, parseReadTestWrite } from "./schemas.js";
-import { type ShareKind, shareKind, watchUnrecognisedShares } from "./share-files.js";
+import { createShareFiles, type ShareKind } from "./share-files.js";
 import { availableSpace, failedForLackOfRoom } from "./space.js";
 import type { StorageServerStatus } from "./status.js";
 
@@ -71,9 +78,14 @@ export async function storageServerPlugin(
   await mkdir(layout.incoming, { recursive: true });
   const space = () => availableSpace(layout.root, options.reservedSpace ?? 0, readonly);
   const lock = createKeyedLock();
-  const immutable = createImmutableStore({ layout, now, space, lock, logger });
+  const corruption = createCorruptionLog({ sharesDir: layout.shares, logger, now });
+  const shareFiles = createShareFiles(layout.shares, (path, problem) =>
+    corruption.report(path, "unknown", problem),
+  );
+  const immutable = createImmutableStore({ layout, shareFiles, now, space, lock, logger });
   const mutable = createMutableStore({
     layout,
+    shareFiles,
     now,
     space: () => immutable.available(),
     readonly,
@@ -94,10 +106,6 @@ export async function storageServerPlugin(
         { hint: "send the request again; a PATCH's range is free for it now" },
       ),
   });
-  const corruption = createCorruptionLog({ sharesDir: layout.shares, logger, now });
-  const unwatch = watchUnrecognisedShares(layout.shares, (path, problem) =>
-    corruption.report(path, "unknown", problem),
-  );
   const advisories = createAdvisoryStore({
     dir: layout.advisories,
     now,
@@ -119,7 +127,6 @@ export async function storageServerPlugin(
       sweep.unref();
       scope.addHook("onClose", async () => {
         clearInterval(sweep);
-        unwatch();
         await immutable.close();
       });
 
@@ -127,11 +134,7 @@ export async function storageServerPlugin(
         checkAuthorization(request.raw, expectedAuthorization);
       });
 
-      scope.setNotFoundHandler((request, reply) => {
-        checkAuthorization(request.raw, expectedAuthorization);
-        settleUnreadBody(request, reply);
-        sendRefusal(reply, notFound(`no storage endpoint ${request.method} ${request.url.slice(0, 200)}`));
-      });
+      scope.setNotFoundHandler((request, reply) => answerNoEndpoint(request, reply, expectedAuthorization));
 
       scope.setErrorHandler(async (error, request, reply) => {
         settleUnreadBody(request, reply);
@@ -169,9 +172,11 @@ export async function storageServerPlugin(
         }
         const { si: index, shnum: number } = request.params as Params;
         if (refusal.status !== 404 || index === undefined || number === undefined) return;
-        // shareKind reports an unrecognised header to the watcher above.
+        // shareFiles reports an unrecognised header to the corruption log.
         try {
-          await shareKind(sharePath(layout.shares, parseStorageIndex(index), parseShareNumber(number)));
+          await shareFiles.kindOf(
+            sharePath(layout.shares, parseStorageIndex(index), parseShareNumber(number)),
+          );
         } catch {
           // Only a report: a file that cannot be read stays a plain 404.
         }
@@ -248,7 +253,7 @@ export async function storageServerPlugin(
         async (request, reply, s) => {
           const index = si(request);
           const count = await lock(`bucket/${index}`, () =>
-            renewAllLeases(layout.shares, index, leaseSecrets(s), leaseExpiration(now()), mutableNodeId()),
+            renewAllLeases(shareFiles, index, leaseSecrets(s), leaseExpiration(now()), mutableNodeId()),
           );
           if (count === 0) throw notFound(`no shares of storage index ${index} to lease`);
           return reply.code(204).send();

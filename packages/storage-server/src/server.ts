@@ -5,10 +5,16 @@ import type { ListenEndpoint } from "@lafs/config";
 import { noSchemaCompilers, type Startable, silentLogger } from "@lafs/interface";
 import { describeListenEndpoint, listenOnEndpoint } from "@lafs/transport";
 import Fastify, { type FastifyInstance } from "fastify";
-import { authorizationValue, checkAuthorization } from "./auth.js";
+import { authorizationValue } from "./auth.js";
 import { answerClientError, answerFrameworkError } from "./client-errors.js";
-import { asRefusal, internalError, sendRefusal, settleUnreadBody } from "./error-answers.js";
-import { notFound, StorageServerError } from "./errors.js";
+import {
+  answerNoEndpoint,
+  asRefusal,
+  internalError,
+  sendRefusal,
+  settleUnreadBody,
+} from "./error-answers.js";
+import { StorageServerError } from "./errors.js";
 import type { StorageServerOptions } from "./options.js";
 import { storageServerPlugin } from "./plugin.js";
 import type { StorageServerStatus } from "./status.js";
@@ -16,10 +22,8 @@ import type { StorageServerStatus } from "./status.js";
 export interface StorageServer extends Startable {
   /** The bound TCP addresses once started (port 0 resolves to the real port); unix sockets are not listed. */
   addresses(): { host: string; port: number }[];
-  /** Damaged shares found and corruption advisories kept; all zero before `start`. */
+  /** Damaged shares found (at most 1000 listed, oldest first) and corruption advisories kept; all zero before `start`. */
   status(): StorageServerStatus;
-  /** The damaged share files found since start (at most 1000 listed), oldest first. */
-  corruptShares(): StorageServerStatus["corruptShares"]["records"];
 }
 
 export interface CreateStorageServerOptions extends StorageServerOptions {
@@ -115,10 +119,6 @@ export function createStorageServer(options: CreateStorageServerOptions): Storag
       );
     },
 
-    corruptShares() {
-      return this.status().corruptShares.records;
-    },
-
     addresses() {
       return servers.flatMap((server) => {
         const address = server.address();
@@ -136,11 +136,7 @@ export function createStorageServer(options: CreateStorageServerOptions): Storag
 function answerOutsideTheProtocol(app: FastifyInstance, expectedAuthorization: Buffer): void {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", (_request, payload, done) => done(null, payload));
-  app.setNotFoundHandler((request, reply) => {
-    checkAuthorization(request.raw, expectedAuthorization);
-    settleUnreadBody(request, reply);
-    sendRefusal(reply, notFound(`no storage endpoint ${request.method} ${request.url.slice(0, 200)}`));
-  });
+  app.setNotFoundHandler((request, reply) => answerNoEndpoint(request, reply, expectedAuthorization));
   app.setErrorHandler((error, request, reply) => {
     settleUnreadBody(request, reply);
     return sendRefusal(reply, asRefusal(error, () => `${request.method} ${request.url}`) ?? internalError());

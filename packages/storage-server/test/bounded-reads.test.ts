@@ -1,10 +1,10 @@
 import { statfs } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createByteBudget } from "../src/byte-budget.js";
 import { LIMITS } from "../src/index.js";
-import { gbs } from "./gbs-requests.js";
-import { startTestServer, type TestServer } from "./helpers.js";
+import { type Gbs, gbs, serverPerTest } from "./gbs-requests.js";
+import { startTestServer } from "./helpers.js";
 
 // Issue 15, defect 2: read-test-write reads are cut at the data and capped per request, so
 // no vector makes the server allocate what the slot's (sparse) length says. Memory figures
@@ -13,14 +13,9 @@ const SI = "f3nyoc3xbx6p7y6w2yyinjgrgi";
 const HUGE = Number.MAX_SAFE_INTEGER;
 
 describe("read-test-write on a sparse slot", () => {
-  let t: TestServer;
-  let g: ReturnType<typeof gbs>;
-  beforeEach(async () => {
-    t = await startTestServer();
-    g = gbs(t);
-  });
-  afterEach(async () => {
-    await t.close();
+  let g: Gbs;
+  serverPerTest((_, requests) => {
+    g = requests;
   });
 
   it("refuses a read vector over the per-request cap with 413 and serves one within it", async () => {

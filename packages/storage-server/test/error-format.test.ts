@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { authorizationValue, ERROR_CODE_HEADER } from "../src/index.js";
+import { ERROR_CODE_HEADER } from "../src/error-answers.js";
+import { authorizationValue } from "../src/index.js";
 import { startTestServer, type TestServer } from "./helpers.js";
 
 const SI = "ighrlpdhdzgstz7gq5zhcudp7a";

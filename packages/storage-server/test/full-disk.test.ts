@@ -6,28 +6,14 @@ import { join } from "node:path";
 import { createInterface, type Interface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CBOR_HEADERS, cbor, pinnedAgent, secretHeader, testIdentity, uncbor } from "./helpers.js";
-import { requestOn } from "./https-request.js";
+import { gbs, upload } from "./gbs-requests.js";
+import { CBOR_HEADERS, cbor, pinnedAgent, requestOn, testIdentity, uncbor } from "./helpers.js";
 
 const SCRIPT = fileURLToPath(new URL("./fixtures/small-disk-server.mjs", import.meta.url));
 const SI = "ighrlpdhdzgstz7gq5zhcudp7a";
 const SI2 = "aaaaaaaaaaaaaaaaaaaaaaaaaa";
 const MUT = "3vsluq5cq3czj2wcq3lwhk3py4";
 const SWISSNUM = "fwkpsxr6dvrc5pg5fvqvy23gqbut2su2";
-const renew = Buffer.alloc(32, 1);
-const cancel = Buffer.alloc(32, 2);
-const upload = Buffer.alloc(20, 3);
-const enabler = Buffer.alloc(32, 4);
-const ALLOCATE = [
-  secretHeader("lease-renew-secret", renew),
-  secretHeader("lease-cancel-secret", cancel),
-  secretHeader("upload-secret", upload),
-];
-const RTW = [
-  secretHeader("write-enabler", enabler),
-  secretHeader("lease-renew-secret", renew),
-  secretHeader("lease-cancel-secret", cancel),
-];
 
 /** Why the small-file-system tests cannot run here, or undefined when they can. */
 function whyNoPrivateMount(): string | undefined {
@@ -70,46 +56,9 @@ describe.skipIf(unavailable !== undefined)(
       path: string,
       options: { headers?: Record<string, string | string[]>; body?: Uint8Array } = {},
     ) => requestOn(port, agent, SWISSNUM, method, path, options);
-    const allocate = (si: string, size: number) =>
-      request("POST", `/storage/v1/immutable/${si}`, {
-        headers: { ...CBOR_HEADERS, "X-Tahoe-Authorization": ALLOCATE },
-        body: cbor(
-          new Map<string, unknown>([
-            ["share-numbers", new Set([0])],
-            ["allocated-size", size],
-          ]),
-        ),
-      });
-    const createMutable = (si: string, data: Uint8Array) =>
-      request("POST", `/storage/v1/mutable/${si}/read-test-write`, {
-        headers: { ...CBOR_HEADERS, "X-Tahoe-Authorization": RTW },
-        body: cbor(
-          new Map<string, unknown>([
-            [
-              "test-write-vectors",
-              new Map([
-                [
-                  0,
-                  new Map<string, unknown>([
-                    ["test", []],
-                    [
-                      "write",
-                      [
-                        new Map<string, unknown>([
-                          ["offset", 0],
-                          ["data", data],
-                        ]),
-                      ],
-                    ],
-                    ["new-length", null],
-                  ]),
-                ],
-              ]),
-            ],
-            ["read-vector", []],
-          ]),
-        ),
-      });
+    const g = gbs({ request });
+    const allocate = (si: string, size: number) => g.allocate(si, [0], size, upload);
+    const createMutable = (si: string, data: Uint8Array) => g.rtw(si, { 0: { write: [[0, data]] } });
     const expectFull = (
       r: { status: number; headers: Record<string, unknown>; body: Buffer },
       what: string,
@@ -187,14 +136,7 @@ describe.skipIf(unavailable !== undefined)(
       );
       expect(await command("fill")).toMatch(/^ok [1-9]/);
       const data = randomBytes(2_000_000);
-      const patch = () =>
-        request("PATCH", `/storage/v1/immutable/${SI}/0`, {
-          headers: {
-            "Content-Range": "bytes 0-1999999/*",
-            "X-Tahoe-Authorization": secretHeader("upload-secret", upload),
-          },
-          body: data,
-        });
+      const patch = () => g.patch(SI, 0, 0, data, upload);
       expectFull(await patch(), `bytes 0-1999999/* of immutable share 0 of ${SI}`);
       // Nothing of it counts: no complete share, and the server still answers.
       expect(

@@ -1,8 +1,20 @@
-import { CBOR_HEADERS, cbor, type Response, secretHeader, type TestServer, uncbor } from "./helpers.js";
+import { afterEach, beforeEach } from "vitest";
+import type { StorageServerOptions } from "../src/index.js";
+import {
+  CBOR_HEADERS,
+  cbor,
+  type Response,
+  secretHeader,
+  startTestServer,
+  type TestServer,
+  uncbor,
+} from "./helpers.js";
 
 /** GBS requests as a Tahoe client sends them, for the tests of issue 15's storage defects. */
 export const renew = Buffer.alloc(32, 1);
 export const cancel = Buffer.alloc(32, 2);
+/** An upload secret for tests that need only one. */
+export const upload = Buffer.alloc(20, 3);
 export const enabler = Buffer.alloc(32, 4);
 
 export interface MutableVector {
@@ -11,7 +23,58 @@ export interface MutableVector {
   newLength?: number | null;
 }
 
-export function gbs(t: TestServer) {
+/** A read-test-write body: test-and-write vectors by share number, and the read vector. */
+export function rtwBody(vectors: Record<number, MutableVector>, reads: [number, number][] = []): Uint8Array {
+  return cbor(
+    new Map<string, unknown>([
+      [
+        "test-write-vectors",
+        new Map(
+          Object.entries(vectors).map(([n, v]) => [
+            Number(n),
+            new Map<string, unknown>([
+              [
+                "test",
+                (v.test ?? []).map(
+                  ([offset, size, specimen]) =>
+                    new Map<string, unknown>([
+                      ["offset", offset],
+                      ["size", size],
+                      ["specimen", specimen],
+                    ]),
+                ),
+              ],
+              [
+                "write",
+                (v.write ?? []).map(
+                  ([offset, data]) =>
+                    new Map<string, unknown>([
+                      ["offset", offset],
+                      ["data", data],
+                    ]),
+                ),
+              ],
+              ["new-length", v.newLength ?? null],
+            ]),
+          ]),
+        ),
+      ],
+      [
+        "read-vector",
+        reads.map(
+          ([offset, size]) =>
+            new Map([
+              ["offset", offset],
+              ["size", size],
+            ]),
+        ),
+      ],
+    ]),
+  );
+}
+
+/** The requests, sent with `t.request` (a TestServer, or a server in another process). */
+export function gbs(t: Pick<TestServer, "request">) {
   const allocate = (si: string, shares: number[], size: number, upload: Uint8Array) =>
     t.request("POST", `/storage/v1/immutable/${si}`, {
       headers: {
@@ -42,53 +105,6 @@ export function gbs(t: TestServer) {
       },
       body: data,
     });
-  const rtwBody = (vectors: Record<number, MutableVector>, reads: [number, number][] = []) =>
-    cbor(
-      new Map<string, unknown>([
-        [
-          "test-write-vectors",
-          new Map(
-            Object.entries(vectors).map(([n, v]) => [
-              Number(n),
-              new Map<string, unknown>([
-                [
-                  "test",
-                  (v.test ?? []).map(
-                    ([offset, size, specimen]) =>
-                      new Map<string, unknown>([
-                        ["offset", offset],
-                        ["size", size],
-                        ["specimen", specimen],
-                      ]),
-                  ),
-                ],
-                [
-                  "write",
-                  (v.write ?? []).map(
-                    ([offset, data]) =>
-                      new Map<string, unknown>([
-                        ["offset", offset],
-                        ["data", data],
-                      ]),
-                  ),
-                ],
-                ["new-length", v.newLength ?? null],
-              ]),
-            ]),
-          ),
-        ],
-        [
-          "read-vector",
-          reads.map(
-            ([offset, size]) =>
-              new Map([
-                ["offset", offset],
-                ["size", size],
-              ]),
-          ),
-        ],
-      ]),
-    );
   const rtw = (si: string, vectors: Record<number, MutableVector>, reads: [number, number][] = []) =>
     t.request("POST", `/storage/v1/mutable/${si}/read-test-write`, {
       headers: {
@@ -122,4 +138,26 @@ export function gbs(t: TestServer) {
     return Object.fromEntries([...inner].map(([k, v]) => [Buffer.from(k).toString(), Number(v)]));
   };
   return { allocate, allocated, patch, rtw, rtwBody, rtwReply, list, read, version };
+}
+
+export type Gbs = ReturnType<typeof gbs>;
+
+/**
+ * A fresh server for each test of the calling describe block, handed to `use` with its
+ * requests, and closed after the test (even when it fails).
+ */
+export function serverPerTest(
+  use: (t: TestServer, g: Gbs) => void,
+  overrides: Partial<StorageServerOptions> = {},
+): void {
+  let running: TestServer | undefined;
+  beforeEach(async () => {
+    running = await startTestServer(overrides);
+    use(running, gbs(running));
+  });
+  afterEach(async () => {
+    const closing = running;
+    running = undefined;
+    await closing?.close();
+  });
 }

@@ -45,6 +45,36 @@ export interface TestServer {
 
 export const NODE_ID = Buffer.alloc(20, 7);
 
+/** One HTTPS request to a storage server on 127.0.0.1:port, with its Authorization unless `auth` is false. */
+export function requestOn(
+  port: number,
+  agent: https.Agent,
+  swissnum: string,
+  method: string,
+  path: string,
+  options: { headers?: Record<string, string | string[]>; body?: Uint8Array; auth?: boolean } = {},
+): Promise<Response> {
+  const headers: Record<string, string | string[]> = { ...(options.headers ?? {}) };
+  if (options.auth !== false && !Object.keys(headers).some((h) => h.toLowerCase() === "authorization")) {
+    headers.Authorization = authorizationValue(swissnum);
+  }
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      { host: "127.0.0.1", port, method, path, headers, agent, servername: "" },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () =>
+          resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }),
+        );
+        res.on("error", reject);
+      },
+    );
+    req.on("error", reject);
+    req.end(options.body === undefined ? undefined : Buffer.from(options.body));
+  });
+}
+
 export async function startTestServer(
   overrides: Partial<StorageServerOptions> = {},
   dir?: string,
@@ -81,25 +111,7 @@ export async function startTestServer(
     },
     clock,
     request(method, path, options = {}) {
-      const headers: Record<string, string | string[]> = { ...(options.headers ?? {}) };
-      if (options.auth !== false && !Object.keys(headers).some((h) => h.toLowerCase() === "authorization")) {
-        headers.Authorization = authorizationValue(swissnum);
-      }
-      return new Promise((resolve, reject) => {
-        const req = https.request(
-          { host: "127.0.0.1", port: t.port, method, path, headers, agent, servername: "" },
-          (res) => {
-            const chunks: Buffer[] = [];
-            res.on("data", (c: Buffer) => chunks.push(c));
-            res.on("end", () =>
-              resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }),
-            );
-            res.on("error", reject);
-          },
-        );
-        req.on("error", reject);
-        req.end(options.body === undefined ? undefined : Buffer.from(options.body));
-      });
+      return requestOn(t.port, agent, swissnum, method, path, options);
     },
     raw(text) {
       return new Promise((resolve, reject) => {

@@ -2,7 +2,9 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { authorizationValue, ERROR_CODE_HEADER } from "../src/index.js";
+import { ERROR_CODE_HEADER } from "../src/error-answers.js";
+import { authorizationValue } from "../src/index.js";
+import { cancel, enabler, renew, upload } from "./gbs-requests.js";
 import {
   CBOR_HEADERS,
   cbor,
@@ -22,10 +24,6 @@ import {
 const SEED = Number(process.env.MALFORMED_SEED ?? 0x15aa1);
 const SI = "ighrlpdhdzgstz7gq5zhcudp7a";
 const MUT = "3vsluq5cq3czj2wcq3lwhk3py4";
-const renew = Buffer.alloc(32, 1);
-const cancel = Buffer.alloc(32, 2);
-const upload = Buffer.alloc(20, 3);
-const enabler = Buffer.alloc(32, 4);
 const wrongEnabler = Buffer.alloc(32, 8);
 
 /** mulberry32: small, fast, and the same sequence for a seed on every platform. */

@@ -1,13 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { authorizationValue } from "../src/index.js";
+import { cancel, enabler, renew, upload } from "./gbs-requests.js";
 import { CBOR_HEADERS, cbor, secretHeader, snapshot, startTestServer, type TestServer } from "./helpers.js";
 
 const SI = "ighrlpdhdzgstz7gq5zhcudp7a";
 const MUT = "3vsluq5cq3czj2wcq3lwhk3py4";
-const renew = Buffer.alloc(32, 1);
-const cancel = Buffer.alloc(32, 2);
-const upload = Buffer.alloc(20, 3);
-const enabler = Buffer.alloc(32, 4);
 
 /** A small deterministic PRNG, so a failure names the same request on every run. */
 function prng(seed: number) {

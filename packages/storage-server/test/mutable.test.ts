@@ -2,26 +2,10 @@ import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { blake2b, MUTABLE_DATA_OFFSET, MUTABLE_MAGIC_V2 } from "../src/index.js";
-import {
-  CBOR_HEADERS,
-  cbor,
-  NODE_ID,
-  secretHeader,
-  startTestServer,
-  type TestServer,
-  uncbor,
-} from "./helpers.js";
+import { cancel, enabler, type MutableVector, renew, rtwBody } from "./gbs-requests.js";
+import { CBOR_HEADERS, NODE_ID, secretHeader, startTestServer, type TestServer, uncbor } from "./helpers.js";
 
 const SI = "3vsluq5cq3czj2wcq3lwhk3py4";
-const renew = Buffer.alloc(32, 1);
-const cancel = Buffer.alloc(32, 2);
-const enabler = Buffer.alloc(32, 4);
-
-type Vector = {
-  test?: [number, number, Uint8Array][];
-  write?: [number, Uint8Array][];
-  newLength?: number | null;
-};
 
 describe("mutable shares (read-test-write)", () => {
   let t: TestServer;
@@ -33,52 +17,10 @@ describe("mutable shares (read-test-write)", () => {
   });
 
   const rtw = async (
-    vectors: Record<number, Vector>,
+    vectors: Record<number, MutableVector>,
     reads: [number, number][] = [],
     we: Uint8Array = enabler,
   ) => {
-    const tw = new Map(
-      Object.entries(vectors).map(([n, v]) => [
-        Number(n),
-        new Map<string, unknown>([
-          [
-            "test",
-            (v.test ?? []).map(
-              ([offset, size, specimen]) =>
-                new Map<string, unknown>([
-                  ["offset", offset],
-                  ["size", size],
-                  ["specimen", specimen],
-                ]),
-            ),
-          ],
-          [
-            "write",
-            (v.write ?? []).map(
-              ([offset, data]) =>
-                new Map<string, unknown>([
-                  ["offset", offset],
-                  ["data", data],
-                ]),
-            ),
-          ],
-          ["new-length", v.newLength ?? null],
-        ]),
-      ]),
-    );
-    const body = new Map<string, unknown>([
-      ["test-write-vectors", tw],
-      [
-        "read-vector",
-        reads.map(
-          ([offset, size]) =>
-            new Map([
-              ["offset", offset],
-              ["size", size],
-            ]),
-        ),
-      ],
-    ]);
     const r = await t.request("POST", `/storage/v1/mutable/${SI}/read-test-write`, {
       headers: {
         ...CBOR_HEADERS,
@@ -88,7 +30,7 @@ describe("mutable shares (read-test-write)", () => {
           secretHeader("lease-cancel-secret", cancel),
         ],
       },
-      body: cbor(body),
+      body: rtwBody(vectors, reads),
     });
     if (r.status !== 200) return { status: r.status, success: undefined, data: undefined };
     const m = uncbor(r.body) as Map<string, unknown>;

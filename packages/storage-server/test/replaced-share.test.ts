@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { rename, rm, truncate } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { gbs } from "./gbs-requests.js";
-import { startTestServer, type TestServer } from "./helpers.js";
+import { describe, expect, it } from "vitest";
+import { type Gbs, serverPerTest } from "./gbs-requests.js";
+import type { TestServer } from "./helpers.js";
 
 // Issue 15, defect 11: a share file replaced on disk is never served from the handle the
 // server keeps open between reads.
@@ -12,13 +12,10 @@ const SI2 = "r4v7kh3ut4kgmcs5pl55uqlhre";
 
 describe("a share file changed behind the server's back", () => {
   let t: TestServer;
-  let g: ReturnType<typeof gbs>;
-  beforeEach(async () => {
-    t = await startTestServer();
-    g = gbs(t);
-  });
-  afterEach(async () => {
-    await t.close();
+  let g: Gbs;
+  serverPerTest((server, requests) => {
+    t = server;
+    g = requests;
   });
   const sharePath = (si: string) => join(t.storageDir, "shares", si.slice(0, 2), si, "0");
   async function upload(si: string, data: Uint8Array) {

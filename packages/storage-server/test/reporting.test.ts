@@ -2,15 +2,13 @@ import { mkdir, readdir, readFile, rm, statfs, writeFile } from "node:fs/promise
 import { join } from "node:path";
 import type { Logger } from "@lafs/interface";
 import { afterEach, describe, expect, it } from "vitest";
-import { ADVISORY_LIMITS, LIMITS } from "../src/index.js";
-import { CBOR_HEADERS, cbor, secretHeader, startTestServer, type TestServer, uncbor } from "./helpers.js";
+import { ADVISORY_LIMITS } from "../src/advisories.js";
+import { LIMITS } from "../src/index.js";
+import { gbs, upload } from "./gbs-requests.js";
+import { CBOR_HEADERS, cbor, startTestServer, type TestServer, uncbor } from "./helpers.js";
 
 const SI = "6dnr6lbq6l7dxjr4bcgyzev7rq";
 const MUT = "3vsluq5cq3czj2wcq3lwhk3py4";
-const renew = Buffer.alloc(32, 1);
-const cancel = Buffer.alloc(32, 2);
-const upload = Buffer.alloc(20, 3);
-const enabler = Buffer.alloc(32, 4);
 
 interface Line {
   level: string;
@@ -42,71 +40,13 @@ function capturingLogger(lines: Line[]): Logger {
 }
 
 async function storeImmutable(t: TestServer, si: string, shnum: number, data: Buffer): Promise<void> {
-  const allocated = await t.request("POST", `/storage/v1/immutable/${si}`, {
-    headers: {
-      ...CBOR_HEADERS,
-      "X-Tahoe-Authorization": [
-        secretHeader("lease-renew-secret", renew),
-        secretHeader("lease-cancel-secret", cancel),
-        secretHeader("upload-secret", upload),
-      ],
-    },
-    body: cbor(
-      new Map<string, unknown>([
-        ["share-numbers", new Set([shnum])],
-        ["allocated-size", data.length],
-      ]),
-    ),
-  });
-  expect(allocated.status).toBe(200);
-  const written = await t.request("PATCH", `/storage/v1/immutable/${si}/${shnum}`, {
-    headers: {
-      "Content-Range": `bytes 0-${data.length - 1}/*`,
-      "X-Tahoe-Authorization": secretHeader("upload-secret", upload),
-    },
-    body: data,
-  });
-  expect(written.status).toBe(201);
+  const g = gbs(t);
+  expect((await g.allocate(si, [shnum], data.length, upload)).status).toBe(200);
+  expect((await g.patch(si, shnum, 0, data, upload)).status).toBe(201);
 }
 
 async function storeMutable(t: TestServer, si: string, shnum: number, data: Buffer): Promise<void> {
-  const r = await t.request("POST", `/storage/v1/mutable/${si}/read-test-write`, {
-    headers: {
-      ...CBOR_HEADERS,
-      "X-Tahoe-Authorization": [
-        secretHeader("write-enabler", enabler),
-        secretHeader("lease-renew-secret", renew),
-        secretHeader("lease-cancel-secret", cancel),
-      ],
-    },
-    body: cbor(
-      new Map<string, unknown>([
-        [
-          "test-write-vectors",
-          new Map([
-            [
-              shnum,
-              new Map<string, unknown>([
-                ["test", []],
-                [
-                  "write",
-                  [
-                    new Map<string, unknown>([
-                      ["offset", 0],
-                      ["data", data],
-                    ]),
-                  ],
-                ],
-                ["new-length", null],
-              ]),
-            ],
-          ]),
-        ],
-        ["read-vector", []],
-      ]),
-    ),
-  });
-  expect(r.status).toBe(200);
+  expect((await gbs(t).rtw(si, { [shnum]: { write: [[0, data]] } })).status).toBe(200);
 }
 
 const shareFile = (t: TestServer, si: string, shnum: number) =>
@@ -143,7 +83,7 @@ describe("damaged share files", () => {
     // The listing leaves it out (a client could not read it) but the server says why.
     const listed = await t.request("GET", `/storage/v1/immutable/${SI}/shares`, { headers: CBOR_HEADERS });
     expect(uncbor(listed.body)).toEqual(new Set([1]));
-    const records = t.server.corruptShares();
+    const records = t.server.status().corruptShares.records;
     expect(records).toEqual([
       {
         path: immutablePath,
@@ -166,13 +106,17 @@ describe("damaged share files", () => {
     expect((await t.request("GET", `/storage/v1/immutable/${SI}/0`)).status).toBe(404);
     await t.request("GET", `/storage/v1/immutable/${SI}/shares`, { headers: CBOR_HEADERS });
     expect(t.server.status().corruptShares.count).toBe(1);
-    expect(t.server.corruptShares()[0]!.lastSeen).toBe(t.clock.now);
+    expect(t.server.status().corruptShares.records[0]!.lastSeen).toBe(t.clock.now);
     expect(lines.filter((l) => l.level === "warn")).toHaveLength(1);
 
     // A mutable share is found by a read too.
     expect((await t.request("GET", `/storage/v1/mutable/${MUT}/2`)).status).toBe(404);
     expect(t.server.status().corruptShares.count).toBe(2);
-    expect(t.server.corruptShares()[1]).toMatchObject({ storageIndex: MUT, shareNumber: 2, kind: "unknown" });
+    expect(t.server.status().corruptShares.records[1]).toMatchObject({
+      storageIndex: MUT,
+      shareNumber: 2,
+      kind: "unknown",
+    });
 
     // Never deleted or rewritten.
     expect(await readFile(immutablePath)).toEqual(damaged);
@@ -191,7 +135,7 @@ describe("damaged share files", () => {
     const read = await t.request("GET", `/storage/v1/immutable/${SI}/3`);
     expect(read.status).toBe(500);
     expect(read.headers["x-lafs-error-code"]).toBe("TAHOE_ERR_STORAGE_SERVER_CORRUPT_CONTAINER");
-    expect(t.server.corruptShares()).toEqual([
+    expect(t.server.status().corruptShares.records).toEqual([
       expect.objectContaining({
         path,
         storageIndex: SI,

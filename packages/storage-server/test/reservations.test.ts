@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { UNUSED_UPLOAD_TIMEOUT_MS, UPLOAD_IDLE_TIMEOUT_MS } from "../src/index.js";
-import { gbs } from "./gbs-requests.js";
-import { startTestServer, type TestServer } from "./helpers.js";
+import { describe, expect, it } from "vitest";
+import { UNUSED_UPLOAD_TIMEOUT_MS, UPLOAD_IDLE_TIMEOUT_MS } from "../src/immutable-store.js";
+import { type Gbs, serverPerTest } from "./gbs-requests.js";
+import type { TestServer } from "./helpers.js";
 
 // Issue 15, defect 13: one allocate (or one upload secret) cannot reserve all free space,
 // /version's available-space subtracts reservations, and allocations nobody writes to are
@@ -12,13 +12,10 @@ const SI2 = "gkn2bhbfoc44ohuyb5o7o4ovxy";
 
 describe("space reserved by allocations", () => {
   let t: TestServer;
-  let g: ReturnType<typeof gbs>;
-  beforeEach(async () => {
-    t = await startTestServer();
-    g = gbs(t);
-  });
-  afterEach(async () => {
-    await t.close();
+  let g: Gbs;
+  serverPerTest((server, requests) => {
+    t = server;
+    g = requests;
   });
   // Other processes share the disk: compare free space to within 1% of it.
   const near = (actual: number, expected: number, free: number) =>

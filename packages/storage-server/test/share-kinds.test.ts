@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { copyFile, mkdir, readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { gbs } from "./gbs-requests.js";
-import { startTestServer, type TestServer } from "./helpers.js";
+import { describe, expect, it } from "vitest";
+import { type Gbs, serverPerTest } from "./gbs-requests.js";
+import type { TestServer } from "./helpers.js";
 
 // Issue 15, defect 1: an immutable and a mutable share never replace, hide or corrupt each
 // other; a collision is a 409 (TAHOE_ERR_STORAGE_SERVER_SHARE_KIND) that changes nothing.
@@ -12,13 +12,10 @@ const OTHER = "s5tkn7ztjdzdzaxiwhgcqyxj4a";
 
 describe("immutable and mutable shares of one storage index", () => {
   let t: TestServer;
-  let g: ReturnType<typeof gbs>;
-  beforeEach(async () => {
-    t = await startTestServer();
-    g = gbs(t);
-  });
-  afterEach(async () => {
-    await t.close();
+  let g: Gbs;
+  serverPerTest((server, requests) => {
+    t = server;
+    g = requests;
   });
   const sharePath = (si: string, shnum: number) =>
     join(t.storageDir, "shares", si.slice(0, 2), si, String(shnum));

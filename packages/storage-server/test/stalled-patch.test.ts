@@ -1,10 +1,11 @@
 import { randomBytes } from "node:crypto";
 import type { ClientRequest } from "node:http";
 import https from "node:https";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { UNUSED_UPLOAD_TIMEOUT_MS } from "../src/index.js";
-import { cancel, enabler, gbs, renew } from "./gbs-requests.js";
-import { CBOR_HEADERS, type Response, secretHeader, startTestServer, type TestServer } from "./helpers.js";
+import { describe, expect, it } from "vitest";
+import { UNUSED_UPLOAD_TIMEOUT_MS } from "../src/immutable-store.js";
+import { authorizationValue } from "../src/index.js";
+import { cancel, enabler, type Gbs, renew, serverPerTest } from "./gbs-requests.js";
+import { CBOR_HEADERS, type Response, secretHeader, type TestServer } from "./helpers.js";
 
 // Issue 15, defect 14: a PATCH waiting for its body holds only its own byte range, not the
 // share's lock, and a body that stops arriving fails after the idle timeout (408).
@@ -13,14 +14,14 @@ const IDLE_MS = 600;
 
 describe("request bodies that stall", () => {
   let t: TestServer;
-  let g: ReturnType<typeof gbs>;
-  beforeEach(async () => {
-    t = await startTestServer({ bodyIdleTimeoutMs: IDLE_MS });
-    g = gbs(t);
-  });
-  afterEach(async () => {
-    await t.close();
-  });
+  let g: Gbs;
+  serverPerTest(
+    (server, requests) => {
+      t = server;
+      g = requests;
+    },
+    { bodyIdleTimeoutMs: IDLE_MS },
+  );
 
   /** Sends the headers and `sent` of the body's bytes, then nothing: a client that hung. */
   function stalledPatch(shnum: number, first: number, length: number, sent: Uint8Array, upload: Uint8Array) {
@@ -47,7 +48,7 @@ describe("request bodies that stall", () => {
           method,
           path,
           agent: new https.Agent({ rejectUnauthorized: false }),
-          headers: { Authorization: `Tahoe-LAFS ${Buffer.from(t.swissnum).toString("base64")}`, ...headers },
+          headers: { Authorization: authorizationValue(t.swissnum), ...headers },
         },
         (res) => {
           const chunks: Buffer[] = [];

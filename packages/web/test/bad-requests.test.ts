@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createWebServer, type WebServer } from "../src/index.js";
 import { createMemoryNode, type MemoryNode } from "./memory-node.js";
-import { httpRequest, type LogLine, multipartBody, rawRequest, recordingLogger } from "./raw-http.js";
+import { httpRequest, type LogLine, multipartBody, rawRequest, startRecordedWebServer } from "./raw-http.js";
 
 /** Issue 15, defects 7 and 10: every refusal is a 4xx in our format, and a user's mistake is no ERROR. */
 
@@ -12,15 +12,7 @@ let lines: LogLine[];
 
 beforeAll(async () => {
   node = createMemoryNode();
-  const recorded = recordingLogger();
-  lines = recorded.lines;
-  server = createWebServer({
-    node,
-    listen: { kind: "tcp", port: 0, interface: "127.0.0.1" },
-    logger: recorded.logger,
-  });
-  await server.start();
-  port = Number(new URL(server.url()).port);
+  ({ server, port, lines } = await startRecordedWebServer({ node }));
 });
 afterAll(() => server.stop());
 
@@ -272,16 +264,12 @@ describe("t= values /uri does not implement (defect 10)", () => {
 describe("an upload body that stalls", () => {
   it("is dropped with 408 TAHOE_ERR_WEB_TIMEOUT once no byte came for the idle time, PUT or form", async () => {
     const stallNode = createMemoryNode();
-    const recorded = recordingLogger();
-    const stalling = createWebServer({
-      node: stallNode,
-      listen: { kind: "tcp", port: 0, interface: "127.0.0.1" },
-      logger: recorded.logger,
-      uploadIdleTimeoutMs: 300,
-    });
-    await stalling.start();
+    const {
+      server: stalling,
+      port: stallPort,
+      lines: stallLines,
+    } = await startRecordedWebServer({ node: stallNode, uploadIdleTimeoutMs: 300 });
     try {
-      const stallPort = Number(new URL(stalling.url()).port);
       const put = httpRequest("PUT", "/uri", { "Content-Length": 1000 }, "only ten b");
       const started = Date.now();
       const answer = await rawRequest(stallPort, put, { timeoutMs: 5_000 });
@@ -297,7 +285,7 @@ describe("an upload body that stalls", () => {
       // The node saw both uploads start and end without a file.
       expect(stallNode.uploadSizes).toHaveLength(2);
       expect(stallNode.files.size).toBe(0);
-      expect(recorded.lines.filter((l) => l.level === "error" || l.level === "warn")).toEqual([]);
+      expect(stallLines.filter((l) => l.level === "error" || l.level === "warn")).toEqual([]);
     } finally {
       await stalling.stop();
     }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createWebServer, type WebServer } from "../src/index.js";
+import type { WebServer } from "../src/index.js";
 import { createMemoryControl, createMemoryNode, type MemoryNode } from "./memory-node.js";
 import {
   httpRequest,
@@ -7,7 +7,7 @@ import {
   multipartBody,
   type RawRequestOptions,
   rawRequest,
-  recordingLogger,
+  startRecordedWebServer,
 } from "./raw-http.js";
 
 /**
@@ -66,18 +66,12 @@ let cap = "";
 
 beforeAll(async () => {
   node = createMemoryNode();
-  const recorded = recordingLogger();
-  lines = recorded.lines;
-  server = createWebServer({
+  ({ server, port, lines } = await startRecordedWebServer({
     node,
-    listen: { kind: "tcp", port: 0, interface: "127.0.0.1" },
-    logger: recorded.logger,
     maxUploadBytes: MAX_UPLOAD,
     uploadIdleTimeoutMs: STALL_MS,
     control: createMemoryControl(node),
-  });
-  await server.start();
-  port = Number(new URL(server.url()).port);
+  }));
   const put = await fetch(`${server.url()}uri`, { method: "PUT", body: FILE });
   cap = await put.text();
 });

@@ -1,5 +1,6 @@
 import { connect } from "node:net";
 import type { Logger } from "@lafs/interface";
+import { createWebServer, type WebServer, type WebServerOptions } from "../src/index.js";
 
 /** What came back on the socket: the status and the body, or nothing when the server closed first. */
 export interface RawResponse {
@@ -96,6 +97,20 @@ export function recordingLogger(): { logger: Logger; lines: LogLine[] } {
     };
   };
   return { logger: make({}), lines };
+}
+
+/** A started web server on 127.0.0.1 (any free port) that logs to a recordingLogger. */
+export async function startRecordedWebServer(
+  options: Omit<WebServerOptions, "listen" | "logger">,
+): Promise<{ server: WebServer; port: number; lines: LogLine[] }> {
+  const recorded = recordingLogger();
+  const server = createWebServer({
+    ...options,
+    listen: { kind: "tcp", port: 0, interface: "127.0.0.1" },
+    logger: recorded.logger,
+  });
+  await server.start();
+  return { server, port: Number(new URL(server.url()).port), lines: recorded.lines };
 }
 
 /** A multipart/form-data body from parts, as a browser sends the upload form. */
