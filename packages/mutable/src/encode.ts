@@ -1,11 +1,12 @@
-import { createErasureCoder, type ErasureCoder } from "@lafs/immutable";
+import { createCtrCipher, createErasureCoder, type ErasureCoder } from "@lafs/immutable";
 import type { MutableFormat } from "./caps.js";
-import { aesCtr, dataKeyOf, deriveMutableSecrets, type MutableSecrets } from "./derive.js";
+import { dataKeyOf, deriveMutableSecrets, type MutableSecrets } from "./derive.js";
 import { MutableError } from "./errors.js";
 import { hashTreeOf, mutableBlockHash, neededHashes } from "./hash-tree.js";
 import {
   blockLength,
   HASH_LENGTH,
+  hashTreeNodeCount,
   MDMF_CHECKSTRING_LENGTH,
   MDMF_HEADER_LENGTH,
   MDMF_SHARE_DATA_OFFSET,
@@ -18,7 +19,6 @@ import {
   SALT_LENGTH,
   SDMF_CHECKSTRING_LENGTH,
   SDMF_HEADER_LENGTH,
-  type SegmentGeometry,
   segmentGeometry,
   segmentLength,
   segmentSizeFor,
@@ -77,9 +77,10 @@ export function encodeSegment(
   plaintext: Uint8Array,
   blockSize: number,
 ): EncodedSegment {
-  const crypttext = aesCtr(dataKeyOf(salt, readkey), plaintext);
-  const padded = new Uint8Array(blockSize * coder.k);
-  padded.set(crypttext);
+  const padded = Buffer.allocUnsafe(blockSize * coder.k);
+  const crypttext = createCtrCipher(dataKeyOf(salt, readkey)).update(plaintext);
+  crypttext.copy(padded);
+  padded.fill(0, crypttext.length);
   const primary: Uint8Array[] = [];
   for (let i = 0; i < coder.k; i++) primary.push(padded.subarray(i * blockSize, (i + 1) * blockSize));
   const blocks = [...primary, ...coder.encode(primary)];
@@ -127,17 +128,7 @@ export function signVersion(
     for (const index of neededHashes(fields.n, shnum)) chain.set(index, shareTree[index]!);
     return chain;
   });
-  const chainLength = neededHashes(fields.n, 0).length * 34;
-  const treeLength = blockHashTrees[0]!.length * HASH_LENGTH;
-  const g = segmentGeometry(fields.k, fields.segmentSize, fields.dataLength);
-  const offsets = offsetsFor(
-    fields.format,
-    g,
-    chainLength,
-    treeLength,
-    encprivkeyLength,
-    keyPair.publicKeyDer.length,
-  );
+  const offsets = offsetsOf(fields, encprivkeyLength, keyPair.publicKeyDer.length);
   const signedPrefix = packSignedPrefix({ ...fields, rootHash });
   const signature = signMutable(keyPair, signedPrefix, { pssSalt });
   const checkLength = fields.format === "SDMF" ? SDMF_CHECKSTRING_LENGTH : MDMF_CHECKSTRING_LENGTH;
@@ -157,14 +148,16 @@ export function signVersion(
   return { header, signature, blockHashTrees, shareHashChains };
 }
 
-function offsetsFor(
-  format: MutableFormat,
-  g: SegmentGeometry,
-  chainLength: number,
-  treeLength: number,
+/** Every offset of a version's shares, from its sizes alone (all shares of a version share them). */
+export function offsetsOf(
+  fields: VersionFields,
   encprivkeyLength: number,
   verificationKeyLength: number,
 ): MutableOffsets {
+  const { format } = fields;
+  const g = segmentGeometry(fields.k, fields.segmentSize, fields.dataLength);
+  const chainLength = neededHashes(fields.n, 0).length * 34;
+  const treeLength = hashTreeNodeCount(Math.max(1, g.numSegments)) * HASH_LENGTH;
   if (format === "SDMF") {
     const signature = SDMF_HEADER_LENGTH + verificationKeyLength;
     const shareHashChain = signature + 256;
@@ -323,12 +316,17 @@ export function encodeMutableVersion(options: EncodeMutableOptions): EncodedMuta
   const nextSalt = saltSource(options.salts);
   const segmentSize = segmentSizeFor(format, k, plaintext.length);
   const g = segmentGeometry(k, segmentSize, plaintext.length);
+  const sizes = { format, seqnum, k, n, segmentSize, dataLength: plaintext.length };
+  const offsets = offsetsOf(sizes, secrets.encprivkey.length, keyPair.publicKeyDer.length);
+  // Blocks go straight into each share's buffer; every byte but MDMF's reserved gap is written.
+  const shares: Uint8Array[] = Array.from({ length: n }, () => {
+    const share = new Uint8Array(Buffer.allocUnsafe(offsets.eof));
+    share.fill(0, offsets.verificationKeyEnd, offsets.shareData);
+    return share;
+  });
+  const stride = format === "MDMF" ? g.blockSize + SALT_LENGTH : g.blockSize;
   const coder = createErasureCoder(k, n);
   const leaves: Uint8Array[][] = Array.from({ length: n }, () => []);
-  const blocks: Map<number, { salt: Uint8Array; block: Uint8Array }>[] = Array.from(
-    { length: n },
-    () => new Map(),
-  );
   const salts: Uint8Array[] = [];
   for (let s = 0; s < g.numSegments; s++) {
     const salt = nextSalt();
@@ -336,29 +334,42 @@ export function encodeMutableVersion(options: EncodeMutableOptions): EncodedMuta
     const start = s * segmentSize;
     const segment = plaintext.subarray(start, start + segmentLength(g, s));
     const encoded = encodeSegment(format, coder, secrets.readkey, salt, segment, blockLength(g, s));
+    const at = offsets.shareData + s * stride;
     for (let shnum = 0; shnum < n; shnum++) {
       leaves[shnum]!.push(encoded.hashes[shnum]!);
-      blocks[shnum]!.set(s, { salt, block: encoded.blocks[shnum]! });
+      if (format === "MDMF") {
+        shares[shnum]!.set(salt, at);
+        shares[shnum]!.set(encoded.blocks[shnum]!, at + SALT_LENGTH);
+      } else {
+        shares[shnum]!.set(encoded.blocks[shnum]!, at);
+      }
     }
   }
   // An empty SDMF file still draws one IV, or the signed prefix would have nothing there.
   if (format === "SDMF" && g.numSegments === 0) salts.push(nextSalt());
-  const fields: VersionFields = {
-    format,
-    seqnum,
-    k,
-    n,
-    segmentSize,
-    dataLength: plaintext.length,
-    iv: format === "SDMF" ? salts[0] : undefined,
-  };
+  const fields: VersionFields = { ...sizes, iv: format === "SDMF" ? salts[0] : undefined };
   const signed = signVersion(fields, keyPair, secrets.encprivkey.length, leaves, options.pssSalt);
-  const writes = blocks.map((b, shnum) => shareWrites(signed, shnum, keyPair, secrets.encprivkey, b));
-  return {
-    ...signed,
-    secrets,
-    salts,
-    writes,
-    shares: writes.map((w) => applyShareWrites(new Uint8Array(0), w)),
-  };
+  const writes = shares.map((share, shnum) => {
+    if (format === "SDMF") {
+      const block = share.subarray(offsets.shareData, offsets.encPrivkey);
+      const whole = shareWrites(
+        signed,
+        shnum,
+        keyPair,
+        secrets.encprivkey,
+        new Map([[0, { salt: salts[0]!, block }]]),
+      );
+      shares[shnum] = whole[0]!.data;
+      return whole;
+    }
+    const pieces = shareWrites(signed, shnum, keyPair, secrets.encprivkey, new Map());
+    for (const w of pieces) share.set(w.data, w.offset);
+    const blockWrites: ShareWrite[] = [];
+    for (let s = 0; s < g.numSegments; s++) {
+      const at = offsets.shareData + s * stride;
+      blockWrites.push({ offset: at, data: share.subarray(at, at + blockLength(g, s) + SALT_LENGTH) });
+    }
+    return [...blockWrites, ...pieces];
+  });
+  return { ...signed, secrets, salts, writes, shares };
 }

@@ -103,6 +103,7 @@ export {
   type DecodedMutableVersion,
   decodeMutableSegment,
   decodeMutableVersion,
+  privateKeyFromShare,
   type SignedShareHead,
   type VerifiedMutableShare,
   verifyMutableShare,

@@ -1,6 +1,6 @@
-import { createErasureCoder } from "@lafs/immutable";
+import { createErasureCoder, type ErasureCoder } from "@lafs/immutable";
 import { type MutableCap, readCapOf } from "./caps.js";
-import { aesCtr, dataKeyOf, fingerprintOf } from "./derive.js";
+import { aesCtr, dataKeyOf, decryptPrivateKey, fingerprintOf } from "./derive.js";
 import { CorruptMutableShareError, MutableError } from "./errors.js";
 import {
   inconsistentNode,
@@ -23,7 +23,12 @@ import {
   shareRanges,
   unpackShareHashChain,
 } from "./layout.js";
-import { SIGNATURE_LENGTH, verifyMutableSignature } from "./rsa.js";
+import {
+  importMutablePrivateKey,
+  type MutableKeyPair,
+  SIGNATURE_LENGTH,
+  verifyMutableSignature,
+} from "./rsa.js";
 
 /** A share whose header is signed by the key the cap names. */
 export interface SignedShareHead {
@@ -223,12 +228,12 @@ export function decodeMutableSegment(
   shares: readonly VerifiedMutableShare[],
   segnum: number,
   readkey: Uint8Array,
+  coder: ErasureCoder = createErasureCoder(shares[0]!.header.k, shares[0]!.header.n),
 ): Uint8Array {
   const first = shares[0]!;
-  const { k, n } = first.header;
+  const { k } = first.header;
   const g = first.geometry;
   const chosen = shares.slice(0, k);
-  const coder = createErasureCoder(k, n);
   const pieces = chosen.map((s) => s.block(segnum));
   const primary = coder.decode(
     pieces.map((p) => p.block),
@@ -313,11 +318,46 @@ export function decodeMutableVersion(
   best.sort((a, b) => a.shnum - b.shnum);
   const header = best[0]!.header;
   const parts: Uint8Array[] = [];
-  for (let s = 0; s < best[0]!.geometry.numSegments; s++) parts.push(decodeMutableSegment(best, s, readkey));
+  // One coder for the whole file: it keeps the decoding matrix for these share numbers.
+  const coder = createErasureCoder(header.k, header.n);
+  for (let s = 0; s < best[0]!.geometry.numSegments; s++)
+    parts.push(decodeMutableSegment(best, s, readkey, coder));
   return {
     plaintext: Buffer.concat(parts),
     header,
     sharesUsed: best.slice(0, header.k).map((s) => s.shnum),
     corrupt: corruptShares,
   };
+}
+
+/**
+ * The signing key from a share's encrypted private key, for a writer that holds only the
+ * write cap (Tahoe's servermap in MODE_WRITE). Accepted only when the decrypted key hashes back
+ * to `writekey`; otherwise TAHOE_ERR_MUTABLE_SHARE_PRIVKEY naming the share.
+ */
+export function privateKeyFromShare(
+  encprivkey: Uint8Array,
+  writekey: Uint8Array,
+  shnum: number,
+): MutableKeyPair {
+  const der = decryptPrivateKey(writekey, encprivkey);
+  if (der === undefined) {
+    throw corrupt(
+      "TAHOE_ERR_MUTABLE_SHARE_PRIVKEY",
+      shnum,
+      "its encrypted private key does not decrypt to the key the write cap names",
+    );
+  }
+  try {
+    return { privateKeyDer: der, publicKeyDer: importMutablePrivateKey(der).publicKeyDer };
+  } catch (error) {
+    throw new CorruptMutableShareError(
+      "TAHOE_ERR_MUTABLE_SHARE_PRIVKEY",
+      shnum,
+      "its private key does not parse",
+      {
+        cause: error,
+      },
+    );
+  }
 }
