@@ -38,8 +38,8 @@ export function dataKeyOf(salt: Uint8Array, readkey: Uint8Array): Uint8Array {
 
 /** AES-128-CTR from counter 0; its own inverse. */
 export function aesCtr(key: Uint8Array, data: Uint8Array): Uint8Array {
-  const cipher = createCtrCipher(key);
-  return new Uint8Array(Buffer.concat([cipher.update(data), cipher.final()]));
+  // CTR is a stream mode: final() never adds bytes, so update's output is the whole result.
+  return createCtrCipher(key).update(data);
 }
 
 /** encprivkey = AES-128-CTR(writekey, PKCS#8 DER): what every share carries for writers. */
