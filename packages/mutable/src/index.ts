@@ -100,12 +100,19 @@ export {
   updateMdmfShares,
 } from "./update.js";
 export {
+  compareVersions,
   type DecodedMutableVersion,
   decodeMutableSegment,
   decodeMutableVersion,
+  decodeSegmentBlocks,
   privateKeyFromShare,
+  type SegmentBlock,
   type SignedShareHead,
   type VerifiedMutableShare,
+  type VerifiedShareHashes,
+  verifyBlock,
   verifyMutableShare,
+  verifyShareHashes,
   verifyShareSignature,
+  versionKey,
 } from "./verify.js";

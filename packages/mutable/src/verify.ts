@@ -116,51 +116,30 @@ export function verifyShareSignature(
   return { shnum, header, verificationKey: verificationKey.slice(), signature: signature.slice() };
 }
 
+/** A share's hash chain and block hash tree, checked against its signed root hash. */
+export interface VerifiedShareHashes {
+  readonly shareHashChain: Map<number, Uint8Array>;
+  /** The whole block hash tree, root first. */
+  readonly blockHashTree: Uint8Array[];
+}
+
 /**
- * Checks a whole share (as a server stores it; bytes past EOF are ignored): the signature,
- * then the hash chain, block hash tree and every block against the signed root hash.
- * Throws CorruptMutableShareError naming the share and what failed.
+ * Checks the sizes the header implies (share number below N, share data length, tree size),
+ * then the share hash chain and block hash tree (the ranges `shareRanges(header)` names)
+ * against the header's signed root hash. For a retriever that reads pieces, not whole shares.
  */
-export function verifyMutableShare(
-  bytes: Uint8Array,
+export function verifyShareHashes(
+  header: MutableHeader,
   shnum: number,
-  fingerprint: Uint8Array,
-): VerifiedMutableShare {
-  const head = verifyShareSignature(bytes, shnum, fingerprint);
-  const { header } = head;
+  chainBytes: Uint8Array,
+  treeBytes: Uint8Array,
+): VerifiedShareHashes {
   const g = segmentGeometry(header.k, header.segmentSize, header.dataLength);
-  if (shnum < 0 || shnum >= header.n) {
+  if (!Number.isInteger(shnum) || shnum < 0 || shnum >= header.n) {
     throw corrupt(
       "TAHOE_ERR_MUTABLE_SHARE_LAYOUT",
       shnum,
       `share number ${shnum} is not below N=${header.n}`,
-    );
-  }
-  const ranges = shareRanges(header);
-  if (bytes.length < header.offsets.eof) {
-    throw corrupt(
-      "TAHOE_ERR_MUTABLE_SHARE_LAYOUT",
-      shnum,
-      `the share is ${bytes.length} bytes, but its EOF offset is ${header.offsets.eof}`,
-    );
-  }
-  const chain = unpackShareHashChain(piece(bytes, ranges.shareHashChain, "share hash chain", shnum), shnum);
-  const needed = neededHashes(header.n, shnum);
-  const got = [...chain.keys()].sort((a, b) => a - b);
-  if (got.join(",") !== needed.join(",")) {
-    throw corrupt(
-      "TAHOE_ERR_MUTABLE_SHARE_HASH",
-      shnum,
-      `the share hash chain holds nodes [${got.join(", ")}], but share ${shnum} of N=${header.n} needs [${needed.join(", ")}]`,
-    );
-  }
-  const treeBytes = piece(bytes, ranges.blockHashTree, "block hash tree", shnum);
-  const expectedNodes = hashTreeNodeCount(Math.max(1, g.numSegments));
-  if (treeBytes.length !== expectedNodes * HASH_LENGTH) {
-    throw corrupt(
-      "TAHOE_ERR_MUTABLE_SHARE_LAYOUT",
-      shnum,
-      `the block hash tree is ${treeBytes.length} bytes; ${g.numSegments} segment(s) need ${expectedNodes * HASH_LENGTH}`,
     );
   }
   const dataLength =
@@ -175,6 +154,24 @@ export function verifyMutableShare(
       `the share data is ${dataLength} bytes; ${g.numSegments} segment(s) of ${header.dataLength} bytes with k=${header.k} need ${expectedData}`,
     );
   }
+  const chain = unpackShareHashChain(chainBytes, shnum);
+  const needed = neededHashes(header.n, shnum);
+  const got = [...chain.keys()].sort((a, b) => a - b);
+  if (got.join(",") !== needed.join(",")) {
+    throw corrupt(
+      "TAHOE_ERR_MUTABLE_SHARE_HASH",
+      shnum,
+      `the share hash chain holds nodes [${got.join(", ")}], but share ${shnum} of N=${header.n} needs [${needed.join(", ")}]`,
+    );
+  }
+  const expectedNodes = hashTreeNodeCount(Math.max(1, g.numSegments));
+  if (treeBytes.length !== expectedNodes * HASH_LENGTH) {
+    throw corrupt(
+      "TAHOE_ERR_MUTABLE_SHARE_LAYOUT",
+      shnum,
+      `the block hash tree is ${treeBytes.length} bytes; ${g.numSegments} segment(s) need ${expectedNodes * HASH_LENGTH}`,
+    );
+  }
   const tree = splitTree(treeBytes);
   const bad = inconsistentNode(tree);
   if (bad !== undefined) {
@@ -184,24 +181,6 @@ export function verifyMutableShare(
       `node ${bad} of the block hash tree is not the hash of its children`,
     );
   }
-  const block = (segnum: number) => {
-    const data = piece(bytes, ranges.block(segnum), `block of segment ${segnum}`, shnum);
-    return header.format === "SDMF"
-      ? { salt: header.iv!, block: data }
-      : { salt: data.subarray(0, SALT_LENGTH), block: data.subarray(SALT_LENGTH) };
-  };
-  const leafStart = (tree.length - 1) / 2;
-  for (let s = 0; s < g.numSegments; s++) {
-    const { salt, block: data } = block(s);
-    const hash = mutableBlockHash(data, header.format === "MDMF" ? salt : undefined);
-    if (!Buffer.from(hash).equals(tree[leafStart + s]!)) {
-      throw corrupt(
-        "TAHOE_ERR_MUTABLE_BLOCK_HASH",
-        shnum,
-        `the block of segment ${s} does not match its block hash tree leaf`,
-      );
-    }
-  }
   const root = rootThroughChain(header.n, shnum, tree[0]!, chain);
   if (root === undefined || !Buffer.from(root).equals(header.rootHash)) {
     throw corrupt(
@@ -210,38 +189,150 @@ export function verifyMutableShare(
       "the block hash tree root and the share hash chain do not lead to the signed root hash",
     );
   }
+  return { shareHashChain: chain, blockHashTree: tree };
+}
+
+/**
+ * Checks one block (MDMF: with its salt; SDMF: pass the header's IV) against its leaf in a
+ * verified block hash tree. Throws TAHOE_ERR_MUTABLE_BLOCK_HASH naming the share and segment.
+ */
+export function verifyBlock(
+  header: MutableHeader,
+  hashes: VerifiedShareHashes,
+  shnum: number,
+  segnum: number,
+  salt: Uint8Array,
+  block: Uint8Array,
+): void {
+  const g = segmentGeometry(header.k, header.segmentSize, header.dataLength);
+  if (!Number.isInteger(segnum) || segnum < 0 || segnum >= g.numSegments) {
+    throw new MutableError(
+      "TAHOE_ERR_MUTABLE_PARAMS",
+      `segment ${segnum} is not one of the file's ${g.numSegments}`,
+      {
+        hint: "Segment numbers run from 0 to ceil(data length / segment size) - 1.",
+      },
+    );
+  }
+  if (block.length !== blockLength(g, segnum) || salt.length !== SALT_LENGTH) {
+    throw corrupt(
+      "TAHOE_ERR_MUTABLE_SHARE_LAYOUT",
+      shnum,
+      `the block of segment ${segnum} is ${block.length} bytes with a ${salt.length}-byte salt; expected ${blockLength(g, segnum)} and ${SALT_LENGTH}`,
+    );
+  }
+  const tree = hashes.blockHashTree;
+  const hash = mutableBlockHash(block, header.format === "MDMF" ? salt : undefined);
+  if (!Buffer.from(hash).equals(tree[(tree.length - 1) / 2 + segnum]!)) {
+    throw corrupt(
+      "TAHOE_ERR_MUTABLE_BLOCK_HASH",
+      shnum,
+      `the block of segment ${segnum} does not match its block hash tree leaf`,
+    );
+  }
+}
+
+/**
+ * Checks a whole share (as a server stores it; bytes past EOF are ignored): the signature,
+ * then the hash chain, block hash tree and every block against the signed root hash.
+ * Throws CorruptMutableShareError naming the share and what failed.
+ */
+export function verifyMutableShare(
+  bytes: Uint8Array,
+  shnum: number,
+  fingerprint: Uint8Array,
+): VerifiedMutableShare {
+  const head = verifyShareSignature(bytes, shnum, fingerprint);
+  const { header } = head;
+  const ranges = shareRanges(header);
+  if (bytes.length < header.offsets.eof) {
+    throw corrupt(
+      "TAHOE_ERR_MUTABLE_SHARE_LAYOUT",
+      shnum,
+      `the share is ${bytes.length} bytes, but its EOF offset is ${header.offsets.eof}`,
+    );
+  }
+  const hashes = verifyShareHashes(
+    header,
+    shnum,
+    piece(bytes, ranges.shareHashChain, "share hash chain", shnum),
+    piece(bytes, ranges.blockHashTree, "block hash tree", shnum),
+  );
+  const block = (segnum: number) => {
+    const data = piece(bytes, ranges.block(segnum), `block of segment ${segnum}`, shnum);
+    return header.format === "SDMF"
+      ? { salt: header.iv!, block: data }
+      : { salt: data.subarray(0, SALT_LENGTH), block: data.subarray(SALT_LENGTH) };
+  };
+  const g = segmentGeometry(header.k, header.segmentSize, header.dataLength);
+  for (let s = 0; s < g.numSegments; s++) {
+    const { salt, block: data } = block(s);
+    verifyBlock(header, hashes, shnum, s, salt, data);
+  }
   return {
     ...head,
+    ...hashes,
     geometry: g,
-    shareHashChain: chain,
-    blockHashTree: tree,
     encprivkey: piece(bytes, ranges.encPrivkey, "encrypted private key", shnum).slice(),
     block,
   };
 }
 
+/** One share's block of one segment, already checked with `verifyBlock`. */
+export interface SegmentBlock {
+  readonly shnum: number;
+  /** MDMF: the salt stored with the block; SDMF: the header's IV. */
+  readonly salt: Uint8Array;
+  readonly block: Uint8Array;
+}
+
 /**
- * One segment's plaintext from k verified shares of one version: zfec-decode, cut to the
- * segment length, decrypt with datakey(salt).
+ * One segment's plaintext from k verified blocks of one version: zfec-decode, cut to the
+ * segment length, decrypt with datakey(salt). `coder` may be reused across segments.
  */
+export function decodeSegmentBlocks(
+  header: MutableHeader,
+  blocks: readonly SegmentBlock[],
+  segnum: number,
+  readkey: Uint8Array,
+  coder: ErasureCoder = createErasureCoder(header.k, header.n),
+): Uint8Array {
+  const chosen = blocks.slice(0, header.k);
+  if (chosen.length < header.k) {
+    throw new MutableError(
+      "TAHOE_ERR_MUTABLE_NOT_ENOUGH_SHARES",
+      `segment ${segnum} has ${chosen.length} good blocks, but k=${header.k}`,
+      { hint: "Fetch this segment's block from more shares." },
+    );
+  }
+  const g = segmentGeometry(header.k, header.segmentSize, header.dataLength);
+  const primary = coder.decode(
+    chosen.map((p) => p.block),
+    chosen.map((p) => p.shnum),
+  );
+  const crypttext = Buffer.concat(primary).subarray(0, segmentLength(g, segnum));
+  return aesCtr(dataKeyOf(chosen[0]!.salt, readkey), crypttext);
+}
+
+/** One segment's plaintext from k whole verified shares of one version. */
 export function decodeMutableSegment(
   shares: readonly VerifiedMutableShare[],
   segnum: number,
   readkey: Uint8Array,
-  coder: ErasureCoder = createErasureCoder(shares[0]!.header.k, shares[0]!.header.n),
+  coder?: ErasureCoder,
 ): Uint8Array {
-  const first = shares[0]!;
-  const { k } = first.header;
-  const g = first.geometry;
-  const chosen = shares.slice(0, k);
-  const pieces = chosen.map((s) => s.block(segnum));
-  const primary = coder.decode(
-    pieces.map((p) => p.block),
-    chosen.map((s) => s.shnum),
-  );
-  const length = segmentLength(g, segnum);
-  const crypttext = Buffer.concat(primary).subarray(0, length);
-  return aesCtr(dataKeyOf(pieces[0]!.salt, readkey), crypttext);
+  const blocks = shares.slice(0, shares[0]!.header.k).map((s) => ({ shnum: s.shnum, ...s.block(segnum) }));
+  return decodeSegmentBlocks(shares[0]!.header, blocks, segnum, readkey, coder);
+}
+
+/** Tahoe's version ranking: higher seqnum first, then the higher root hash (bytes). */
+export function compareVersions(a: MutableHeader, b: MutableHeader): number {
+  return a.seqnum - b.seqnum || compareBytes(a.rootHash, b.rootHash);
+}
+
+/** A key that is equal exactly for shares of one version (Tahoe's verinfo): the signed prefix. */
+export function versionKey(header: MutableHeader): string {
+  return Buffer.from(header.signedPrefix).toString("hex");
 }
 
 export interface DecodedMutableVersion {
@@ -285,7 +376,7 @@ export function decodeMutableVersion(
           `a ${share.header.format} share, but the cap is ${cap.format}`,
         );
       }
-      const key = Buffer.from(share.header.signedPrefix).toString("hex");
+      const key = versionKey(share.header);
       const list = versions.get(key) ?? [];
       if (!list.some((s) => s.shnum === shnum)) list.push(share);
       versions.set(key, list);
@@ -296,11 +387,7 @@ export function decodeMutableVersion(
   }
   const recoverable = [...versions.values()]
     .filter((list) => list.length >= list[0]!.header.k)
-    .sort(
-      (a, b) =>
-        b[0]!.header.seqnum - a[0]!.header.seqnum ||
-        compareBytes(b[0]!.header.rootHash, a[0]!.header.rootHash),
-    );
+    .sort((a, b) => compareVersions(b[0]!.header, a[0]!.header));
   const best = recoverable[0];
   if (best === undefined) {
     const found = [...versions.values()].map(

@@ -58,8 +58,9 @@ describe("corrupt mutable shares", () => {
       [
         "block hash tree root",
         o.blockHashTree + 3,
-        "TAHOE_ERR_MUTABLE_BLOCK_HASH",
-        c.format === "SDMF" ? /segment 0 does not match/ : /node 0 of the block hash tree/,
+        // SDMF's tree is its one leaf: a changed root no longer leads to the signed root hash.
+        c.format === "SDMF" ? "TAHOE_ERR_MUTABLE_SHARE_HASH" : "TAHOE_ERR_MUTABLE_BLOCK_HASH",
+        c.format === "SDMF" ? /signed root hash/ : /node 0 of the block hash tree/,
       ],
       [
         "first block",
