@@ -242,6 +242,8 @@ export function shareWrites(
     { offset: o.verificationKey, data: keyPair.publicKeyDer },
     { offset: MDMF_SIGNED_PREFIX_LENGTH, data: packOffsets("MDMF", o) },
     { offset: MDMF_CHECKSTRING_LENGTH, data: header.signedPrefix.subarray(MDMF_CHECKSTRING_LENGTH) },
+    // The writer's first write ends with the checkstring again (layout.py _write).
+    { offset: 0, data: header.checkstring },
   );
   return writes;
 }
@@ -372,4 +374,28 @@ export function encodeMutableVersion(options: EncodeMutableOptions): EncodedMuta
     return [...blockWrites, ...pieces];
   });
   return { ...signed, secrets, salts, writes, shares };
+}
+
+/** A slot test vector: the bytes at [offset, offset+size) must equal `specimen` (cut short at the end). */
+export interface SlotTestVector {
+  readonly offset: number;
+  readonly size: number;
+  readonly specimen: Uint8Array;
+}
+
+/**
+ * The test vector Tahoe's publisher sends for one share: `(0, 1, "")` ("must not exist") for a
+ * share the servermap did not see, or `(0, len, old checkstring)` for one it saw, so that a
+ * concurrent writer's change makes the write fail instead of being lost.
+ */
+export function publishTestVector(oldCheckstring?: Uint8Array): SlotTestVector {
+  if (oldCheckstring === undefined || oldCheckstring.length === 0) {
+    return { offset: 0, size: 1, specimen: new Uint8Array(0) };
+  }
+  return { offset: 0, size: oldCheckstring.length, specimen: oldCheckstring };
+}
+
+/** The read vector a publish sends, to see every share's checkstring in the answer: [(0, 57)] or [(0, 41)]. */
+export function checkstringReadVector(format: MutableFormat): { offset: number; size: number } {
+  return { offset: 0, size: format === "SDMF" ? SDMF_CHECKSTRING_LENGTH : MDMF_CHECKSTRING_LENGTH };
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import {
+  checkstringReadVector,
   decodeMutableVersion,
   deriveMutableSecrets,
   encodeMutableVersion,
@@ -12,6 +13,7 @@ import {
   mdmfUpdateRange,
   mutableCapsOf,
   parseMutableHeader,
+  publishTestVector,
   updateMdmfShares,
   verifyMutableShare,
 } from "../src/index.js";
@@ -263,5 +265,48 @@ describe("MDMF in-place update", () => {
     const parsed = parseMutableHeader(result.shares[1]!, 1);
     expect(parsed.offsets).toEqual(result.header.offsets);
     expect(Buffer.from(parsed.signedPrefix).equals(Buffer.from(result.header.signedPrefix))).toBe(true);
+  });
+});
+
+describe("publish helpers", () => {
+  it("give Tahoe's test and read vectors, and MDMF writes in Tahoe's order ending with the checkstring", () => {
+    expect(publishTestVector()).toEqual({ offset: 0, size: 1, specimen: new Uint8Array(0) });
+    const old = new Uint8Array(41).fill(7);
+    expect(publishTestVector(old)).toEqual({ offset: 0, size: 41, specimen: old });
+    expect(checkstringReadVector("SDMF")).toEqual({ offset: 0, size: 57 });
+    expect(checkstringReadVector("MDMF")).toEqual({ offset: 0, size: 41 });
+    const v = encodeMutableVersion({
+      format: "MDMF",
+      keyPair: keys[0]!,
+      plaintext: randomBytes(SEG + 1),
+      seqnum: 1,
+      k: 1,
+      n: 2,
+    });
+    const o = v.header.offsets;
+    expect(v.writes[1]!.map((w) => w.offset)).toEqual([
+      MDMF_SHARE_DATA_OFFSET,
+      MDMF_SHARE_DATA_OFFSET + SEG + 16,
+      o.encPrivkey,
+      o.blockHashTree,
+      o.shareHashChain,
+      0,
+      o.signature,
+      o.verificationKey,
+      59,
+      41,
+      0,
+    ]);
+    expect(Buffer.from(v.writes[1]!.at(-1)!.data).equals(Buffer.from(v.header.checkstring))).toBe(true);
+    const sdmf = encodeMutableVersion({
+      format: "SDMF",
+      keyPair: keys[0]!,
+      plaintext: randomBytes(10),
+      seqnum: 1,
+      k: 1,
+      n: 2,
+    });
+    expect(sdmf.writes[0]).toHaveLength(1);
+    expect(sdmf.writes[0]![0]!.data).toBe(sdmf.shares[0]);
   });
 });
