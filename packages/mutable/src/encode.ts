@@ -22,6 +22,7 @@ import {
   segmentGeometry,
   segmentLength,
   segmentSizeFor,
+  shareDataLength,
 } from "./layout.js";
 import { type MutableKeyPair, randomSalt, signMutable } from "./rsa.js";
 
@@ -180,8 +181,7 @@ export function offsetsOf(
   const signature = shareHashChain + chainLength;
   const verificationKey = signature + 256;
   const verificationKeyEnd = verificationKey + verificationKeyLength;
-  let blockHashTree = MDMF_SHARE_DATA_OFFSET;
-  for (let s = 0; s < g.numSegments; s++) blockHashTree += blockLength(g, s) + SALT_LENGTH;
+  const blockHashTree = MDMF_SHARE_DATA_OFFSET + shareDataLength("MDMF", g);
   return {
     encPrivkey,
     shareHashChain,

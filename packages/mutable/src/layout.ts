@@ -94,6 +94,16 @@ export function blockLength(g: SegmentGeometry, segnum: number): number {
   return segnum === g.numSegments - 1 ? g.tailBlockSize : g.blockSize;
 }
 
+/**
+ * Bytes of share data a version's shares hold (MDMF: each block with its salt), computed
+ * without walking segments, so an absurd header costs nothing.
+ */
+export function shareDataLength(format: MutableFormat, g: SegmentGeometry): number {
+  if (g.numSegments === 0) return 0;
+  const salt = format === "MDMF" ? SALT_LENGTH : 0;
+  return (g.numSegments - 1) * (g.blockSize + salt) + g.tailBlockSize + salt;
+}
+
 /** Nodes in a Tahoe hash tree over `leaves` leaves (at least one, padded to a power of two). */
 export function hashTreeNodeCount(leaves: number): number {
   let p = 1;

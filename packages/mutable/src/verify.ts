@@ -20,6 +20,7 @@ import {
   type ShareRange,
   segmentGeometry,
   segmentLength,
+  shareDataLength,
   shareRanges,
   unpackShareHashChain,
 } from "./layout.js";
@@ -144,9 +145,7 @@ export function verifyShareHashes(
   }
   const dataLength =
     header.offsets[header.format === "SDMF" ? "encPrivkey" : "blockHashTree"] - header.offsets.shareData;
-  let expectedData = 0;
-  for (let s = 0; s < g.numSegments; s++)
-    expectedData += blockLength(g, s) + (header.format === "MDMF" ? SALT_LENGTH : 0);
+  const expectedData = shareDataLength(header.format, g);
   if (dataLength !== expectedData) {
     throw corrupt(
       "TAHOE_ERR_MUTABLE_SHARE_LAYOUT",

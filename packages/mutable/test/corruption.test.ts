@@ -7,6 +7,7 @@ import {
   parseMutableCap,
   parseMutableHeader,
   verifyMutableShare,
+  verifyShareHashes,
   verifyShareSignature,
 } from "../src/index.js";
 import { b64, loadMutableCases } from "./vectors.js";
@@ -222,5 +223,26 @@ describe("decoding around bad shares", () => {
     expect(() => decodeMutableVersion(parseMutableCap(sdmf.caps.verify), good)).toThrow(/verify cap/);
     const asMdmf = parseMutableCap(sdmf.caps.read.replace("URI:SSK-RO:", "URI:MDMF-RO:"));
     expect(() => decodeMutableVersion(asMdmf, good)).toThrow(/a SDMF share, but the cap is MDMF/);
+  });
+});
+
+describe("absurd headers cost nothing", () => {
+  it("a header claiming 2^50 bytes in 4-byte segments is refused without walking segments", () => {
+    const share = Buffer.from(sharesOf(mdmf).get(0)!);
+    share.writeBigUInt64BE(4n, 43); // segment size
+    share.writeBigUInt64BE(2n ** 50n, 51); // data length
+    const header = parseMutableHeader(share, 0);
+    expect(header.dataLength).toBe(2 ** 50);
+    let caught: unknown;
+    try {
+      verifyShareHashes(header, 0, new Uint8Array(68), new Uint8Array(224));
+    } catch (error) {
+      caught = error;
+    }
+    expect((caught as CorruptMutableShareError).code).toBe("TAHOE_ERR_MUTABLE_SHARE_LAYOUT");
+    expect((caught as CorruptMutableShareError).message).toMatch(/share data is \d+ bytes; \d+ segment\(s\)/);
+    expect(failure(share, 0, parseMutableCap(mdmf.caps.write).fingerprint).code).toBe(
+      "TAHOE_ERR_MUTABLE_SHARE_SIGNATURE",
+    );
   });
 });
