@@ -136,6 +136,7 @@ describe("MDMF in-place update", () => {
     ["reaching exactly the end", 2 * SEG + 17, 2 * SEG + 7, 10],
     ["at offset 0 of an empty file", 0, 0, 300],
     ["of the first byte", 1000, 0, 1],
+    ["growing the block hash tree past a power of two (4 -> 5 segments)", 4 * SEG, 4 * SEG - 3, 10],
   ];
   for (const [what, size, offset, length] of updates) {
     it(`${what} (size ${size}, offset ${offset}, ${length} bytes): same shares as a full encode, untouched blocks kept`, () => {
