@@ -11,6 +11,7 @@ export {
 export { base32Decode, base32Encode, base32Length, isBase32 } from "./base32.js";
 export { CryptoError, type CryptoErrorCode } from "./errors.js";
 export { type BytesLike, netstring, sha256, sha256d, taggedHash, taggedPairHash } from "./hash.js";
+export { type BucketLeaseSecrets, bucketLeaseSecrets } from "./lease-secrets.js";
 export {
   generateNodeKey,
   type NodeKey,

@@ -1,4 +1,4 @@
-import { taggedHash, taggedPairHash } from "@lafs/crypto";
+import { type BucketLeaseSecrets, bucketLeaseSecrets, taggedHash, taggedPairHash } from "@lafs/crypto";
 import { createCtrCipher } from "@lafs/immutable";
 import { MutableError } from "./errors.js";
 import type { MutableKeyPair } from "./rsa.js";
@@ -79,10 +79,7 @@ export function writeEnablerFor(writeEnablerMaster: Uint8Array, serverTubId: Uin
   return taggedPairHash(WE_TAG, writeEnablerMaster, serverTubId);
 }
 
-export interface LeaseSecrets {
-  readonly renewSecret: Uint8Array;
-  readonly cancelSecret: Uint8Array;
-}
+export type LeaseSecrets = BucketLeaseSecrets;
 
 /**
  * A mutable share's lease secrets on one server: the client secret chain of wire-formats §2.13
@@ -94,14 +91,7 @@ export function mutableLeaseSecrets(
   serverTubId: Uint8Array,
 ): LeaseSecrets {
   checkTubId(serverTubId);
-  const clientRenew = taggedHash(clientLeaseSecret, "allmydata_client_renewal_secret_v1");
-  const clientCancel = taggedHash(clientLeaseSecret, "allmydata_client_cancel_secret_v1");
-  const fileRenew = taggedPairHash("allmydata_file_renewal_secret_v1", clientRenew, storageIndex);
-  const fileCancel = taggedPairHash("allmydata_file_cancel_secret_v1", clientCancel, storageIndex);
-  return {
-    renewSecret: taggedPairHash("allmydata_bucket_renewal_secret_v1", fileRenew, serverTubId),
-    cancelSecret: taggedPairHash("allmydata_bucket_cancel_secret_v1", fileCancel, serverTubId),
-  };
+  return bucketLeaseSecrets(clientLeaseSecret, storageIndex, serverTubId);
 }
 
 /** Everything a writer derives from the key pair. */

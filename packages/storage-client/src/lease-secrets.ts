@@ -1,4 +1,4 @@
-import { taggedHash, taggedPairHash } from "@lafs/crypto";
+import { bucketLeaseSecrets } from "@lafs/crypto";
 import type { LeaseSecrets } from "./client.js";
 import { UploadError } from "./transfer-errors.js";
 
@@ -41,13 +41,5 @@ export function deriveLeaseSecrets(
       },
     );
   }
-  // The node secret is the *tag* of the first hash, not its value: Tahoe's quirk, kept for compatibility.
-  const clientRenew = taggedHash(leaseSecret, "allmydata_client_renewal_secret_v1");
-  const clientCancel = taggedHash(leaseSecret, "allmydata_client_cancel_secret_v1");
-  const fileRenew = taggedPairHash("allmydata_file_renewal_secret_v1", clientRenew, storageIndex);
-  const fileCancel = taggedPairHash("allmydata_file_cancel_secret_v1", clientCancel, storageIndex);
-  return {
-    renewSecret: taggedPairHash("allmydata_bucket_renewal_secret_v1", fileRenew, leaseSeed),
-    cancelSecret: taggedPairHash("allmydata_bucket_cancel_secret_v1", fileCancel, leaseSeed),
-  };
+  return bucketLeaseSecrets(leaseSecret, storageIndex, leaseSeed);
 }
