@@ -33,7 +33,7 @@ export {
   type ConnectTubOptions,
   connectToTub,
 } from "./tub.js";
-export { createTubIdentity, type TubIdentity, tubIdentityFromPem } from "./tub-identity.js";
+export { createTubIdentity, type TubIdentity, tubIdentityFromPem, tubIdentityOf } from "./tub-identity.js";
 export {
   type BananaCopyable,
   type BananaDict,

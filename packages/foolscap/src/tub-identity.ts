@@ -29,6 +29,11 @@ export function createTubIdentity(): TubIdentity {
   };
 }
 
+/** A Tub from a key and certificate already loaded (apps/node's private/node.pem identity). */
+export function tubIdentityOf(keyPem: string, certPem: string): TubIdentity {
+  return { keyPem, certPem, tubId: tubIdOfCertificate(certPem).tubId, incarnation: newIncarnation() };
+}
+
 /**
  * A Tub from its PEM file (Tahoe's private/node.pem: key then certificate, RSA from foolscap).
  * Throws CryptoError naming `file` when the text is not one key and its certificate.
