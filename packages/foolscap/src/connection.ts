@@ -66,7 +66,7 @@ function violation(message: string): FoolscapError {
 
 /**
  * One Foolscap connection after negotiation: remote calls both ways, answers, errors and
- * references. Inbound calls are run one at a time in order (foolscap's inboundDeliveryQueue).
+ * references. Inbound calls start in the order they arrive; each is answered when its result is ready.
  * A protocol error from the peer ends the connection with a FoolscapError (never a throw into
  * the event loop); `closed` resolves with the reason and every pending call fails with it.
  */
@@ -86,7 +86,6 @@ export class FoolscapConnection {
   private readonly myClids = new Map<Referenceable, number>();
   private readonly myObjects = new Map<number, Referenceable>();
   private readonly sentOnce = new Set<number>();
-  private inbound: Promise<void> = Promise.resolve();
   private closeReason: FoolscapError | undefined;
   private resolveClosed!: (reason: FoolscapError) => void;
   private idleTimer: NodeJS.Timeout | undefined;
@@ -248,7 +247,9 @@ export class FoolscapConnection {
           this.hangUp(bad);
           return;
         }
-        this.inbound = this.inbound.then(() => this.runCall(message));
+        // Started in arrival order, answered when ready (foolscap does not wait for one call's
+        // result before delivering the next, so a call waiting on a callback cannot deadlock).
+        void this.runCall(message);
       }
     }
   }
