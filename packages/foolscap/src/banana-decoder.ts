@@ -90,6 +90,11 @@ export class BananaDecoder {
   private readonly limits: BananaLimits;
   private readonly vocab: VocabTable;
   private pending: Buffer = Buffer.alloc(0);
+  /** Chunks that arrived while a token body was incomplete, not yet joined to `pending`. */
+  private waiting: Buffer[] = [];
+  private waitingBytes = 0;
+  /** Bytes `pending` must reach before parsing can go on (a STRING body's end). */
+  private needed = 0;
   /** Stream offset of pending[0]. */
   private consumed = 0;
   private readonly stack: Frame[] = [];
@@ -106,7 +111,7 @@ export class BananaDecoder {
 
   /** Bytes held waiting for the rest of a token. */
   get buffered(): number {
-    return this.pending.length;
+    return this.pending.length + this.waitingBytes;
   }
 
   push(chunk: Uint8Array): BananaMessage[] {
@@ -116,13 +121,27 @@ export class BananaDecoder {
     } catch (err) {
       this.failed = err as Error;
       this.pending = Buffer.alloc(0);
+      this.waiting = [];
+      this.waitingBytes = 0;
       this.stack.length = 0;
       throw err;
     }
   }
 
   private parse(chunk: Uint8Array): BananaMessage[] {
-    const buf = this.pending.length === 0 ? Buffer.from(chunk) : Buffer.concat([this.pending, chunk]);
+    // A long body sent in tiny pieces is joined once, when complete, not once per piece.
+    if (this.pending.length + this.waitingBytes + chunk.length < this.needed) {
+      this.waiting.push(Buffer.from(chunk));
+      this.waitingBytes += chunk.length;
+      return [];
+    }
+    const buf =
+      this.pending.length === 0 && this.waiting.length === 0
+        ? Buffer.from(chunk)
+        : Buffer.concat([this.pending, ...this.waiting, chunk]);
+    this.waiting = [];
+    this.waitingBytes = 0;
+    this.needed = 0;
     const out: BananaMessage[] = [];
     let pos = 0;
     while (pos < buf.length) {
@@ -143,7 +162,11 @@ export class BananaDecoder {
       let body: Buffer | undefined;
       if (type === TOKEN.STRING || type === TOKEN.LONGINT || type === TOKEN.LONGNEG || type === TOKEN.ERROR) {
         this.checkBodyLength(type, header, this.at(buf, tokenStart));
-        if (buf.length < end + header) break; // body not here yet; its size is within limits
+        if (buf.length < end + header) {
+          // The body is not here yet; its size is within limits.
+          this.needed = end + header - pos;
+          break;
+        }
         body = buf.subarray(end, end + header);
         end += header;
       } else if (type === TOKEN.FLOAT) {

@@ -86,6 +86,16 @@ describe("banana decoding refuses what it must, with a clear connection error", 
     expectFailure(Buffer.concat([answerOpen, hex("00 00 00 00 08 81")]), /INT token of 2147483648/);
   });
 
+  it("a 64 KiB STRING sent one byte at a time is joined once, and decodes", () => {
+    const body = bytes("z".repeat(DEFAULT_BANANA_LIMITS.maxStringBytes));
+    const message = new BananaEncoder().answer(1, body);
+    const decoder = new BananaDecoder();
+    const got = [];
+    for (const byte of message) got.push(...decoder.push(Uint8Array.of(byte)));
+    expect(got).toMatchObject([{ type: "answer", reqId: 1, value: body }]);
+    expect(decoder.buffered).toBe(0);
+  });
+
   it("limits on sequences and messages", () => {
     const enc = new BananaEncoder();
     const many = enc.answer(1, list(...Array.from({ length: 11 }, (_, i) => i)));
