@@ -75,6 +75,8 @@ export class FoolscapConnection {
   /** `current-connection` of this connection's decision: the peer's next `last-connection`. */
   readonly currentConnection: string | undefined;
   readonly closed: Promise<FoolscapError>;
+  /** The hint this connection was made through (`tcp:HOST:PORT`), when this side dialled. */
+  readonly via: string | undefined;
 
   private readonly socket: TLSSocket;
   private readonly encoder: BananaEncoder;
@@ -91,8 +93,9 @@ export class FoolscapConnection {
   private idleTimer: NodeJS.Timeout | undefined;
   private lastReceived = Date.now();
 
-  constructor(negotiated: Negotiated, options: ConnectionOptions = {}) {
+  constructor(negotiated: Negotiated, options: ConnectionOptions = {}, via?: string) {
     this.peerTubId = negotiated.peerTubId;
+    this.via = via;
     this.currentConnection = negotiated.currentConnection;
     this.socket = negotiated.socket;
     this.options = options;

@@ -53,7 +53,7 @@ export async function connectToTub(
         lastConnection: options.lastConnection,
         signal,
       });
-      return new FoolscapConnection(negotiated, options.connection);
+      return new FoolscapConnection(negotiated, options.connection, describeHint(hint));
     } catch (err) {
       raw?.destroy();
       if (err instanceof FoolscapError && err.code === "TAHOE_ERR_FOOLSCAP_WRONG_TUB") throw err;

@@ -278,6 +278,7 @@ export function createFoolscapIntroducerClient(options: FoolscapIntroducerClient
       const appVersion = dictGet(version, "application-version");
       setStatus({
         state: "connected",
+        hint: connection.via,
         introducerVersion: appVersion instanceof Uint8Array ? bytesText(appVersion) : "",
         synced: false,
       });

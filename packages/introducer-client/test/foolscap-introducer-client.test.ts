@@ -188,6 +188,7 @@ describe("an introducer given as a Foolscap fURL", () => {
     expect(client.status()).toMatchObject({
       state: "connected",
       introducerVersion: "tahoe-lafs/1.20.0.post162",
+      hint: introducer.furl.replace(/^pb:\/\/[a-z2-7]+@(tcp:[^/]+)\/.*$/, "$1"),
     });
 
     // What the introducer saw: Tahoe's order, Tahoe's types.
