@@ -182,6 +182,34 @@ describe("Foolscap connections over real TLS on 127.0.0.1, through @lafs/transpo
     });
   }
 
+  it("a call whose handler calls back, whose handler calls in again, completes (no deadlock)", async () => {
+    const [a, b] = orderedIdentities();
+    let serverConnection: FoolscapConnection | undefined;
+    const service: Referenceable = {
+      interfaceName: "RIOuter",
+      async callLocal(method, args) {
+        if (method === "inner") return bytes("inner done");
+        // outer(callback): calls the callback, which calls `inner` here while `outer` still runs.
+        const callback = serverConnection!.remoteReference(args[0] as MyReference);
+        return callback.callRemote("run");
+      },
+    };
+    const listening = await listen(a, service);
+    const client = await connectToTub(`pb://${a.tubId}@tcp:127.0.0.1:${listening.port}/${SWISSNUM}`, {
+      identity: b,
+      connect: transport.connectorFor(),
+    });
+    cleanups.push(() => client.close());
+    await expect.poll(() => listening.accepted.length).toBe(1);
+    serverConnection = listening.accepted[0]!;
+    const outer = await client.getReferenceByName(SWISSNUM);
+    const callback: Referenceable = {
+      interfaceName: "RICallback",
+      callLocal: () => outer.callRemote("inner"),
+    };
+    expect(await outer.callRemote("outer", [client.referenceFor(callback)])).toEqual(bytes("inner done"));
+  });
+
   it("answers keepalive PINGs, and a lost connection fails pending calls", async () => {
     const [a, b] = orderedIdentities();
     const service = new Recorder("RIFoo", () => new Promise<BananaValue>(() => {})); // never answers
