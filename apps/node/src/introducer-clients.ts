@@ -1,17 +1,19 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { NODE_FILES, parseIntroducersYaml } from "@lafs/config";
+import { NODE_FILES, parseFurl, parseIntroducersYaml } from "@lafs/config";
 import type { Logger } from "@lafs/interface";
 import {
   announcementFields,
   type ConnectFunction,
   cacheFilePath,
   createFileSequencer,
+  createFoolscapIntroducerClient,
   createIntroducerClient,
   type IntroducerClient,
   SEQNUM_FILE,
   signAnnouncement,
   storageFields,
+  type TubIdentity,
 } from "@lafs/introducer-client";
 import type { StorageAnnouncement } from "./announcement.js";
 import { errnoCode } from "./errors.js";
@@ -22,7 +24,19 @@ export interface IntroducerClientsOptions {
   nickname: string;
   applicationVersion: string;
   connect: ConnectFunction;
+  /** This node's Foolscap Tub (private/node.pem), for introducers given as fURLs. */
+  tub: TubIdentity;
   logger: Logger;
+}
+
+/** A Foolscap fURL (a Tahoe-LAFS grid's introducer) rather than a NURL. */
+function isFurl(url: string): boolean {
+  try {
+    parseFurl(url);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** One client per entry of private/introducers.yaml, each with its cache file under private/. */
@@ -46,8 +60,8 @@ export async function createIntroducerClients(
       { hint: first.allowed ?? "introducers.yaml is 'introducers:' with 'PETNAME: {furl: NURL}' entries" },
     );
   }
-  return introducers.map((entry) =>
-    createIntroducerClient({
+  return introducers.map((entry) => {
+    const common = {
       petname: entry.petname,
       url: entry.url,
       connect: options.connect,
@@ -55,8 +69,11 @@ export async function createIntroducerClients(
       myVersion: options.applicationVersion,
       cacheFile: cacheFilePath(options.basedir, entry.petname),
       logger: options.logger,
-    }),
-  );
+    };
+    return isFurl(entry.url)
+      ? createFoolscapIntroducerClient({ ...common, identity: options.tub })
+      : createIntroducerClient(common);
+  });
 }
 
 /** Signs this server's storage announcement with a new seqnum and hands it to every introducer. */

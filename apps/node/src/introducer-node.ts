@@ -1,6 +1,6 @@
 import { parseNurl, type TahoeConfig } from "@lafs/config";
 import type { Logger, Startable } from "@lafs/interface";
-import type { IntroducerClient, ServerList } from "@lafs/introducer-client";
+import { type IntroducerClient, type ServerList, tubIdentityOf } from "@lafs/introducer-client";
 import type { ConnectFunction } from "@lafs/storage-client";
 import { createTransport, type OverrideRule, type TorProvider } from "@lafs/transport";
 import type { StorageAnnouncement } from "./announcement.js";
@@ -89,6 +89,7 @@ export async function startGridServices(options: GridServicesOptions): Promise<G
     nickname: config.node.nickname,
     applicationVersion: options.applicationVersion,
     connect: transport.connectorFor(),
+    tub: tubIdentityOf(options.identity.tls.keyPem, options.identity.tls.certPem),
     logger: options.logger,
   });
   const serverList = createServerListService({

@@ -8,6 +8,7 @@ export {
   signAnnouncement,
   verifyAnnouncement,
 } from "@lafs/crypto";
+export { type TubIdentity, tubIdentityOf } from "@lafs/foolscap";
 export {
   type AnnouncementInput,
   announcementFields,
@@ -24,6 +25,16 @@ export {
   saveAnnouncementCache,
 } from "./cache.js";
 export { IntroducerClientError, type IntroducerClientErrorCode } from "./errors.js";
+export {
+  createFoolscapIntroducerClient,
+  type FoolscapIntroducerClientOptions,
+  INTRODUCER_INTERFACE,
+  INTRODUCER_V2,
+  SUBSCRIBER_INTERFACE,
+  signedFromBanana,
+  signedToBanana,
+  subscriberInfo,
+} from "./foolscap-introducer-client.js";
 export {
   type AnnouncementSource,
   type BackoffOptions,

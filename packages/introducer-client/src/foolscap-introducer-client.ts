@@ -1,0 +1,411 @@
+import { type Furl, parseFurl, redactUrlSecret } from "@lafs/config";
+import {
+  type Announcement,
+  MAX_ANNOUNCEMENT_BYTES,
+  type SignedAnnouncement,
+  verifyAnnouncement,
+} from "@lafs/crypto";
+import {
+  type BananaDict,
+  type BananaSequence,
+  type BananaValue,
+  bytes,
+  bytesText,
+  connectToTub,
+  dict,
+  dictGet,
+  type FoolscapConnection,
+  FoolscapError,
+  isDict,
+  isSequence,
+  list,
+  type Referenceable,
+  type RemoteReference,
+  type TubIdentity,
+  tuple,
+} from "@lafs/foolscap";
+import { isTahoeError, silentLogger } from "@lafs/interface";
+import { loadAnnouncementCache, saveAnnouncementCache } from "./cache.js";
+import { IntroducerClientError } from "./errors.js";
+import type {
+  AnnouncementSource,
+  IntroducerClient,
+  IntroducerClientOptions,
+  IntroducerConnectionStatus,
+  ReceivedAnnouncement,
+} from "./introducer-client.js";
+
+/** The interface Tahoe's introducer serves at the swissnum of its fURL (spec §9.1). */
+export const INTRODUCER_INTERFACE = "RIIntroducerPublisherAndSubscriberService_v2.tahoe.allmydata.com";
+/** The interface the introducer insists our subscriber reference has (spec §7.1). */
+export const SUBSCRIBER_INTERFACE = "RIIntroducerSubscriberClient_v2.tahoe.allmydata.com";
+/** The get_version key without which a Tahoe node never publishes or subscribes. */
+export const INTRODUCER_V2 = "http://allmydata.org/tahoe/protocols/introducer/v2";
+
+export interface FoolscapIntroducerClientOptions extends IntroducerClientOptions {
+  /** This node's Tub (Tahoe's private/node.pem): the introducer sees its tub id. */
+  identity: TubIdentity;
+  /** PING after this much silence; default 240 s, as foolscap. */
+  keepaliveMs?: number;
+}
+
+/** `subscriber_info` as Tahoe 1.20 sends it: bytes keys, unicode values (spec §9.1). */
+export function subscriberInfo(nickname: string, myVersion: string): BananaDict {
+  return dict([
+    [bytes("app-versions"), list()],
+    [bytes("my-version"), myVersion],
+    [bytes("nickname"), nickname],
+    [bytes("oldest-supported"), "1.0.0"],
+    [bytes("version"), 0],
+  ]);
+}
+
+/** A signed announcement as Tahoe sends it over Foolscap: a tuple of three bytes values. */
+export function signedToBanana(signed: SignedAnnouncement): BananaSequence {
+  return tuple(bytes(signed[0]), bytes(signed[1]), bytes(signed[2]));
+}
+
+const utf8Strict = new TextDecoder("utf-8", { fatal: true });
+
+/** The (msg, sig, key) of an announce_v2 item, or undefined when it has another shape. */
+export function signedFromBanana(value: BananaValue): SignedAnnouncement | undefined {
+  if (!isSequence(value) || value.items.length !== 3) return undefined;
+  const parts: string[] = [];
+  for (const item of value.items) {
+    if (!(item instanceof Uint8Array)) return undefined;
+    try {
+      parts.push(utf8Strict.decode(item));
+    } catch {
+      return undefined;
+    }
+  }
+  return [parts[0]!, parts[1]!, parts[2]!];
+}
+
+function violation(message: string): FoolscapError {
+  return new FoolscapError("TAHOE_ERR_FOOLSCAP_VIOLATION", message, {
+    hint: "the introducer called something this node's subscriber does not offer",
+  });
+}
+
+const DEFAULT_BACKOFF = { initialMs: 1000, maxMs: 60_000, factor: 2 };
+const CACHE_DELAY_MS = 100;
+
+function errorSummary(error: unknown): { code: string; message: string } {
+  if (isTahoeError(error)) return { code: error.code, message: error.message };
+  return { code: "ERROR", message: String((error as Error)?.message ?? error) };
+}
+
+/** Rejects when `signal` aborts: a limit on steps that have none of their own. */
+function within<T>(promise: Promise<T>, signal: AbortSignal, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () =>
+      reject(
+        new IntroducerClientError("TAHOE_ERR_INTRODUCER_CLIENT_UNREACHABLE", `${what}: no answer in time`, {
+          hint: "the connection is re-opened automatically",
+        }),
+      );
+    if (signal.aborted) return onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+/**
+ * An introducer given as a Foolscap fURL (a Tahoe-LAFS grid): the IntroducerClient of a NURL
+ * introducer, over Foolscap. On every connection it does what Tahoe 1.20 does (spec §8):
+ * getReferenceByName, get_version (which must offer introducer v2), publish_v2 of each of our
+ * announcements, then subscribe_v2 with a subscriber the introducer calls `announce_v2` on.
+ * Every announcement is verified here; a bad one is dropped and logged, never fatal.
+ */
+export function createFoolscapIntroducerClient(options: FoolscapIntroducerClientOptions): IntroducerClient {
+  let furl: Furl;
+  try {
+    furl = parseFurl(options.url);
+  } catch (error) {
+    throw new IntroducerClientError(
+      "TAHOE_ERR_INTRODUCER_CLIENT_URL",
+      `introducer '${options.petname}': ${(error as Error).message}`,
+      { hint: (error as { hint?: string }).hint ?? "give the introducer's fURL", cause: error },
+    );
+  }
+  const petname = options.petname;
+  const shownUrl = redactUrlSecret(options.url);
+  const label = `'${petname}' (${shownUrl})`;
+  const now = options.now ?? Date.now;
+  const log = (options.logger ?? silentLogger).child({ component: "introducer-client", introducer: petname });
+  const backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
+  const service = options.service ?? "storage";
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const maxBytes = options.maxAnnouncementBytes ?? MAX_ANNOUNCEMENT_BYTES;
+  const held = new Map<string, ReceivedAnnouncement>();
+  const toPublish = new Map<string, SignedAnnouncement>();
+  const announcementListeners = new Set<(r: ReceivedAnnouncement) => void>();
+  const statusListeners = new Set<(s: IntroducerConnectionStatus) => void>();
+  let status: IntroducerConnectionStatus = {
+    petname,
+    url: shownUrl,
+    state: "stopped",
+    since: now(),
+    synced: false,
+  };
+  let stopController: AbortController | undefined;
+  let loop: Promise<void> | undefined;
+  let cacheTimer: NodeJS.Timeout | undefined;
+  let cacheWrite: Promise<void> = Promise.resolve();
+  let live: { connection: FoolscapConnection; introducer: RemoteReference } | undefined;
+  let lastConnection: string | undefined;
+
+  // Kept for the life of the client: foolscap keys references by object, per connection.
+  const canary: Referenceable = {
+    interfaceName: "",
+    callLocal: (method) => {
+      throw violation(`the publish canary has no method '${method.slice(0, 60)}'`);
+    },
+  };
+  const subscriber: Referenceable = {
+    interfaceName: SUBSCRIBER_INTERFACE,
+    callLocal: (method, args) => {
+      if (method !== "announce_v2") throw violation(`the subscriber has no method '${method.slice(0, 60)}'`);
+      const announcements = args[0];
+      if (args.length !== 1 || !isSequence(announcements))
+        throw violation("announce_v2 takes one set of announcements");
+      for (const item of announcements.items) received(item);
+      setStatus({ lastReceivedAt: now() });
+      return null;
+    },
+  };
+
+  function setStatus(change: Partial<IntroducerConnectionStatus>): void {
+    const stateChanged = change.state !== undefined && change.state !== status.state;
+    status = { ...status, ...change, ...(stateChanged ? { since: now() } : {}) };
+    for (const listener of statusListeners) listener(status);
+  }
+
+  function scheduleCacheWrite(): void {
+    if (options.cacheFile === undefined || cacheTimer !== undefined) return;
+    cacheTimer = setTimeout(() => {
+      cacheTimer = undefined;
+      flushCache();
+    }, CACHE_DELAY_MS);
+  }
+
+  function flushCache(): void {
+    const file = options.cacheFile;
+    if (file === undefined) return;
+    const snapshot = [...held.values()].map((r) => r.announcement);
+    cacheWrite = cacheWrite
+      .then(() => saveAnnouncementCache(file, snapshot))
+      .catch((error: unknown) => log.warn({ err: error, file }, "could not write the announcement cache"));
+  }
+
+  /** Tahoe's rules (client.py): ignore duplicates and seqnums that do not go up. */
+  function accept(announcement: Announcement, source: AnnouncementSource): void {
+    const key = `${announcement.serverId} ${announcement.service}`;
+    const current = held.get(key);
+    if (current !== undefined) {
+      const same = current.announcement.signed[0] === announcement.signed[0];
+      if (same && !(current.source === "cache" && source === "introducer")) return;
+      if (!same && announcement.seqnum <= current.announcement.seqnum) return;
+    }
+    const entry: ReceivedAnnouncement = { announcement, source, petname, receivedAt: now() };
+    held.set(key, entry);
+    for (const listener of announcementListeners) listener(entry);
+    if (source === "introducer") scheduleCacheWrite();
+  }
+
+  function received(item: BananaValue): void {
+    const signed = signedFromBanana(item);
+    try {
+      if (!signed) throw violation("an announcement that is not a tuple of three UTF-8 byte strings");
+      const announcement = verifyAnnouncement(signed, { maxBytes });
+      if (announcement.service === service) accept(announcement, "introducer");
+    } catch (error) {
+      // One bad announcement (a forgery the introducer let through) must not cost the others.
+      log.warn({ err: errorSummary(error) }, "ignoring an announcement from the introducer");
+    }
+  }
+
+  async function publishOne(
+    introducer: RemoteReference,
+    connection: FoolscapConnection,
+    signed: SignedAnnouncement,
+  ) {
+    await introducer.callRemote("publish_v2", [signedToBanana(signed), connection.referenceFor(canary)]);
+  }
+
+  /** One connection, from dialling to its end; throws why it ended unless `signal` stopped it. */
+  async function session(signal: AbortSignal, onConnected: () => void): Promise<void> {
+    const setup = AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]);
+    const connection = await connectToTub(furl, {
+      identity: options.identity,
+      connect: options.connect,
+      signal: setup,
+      timeoutMs,
+      lastConnection,
+      connection: { keepaliveMs: options.keepaliveMs },
+    });
+    lastConnection = connection.currentConnection;
+    const stop = () => connection.close();
+    signal.addEventListener("abort", stop, { once: true });
+    try {
+      const introducer = await within(
+        connection.getReferenceByName(furl.swissnum),
+        setup,
+        `introducer ${label}`,
+      );
+      const version = await within(
+        introducer.callRemote("get_version"),
+        setup,
+        `introducer ${label} get_version`,
+      );
+      if (!isDict(version) || dictGet(version, INTRODUCER_V2) === undefined) {
+        throw new IntroducerClientError(
+          "TAHOE_ERR_INTRODUCER_CLIENT_PROTOCOL",
+          `introducer ${label} does not offer ${INTRODUCER_V2} in its get_version answer`,
+          { hint: "the introducer is too old (Tahoe-LAFS before 1.10) or not a Tahoe-LAFS introducer" },
+        );
+      }
+      const appVersion = dictGet(version, "application-version");
+      setStatus({
+        state: "connected",
+        hint: connection.via,
+        introducerVersion: appVersion instanceof Uint8Array ? bytesText(appVersion) : "",
+        synced: false,
+      });
+      onConnected();
+      live = { connection, introducer };
+      for (const [name, signed] of toPublish) {
+        try {
+          await within(publishOne(introducer, connection, signed), setup, `introducer ${label} publish_v2`);
+          log.info({ service: name }, "announcement published");
+        } catch (error) {
+          if (!connection.isOpen) throw error;
+          log.warn({ err: errorSummary(error), service: name }, "publishing failed");
+          setStatus({ lastError: { ...errorSummary(error), at: now() } });
+        }
+      }
+      // The introducer answers once its first announce_v2 (everything it holds) has been answered.
+      await within(
+        introducer.callRemote("subscribe_v2", [
+          connection.referenceFor(subscriber),
+          bytes(service),
+          subscriberInfo(options.nickname, options.myVersion),
+        ]),
+        setup,
+        `introducer ${label} subscribe_v2`,
+      );
+      setStatus({ synced: true });
+      log.info({ peer: connection.peerTubId }, "subscribed to the introducer");
+      const reason = await connection.closed;
+      if (!signal.aborted) throw reason;
+    } finally {
+      live = undefined;
+      signal.removeEventListener("abort", stop);
+      connection.close();
+    }
+  }
+
+  async function run(signal: AbortSignal): Promise<void> {
+    let attempt = 0;
+    while (!signal.aborted) {
+      setStatus({ state: "connecting" });
+      try {
+        await session(signal, () => {
+          attempt = 0;
+        });
+      } catch (error) {
+        if (signal.aborted) break;
+        const summary = errorSummary(error);
+        log.warn({ err: summary, attempt }, "introducer connection failed");
+        setStatus({ lastError: { ...summary, at: now() } });
+      }
+      if (signal.aborted) break;
+      setStatus({ state: "disconnected", synced: false });
+      const base = Math.min(backoff.maxMs, backoff.initialMs * backoff.factor ** attempt);
+      attempt += 1;
+      // Jitter, so many clients of a restarted introducer do not come back in step.
+      await sleep(base / 2 + Math.random() * (base / 2), signal);
+    }
+  }
+
+  return {
+    petname,
+
+    async start() {
+      if (loop !== undefined) return;
+      if (options.cacheFile !== undefined) {
+        const { announcements, problems } = await loadAnnouncementCache(options.cacheFile, maxBytes);
+        for (const problem of problems) log.warn({ code: problem.code }, problem.message);
+        for (const a of announcements) if (a.service === service) accept(a, "cache");
+      }
+      stopController = new AbortController();
+      loop = run(stopController.signal);
+    },
+
+    async stop() {
+      stopController?.abort();
+      await loop;
+      loop = undefined;
+      if (cacheTimer !== undefined) {
+        clearTimeout(cacheTimer);
+        cacheTimer = undefined;
+        flushCache();
+      }
+      await cacheWrite;
+      setStatus({ state: "stopped", synced: false });
+    },
+
+    publish(signed) {
+      const announcement = verifyAnnouncement(signed, { maxBytes });
+      toPublish.set(announcement.service, signed);
+      const current = live;
+      if (current === undefined) return;
+      publishOne(current.introducer, current.connection, signed).catch((error: unknown) => {
+        if (!current.connection.isOpen) return;
+        log.warn({ err: errorSummary(error) }, "publishing failed");
+        setStatus({ lastError: { ...errorSummary(error), at: now() } });
+      });
+    },
+
+    announcements() {
+      return [...held.values()];
+    },
+
+    status() {
+      return status;
+    },
+
+    onAnnouncement(listener) {
+      announcementListeners.add(listener);
+      return () => announcementListeners.delete(listener);
+    },
+
+    onStatus(listener) {
+      statusListeners.add(listener);
+      return () => statusListeners.delete(listener);
+    },
+  };
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
