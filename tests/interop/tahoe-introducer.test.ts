@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -38,10 +38,59 @@ interface WelcomeServer {
   connection?: { state: string };
 }
 
-async function welcomeServers(url: string): Promise<WelcomeServer[]> {
+interface Welcome {
+  servers: WelcomeServer[];
+  /** Ours: one entry per introducer, as for NURL introducers. */
+  introducers: { list?: { petname: string; state: string }[] };
+}
+
+async function welcome(url: string): Promise<Welcome> {
   const res = await fetch(new URL("?t=json", url.endsWith("/") ? url : `${url}/`));
   if (res.status !== 200) throw new Error(`GET ${url}?t=json answered ${res.status}`);
-  return ((await res.json()) as { servers: WelcomeServer[] }).servers;
+  return (await res.json()) as Welcome;
+}
+
+async function welcomeServers(url: string): Promise<WelcomeServer[]> {
+  return (await welcome(url)).servers;
+}
+
+/** Polls our client's welcome page until its one introducer's state passes `test`. */
+async function waitForIntroducer(
+  url: string,
+  test: (state: string | undefined) => boolean,
+  what: string,
+  ms: number,
+): Promise<void> {
+  const deadline = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    const page = await welcome(url).catch((error: Error) => ({ error: error.message }));
+    last = "introducers" in page ? page.introducers : page;
+    if ("introducers" in page && test(page.introducers.list?.[0]?.state)) return;
+    if (Date.now() > deadline) {
+      throw new Error(`introducer not ${what} after ${ms} ms: ${JSON.stringify(last)}`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** The Tahoe introducer's welcome ?t=json: counts by service name. */
+interface IntroducerJson {
+  announcement_summary?: Record<string, number>;
+  subscription_summary?: Record<string, number>;
+}
+
+async function waitForJson<T>(url: string, test: (json: T) => boolean, what: string, ms: number): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    last = await fetch(url)
+      .then((res) => res.json())
+      .catch((error: Error) => ({ error: error.message }));
+    if (test(last as T)) return last as T;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
 
 /** Polls a welcome page until `test` holds, or fails with the last list seen. */
@@ -117,6 +166,8 @@ describe.skipIf(peer === undefined)("lafs-ts storage nodes and client on a Tahoe
       "4 connected servers on the lafs-ts client",
     );
     expect(connectedNicknames(servers, oursConnected)).toEqual([...REF_SERVERS, ...OURS].sort());
+    const introducers = (await welcome(ours.url)).introducers.list ?? [];
+    expect(introducers.map((i) => i.state)).toEqual(["connected"]);
   }, 40_000);
 
   it("the Tahoe client's welcome ?t=json shows our storage servers as connected", async () => {
@@ -152,4 +203,41 @@ describe.skipIf(peer === undefined)("lafs-ts storage nodes and client on a Tahoe
       expect([...onOurs, ...onTheirs].sort()).toEqual([0, 1, 2, 3]);
     }, 60_000);
   }
+
+  it("after the Tahoe introducer restarts, our client reconnects to it and uploads still reach both kinds", async () => {
+    const introducerDir = join(refGrid!.dir, "introducer");
+    await stopRef(ref, introducerDir);
+    await waitForIntroducer(ours.url, (state) => state !== "connected", "seen as gone", 15_000);
+    // Give the restarted introducer a web port: its ?t=json counts the announcements it holds,
+    // which after a restart can only come from nodes that published again.
+    const cfg = join(introducerDir, "tahoe.cfg");
+    const text = await readFile(cfg, "utf8");
+    await writeFile(cfg, text.replace(/^web\.port *=.*$/m, "web.port = tcp:0:interface=127.0.0.1"));
+    // start-grid.sh reuses the grid and starts only what is not running: the introducer, on the
+    // port its tahoe.cfg names, so the fURL our nodes hold is valid again.
+    refGrid = await startRefGrid(ref, refGrid!.dir, { n: 2, k: 2, happy: 3, total: 4 });
+    // Backoff 1, 2, 4, 8 s (with jitter) while a Python node starts: well inside 45 s.
+    await waitForIntroducer(ours.url, (state) => state === "connected", "reconnected", 45_000);
+    const introducerUrl = (await readFile(join(introducerDir, "node.url"), "utf8")).trim();
+    // Six subscribers (every node of both kinds, storage nodes included, as Tahoe's do) and four
+    // storage announcements: all of ours subscribed and published again after the restart.
+    const summary = await waitForJson(
+      `${introducerUrl.replace(/\/$/, "")}/?t=json`,
+      (json: IntroducerJson) =>
+        json.announcement_summary?.storage === 4 && json.subscription_summary?.storage === 6,
+      "4 storage announcements and 6 subscribers at the restarted Tahoe introducer",
+      45_000,
+    );
+    expect(summary).toEqual({ announcement_summary: { storage: 4 }, subscription_summary: { storage: 6 } });
+    const page = await (await fetch(introducerUrl)).text();
+    // Each storage node's nickname as a whole word (never inside an id) on its services table.
+    for (const name of [...OURS, ...REF_SERVERS]) {
+      expect(page, `${name} on the introducer's page`).toMatch(new RegExp(`\\b${name}\\b`));
+    }
+    const bytes = fileOf(FILES.small, "b-after-restart");
+    const crossed = await crossRoundTrip(ours, [theirs, ours], bytes);
+    expect(crossed.downloads).toEqual(everyoneGot([theirs, ours], bytes));
+    expect(allShareNumbers(await sharesOf(crossed.cap, ourDirs)).length).toBeGreaterThan(0);
+    expect(allShareNumbers(await sharesOf(crossed.cap, refGrid.storageDirs)).length).toBeGreaterThan(0);
+  }, 120_000);
 });
