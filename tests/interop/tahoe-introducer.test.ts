@@ -204,6 +204,15 @@ describe.skipIf(peer === undefined)("lafs-ts storage nodes and client on a Tahoe
     }, 60_000);
   }
 
+  it("the Tahoe nodes logged no traceback or unhandled error while serving ours", async () => {
+    const logs = ["introducer", "storage1", "storage2", "client"].map((node) => join(refGrid!.dir, node));
+    for (const dir of logs) {
+      const log = await readFile(join(dir, "run.log"), "utf8");
+      const bad = log.split("\n").filter((line) => /Traceback|Unhandled|BananaError|Violation/.test(line));
+      expect(bad, `${dir}/run.log`).toEqual([]);
+    }
+  });
+
   it("after the Tahoe introducer restarts, our client reconnects to it and uploads still reach both kinds", async () => {
     const introducerDir = join(refGrid!.dir, "introducer");
     await stopRef(ref, introducerDir);
