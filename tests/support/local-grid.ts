@@ -82,12 +82,19 @@ export interface GridOptions {
   configure?: (name: string, dir: string) => Promise<void>;
   /** The command that runs a node, given `node tahoe.js run …` as argv; default that argv itself. */
   command?: (name: string, argv: string[]) => string[];
+  /**
+   * An introducer already running elsewhere (a Tahoe-LAFS one's pb:// fURL, say): no "intro"
+   * node is made, and the client must also see `otherServers` servers announced there.
+   */
+  introducer?: { furl: string; otherServers: number };
 }
 
 export async function startGrid(options: GridOptions): Promise<Grid> {
   const root = await mkdtemp(join(tmpdir(), "lafs-test-grid-"));
   const dirs: Record<string, string> = {};
-  for (const name of ["intro", ...options.storage, "client"]) dirs[name] = join(root, name);
+  const ownIntroducer = options.introducer === undefined;
+  const names = [...(ownIntroducer ? ["intro"] : []), ...options.storage, "client"];
+  for (const name of names) dirs[name] = join(root, name);
   const children = new Map<string, ChildProcess>();
   const outputs = new Map<string, string>();
   const paused = new Set<string>();
@@ -180,8 +187,11 @@ export async function startGrid(options: GridOptions): Promise<Grid> {
   };
 
   try {
-    await tahoeOk(["create-introducer", "--hostname=127.0.0.1", dirs.intro!]);
-    const introducer = (await readFile(join(dirs.intro!, "private/introducer.furl"), "utf8")).trim();
+    let introducer = options.introducer?.furl ?? "";
+    if (ownIntroducer) {
+      await tahoeOk(["create-introducer", "--hostname=127.0.0.1", dirs.intro!]);
+      introducer = (await readFile(join(dirs.intro!, "private/introducer.furl"), "utf8")).trim();
+    }
     await Promise.all(
       options.storage.map((name) =>
         tahoeOk([
@@ -207,9 +217,9 @@ export async function startGrid(options: GridOptions): Promise<Grid> {
     if (options.configure) {
       for (const name of [...options.storage, "client"]) await options.configure(name, dirs[name]!);
     }
-    await start("intro");
+    if (ownIntroducer) await start("intro");
     await Promise.all([...options.storage, "client"].map(start));
-    const count = options.storage.length;
+    const count = options.storage.length + (options.introducer?.otherServers ?? 0);
     await waitForServers(
       (list) => list.filter((s) => s.connection.state === "connected").length === count,
       `${count} connected servers`,
