@@ -53,6 +53,34 @@ interface StatusAnswer {
     list: { serverId: string; nickname: string; connected: boolean }[];
   };
   activity?: { kind: string; name: string; doneBytes: number; totalBytes: number | null }[];
+  /** transport's TorStatus, when the node uses Tor. */
+  tor?: {
+    ready: boolean;
+    via: string;
+    bootstrap?: { progress: number; summary: string; warning?: string };
+    socks: { endpoint?: string; reachable: boolean };
+    onion?: { address: string; descriptorUploaded: boolean };
+    problem?: string;
+    hint?: string;
+  };
+}
+
+function torStatusLines(tor: NonNullable<StatusAnswer["tor"]>): string[] {
+  const bootstrap =
+    tor.bootstrap === undefined
+      ? "bootstrap unknown (no control port to ask)"
+      : `bootstrapped ${tor.bootstrap.progress}% (${tor.bootstrap.summary})`;
+  const socks = `SOCKS ${tor.socks.endpoint ?? "port"} ${tor.socks.reachable ? "answers" : "not reachable"}`;
+  const onion =
+    tor.onion === undefined
+      ? ""
+      : `, onion ${tor.onion.address} descriptor ${tor.onion.descriptorUploaded ? "uploaded" : "not uploaded"}`;
+  const lines = [`tor: ${tor.ready ? "ready" : "NOT READY"}: ${bootstrap}, ${socks}${onion}`];
+  if (!tor.ready) {
+    lines.push(`  why: ${tor.problem ?? "no reason known"}`);
+    if (tor.hint) lines.push(`  hint: ${tor.hint}`);
+  }
+  return lines;
 }
 
 /** The status a person reads: who the node is, which servers it reaches, what it transfers. */
@@ -69,6 +97,7 @@ export function formatStatus(basedir: string, answer: StatusAnswer): string {
       lines.push(`  ${s.serverId} (${s.nickname}): ${s.connected ? "connected" : "not connected"}`);
     }
   }
+  if (answer.tor !== undefined) lines.push(...torStatusLines(answer.tor));
   const activity = answer.activity ?? [];
   if (activity.length === 0) lines.push("uploads and downloads in progress: none");
   else {

@@ -76,6 +76,14 @@ export {
   type TorSettings,
 } from "./tor/tor-provider.js";
 export {
+  createTorMonitor,
+  describeTorStatus,
+  parseHsDescEvent,
+  type TorMonitor,
+  type TorMonitorOptions,
+  type TorStatus,
+} from "./tor/tor-status.js";
+export {
   type ConnectAnyOptions,
   type ConnectFunction,
   type ConnectOptions,
