@@ -4,6 +4,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { launchTor } from "@lafs/transport";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
 // Real `tahoe run` processes with real tors: offline ones (DisableNetwork 1, or none at all), and
@@ -32,6 +33,20 @@ afterEach(async () => {
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const tahoe = (args: string[]) => execFileAsync(process.execPath, [BIN, ...args]);
+
+/** A create command that must fail: its exit code and stderr, and whether it left the directory. */
+async function refused(args: string[]): Promise<{ code: number; stderr: string }> {
+  try {
+    await tahoe(args);
+  } catch (error) {
+    const e = error as { code: number; stderr: string };
+    return { code: e.code, stderr: e.stderr };
+  }
+  throw new Error(`tahoe ${args.join(" ")} succeeded`);
+}
+
+const torSection = (basedir: string) =>
+  /^\[tor\]\n((?:.+\n)*)/m.exec(readFileSync(join(basedir, "tahoe.cfg"), "utf8"))?.[1] ?? "";
 
 interface Running {
   child: ChildProcessWithoutNullStreams;
@@ -168,6 +183,109 @@ describe.skipIf(!torOnPath)("tahoe run with a Tor that does not work", () => {
   }, 60_000);
 });
 
+describe("create-* Tor flags that cannot work are refused before anything is written", () => {
+  it.each([
+    [
+      ["create-node", "--listen=tcp", "--hostname=a.example", "--tor-socks-port=tcp:127.0.0.1:9050"],
+      "--tor-socks-port= requires --listen=tor",
+    ],
+    [
+      ["create-client", "--tor-launch", "--tor-socks-port=tcp:127.0.0.1:9050"],
+      "use either --tor-launch or --tor-socks-port=, not both",
+    ],
+    [["create-client", "--tor-torrc-file=x.torrc"], "--tor-torrc-file= is used only with --tor-launch"],
+    [
+      ["create-client", "--hide-ip", "--tor-socks-port=tcp:10.0.0.1:9050"],
+      "--hide-ip requires --tor-socks-port= on this machine (a loopback address or a unix socket), not 'tcp:10.0.0.1:9050'",
+    ],
+  ])("%j", async (args, message) => {
+    const basedir = join(root, `usage-${Math.random()}`);
+    const r = await refused([...args, basedir]);
+    expect(r.code, r.stderr).toBeGreaterThan(0);
+    expect(r.stderr).toContain(message);
+    expect(existsSync(basedir)).toBe(false);
+  });
+
+  it("a closed SOCKS port or control port: the error names the port, the hint this command's flags", async () => {
+    const port = await closedPort();
+    const socks = await refused([
+      "create-client",
+      "--hide-ip",
+      `--tor-socks-port=tcp:127.0.0.1:${port}`,
+      join(root, "c1"),
+    ]);
+    expect(socks.code).toBe(1);
+    expect(socks.stderr).toContain(
+      `no Tor SOCKS port answers at tcp:127.0.0.1:${port}: ECONNREFUSED\nStart tor first, or fix --tor-socks-port=`,
+    );
+    const control = await refused([
+      "create-client",
+      `--tor-control-port=tcp:127.0.0.1:${port}`,
+      join(root, "c2"),
+    ]);
+    expect(control.stderr).toContain(
+      `could not reach Tor's control port at tcp:127.0.0.1:${port}: ECONNREFUSED\nStart tor with a ControlPort and CookieAuthentication 1 and give that endpoint with --tor-control-port=, or use --tor-launch`,
+    );
+    expect(existsSync(join(root, "c1")) || existsSync(join(root, "c2"))).toBe(false);
+  });
+});
+
+describe.skipIf(!torOnPath)("create-* Tor flags checked against real (offline) tors", () => {
+  it("a control-port tor with SocksPort 0 is refused, naming --tor-socks-port", async () => {
+    // DisableNetwork 1 and SocksPort 0: offline, and exactly the tor the issue describes.
+    const tor = await launchTor({ dataDirectory: join(root, "socks0-tor"), disableNetwork: true });
+    try {
+      const basedir = join(root, "socks0");
+      const r = await refused([
+        "create-client",
+        "--hide-ip",
+        `--tor-control-port=${tor.control.endpoint}`,
+        basedir,
+      ]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(
+        `the tor at ${tor.control.endpoint} has no SOCKS port (SocksPort 0), so the node could make no connection through it\n` +
+          "Add a SocksPort line to that tor's torrc, or give its SOCKS port with --tor-socks-port=ENDPOINT.",
+      );
+      expect(existsSync(basedir)).toBe(false);
+    } finally {
+      await tor.stop();
+    }
+  });
+
+  it("--tor-launch --tor-torrc-file: a line tor refuses is quoted; good lines are written as [tor]torrc.file", async () => {
+    const bad = join(root, "bad.torrc");
+    writeFileSync(bad, "NoSuchTorOption 1\n");
+    const r = await refused([
+      "create-client",
+      "--hide-ip",
+      "--tor-launch",
+      `--tor-torrc-file=${bad}`,
+      join(root, "bad"),
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/could not launch tor .*: it exited at start/);
+    expect(r.stderr).toContain("NoSuchTorOption");
+    expect(r.stderr).toContain("fix the lines of --tor-torrc-file= that tor refused");
+    expect(existsSync(join(root, "bad"))).toBe(false);
+
+    const good = join(root, "good.torrc");
+    writeFileSync(good, "# a comment\nClientUseIPv6 0\n");
+    const basedir = join(root, "good");
+    const made = await tahoe([
+      "create-client",
+      "--hide-ip",
+      "--tor-launch",
+      "--tor-executable=tor",
+      `--tor-torrc-file=${good}`,
+      basedir,
+    ]);
+    expect(made.stderr).toBe("checking tor: tor (offline) with --tor-torrc-file's lines...\n");
+    expect(torSection(basedir)).toBe(`launch = true\ntor.executable = tor\ntorrc.file = ${good}\n`);
+    expect(readFileSync(join(basedir, "tahoe.cfg"), "utf8")).toContain("[connections]\ntcp = tor\n");
+  }, 30_000);
+});
+
 describe.skipIf(!torOnPath)("tahoe run on a private Tor network (tornet)", () => {
   const env: NodeJS.ProcessEnv = { ...process.env, TORNET_OWNER_PID: String(process.pid) };
   let controlPort = 0;
@@ -183,6 +301,22 @@ describe.skipIf(!torOnPath)("tahoe run on a private Tor network (tornet)", () =>
     await execFileAsync("bash", [TORNET, "stop"], { env }).catch(() => {});
     if (env.TORNET_DIR) rmSync(env.TORNET_DIR, { recursive: true, force: true });
   }, 60_000);
+
+  it("create-client --hide-ip --tor-control-port: the tor's SOCKS port is found now; tahoe run says ready", async () => {
+    const basedir = join(root, "hide-ip-client");
+    const made = await tahoe([
+      "create-client",
+      "--hide-ip",
+      `--tor-control-port=tcp:127.0.0.1:${controlPort}`,
+      "--webport=none",
+      basedir,
+    ]);
+    expect(made.stderr).toBe(`checking tor: control port tcp:127.0.0.1:${controlPort}...\n`);
+    expect(torSection(basedir)).toBe(`control.port = tcp:127.0.0.1:${controlPort}\n`);
+    const run = tahoeRun(["--tor-timeout=60", basedir]);
+    await waitFor(run, /^tor: (ready|not ready)/m, 70_000);
+    expect(run.stdout()).toMatch(/^tor: ready: bootstrapped 100%, SOCKS tcp:127\.0\.0\.1:\d+ answers$/m);
+  }, 90_000);
 
   it("an onion server prints 'tor: ready' once its descriptor is uploaded, and status agrees", async () => {
     const basedir = join(root, "onion");

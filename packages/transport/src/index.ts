@@ -49,6 +49,7 @@ export {
   type OnionAllocator,
 } from "./tor/allocate-onion.js";
 export { parseBootstrapPhase, type TorBootstrapProgress, type TorProgressListener } from "./tor/bootstrap.js";
+export { type CheckTorOptions, checkTor, type TorCheckHints, type TorCheckResult } from "./tor/check-tor.js";
 export {
   type ConnectTorControlOptions,
   connectTorControl,
