@@ -41,7 +41,14 @@ export {
   samStreamConnect,
   samStreamForward,
 } from "./sam.js";
-export { type Socks5Target, socks5Connect, socks5ConnectRequest, socksReplyError } from "./socks5.js";
+export {
+  type Socks5Credentials,
+  type Socks5Target,
+  socks5Connect,
+  socks5ConnectRequest,
+  socksReplyError,
+  usernamePasswordRequest,
+} from "./socks5.js";
 export {
   type AllocatedOnion,
   type AllocateOnionOptions,
