@@ -183,6 +183,23 @@ describe.skipIf(!torOnPath)("tahoe run with a Tor that does not work", () => {
   }, 60_000);
 });
 
+describe("tahoe run under --hide-ip refuses a rules-file tcp override at start", () => {
+  it("names the rules file and line, and starts nothing", async () => {
+    const basedir = join(root, "rules-tcp");
+    await tahoe(["create-client", "--hide-ip", "--webport=none", basedir]);
+    const rulesFile = join(basedir, "private", "connections.rules");
+    writeFileSync(rulesFile, "# direct to the LAN\nhint *.lan tcp\n");
+    const run = tahoeRun([basedir]);
+    const code = await new Promise<number | null>((r) => run.child.once("exit", (c) => r(c)));
+    expect(code).toBe(1);
+    expect(run.stderr()).toContain(
+      `${rulesFile}:2: this rule sends matching tcp hints to the tcp handler, but reveal-IP-address = false in tahoe.cfg: a direct connection reveals this node's IP address`,
+    );
+    expect(run.stdout()).not.toContain("node running");
+    expect(existsSync(join(basedir, "running.process"))).toBe(false);
+  }, 30_000);
+});
+
 describe("create-* Tor flags that cannot work are refused before anything is written", () => {
   it.each([
     [

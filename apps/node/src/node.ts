@@ -15,7 +15,7 @@ import {
 } from "@lafs/control-tub";
 import type { Logger, Startable } from "@lafs/interface";
 import type { StorageServerStatus } from "@lafs/storage-server";
-import { loadOverrideRules, type TorMonitor } from "@lafs/transport";
+import { loadOverrideRules, overrideRulesPrivacyErrors, type TorMonitor } from "@lafs/transport";
 import {
   ANNOUNCEMENT_FILE,
   type StorageAnnouncement,
@@ -212,7 +212,13 @@ export function createNode(basedir: string, options: NodeOptions = {}): TahoeNod
         const loaded = await loadNodeConfig(root);
         const rules = await loadOverrideRules(root);
         warnings = [...loaded.warnings, ...rules.warnings];
-        const errors = [...loaded.errors, ...rules.errors];
+        const errors = [
+          ...loaded.errors,
+          ...rules.errors,
+          ...(loaded.config === undefined
+            ? []
+            : overrideRulesPrivacyErrors(rules.rules, loaded.config.node.revealIpAddress)),
+        ];
         if (errors.length > 0 || loaded.config === undefined) {
           throw new ConfigInvalidError(errors, {
             hint: "Fix each line above, then start the node again. Nothing was started.",

@@ -24,6 +24,7 @@ export {
   loadOverrideRules,
   type OverrideRule,
   type OverrideRulesResult,
+  overrideRulesPrivacyErrors,
   parseOverrideRules,
 } from "./override-rules.js";
 export type { AnnouncedConnections, HandlerDecision, HandlerName } from "./policy.js";
