@@ -200,6 +200,28 @@ describe("tahoe run under --hide-ip refuses a rules-file tcp override at start",
   }, 30_000);
 });
 
+describe("control-port CLI reliability", () => {
+  it("`tahoe logs | head`: a reader that goes away ends logs quietly, exit 0, no stack trace", async () => {
+    const basedir = join(root, "logs-pipe");
+    await tahoe(["create-client", "--webport=none", basedir]);
+    const run = tahoeRun([basedir]);
+    await waitFor(run, /^node running: /m, 20_000);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const logs = spawn(process.execPath, [BIN, "logs", "--limit=1000", basedir], { stdio: "pipe" });
+      let stderr = "";
+      logs.stderr.on("data", (d: Buffer) => {
+        stderr += d.toString();
+      });
+      // Like `head -c 10`: read once, then close the pipe while logs is still writing.
+      await new Promise<void>((r) => logs.stdout.once("data", () => r()));
+      logs.stdout.destroy();
+      const code = await new Promise<number | null>((r) => logs.once("exit", (c) => r(c)));
+      expect(stderr).toBe("");
+      expect(code).toBe(0);
+    }
+  }, 40_000);
+});
+
 describe("create-* Tor flags that cannot work are refused before anything is written", () => {
   it.each([
     [
