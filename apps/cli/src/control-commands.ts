@@ -175,6 +175,27 @@ async function logs(parsed: ParsedOptions, context: CommandContext): Promise<num
 
 const STOP_WAIT_MS = 20_000;
 
+/** Socket errors of a control tub that is closing its connections while the node stops. */
+const CLOSING_CODES = new Set(["ECONNRESET", "EPIPE", "ECONNABORTED", "ERR_SSL_WRONG_VERSION_NUMBER"]);
+
+/**
+ * What one status probe after the stop request says: the node is gone (nothing listens), or it
+ * is still stopping: answering, or dropping the connection while its control tub closes (which
+ * printed "internal error" before). Anything else is a real error.
+ */
+export function stopProgress(error: unknown): "stopped" | "stopping" {
+  const e = error as { code?: unknown; message?: unknown } | undefined;
+  if (e?.code === "TAHOE_ERR_CONTROL_NOT_RUNNING") return "stopped";
+  if (typeof e?.code === "string" && CLOSING_CODES.has(e.code)) return "stopping";
+  if (
+    typeof e?.message === "string" &&
+    /socket hang up|socket disconnected before secure TLS/.test(e.message)
+  ) {
+    return "stopping";
+  }
+  throw error;
+}
+
 async function stop(parsed: ParsedOptions, context: CommandContext): Promise<number> {
   const basedir = resolveBasedir("node", parsed, context);
   const client = await openControlClient(basedir);
@@ -185,12 +206,10 @@ async function stop(parsed: ParsedOptions, context: CommandContext): Promise<num
     try {
       await client.status();
     } catch (error) {
-      const { ControlTubError } = await import("@lafs/control-tub");
-      if (error instanceof ControlTubError && error.code === "TAHOE_ERR_CONTROL_NOT_RUNNING") {
+      if (stopProgress(error) === "stopped") {
         context.out(`node stopped: ${quotePath(basedir)}\n`);
         return 0;
       }
-      throw error;
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }

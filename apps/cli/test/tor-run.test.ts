@@ -4,8 +4,10 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { openControlClient } from "@lafs/control-tub";
 import { launchTor } from "@lafs/transport";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { stopProgress } from "../src/control-commands.js";
 
 // Real `tahoe run` processes with real tors: offline ones (DisableNetwork 1, or none at all), and
 // one private Tor network (../shared/tools/tornet) for the node that becomes reachable.
@@ -201,6 +203,32 @@ describe("tahoe run under --hide-ip refuses a rules-file tcp override at start",
 });
 
 describe("control-port CLI reliability", () => {
+  it("`tahoe stop`: a control tub that drops the connection while closing means 'still stopping', not an internal error", async () => {
+    // A real listener that resets every connection, as a closing control tub does to a probe.
+    const sockets = new Set<import("node:net").Socket>();
+    const server = createServer((socket) => {
+      sockets.add(socket);
+      socket.resetAndDestroy();
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const address = server.address();
+    const port = typeof address === "object" && address ? address.port : 0;
+    try {
+      const client = await openControlClient(root, {
+        url: { port, spkiHash: "x".repeat(52), swissnum: "s" },
+      });
+      const error = await client.status().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(Error);
+      expect(stopProgress(error)).toBe("stopping");
+    } finally {
+      server.close();
+    }
+    // Once nothing listens, the node is stopped; any other error is still an error.
+    const closed = await openControlClient(root, { url: { port, spkiHash: "x".repeat(52), swissnum: "s" } });
+    expect(stopProgress(await closed.status().catch((e: unknown) => e))).toBe("stopped");
+    expect(() => stopProgress(new TypeError("a bug"))).toThrow("a bug");
+  });
+
   it("`tahoe logs | head`: a reader that goes away ends logs quietly, exit 0, no stack trace", async () => {
     const basedir = join(root, "logs-pipe");
     await tahoe(["create-client", "--webport=none", basedir]);
@@ -356,6 +384,27 @@ describe.skipIf(!torOnPath)("tahoe run on a private Tor network (tornet)", () =>
     await waitFor(run, /^tor: (ready|not ready)/m, 70_000);
     expect(run.stdout()).toMatch(/^tor: ready: bootstrapped 100%, SOCKS tcp:127\.0\.0\.1:\d+ answers$/m);
   }, 90_000);
+
+  it("`tahoe stop` of an onion node: 8 of 8 stops print 'node stopped' and exit 0", async () => {
+    const basedir = join(root, "stop-soak");
+    await tahoe([
+      "create-node",
+      "--listen=tor",
+      `--tor-control-port=tcp:127.0.0.1:${controlPort}`,
+      "--hide-ip",
+      "--webport=none",
+      basedir,
+    ]);
+    for (let i = 0; i < 8; i++) {
+      const run = tahoeRun(["--tor-timeout=60", basedir]);
+      await waitFor(run, /^node running: /m, 20_000);
+      const stopped = await tahoe(["stop", basedir]);
+      expect(stopped.stdout).toBe(`node stopped: '${basedir}'\n`);
+      expect(stopped.stderr).toBe("");
+      await new Promise<void>((r) => (run.child.exitCode !== null ? r() : run.child.once("exit", () => r())));
+      expect(run.child.exitCode).toBe(0);
+    }
+  }, 120_000);
 
   it("an onion server prints 'tor: ready' once its descriptor is uploaded, and status agrees", async () => {
     const basedir = join(root, "onion");
