@@ -12,6 +12,7 @@ import { parseSecretFile } from "@lafs/crypto";
 import type { Logger, Startable } from "@lafs/interface";
 import type { IntroducerClient, ServerList } from "@lafs/introducer-client";
 import type { ConnectFunction } from "@lafs/storage-client";
+import { literalListenEndpoint } from "@lafs/transport";
 import type { WebStorageReport, WebTorStatus } from "@lafs/web";
 import { createWebServer } from "@lafs/web";
 import { errnoCode, NodeError } from "./errors.js";
@@ -108,7 +109,8 @@ export async function startWebServices(options: WebServicesOptions): Promise<str
   });
   const web = createWebServer({
     node,
-    listen,
+    // interface=localhost as 127.0.0.1: no system name lookup (reveal-IP-address = false promises none).
+    listen: literalListenEndpoint(listen),
     logger: logger.child({ component: "web" }),
     control,
     uploadAuthority: {

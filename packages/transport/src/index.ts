@@ -18,7 +18,7 @@ export {
   publicDestinationOf,
   publishI2pDestination,
 } from "./i2p-provider/publish-destination.js";
-export { describeListenEndpoint, listenOnEndpoint } from "./listen.js";
+export { describeListenEndpoint, listenOnEndpoint, literalListenEndpoint } from "./listen.js";
 export {
   CONNECTION_RULES_FILE,
   loadOverrideRules,
