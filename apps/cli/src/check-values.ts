@@ -80,6 +80,10 @@ function checkHiddenIp(
   }
 }
 
+function isLoopbackHost(host: string): boolean {
+  return host === "localhost" || host === "::1" || host === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
 /** Our checks beyond Tahoe-LAFS's: every value must parse the way the node will read it. */
 export function checkCreateValues(request: CreateRequest, parsed: ParsedOptions): void {
   if (request.introducer !== undefined) checkIntroducer(request.introducer);
@@ -94,9 +98,16 @@ export function checkCreateValues(request: CreateRequest, parsed: ParsedOptions)
     );
   }
   if (request.hostname !== undefined) checkHostname(request.hostname);
-  for (const option of ["tor-control-port", "i2p-sam-port"]) {
+  for (const option of ["tor-control-port", "tor-socks-port", "i2p-sam-port"]) {
     const value = param(parsed, option);
-    if (value !== undefined) parseOption(option, value, parseClientEndpoint);
+    if (value === undefined) continue;
+    const endpoint = parseOption(option, value, parseClientEndpoint);
+    if (request.hideIp && endpoint.kind === "tcp" && !isLoopbackHost(endpoint.host)) {
+      throw new CliUsageError(
+        `--hide-ip requires --${option}= on this machine (a loopback address or a unix socket), not '${value}'`,
+        "A remote Tor or I2P daemon would see this node's traffic in clear; run it locally.",
+      );
+    }
   }
   if (request.hideIp && location?.kind === "hints" && location.auto) {
     throw new CliUsageError(

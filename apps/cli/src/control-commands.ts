@@ -53,6 +53,34 @@ interface StatusAnswer {
     list: { serverId: string; nickname: string; connected: boolean }[];
   };
   activity?: { kind: string; name: string; doneBytes: number; totalBytes: number | null }[];
+  /** transport's TorStatus, when the node uses Tor. */
+  tor?: {
+    ready: boolean;
+    via: string;
+    bootstrap?: { progress: number; summary: string; warning?: string };
+    socks: { endpoint?: string; reachable: boolean };
+    onion?: { address: string; descriptorUploaded: boolean };
+    problem?: string;
+    hint?: string;
+  };
+}
+
+function torStatusLines(tor: NonNullable<StatusAnswer["tor"]>): string[] {
+  const bootstrap =
+    tor.bootstrap === undefined
+      ? "bootstrap unknown (no control port to ask)"
+      : `bootstrapped ${tor.bootstrap.progress}% (${tor.bootstrap.summary})`;
+  const socks = `SOCKS ${tor.socks.endpoint ?? "port"} ${tor.socks.reachable ? "answers" : "not reachable"}`;
+  const onion =
+    tor.onion === undefined
+      ? ""
+      : `, onion ${tor.onion.address} descriptor ${tor.onion.descriptorUploaded ? "uploaded" : "not uploaded"}`;
+  const lines = [`tor: ${tor.ready ? "ready" : "NOT READY"}: ${bootstrap}, ${socks}${onion}`];
+  if (!tor.ready) {
+    lines.push(`  why: ${tor.problem ?? "no reason known"}`);
+    if (tor.hint) lines.push(`  hint: ${tor.hint}`);
+  }
+  return lines;
 }
 
 /** The status a person reads: who the node is, which servers it reaches, what it transfers. */
@@ -69,6 +97,7 @@ export function formatStatus(basedir: string, answer: StatusAnswer): string {
       lines.push(`  ${s.serverId} (${s.nickname}): ${s.connected ? "connected" : "not connected"}`);
     }
   }
+  if (answer.tor !== undefined) lines.push(...torStatusLines(answer.tor));
   const activity = answer.activity ?? [];
   if (activity.length === 0) lines.push("uploads and downloads in progress: none");
   else {
@@ -146,6 +175,27 @@ async function logs(parsed: ParsedOptions, context: CommandContext): Promise<num
 
 const STOP_WAIT_MS = 20_000;
 
+/** Socket errors of a control tub that is closing its connections while the node stops. */
+const CLOSING_CODES = new Set(["ECONNRESET", "EPIPE", "ECONNABORTED", "ERR_SSL_WRONG_VERSION_NUMBER"]);
+
+/**
+ * What one status probe after the stop request says: the node is gone (nothing listens), or it
+ * is still stopping: answering, or dropping the connection while its control tub closes (which
+ * printed "internal error" before). Anything else is a real error.
+ */
+export function stopProgress(error: unknown): "stopped" | "stopping" {
+  const e = error as { code?: unknown; message?: unknown } | undefined;
+  if (e?.code === "TAHOE_ERR_CONTROL_NOT_RUNNING") return "stopped";
+  if (typeof e?.code === "string" && CLOSING_CODES.has(e.code)) return "stopping";
+  if (
+    typeof e?.message === "string" &&
+    /socket hang up|socket disconnected before secure TLS/.test(e.message)
+  ) {
+    return "stopping";
+  }
+  throw error;
+}
+
 async function stop(parsed: ParsedOptions, context: CommandContext): Promise<number> {
   const basedir = resolveBasedir("node", parsed, context);
   const client = await openControlClient(basedir);
@@ -156,12 +206,10 @@ async function stop(parsed: ParsedOptions, context: CommandContext): Promise<num
     try {
       await client.status();
     } catch (error) {
-      const { ControlTubError } = await import("@lafs/control-tub");
-      if (error instanceof ControlTubError && error.code === "TAHOE_ERR_CONTROL_NOT_RUNNING") {
+      if (stopProgress(error) === "stopped") {
         context.out(`node stopped: ${quotePath(basedir)}\n`);
         return 0;
       }
-      throw error;
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }

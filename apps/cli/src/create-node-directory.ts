@@ -26,7 +26,10 @@ import {
   type AllocateOnionOptions,
   allocateI2pDestination,
   allocateOnionService,
+  checkTor,
   type OnionAllocator,
+  readTorrcLines,
+  TorError,
 } from "@lafs/transport";
 import type { CreateRequest } from "./create-options.js";
 import { introducerFurlFile } from "./introducer-nurl.js";
@@ -121,6 +124,7 @@ async function planListeners(request: CreateRequest, deps: CreateDependencies): 
         : [["control.port", tor.controlPort ?? formatClientEndpoint(onion.controlPort!)]];
       plan.tor = [
         ...reach,
+        ...torExtraKeys(request),
         ["onion", "true"],
         ["onion.local_port", String(localPort)],
         ["onion.external_port", String(ONION_EXTERNAL_PORT)],
@@ -149,6 +153,85 @@ async function planListeners(request: CreateRequest, deps: CreateDependencies): 
   plan.tubPort = ports.join(",");
   plan.tubLocation = hints.join(",");
   return plan;
+}
+
+/** [tor]socks.port and torrc.file from --tor-socks-port and --tor-torrc-file. */
+function torExtraKeys(request: CreateRequest): [string, string][] {
+  const out: [string, string][] = [];
+  if (request.tor.socksPort !== undefined) out.push(["socks.port", request.tor.socksPort]);
+  if (request.tor.torrcFile !== undefined) out.push(["torrc.file", request.tor.torrcFile]);
+  return out;
+}
+
+/** The [tor] keys of a node that only connects out through Tor (a client, or --hide-ip without --listen=tor). */
+function outboundTorKeys(request: CreateRequest): [string, string][] | undefined {
+  const tor = request.tor;
+  const reach: [string, string][] = tor.launch
+    ? [
+        ["launch", "true"],
+        ...(tor.executable ? [["tor.executable", tor.executable] as [string, string]] : []),
+      ]
+    : tor.controlPort !== undefined
+      ? [["control.port", tor.controlPort]]
+      : [];
+  const keys = [...reach, ...torExtraKeys(request)];
+  return keys.length === 0 ? undefined : keys;
+}
+
+const TOR_CHECK_HINTS = {
+  control:
+    "Start tor with a ControlPort and CookieAuthentication 1 and give that endpoint with --tor-control-port=, " +
+    "or use --tor-launch to let the node start its own tor. Nothing was written.",
+  noSocks:
+    "Add a SocksPort line to that tor's torrc, or give its SOCKS port with --tor-socks-port=ENDPOINT. Nothing was written.",
+  socks:
+    "Start tor first, or fix --tor-socks-port= (a system tor listens on tcp:127.0.0.1:9050, Tor Browser on " +
+    "tcp:127.0.0.1:9150). Nothing was written.",
+  launch:
+    "Install tor or give its path with --tor-executable=, and fix the lines of --tor-torrc-file= that tor " +
+    "refused (quoted above). Nothing was written.",
+};
+
+/**
+ * Checks, before anything is written, what can be checked of the tor the flags name: the
+ * control port answers and its tor has a SOCKS port, the SOCKS port answers, a tor to launch
+ * starts (offline) with the --tor-torrc-file lines. Hints name this command's flags.
+ */
+async function checkTorFlags(request: CreateRequest, say: (line: string) => void): Promise<void> {
+  const tor = request.tor;
+  let extraTorrcLines: string[] | undefined;
+  if (tor.torrcFile !== undefined) {
+    extraTorrcLines = await readTorrcLines(tor.torrcFile).catch((error: unknown) => {
+      if (!isTahoeError(error)) throw error;
+      throw new TorError(
+        "TAHOE_ERR_TOR_LAUNCH",
+        error.message.replace("[tor]torrc.file", "--tor-torrc-file="),
+        {
+          hint: "Give --tor-torrc-file= the path of a readable file of torrc lines. Nothing was written.",
+          cause: error,
+        },
+      );
+    });
+  }
+  // --listen=tor --tor-launch already starts an offline tor to make the key; only the torrc lines are new then.
+  const launch =
+    tor.launch && (extraTorrcLines !== undefined || !request.listen.includes("tor"))
+      ? { executable: tor.executable, extraTorrcLines }
+      : undefined;
+  if (tor.controlPort === undefined && tor.socksPort === undefined && launch === undefined) return;
+  const what = [
+    tor.controlPort && `control port ${tor.controlPort}`,
+    tor.socksPort && `SOCKS port ${tor.socksPort}`,
+    launch &&
+      `${tor.executable ?? "tor"} (offline)${extraTorrcLines ? " with --tor-torrc-file's lines" : ""}`,
+  ].filter(Boolean);
+  say(`checking tor: ${what.join(", ")}...`);
+  await checkTor({
+    controlPort: tor.controlPort === undefined ? undefined : parseClientEndpoint(tor.controlPort),
+    socksPort: tor.socksPort === undefined ? undefined : parseClientEndpoint(tor.socksPort),
+    launch,
+    hints: TOR_CHECK_HINTS,
+  });
 }
 
 /**
@@ -184,7 +267,9 @@ export async function createNodeDirectory(
 ): Promise<readonly WrittenFile[]> {
   // Onion services and I2P destinations are made before anything is written: a Tor or I2P
   // router that fails leaves no half-made node directory behind.
+  await checkTorFlags(request, (line) => deps.progress?.(`${line}\n`));
   const plan = await planListeners(request, deps);
+  plan.tor ??= outboundTorKeys(request);
   const control = await planControlTub(deps);
   const cfgText = formatTahoeCfg({
     nickname: request.nickname,

@@ -40,6 +40,10 @@ export interface CreateTorRequest {
   readonly executable: string | undefined;
   /** --tor-control-port as typed. */
   readonly controlPort: string | undefined;
+  /** --tor-socks-port as typed: a running tor's SOCKS port ([tor]socks.port). */
+  readonly socksPort: string | undefined;
+  /** --tor-torrc-file, absolute: extra torrc lines for the launched tor ([tor]torrc.file). */
+  readonly torrcFile: string | undefined;
 }
 
 export interface CreateClientRequest {
@@ -136,6 +140,20 @@ const TOR_OPTIONS: readonly OptionSpec[] = [
     takesValue: false,
     help: "Launch a tor instead of connecting to a tor control port.",
   },
+  {
+    name: "tor-socks-port",
+    takesValue: true,
+    help:
+      "(lafs-ts) A running tor's SOCKS port endpoint (e.g. tcp:127.0.0.1:9050, or tcp:127.0.0.1:9150 for " +
+      "Tor Browser); written as [tor]socks.port and checked now.",
+  },
+  {
+    name: "tor-torrc-file",
+    takesValue: true,
+    help:
+      "(lafs-ts) With --tor-launch: a file of extra torrc lines for the launched tor (e.g. Bridge lines, or a " +
+      "private network's DirAuthority lines); written as [tor]torrc.file and tried now on an offline tor.",
+  },
 ];
 
 const I2P_OPTIONS: readonly OptionSpec[] = [
@@ -159,7 +177,7 @@ const I2P_OPTIONS: readonly OptionSpec[] = [
 /** The options of create-node, create-client and create-introducer, as in Tahoe-LAFS 1.20. */
 export function createOptionSpecs(kind: NodeKind, context: HelpContext): readonly OptionSpec[] {
   const basedir = basedirOption(kind, context);
-  if (kind === "client") return [basedir, HIDE_IP, ...CLIENT_OPTIONS];
+  if (kind === "client") return [basedir, HIDE_IP, ...CLIENT_OPTIONS, ...TOR_OPTIONS];
   if (kind === "introducer") return [basedir, HIDE_IP, ...WHERE_OPTIONS, ...TOR_OPTIONS, ...I2P_OPTIONS];
   return [
     basedir,
@@ -339,26 +357,40 @@ function checkWhere(parsed: ParsedOptions, listen: readonly ListenerKind[]): voi
   }
 }
 
-/** Tahoe-LAFS's validate_tor_options and validate_i2p_options. */
-function checkTorAndI2p(parsed: ParsedOptions, listen: readonly ListenerKind[]): void {
-  const tor = listen.includes("tor");
-  const torHint = "Tor options only apply to a node that listens on Tor: add --listen=tor.";
-  if (!tor && flag(parsed, "tor-launch"))
-    throw new CliUsageError("--tor-launch requires --listen=tor", torHint);
-  if (!tor && param(parsed, "tor-control-port") !== undefined) {
-    throw new CliUsageError("--tor-control-port= requires --listen=tor", torHint);
+/**
+ * Tahoe-LAFS's validate_tor_options and validate_i2p_options. Tor options also configure how a
+ * node reaches Tor to connect out: a client always, a server or introducer with --hide-ip.
+ */
+function checkTorAndI2p(kind: NodeKind, parsed: ParsedOptions, listen: readonly ListenerKind[]): void {
+  const torUsed = kind === "client" || listen.includes("tor") || flag(parsed, "hide-ip");
+  const torHint =
+    "Tor options apply to a node that listens on Tor (--listen=tor) or connects through it (--hide-ip).";
+  for (const option of ["tor-control-port", "tor-socks-port", "tor-executable", "tor-torrc-file"]) {
+    if (!torUsed && param(parsed, option) !== undefined) {
+      throw new CliUsageError(`--${option}= requires --listen=tor`, torHint);
+    }
   }
+  if (!torUsed && flag(parsed, "tor-launch"))
+    throw new CliUsageError("--tor-launch requires --listen=tor", torHint);
   if (flag(parsed, "tor-launch") && param(parsed, "tor-control-port") !== undefined) {
     throw new CliUsageError(
       "use either --tor-launch or --tor-control-port=, not both",
       "--tor-launch starts a private tor; --tor-control-port= uses a tor that is already running.",
     );
   }
-  if (param(parsed, "tor-executable") !== undefined && !flag(parsed, "tor-launch")) {
+  if (flag(parsed, "tor-launch") && param(parsed, "tor-socks-port") !== undefined) {
     throw new CliUsageError(
-      "--tor-executable= is used only with --tor-launch",
-      "Add --tor-launch (and --listen=tor), or drop --tor-executable=.",
+      "use either --tor-launch or --tor-socks-port=, not both",
+      "--tor-launch starts a private tor with its own SOCKS port; --tor-socks-port= names a tor that is already running.",
     );
+  }
+  for (const option of ["tor-executable", "tor-torrc-file"]) {
+    if (param(parsed, option) !== undefined && !flag(parsed, "tor-launch")) {
+      throw new CliUsageError(
+        `--${option}= is used only with --tor-launch`,
+        `Add --tor-launch, or drop --${option}=.`,
+      );
+    }
   }
   const i2p = listen.includes("i2p");
   const i2pHint = "I2P options only apply to a node that listens on I2P: add --listen=i2p.";
@@ -414,16 +446,16 @@ export function readCreateRequest(
     "location",
     "tor-executable",
     "tor-control-port",
+    "tor-socks-port",
+    "tor-torrc-file",
     "i2p-sam-port",
   ]) {
     singleLine(name, param(parsed, name));
   }
   const shares = kind === "introducer" ? undefined : readShares(parsed);
   const listen = kind === "client" ? [] : parseListen(param(parsed, "listen") ?? "tcp");
-  if (kind !== "client") {
-    checkWhere(parsed, listen);
-    checkTorAndI2p(parsed, listen);
-  }
+  if (kind !== "client") checkWhere(parsed, listen);
+  checkTorAndI2p(kind, parsed, listen);
   if (kind === "node" && listen.length === 0 && !flag(parsed, "no-storage")) {
     throw new CliUsageError(
       "--listen=none cannot be used with a storage server: no client could reach it",
@@ -451,6 +483,8 @@ export function readCreateRequest(
       launch: flag(parsed, "tor-launch"),
       executable: param(parsed, "tor-executable"),
       controlPort: param(parsed, "tor-control-port"),
+      socksPort: param(parsed, "tor-socks-port"),
+      torrcFile: optionalPath(param(parsed, "tor-torrc-file"), context),
     },
     i2pSamPort: param(parsed, "i2p-sam-port"),
     client:
@@ -467,4 +501,8 @@ export function readCreateRequest(
                 : absolutePath(storageDir, context.io.cwd, context.io.homeDir),
           },
   };
+}
+
+function optionalPath(text: string | undefined, context: CommandContext): string | undefined {
+  return text === undefined ? undefined : absolutePath(text, context.io.cwd, context.io.homeDir);
 }

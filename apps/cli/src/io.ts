@@ -16,8 +16,26 @@ export interface CliIo {
   readonly allocatePort: (options?: { host?: string }) => Promise<number>;
 }
 
+let closedPipeWatched = false;
+
+/**
+ * A reader that went away (`tahoe logs | head`) ends the command quietly, as SIGPIPE ends a C
+ * program, instead of an unhandled EPIPE with a stack trace. Other stream errors stay loud.
+ */
+function exitOnClosedPipe(): void {
+  if (closedPipeWatched) return;
+  closedPipeWatched = true;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (error: NodeJS.ErrnoException) => {
+      if (error.code === "EPIPE") process.exit(0);
+      throw error;
+    });
+  }
+}
+
 /** The real process: console streams, process.cwd(), the user's home, a kernel-chosen port. */
 export function processIo(): CliIo {
+  exitOnClosedPipe();
   return {
     stdout: (text) => process.stdout.write(text),
     stderr: (text) => process.stderr.write(text),

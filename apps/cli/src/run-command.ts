@@ -1,8 +1,72 @@
 import type { NodeStatus, TahoeNode } from "@lafs/node";
+import type { TorMonitor, TorStatus } from "@lafs/transport";
 import type { CliCommand, CommandContext } from "./command.js";
 import { resolveBasedir } from "./create-options.js";
-import { flag, type ParsedOptions } from "./option-parser.js";
+import { flag, type ParsedOptions, param } from "./option-parser.js";
 import { quotePath } from "./paths.js";
+import { CliUsageError } from "./usage-error.js";
+
+/** How long `tahoe run` waits for Tor to be ready before it says why it is not. */
+const DEFAULT_TOR_TIMEOUT_SECONDS = 60;
+
+function torTimeoutSeconds(parsed: ParsedOptions): number {
+  const text = param(parsed, "tor-timeout");
+  if (text === undefined) return DEFAULT_TOR_TIMEOUT_SECONDS;
+  const seconds = Number(text);
+  if (!Number.isFinite(seconds) || seconds <= 0) {
+    throw new CliUsageError(
+      `--tor-timeout=${text} is not a positive number of seconds.`,
+      "For example: --tor-timeout=120.",
+    );
+  }
+  return seconds;
+}
+
+/** Tor's state as `tahoe run` prints it: ready on stdout; not ready, with its hint, on stderr. */
+export function torLines(status: TorStatus, waitedSeconds?: number): { out?: string; err?: string } {
+  if (status.ready) return { out: `tor: ready: ${describeTorStatus(status)}\n` };
+  const after = waitedSeconds === undefined ? "" : ` after ${waitedSeconds} s`;
+  const hint = status.hint ? `hint: ${status.hint}\n` : "";
+  return {
+    err:
+      `tor: not ready${after}: ${status.problem ?? "no reason known"}\n${hint}` +
+      "tor: the node keeps running and checking; uploads through Tor cannot start until Tor is ready (`tahoe status` shows Tor's state)\n",
+  };
+}
+
+/** The summary after "ready:", without the problem (there is none when ready). */
+function describeTorStatus(s: TorStatus): string {
+  const parts: string[] = [];
+  if (s.bootstrap !== undefined) parts.push(`bootstrapped ${s.bootstrap.progress}%`);
+  parts.push(`SOCKS ${s.socks.endpoint ?? "port"} answers`);
+  if (s.onion !== undefined) parts.push(`onion service ${s.onion.address} descriptor uploaded`);
+  return parts.join(", ");
+}
+
+/**
+ * Waits up to timeoutSeconds for Tor, then prints its state, and after that every change, so
+ * a tor that is missing, has no SOCKS port, cannot bootstrap or has DisableNetwork 1 is named
+ * where the user looks instead of behind a "node running". Returns the unsubscribe call.
+ */
+function reportTor(
+  tor: TorMonitor,
+  timeoutSeconds: number,
+  signal: AbortSignal,
+  context: CommandContext,
+): () => void {
+  let unsubscribe = () => {};
+  const print = (status: TorStatus, waited?: number) => {
+    const lines = torLines(status, waited);
+    if (lines.out) context.out(lines.out);
+    if (lines.err) context.err(lines.err);
+  };
+  void tor.waitUntilReady(timeoutSeconds * 1000, signal).then((status) => {
+    if (signal.aborted) return;
+    print(status, status.ready ? undefined : timeoutSeconds);
+    unsubscribe = tor.onChange((next) => print(next));
+  });
+  return () => unsubscribe();
+}
 
 /** The line a person (or a test, or a supervisor script) waits for: the node is up. */
 export function readyLine(status: NodeStatus, redactUrlSecret: (url: string) => string): string {
@@ -43,7 +107,9 @@ function watchStdin(stop: () => void): () => void {
 async function run(parsed: ParsedOptions, context: CommandContext): Promise<number> {
   const basedir = resolveBasedir("node", parsed, context);
   const stopper = new AbortController();
+  const torTimeout = torTimeoutSeconds(parsed);
   let unwatch = () => {};
+  let unreportTor = () => {};
   let node: TahoeNode | undefined;
   // The node and its config parser load only here, so other verbs and --help start fast.
   const [{ runNode }, { formatIssue, redactUrlSecret }] = await Promise.all([
@@ -65,10 +131,14 @@ async function run(parsed: ParsedOptions, context: CommandContext): Promise<numb
             `announcement for a client's private/servers.yaml: ${quotePath(status.storage.announcementFile)}\n`,
           );
         }
+        if (status.tor !== undefined)
+          unreportTor = reportTor(status.tor, torTimeout, stopper.signal, context);
         if (!flag(parsed, "allow-stdin-close")) unwatch = watchStdin(() => stopper.abort());
       },
     });
   } finally {
+    stopper.abort();
+    unreportTor();
     unwatch();
   }
   context.out(`node stopped: ${quotePath(node.basedir)}\n`);
@@ -88,7 +158,9 @@ export const runCommand: CliCommand = {
     "included, is written to private/storage-announcement.yaml for clients' private/servers.yaml. " +
     "With [node]web.port the web server (welcome page and web API) starts and its URL is written to " +
     "BASEDIR/node.url, which `tahoe put`/`tahoe get` read. The control tub listens on 127.0.0.1 only " +
-    "(private/control.url), for `tahoe status`, `tahoe logs` and `tahoe stop`.",
+    "(private/control.url), for `tahoe status`, `tahoe logs` and `tahoe stop`. A node that uses Tor " +
+    "prints `tor: ready: ...` once Tor is bootstrapped, its SOCKS port answers and the onion service (if any) " +
+    "is uploaded, or after --tor-timeout `tor: not ready: ...` with the reason and a hint, then every change.",
   options: (context) => [
     {
       name: "basedir",
@@ -97,6 +169,14 @@ export const runCommand: CliCommand = {
       help:
         "Specify which Tahoe base directory should be used. This has the same effect as the global " +
         `--node-directory option. [default: ${quotePath(context.defaultNodeDir)}]`,
+    },
+    {
+      name: "tor-timeout",
+      takesValue: true,
+      help:
+        "For a node that uses Tor: how many seconds to wait for Tor to be bootstrapped, with its SOCKS port " +
+        "answering and the onion service's descriptor uploaded, before printing why it is not. " +
+        `[default: ${DEFAULT_TOR_TIMEOUT_SECONDS}]`,
     },
     {
       name: "allow-stdin-close",

@@ -21,6 +21,7 @@ import {
 } from "@lafs/control-tub";
 import type { Logger, Startable } from "@lafs/interface";
 import { type ServerFlags, serverFlagsFromFiles } from "@lafs/storage-client";
+import type { TorStatus } from "@lafs/transport";
 import type { GridStatus } from "./introducer-node.js";
 
 export interface ControlTubServiceOptions {
@@ -33,6 +34,8 @@ export interface ControlTubServiceOptions {
   nodeId: string;
   /** The grid side once it runs (servers connected); read at each status request. */
   grid: () => GridStatus | undefined;
+  /** The node's Tor state, when it uses Tor (transport's TorStatus). */
+  torStatus?: (() => TorStatus) | undefined;
   /** Asks the node to stop gracefully (runNode's abort). */
   requestStop: () => void;
   now?: () => number;
@@ -119,6 +122,7 @@ export function createControlTubService(options: ControlTubServiceOptions): Cont
         progress: a.totalBytes ? a.doneBytes / a.totalBytes : null,
         startedAt: new Date(a.startedAt).toISOString(),
       })),
+      ...(options.torStatus === undefined ? {} : { tor: options.torStatus() }),
     };
   }
 

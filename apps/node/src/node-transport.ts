@@ -1,6 +1,12 @@
 import type { TahoeConfig } from "@lafs/config";
 import type { Logger } from "@lafs/interface";
-import { createTorProvider, type TorProgressListener, type TorProvider } from "@lafs/transport";
+import {
+  createTorMonitor,
+  createTorProvider,
+  type TorMonitor,
+  type TorProgressListener,
+  type TorProvider,
+} from "@lafs/transport";
 
 /**
  * Whether this node uses Tor at all. Only then does it get a Tor provider, which may probe the
@@ -31,5 +37,22 @@ export function createNodeTorProvider(
     tor: config.tor,
     logger: options.logger,
     onProgress: options.onTorProgress,
+  });
+}
+
+/**
+ * Watches the node's tor for `tahoe run`, `tahoe status` and the welcome page. Its service is
+ * pushed after the provider's, so it stops first.
+ */
+export function createNodeTorMonitor(
+  provider: TorProvider,
+  config: TahoeConfig,
+  options: { logger?: Logger | undefined },
+): TorMonitor {
+  return createTorMonitor({
+    provider,
+    settings: config.tor,
+    onion: config.tor.onion,
+    logger: options.logger,
   });
 }

@@ -15,7 +15,7 @@ import {
 } from "@lafs/control-tub";
 import type { Logger, Startable } from "@lafs/interface";
 import type { StorageServerStatus } from "@lafs/storage-server";
-import { loadOverrideRules } from "@lafs/transport";
+import { loadOverrideRules, overrideRulesPrivacyErrors, type TorMonitor } from "@lafs/transport";
 import {
   ANNOUNCEMENT_FILE,
   type StorageAnnouncement,
@@ -33,7 +33,7 @@ import {
   type NodeIdentity,
   writeStorageFurl,
 } from "./node-identity.js";
-import { createNodeTorProvider } from "./node-transport.js";
+import { createNodeTorMonitor, createNodeTorProvider } from "./node-transport.js";
 import { createOnionService, type OnionServiceOptions } from "./onion-service.js";
 import { acquireNodeLock, type NodeLock } from "./pid-file.js";
 import { resolveTubEndpoints, type TubEndpointOptions } from "./tub-endpoints.js";
@@ -78,6 +78,8 @@ export interface NodeStatus {
   grid: GridStatus;
   /** What BASEDIR/node.url holds (`http://127.0.0.1:PORT/`); undefined without [node]web.port. */
   nodeUrl: string | undefined;
+  /** The node's Tor (bootstrap, SOCKS, onion descriptor), when it uses Tor. */
+  tor: TorMonitor | undefined;
 }
 
 /** A node made from BASEDIR: start() checks the configuration, takes the directory and starts the services. */
@@ -210,7 +212,13 @@ export function createNode(basedir: string, options: NodeOptions = {}): TahoeNod
         const loaded = await loadNodeConfig(root);
         const rules = await loadOverrideRules(root);
         warnings = [...loaded.warnings, ...rules.warnings];
-        const errors = [...loaded.errors, ...rules.errors];
+        const errors = [
+          ...loaded.errors,
+          ...rules.errors,
+          ...(loaded.config === undefined
+            ? []
+            : overrideRulesPrivacyErrors(rules.rules, loaded.config.node.revealIpAddress)),
+        ];
         if (errors.length > 0 || loaded.config === undefined) {
           throw new ConfigInvalidError(errors, {
             hint: "Fix each line above, then start the node again. Nothing was started.",
@@ -226,7 +234,12 @@ export function createNode(basedir: string, options: NodeOptions = {}): TahoeNod
           // Pushed first so it stops last, after everything that talks through it.
           services.push({ start: async () => {}, stop: () => torProvider.stop() });
         }
-        const onion = createOnionService(root, config, { logger, torProvider });
+        const torMonitor = torProvider && createNodeTorMonitor(torProvider, config, { logger: log });
+        if (torMonitor !== undefined) {
+          services.push(torMonitor);
+          await torMonitor.start();
+        }
+        const onion = createOnionService(root, config, { logger, torProvider, torMonitor });
         if (onion !== undefined) {
           // Pushed first so it is stopped after the storage server it forwards to.
           services.push(onion);
@@ -271,6 +284,7 @@ export function createNode(basedir: string, options: NodeOptions = {}): TahoeNod
                 logger: log,
                 activity,
                 storageReport: () => storageReport?.(),
+                torStatus: torMonitor && (() => torMonitor.status()),
               })
             : undefined;
         const control = createControlTubService({
@@ -282,6 +296,7 @@ export function createNode(basedir: string, options: NodeOptions = {}): TahoeNod
           version,
           nodeId: identity.nodeKey.nodeId,
           grid: () => grid,
+          torStatus: torMonitor && (() => torMonitor.status()),
           requestStop: options.requestStop ?? (() => void node.stop()),
         });
         services.push(control);
@@ -295,6 +310,7 @@ export function createNode(basedir: string, options: NodeOptions = {}): TahoeNod
           storage,
           grid,
           nodeUrl,
+          tor: torMonitor,
         };
         state = "running";
       } catch (error) {

@@ -5,6 +5,7 @@ import {
   createTorProvider,
   type PublishedOnion,
   publishOnionService,
+  type TorMonitor,
   type TorProgressListener,
   type TorProvider,
 } from "@lafs/transport";
@@ -15,6 +16,8 @@ export interface OnionServiceOptions {
   onTorProgress?: TorProgressListener | undefined;
   /** Shared with the node's transport when one exists, so one tor serves both; default: a new provider. */
   torProvider?: TorProvider | undefined;
+  /** Told the service id, so the node's Tor status shows whether the descriptor is uploaded. */
+  torMonitor?: TorMonitor | undefined;
 }
 
 /** The node's onion service while it runs; `serviceId` is set once started. */
@@ -50,7 +53,13 @@ export function createOnionService(
     },
     async start() {
       published = await publishOnionService(provider, { privateKeyFile, localPort, externalPort });
-      log.info({ onion: `${published.serviceId}.onion`, externalPort, localPort }, "onion service published");
+      // ADD_ONION only hands the service to Tor: peers reach it once Tor uploads its descriptor,
+      // which a tor that is not bootstrapped (or has DisableNetwork 1) never does.
+      log.info(
+        { onion: `${published.serviceId}.onion`, externalPort, localPort },
+        "onion service added to tor; reachable once its descriptor is uploaded",
+      );
+      options.torMonitor?.watchOnion(published.serviceId);
     },
     async stop() {
       const p = published;

@@ -14,7 +14,7 @@ import {
   uploadImmutable,
   withServerFlags,
 } from "@lafs/storage-client";
-import type { WebNode, WebServerInfo, WebStorageReport } from "@lafs/web";
+import type { WebNode, WebServerInfo, WebStorageReport, WebTorStatus } from "@lafs/web";
 import type { GridClients } from "./grid-clients.js";
 import { nodeSpoolPrefix } from "./spool-cleanup.js";
 
@@ -45,6 +45,8 @@ export interface WebNodeOptions {
   storageEnabled: boolean;
   /** The node's own storage server's damage report, when it runs one. */
   storageReport?: (() => WebStorageReport | undefined) | undefined;
+  /** The node's Tor state, when it uses Tor. */
+  torStatus?: (() => WebTorStatus) | undefined;
   serverList: ServerList;
   introducers: readonly IntroducerClient[];
   clients: GridClients;
@@ -133,10 +135,18 @@ export function createWebNode(options: WebNodeOptions): NodeWebNode {
       // Any storage index will do: it only orders the servers, and readiness is about counts.
       const plan = placeShares({ storageIndex: new Uint8Array(16), servers: flagged, k, happy, n });
       const headline = plan.refusals[0];
-      return plan.ok || headline === undefined ? { ready: true } : { ready: false, reason: headline.message };
+      if (plan.ok || headline === undefined) return { ready: true };
+      return { ready: false, reason: withTorReason(headline.message) };
     } catch (error) {
-      return { ready: false, reason: (error as Error).message };
+      return { ready: false, reason: withTorReason((error as Error).message) };
     }
+  }
+
+  /** Servers behind Tor stay unconnected while Tor is broken: say so first, it is the thing to fix. */
+  function withTorReason(reason: string): string {
+    const tor = options.torStatus?.();
+    if (tor === undefined || tor.ready) return reason;
+    return `Tor is not ready: ${tor.problem ?? "no reason known"} (${tor.hint ?? "see the Tor section"}); ${reason}`;
   }
 
   async function runUpload(
@@ -209,6 +219,7 @@ export function createWebNode(options: WebNodeOptions): NodeWebNode {
         storage: storageStatus(options.storageEnabled, options.storageReport?.()),
         uploads: uploadReadiness(),
         encoding: { ...options.encoding.last() },
+        ...(options.torStatus === undefined ? {} : { tor: options.torStatus() }),
       };
     },
 

@@ -12,7 +12,8 @@ import { parseSecretFile } from "@lafs/crypto";
 import type { Logger, Startable } from "@lafs/interface";
 import type { IntroducerClient, ServerList } from "@lafs/introducer-client";
 import type { ConnectFunction } from "@lafs/storage-client";
-import type { WebStorageReport } from "@lafs/web";
+import { literalListenEndpoint } from "@lafs/transport";
+import type { WebStorageReport, WebTorStatus } from "@lafs/web";
 import { createWebServer } from "@lafs/web";
 import { errnoCode, NodeError } from "./errors.js";
 import { createGridClients } from "./grid-clients.js";
@@ -38,6 +39,8 @@ export interface WebServicesOptions {
   activity?: ActivityTracker | undefined;
   /** The node's storage server's damage report, for the welcome page; unset when it runs none. */
   storageReport?: (() => WebStorageReport | undefined) | undefined;
+  /** The node's Tor state, when it uses Tor: shown on the welcome page and in upload readiness. */
+  torStatus?: (() => WebTorStatus) | undefined;
 }
 
 async function readSecret(basedir: string, file: string, bytes: number): Promise<Uint8Array> {
@@ -97,6 +100,7 @@ export async function startWebServices(options: WebServicesOptions): Promise<str
     maxSegmentSize: config.client.maxSegmentSizeForTesting,
     storageEnabled: config.storage.enabled,
     storageReport: options.storageReport,
+    torStatus: options.torStatus,
     serverList: options.serverList,
     introducers: options.introducers,
     clients,
@@ -105,7 +109,8 @@ export async function startWebServices(options: WebServicesOptions): Promise<str
   });
   const web = createWebServer({
     node,
-    listen,
+    // interface=localhost as 127.0.0.1: no system name lookup (reveal-IP-address = false promises none).
+    listen: literalListenEndpoint(listen),
     logger: logger.child({ component: "web" }),
     control,
     uploadAuthority: {

@@ -345,6 +345,16 @@ export const SCHEMA = {
           "lafs-ts only. A file of extra torrc lines for the tor the node launches (launch = true), added after the node's own lines: e.g. the DirAuthority lines and TestingTorNetwork 1 of a private test network, or Bridge lines.",
         emptyMeansUnset: true,
       }),
+      streamIsolation: key({
+        name: "stream.isolation",
+        value: bool,
+        default: undefined,
+        defaultText: "(true when reveal-IP-address = false, else false)",
+        allowed: BOOLEAN_ALLOWED,
+        description:
+          "lafs-ts only. true gives each storage server's and introducer's connections their own SOCKS username and password, so Tor (IsolateSOCKSAuth, on by default for a SocksPort) puts them on circuits of their own and no exit or relay sees one client's servers together.",
+        emptyMeansUnset: true,
+      }),
       bootstrapTimeout: key({
         name: "bootstrap.timeout",
         value: int(BOOTSTRAP_SECONDS),

@@ -152,8 +152,9 @@ describe("the schema table, key by key", () => {
         "tor.executable",
         "control.port",
         "socks.port",
-        // lafs-ts only: extra torrc lines for a launched tor, and its bootstrap limit.
+        // lafs-ts only: extra torrc lines for a launched tor, stream isolation, and the bootstrap limit.
         "torrc.file",
+        "stream.isolation",
         "bootstrap.timeout",
         "onion",
         "onion.local_port",

@@ -1,3 +1,4 @@
+import { createHash, randomBytes } from "node:crypto";
 import type { Socket } from "node:net";
 import { type ClientEndpoint, type ConnectionHint, isLoopbackHost } from "@lafs/config";
 import { type DaemonEndpoint, describeEndpoint, dialSocket, errnoText } from "./dial.js";
@@ -17,7 +18,8 @@ export interface SamEndpointSource {
 
 /** Dials one hint; the transport has already decided this handler is the one to use. */
 export interface HintHandler {
-  connect(hint: ConnectionHint, hintText: string, signal: AbortSignal): Promise<Socket>;
+  /** serverId, when known, names whose connection this is (Tor's stream isolation uses it). */
+  connect(hint: ConnectionHint, hintText: string, signal: AbortSignal, serverId?: string): Promise<Socket>;
   close(): void;
 }
 
@@ -77,9 +79,15 @@ export function daemonEndpoint(e: ClientEndpoint): DaemonEndpoint {
  * Tor through its SOCKS port. The hint's host goes to Tor as written (a name as a name, an
  * address as an address), so no name is ever looked up on this machine.
  */
-export function createTorHandler(source: SocksEndpointSource, localOnly: boolean): HintHandler {
+export function createTorHandler(
+  source: SocksEndpointSource,
+  localOnly: boolean,
+  isolate = false,
+): HintHandler {
+  // A new password per node run: a restarted node does not reuse its last run's circuits.
+  const runNonce = randomBytes(8).toString("hex");
   return {
-    async connect(hint, hintText, signal) {
+    async connect(hint, hintText, signal, serverId) {
       if (hint.port === undefined) {
         throw new TransportError(
           "TAHOE_ERR_TRANSPORT_SOCKS_PROTOCOL",
@@ -91,10 +99,22 @@ export function createTorHandler(source: SocksEndpointSource, localOnly: boolean
       }
       const proxy = await source.socksEndpoint(signal);
       if (localOnly) checkDaemonIsLocal(proxy, "Tor SOCKS port", "[tor]socks.port");
-      return socks5Connect(proxy, { host: hint.host, port: hint.port }, signal);
+      // IsolateSOCKSAuth: one username per server (or, for an introducer, per host and port), so
+      // Tor builds each its own circuits and no relay sees which servers one client uses.
+      const auth = isolate
+        ? { username: isolationKey(serverId, hint.host, hint.port), password: runNonce }
+        : undefined;
+      return socks5Connect(proxy, { host: hint.host, port: hint.port }, signal, auth);
     },
     close() {},
   };
+}
+
+/** The SOCKS username of one peer: its server id, or its hint's host and port when it has none. */
+export function isolationKey(serverId: string | undefined, host: string, port: number): string {
+  const key = serverId ?? `${host}:${port}`;
+  // RFC 1929 fields are at most 255 bytes; a long key is hashed (still one per peer).
+  return Buffer.byteLength(key) <= 255 ? key : createHash("sha256").update(key).digest("hex");
 }
 
 /**

@@ -18,12 +18,13 @@ export {
   publicDestinationOf,
   publishI2pDestination,
 } from "./i2p-provider/publish-destination.js";
-export { describeListenEndpoint, listenOnEndpoint } from "./listen.js";
+export { describeListenEndpoint, listenOnEndpoint, literalListenEndpoint } from "./listen.js";
 export {
   CONNECTION_RULES_FILE,
   loadOverrideRules,
   type OverrideRule,
   type OverrideRulesResult,
+  overrideRulesPrivacyErrors,
   parseOverrideRules,
 } from "./override-rules.js";
 export type { AnnouncedConnections, HandlerDecision, HandlerName } from "./policy.js";
@@ -41,7 +42,14 @@ export {
   samStreamConnect,
   samStreamForward,
 } from "./sam.js";
-export { type Socks5Target, socks5Connect, socks5ConnectRequest, socksReplyError } from "./socks5.js";
+export {
+  type Socks5Credentials,
+  type Socks5Target,
+  socks5Connect,
+  socks5ConnectRequest,
+  socksReplyError,
+  usernamePasswordRequest,
+} from "./socks5.js";
 export {
   type AllocatedOnion,
   type AllocateOnionOptions,
@@ -49,6 +57,7 @@ export {
   type OnionAllocator,
 } from "./tor/allocate-onion.js";
 export { parseBootstrapPhase, type TorBootstrapProgress, type TorProgressListener } from "./tor/bootstrap.js";
+export { type CheckTorOptions, checkTor, type TorCheckHints, type TorCheckResult } from "./tor/check-tor.js";
 export {
   type ConnectTorControlOptions,
   connectTorControl,
@@ -75,6 +84,14 @@ export {
   type TorProviderOptions,
   type TorSettings,
 } from "./tor/tor-provider.js";
+export {
+  createTorMonitor,
+  describeTorStatus,
+  parseHsDescEvent,
+  type TorMonitor,
+  type TorMonitorOptions,
+  type TorStatus,
+} from "./tor/tor-status.js";
 export {
   type ConnectAnyOptions,
   type ConnectFunction,

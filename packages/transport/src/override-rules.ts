@@ -98,6 +98,28 @@ export function parseOverrideRules(text: string, file: string): OverrideRulesRes
 }
 
 /**
+ * reveal-IP-address = false: a rule that sends tcp hints to the tcp handler would connect
+ * directly, so it is an error at start (as servers.yaml's `connections: {tcp: tcp}` is), not a
+ * refusal at the first connection.
+ */
+export function overrideRulesPrivacyErrors(
+  rules: readonly OverrideRule[],
+  revealIpAddress: boolean,
+): ConfigIssue[] {
+  if (revealIpAddress) return [];
+  return rules
+    .filter(
+      (r) => r.handler === "tcp" && (r.match.kind === "server" || (r.match.pattern.kind ?? "tcp") === "tcp"),
+    )
+    .map((r) => ({
+      file: r.file,
+      line: r.line,
+      message: `this rule sends ${r.match.kind === "server" ? `server ${r.match.serverId}'s` : "matching"} tcp hints to the tcp handler, but reveal-IP-address = false in tahoe.cfg: a direct connection reveals this node's IP address`,
+      allowed: "use tor or disabled in this rule, or remove it",
+    }));
+}
+
+/**
  * Reads BASEDIR/private/connections.rules. A missing file means no rules; any other read error
  * is an error issue, so a rules file the node cannot read is never silently ignored.
  */

@@ -114,6 +114,31 @@ function protocolError(proxy: string, what: string): TransportError {
   });
 }
 
+/** SOCKS5 username/password (RFC 1929); Tor does not check them, it isolates streams by them. */
+export interface Socks5Credentials {
+  username: string;
+  password: string;
+}
+
+/** RFC 1929's request: version 1, then each field as a length byte and 1..255 bytes. */
+export function usernamePasswordRequest(auth: Socks5Credentials): Buffer {
+  const user = Buffer.from(auth.username, "utf8");
+  const pass = Buffer.from(auth.password, "utf8");
+  for (const [field, bytes] of [
+    ["username", user],
+    ["password", pass],
+  ] as const) {
+    if (bytes.length === 0 || bytes.length > 255) {
+      throw new TransportError(
+        "TAHOE_ERR_TRANSPORT_SOCKS_PROTOCOL",
+        `the SOCKS ${field} is ${bytes.length} bytes; RFC 1929 allows 1..255`,
+        { hint: "this is a bug in the caller that chose the stream isolation credentials" },
+      );
+    }
+  }
+  return Buffer.concat([Buffer.of(0x01, user.length), user, Buffer.of(pass.length), pass]);
+}
+
 /** The CONNECT request: the host goes as an address (ATYP 1/4) or as a name (ATYP 3), never resolved. */
 export function socks5ConnectRequest(target: Socks5Target): Buffer {
   const address = addressBytes(target.host);
@@ -145,6 +170,7 @@ export async function socks5Connect(
   proxy: DaemonEndpoint,
   target: Socks5Target,
   signal: AbortSignal,
+  auth?: Socks5Credentials,
 ): Promise<Socket> {
   const proxyText = describeEndpoint(proxy);
   const targetText = target.host.includes(":")
@@ -167,10 +193,16 @@ export async function socks5Connect(
   );
   const unhook = destroyOnAbort(socket, signal);
   try {
-    socket.write(Buffer.of(0x05, 0x01, 0x00));
+    // With credentials, offer username/password too: Tor takes it, and isolates by it.
+    socket.write(auth === undefined ? Buffer.of(0x05, 0x01, 0x00) : Buffer.of(0x05, 0x02, 0x00, 0x02));
     const method = await reader.read(2);
     if (method[0] !== 0x05) throw protocolError(proxyText, `answered with version ${method[0]}, not SOCKS5`);
-    if (method[1] !== 0x00) throw protocolError(proxyText, "requires authentication");
+    if (method[1] === 0x02 && auth !== undefined) {
+      socket.write(usernamePasswordRequest(auth));
+      const answer = await reader.read(2);
+      if (answer[1] !== 0x00)
+        throw protocolError(proxyText, "refused the SOCKS username/password (RFC 1929)");
+    } else if (method[1] !== 0x00) throw protocolError(proxyText, "requires authentication");
     socket.write(request);
     const head = await reader.read(4);
     if (head[0] !== 0x05) throw protocolError(proxyText, `replied with version ${head[0]}, not SOCKS5`);

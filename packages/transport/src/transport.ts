@@ -134,7 +134,9 @@ export function createTransport(options: TransportOptions): Transport {
     if (localOnly) checkDaemonIsLocal(endpoint, "Tor SOCKS port", "[tor]socks.port");
     torSource = { socksEndpoint: async () => endpoint };
   }
-  const tor = config.tor.enabled && torSource ? createTorHandler(torSource, localOnly) : undefined;
+  // Stream isolation: on by default when the node hides its address ([tor]stream.isolation).
+  const isolate = config.tor.streamIsolation ?? localOnly;
+  const tor = config.tor.enabled && torSource ? createTorHandler(torSource, localOnly, isolate) : undefined;
 
   let samSource = options.i2p;
   if (!samSource && config.i2p.samPort) {
@@ -259,7 +261,7 @@ export function createTransport(options: TransportOptions): Transport {
       );
       let socket: Socket;
       try {
-        socket = await chosen.connect(hint, hintText, linked.signal);
+        socket = await chosen.connect(hint, hintText, linked.signal, opts.serverId);
       } catch (err) {
         if (linked.signal.aborted) throw abortReason(linked.signal, `connecting to ${hintText}`);
         throw err;

@@ -8,6 +8,7 @@ import {
   createTransport,
   hintMatches,
   loadOverrideRules,
+  overrideRulesPrivacyErrors,
   parseHintPattern,
   parseOverrideRules,
 } from "../src/index.js";
@@ -75,6 +76,22 @@ hint tcp:10.0.0.0/8 disabled
 
 hint tor:* tcp
 `;
+
+  it("under reveal-IP-address = false, every rule that would connect tcp hints directly is an error with its line", () => {
+    const { rules } = parseOverrideRules(text, "connections.rules");
+    expect(overrideRulesPrivacyErrors(rules, true)).toEqual([]);
+    expect(overrideRulesPrivacyErrors(rules, false)).toEqual([
+      expect.objectContaining({
+        file: "connections.rules",
+        line: 3,
+        message:
+          "this rule sends matching tcp hints to the tcp handler, but reveal-IP-address = false in tahoe.cfg: a direct connection reveals this node's IP address",
+        allowed: "use tor or disabled in this rule, or remove it",
+      }),
+    ]);
+    const server = parseOverrideRules(`server ${SERVER_A} tcp\n`, "r").rules;
+    expect(overrideRulesPrivacyErrors(server, false)[0]?.message).toContain(`server ${SERVER_A}'s tcp hints`);
+  });
 
   it("parses each rule with its line, and warns about a rule that cannot act", () => {
     const { rules, errors, warnings } = parseOverrideRules(text, "connections.rules");

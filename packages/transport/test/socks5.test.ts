@@ -1,7 +1,13 @@
 import dns from "node:dns";
 import { createServer } from "node:net";
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { socks5Connect, socks5ConnectRequest, socksReplyError } from "../src/index.js";
+import { isolationKey } from "../src/handlers.js";
+import {
+  socks5Connect,
+  socks5ConnectRequest,
+  socksReplyError,
+  usernamePasswordRequest,
+} from "../src/index.js";
 import { fakeSocks, listen, onionOf, roundTrip } from "./fakes.js";
 
 describe("socks5ConnectRequest", () => {
@@ -26,6 +32,27 @@ describe("socks5ConnectRequest", () => {
     expect(() => socks5ConnectRequest({ host: `${"a.".repeat(128)}invalid`, port: 1 })).toThrow(
       expect.objectContaining({ code: "TAHOE_ERR_TRANSPORT_SOCKS_PROTOCOL" }),
     );
+  });
+});
+
+describe("usernamePasswordRequest (RFC 1929, for Tor's stream isolation)", () => {
+  it("writes version 1 and each field with its length", () => {
+    expect([...usernamePasswordRequest({ username: "ab", password: "xyz" })]).toEqual([
+      1, 2, 0x61, 0x62, 3, 0x78, 0x79, 0x7a,
+    ]);
+  });
+
+  it("refuses an empty or over-long field", () => {
+    expect(() => usernamePasswordRequest({ username: "", password: "x" })).toThrow(/username is 0 bytes/);
+    expect(() => usernamePasswordRequest({ username: "u", password: "p".repeat(256) })).toThrow(
+      /password is 256 bytes; RFC 1929 allows 1..255/,
+    );
+  });
+
+  it("a stream's isolation key is its server id, else its hint's host and port; long ones are hashed", () => {
+    expect(isolationKey("v0-abc", "x.onion", 3457)).toBe("v0-abc");
+    expect(isolationKey(undefined, "x.onion", 3457)).toBe("x.onion:3457");
+    expect(isolationKey("s".repeat(300), "h", 1)).toMatch(/^[0-9a-f]{64}$/);
   });
 });
 

@@ -6,6 +6,7 @@ import { loadTahoeCfgText } from "@lafs/config";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   allocateOnionService,
+  connectTorControl,
   createTorProvider,
   createTransport,
   publishOnionService,
@@ -100,6 +101,63 @@ describe.skipIf(skip !== undefined)("with a private Tor network (tornet)", () =>
     } finally {
       await transport.close();
       await provider.stop();
+    }
+  }, 120_000);
+
+  it("stream isolation: each server's connections get their own circuit (IsolateSOCKSAuth); off, they share one", async () => {
+    const control = await connectTorControl({ kind: "tcp", host: "127.0.0.1", port: net.clientControlPort });
+    const cfg = (isolation: string) =>
+      configOf(
+        `[node]\nreveal-IP-address = false\ntub.port = disabled\ntub.location = disabled\n[storage]\nenabled = false\n[connections]\ntcp = tor\n[tor]\ncontrol.port = tcp:127.0.0.1:${net.clientControlPort}\n${isolation}`,
+      );
+    /** The circuit Tor attached each open socket's stream to, from GETINFO stream-status. */
+    const circuitsOf = async (sockets: Duplex[]): Promise<string[]> => {
+      const status = (await control.getInfo("stream-status")).get("stream-status") ?? "";
+      // "ID STATUS CIRCUIT TARGET" lines; SOURCE_ADDR is not listed, so match by order of opening.
+      // The target reads "127.0.0.1:PORT", or "127.0.0.1.FINGERPRINT.exit:PORT" once Tor chose the exit.
+      const lines = status
+        .split("\n")
+        .filter((l) => /^\d+ SUCCEEDED \d+ 127\.0\.0\.1[.:]/.test(l) && l.endsWith(`:${echo.port}`));
+      expect(lines.length, status).toBe(sockets.length);
+      return lines
+        .map((l) => l.split(" "))
+        .sort((a, b) => Number(a[0]) - Number(b[0]))
+        .map((f) => f[2] as string);
+    };
+    const open = async (transport: ReturnType<typeof createTransport>, serverId: string) => {
+      const socket = await transport.connect(
+        { kind: "tcp", host: "127.0.0.1", port: echo.port },
+        { serverId },
+      );
+      return socket;
+    };
+    const provider = createTorProvider({ basedir: temp, tor: cfg("").tor });
+    try {
+      // Default under reveal-IP-address = false: on.
+      const isolated = createTransport({ config: cfg(""), tor: provider });
+      const a1 = await open(isolated, "v0-server-a");
+      const b = await open(isolated, "v0-server-b");
+      const a2 = await open(isolated, "v0-server-a");
+      const [ca1, cb, ca2] = await circuitsOf([a1, b, a2]);
+      expect(cb).not.toBe(ca1);
+      expect(ca2).toBe(ca1);
+      const circuits = (await control.getInfo("circuit-status")).get("circuit-status") ?? "";
+      expect(circuits).toMatch(new RegExp(`^${ca1} BUILT `, "m"));
+      expect(circuits).toMatch(new RegExp(`^${cb} BUILT `, "m"));
+      for (const s of [a1, b, a2]) s.destroy();
+      await isolated.close();
+      await new Promise((r) => setTimeout(r, 500));
+
+      const shared = createTransport({ config: cfg("stream.isolation = false\n"), tor: provider });
+      const c = await open(shared, "v0-server-c");
+      const d = await open(shared, "v0-server-d");
+      const [cc, cd] = await circuitsOf([c, d]);
+      expect(cd).toBe(cc);
+      for (const s of [c, d]) s.destroy();
+      await shared.close();
+    } finally {
+      await provider.stop();
+      await control.close();
     }
   }, 120_000);
 

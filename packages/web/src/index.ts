@@ -21,5 +21,6 @@ export type {
   WebNodeStatus,
   WebServerInfo,
   WebStorageReport,
+  WebTorStatus,
   WebUploadOptions,
 } from "./web-node.js";

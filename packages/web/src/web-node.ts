@@ -51,6 +51,23 @@ export interface WebNodeStatus {
   /** Whether an upload could start now; Tahoe-LAFS leaves callers to guess when the grid is "connected enough". */
   uploads: { ready: boolean /** placement's words when not ready */; reason?: string };
   encoding: { k: number; happy: number; n: number };
+  /** The node's Tor, when it uses one (transport's TorStatus); absent otherwise. */
+  tor?: WebTorStatus;
+}
+
+/** What the node knows of its Tor: read through Tor's control port, or by a SOCKS greeting without one. */
+export interface WebTorStatus {
+  ready: boolean;
+  via: "control-port" | "socks-probe";
+  controlPort?: string | undefined;
+  /** Unknown (absent) without a control port. */
+  bootstrap?: { progress: number; summary: string; warning?: string | undefined } | undefined;
+  networkDisabled?: boolean | undefined;
+  socks: { endpoint?: string | undefined; reachable: boolean; error?: string | undefined };
+  onion?: { address: string; descriptorUploaded: boolean; lastFailure?: string | undefined } | undefined;
+  problem?: string | undefined;
+  hint?: string | undefined;
+  checkedAt: number;
 }
 
 export interface WebDownload {

@@ -1,6 +1,6 @@
 import { html, type SafeHtml } from "./html.js";
 import { page } from "./page.js";
-import type { WebNodeStatus, WebServerInfo, WebStorageReport } from "./web-node.js";
+import type { WebNodeStatus, WebServerInfo, WebStorageReport, WebTorStatus } from "./web-node.js";
 
 /** "5 minutes ago", as Tahoe-LAFS's welcome page writes times. */
 export function ago(then: number | undefined, now: number): string {
@@ -86,7 +86,61 @@ export function welcomeJson(status: WebNodeStatus, now: number): unknown {
     },
     uploads: { ready: status.uploads.ready, reason: status.uploads.reason ?? null },
     encoding: status.encoding,
+    ...(status.tor === undefined ? {} : { tor: torJson(status.tor) }),
   };
+}
+
+/** `/?t=json`'s tor section: null where the node cannot know (no control port). */
+function torJson(tor: WebTorStatus) {
+  return {
+    ready: tor.ready,
+    via: tor.via,
+    control_port: tor.controlPort ?? null,
+    bootstrapped: tor.bootstrap === undefined ? null : tor.bootstrap.progress >= 100,
+    bootstrap_progress: tor.bootstrap?.progress ?? null,
+    bootstrap_summary: tor.bootstrap?.summary ?? null,
+    bootstrap_warning: tor.bootstrap?.warning ?? null,
+    network_disabled: tor.networkDisabled ?? null,
+    socks: {
+      endpoint: tor.socks.endpoint ?? null,
+      reachable: tor.socks.reachable,
+      error: tor.socks.error ?? null,
+    },
+    onion:
+      tor.onion === undefined
+        ? null
+        : {
+            address: tor.onion.address,
+            descriptor_uploaded: tor.onion.descriptorUploaded,
+            last_failure: tor.onion.lastFailure ?? null,
+          },
+    problem: tor.problem ?? null,
+    hint: tor.hint ?? null,
+    checked: tor.checkedAt / 1000,
+  };
+}
+
+/** The welcome page's Tor lines: what a user of a hide-ip or onion node looks for first when nothing connects. */
+function torSection(tor: WebTorStatus | undefined, now: number): SafeHtml | string {
+  if (tor === undefined) return "";
+  const bootstrap =
+    tor.bootstrap === undefined
+      ? "unknown (no control port to ask)"
+      : `${tor.bootstrap.progress}% (${tor.bootstrap.summary})${tor.bootstrap.warning ? `; last warning: ${tor.bootstrap.warning}` : ""}`;
+  const socks = tor.socks.reachable
+    ? `${tor.socks.endpoint} answers`
+    : `not reachable${tor.socks.endpoint ? ` at ${tor.socks.endpoint}` : ""}${tor.socks.error ? `: ${tor.socks.error}` : ""}`;
+  const state = tor.ready
+    ? html`<p id="tor-state" class="ready">Tor is ready.</p>`
+    : html`<p id="tor-state" class="not-ready" role="alert">Tor is not ready: ${tor.problem ?? "no reason known"}${tor.hint ? html`<br>${tor.hint}` : ""}</p>`;
+  return html`<h2>Tor</h2>
+${state}
+<table id="tor">
+<tr><th>Asked through</th><td>${tor.via === "control-port" ? `control port ${tor.controlPort ?? ""}` : "a SOCKS greeting"} (${ago(tor.checkedAt, now)})</td></tr>
+<tr><th>Bootstrapped</th><td>${bootstrap}</td></tr>
+<tr><th>SOCKS port</th><td>${socks}</td></tr>
+${tor.onion === undefined ? "" : html`<tr><th>Onion service</th><td><code>${tor.onion.address}</code>: descriptor ${tor.onion.descriptorUploaded ? "uploaded" : `not uploaded${tor.onion.lastFailure ? ` (last failure: ${tor.onion.lastFailure})` : ""}`}</td></tr>`}
+</table>`;
 }
 
 /** The storage server's damage report in `/?t=json` (times in seconds, as the rest). */
@@ -179,6 +233,7 @@ upload with <code>tahoe put</code> on the node's machine, or through the control
 ${storageReportSection(status.storage.report, now)}
 <h2>Uploads</h2>
 ${upload}
+${torSection(status.tor, now)}
 <h2>Introducers (${status.introducers.length})</h2>
 ${
   status.introducers.length === 0

@@ -60,10 +60,11 @@ function torrcText(options: LaunchTorOptions, controlPortFile: string): string {
     "Log notice stdout",
     `Log notice file ${join(options.dataDirectory, "notice.log")}`,
   ];
-  if (options.disableNetwork) lines.push("DisableNetwork 1");
   if (options.extraTorrcLines?.length) {
     lines.push("# from [tor]torrc.file:", ...options.extraTorrcLines);
   }
+  // Last, so that no extra line (the last value wins in torrc) can put an offline tor online.
+  if (options.disableNetwork) lines.push("DisableNetwork 1");
   return `${lines.join("\n")}\n`;
 }
 
