@@ -1,10 +1,5 @@
 import { type Furl, parseFurl, redactUrlSecret } from "@lafs/config";
-import {
-  type Announcement,
-  MAX_ANNOUNCEMENT_BYTES,
-  type SignedAnnouncement,
-  verifyAnnouncement,
-} from "@lafs/crypto";
+import { MAX_ANNOUNCEMENT_BYTES, type SignedAnnouncement, verifyAnnouncement } from "@lafs/crypto";
 import {
   type BananaDict,
   type BananaSequence,
@@ -25,15 +20,9 @@ import {
   tuple,
 } from "@lafs/foolscap";
 import { isTahoeError, silentLogger } from "@lafs/interface";
-import { loadAnnouncementCache, saveAnnouncementCache } from "./cache.js";
+import { createAnnouncementStore } from "./announcement-store.js";
 import { IntroducerClientError } from "./errors.js";
-import type {
-  AnnouncementSource,
-  IntroducerClient,
-  IntroducerClientOptions,
-  IntroducerConnectionStatus,
-  ReceivedAnnouncement,
-} from "./introducer-client.js";
+import type { IntroducerClient, IntroducerClientOptions } from "./introducer-client.js";
 
 /** The interface Tahoe's introducer serves at the swissnum of its fURL (spec §9.1). */
 export const INTRODUCER_INTERFACE = "RIIntroducerPublisherAndSubscriberService_v2.tahoe.allmydata.com";
@@ -89,7 +78,6 @@ function violation(message: string): FoolscapError {
 }
 
 const DEFAULT_BACKOFF = { initialMs: 1000, maxMs: 60_000, factor: 2 };
-const CACHE_DELAY_MS = 100;
 
 function errorSummary(error: unknown): { code: string; message: string } {
   if (isTahoeError(error)) return { code: error.code, message: error.message };
@@ -147,21 +135,19 @@ export function createFoolscapIntroducerClient(options: FoolscapIntroducerClient
   const service = options.service ?? "storage";
   const timeoutMs = options.timeoutMs ?? 30_000;
   const maxBytes = options.maxAnnouncementBytes ?? MAX_ANNOUNCEMENT_BYTES;
-  const held = new Map<string, ReceivedAnnouncement>();
   const toPublish = new Map<string, SignedAnnouncement>();
-  const announcementListeners = new Set<(r: ReceivedAnnouncement) => void>();
-  const statusListeners = new Set<(s: IntroducerConnectionStatus) => void>();
-  let status: IntroducerConnectionStatus = {
+  const store = createAnnouncementStore({
     petname,
-    url: shownUrl,
-    state: "stopped",
-    since: now(),
-    synced: false,
-  };
+    shownUrl,
+    service,
+    cacheFile: options.cacheFile,
+    maxAnnouncementBytes: maxBytes,
+    log,
+    now,
+  });
+  const setStatus = store.setStatus;
   let stopController: AbortController | undefined;
   let loop: Promise<void> | undefined;
-  let cacheTimer: NodeJS.Timeout | undefined;
-  let cacheWrite: Promise<void> = Promise.resolve();
   let live: { connection: FoolscapConnection; introducer: RemoteReference } | undefined;
   let lastConnection: string | undefined;
 
@@ -185,50 +171,12 @@ export function createFoolscapIntroducerClient(options: FoolscapIntroducerClient
     },
   };
 
-  function setStatus(change: Partial<IntroducerConnectionStatus>): void {
-    const stateChanged = change.state !== undefined && change.state !== status.state;
-    status = { ...status, ...change, ...(stateChanged ? { since: now() } : {}) };
-    for (const listener of statusListeners) listener(status);
-  }
-
-  function scheduleCacheWrite(): void {
-    if (options.cacheFile === undefined || cacheTimer !== undefined) return;
-    cacheTimer = setTimeout(() => {
-      cacheTimer = undefined;
-      flushCache();
-    }, CACHE_DELAY_MS);
-  }
-
-  function flushCache(): void {
-    const file = options.cacheFile;
-    if (file === undefined) return;
-    const snapshot = [...held.values()].map((r) => r.announcement);
-    cacheWrite = cacheWrite
-      .then(() => saveAnnouncementCache(file, snapshot))
-      .catch((error: unknown) => log.warn({ err: error, file }, "could not write the announcement cache"));
-  }
-
-  /** Tahoe's rules (client.py): ignore duplicates and seqnums that do not go up. */
-  function accept(announcement: Announcement, source: AnnouncementSource): void {
-    const key = `${announcement.serverId} ${announcement.service}`;
-    const current = held.get(key);
-    if (current !== undefined) {
-      const same = current.announcement.signed[0] === announcement.signed[0];
-      if (same && !(current.source === "cache" && source === "introducer")) return;
-      if (!same && announcement.seqnum <= current.announcement.seqnum) return;
-    }
-    const entry: ReceivedAnnouncement = { announcement, source, petname, receivedAt: now() };
-    held.set(key, entry);
-    for (const listener of announcementListeners) listener(entry);
-    if (source === "introducer") scheduleCacheWrite();
-  }
-
   function received(item: BananaValue): void {
     const signed = signedFromBanana(item);
     try {
       if (!signed) throw violation("an announcement that is not a tuple of three UTF-8 byte strings");
       const announcement = verifyAnnouncement(signed, { maxBytes });
-      if (announcement.service === service) accept(announcement, "introducer");
+      if (announcement.service === service) store.accept(announcement, "introducer");
     } catch (error) {
       // One bad announcement (a forgery the introducer let through) must not cost the others.
       log.warn({ err: errorSummary(error) }, "ignoring an announcement from the introducer");
@@ -343,11 +291,7 @@ export function createFoolscapIntroducerClient(options: FoolscapIntroducerClient
 
     async start() {
       if (loop !== undefined) return;
-      if (options.cacheFile !== undefined) {
-        const { announcements, problems } = await loadAnnouncementCache(options.cacheFile, maxBytes);
-        for (const problem of problems) log.warn({ code: problem.code }, problem.message);
-        for (const a of announcements) if (a.service === service) accept(a, "cache");
-      }
+      await store.loadCache();
       stopController = new AbortController();
       loop = run(stopController.signal);
     },
@@ -356,12 +300,7 @@ export function createFoolscapIntroducerClient(options: FoolscapIntroducerClient
       stopController?.abort();
       await loop;
       loop = undefined;
-      if (cacheTimer !== undefined) {
-        clearTimeout(cacheTimer);
-        cacheTimer = undefined;
-        flushCache();
-      }
-      await cacheWrite;
+      await store.flushPending();
       setStatus({ state: "stopped", synced: false });
     },
 
@@ -377,23 +316,10 @@ export function createFoolscapIntroducerClient(options: FoolscapIntroducerClient
       });
     },
 
-    announcements() {
-      return [...held.values()];
-    },
-
-    status() {
-      return status;
-    },
-
-    onAnnouncement(listener) {
-      announcementListeners.add(listener);
-      return () => announcementListeners.delete(listener);
-    },
-
-    onStatus(listener) {
-      statusListeners.add(listener);
-      return () => statusListeners.delete(listener);
-    },
+    announcements: store.announcements,
+    status: store.status,
+    onAnnouncement: store.onAnnouncement,
+    onStatus: store.onStatus,
   };
 }
 

@@ -1,43 +1,20 @@
 import type { IncomingMessage } from "node:http";
 import { type Nurl, parseNurl, redactUrlSecret } from "@lafs/config";
-import {
-  type Announcement,
-  MAX_ANNOUNCEMENT_BYTES,
-  type SignedAnnouncement,
-  verifyAnnouncement,
-} from "@lafs/crypto";
+import { MAX_ANNOUNCEMENT_BYTES, type SignedAnnouncement, verifyAnnouncement } from "@lafs/crypto";
 import { isTahoeError, type Logger, type Startable, silentLogger } from "@lafs/interface";
-import { loadAnnouncementCache, saveAnnouncementCache } from "./cache.js";
+import {
+  createAnnouncementStore,
+  type IntroducerConnectionStatus,
+  type ReceivedAnnouncement,
+} from "./announcement-store.js";
 import { IntroducerClientError } from "./errors.js";
 import { type ConnectFunction, openPinned, readText, requestOver } from "./pinned-https.js";
 
-/** Where an announcement came from: the introducer's stream, or the cache read at start. */
-export type AnnouncementSource = "introducer" | "cache";
-
-export interface ReceivedAnnouncement {
-  announcement: Announcement;
-  source: AnnouncementSource;
-  /** The introducer's petname. */
-  petname: string;
-  /** Milliseconds since the epoch. */
-  receivedAt: number;
-}
-
-export interface IntroducerConnectionStatus {
-  petname: string;
-  /** The NURL with its swissnum hidden. */
-  url: string;
-  state: "connecting" | "connected" | "disconnected" | "stopped";
-  since: number;
-  /** The hint of the current connection. */
-  hint?: string;
-  /** The introducer's application version, from its hello. */
-  introducerVersion?: string;
-  /** True once the stream delivered every announcement the introducer held. */
-  synced: boolean;
-  lastError?: { code: string; message: string; at: number };
-  lastReceivedAt?: number;
-}
+export type {
+  AnnouncementSource,
+  IntroducerConnectionStatus,
+  ReceivedAnnouncement,
+} from "./announcement-store.js";
 
 export interface BackoffOptions {
   initialMs: number;
@@ -82,7 +59,6 @@ export interface IntroducerClient extends Startable {
 }
 
 const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 1000, maxMs: 60_000, factor: 2 };
-const CACHE_DELAY_MS = 100;
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -128,68 +104,25 @@ export function createIntroducerClient(options: IntroducerClientOptions): Introd
   const service = options.service ?? "storage";
   const timeoutMs = options.timeoutMs ?? 30_000;
   const maxBytes = options.maxAnnouncementBytes ?? MAX_ANNOUNCEMENT_BYTES;
-  const held = new Map<string, ReceivedAnnouncement>();
   const toPublish = new Map<string, SignedAnnouncement>();
-  const announcementListeners = new Set<(r: ReceivedAnnouncement) => void>();
-  const statusListeners = new Set<(s: IntroducerConnectionStatus) => void>();
-  let status: IntroducerConnectionStatus = {
+  const store = createAnnouncementStore({
     petname,
-    url: redactUrlSecret(options.url),
-    state: "stopped",
-    since: now(),
-    synced: false,
-  };
+    shownUrl: redactUrlSecret(options.url),
+    service,
+    cacheFile: options.cacheFile,
+    maxAnnouncementBytes: maxBytes,
+    log,
+    now,
+    onOlder: (announcement) =>
+      log.debug(
+        { server: announcement.serverId, seqnum: announcement.seqnum },
+        "ignoring an older announcement",
+      ),
+  });
+  const setStatus = store.setStatus;
   let stopController: AbortController | undefined;
   let loop: Promise<void> | undefined;
-  let cacheTimer: NodeJS.Timeout | undefined;
-  let cacheWrite: Promise<void> = Promise.resolve();
   let connected = false;
-
-  function setStatus(change: Partial<IntroducerConnectionStatus>): void {
-    const stateChanged = change.state !== undefined && change.state !== status.state;
-    status = { ...status, ...change, ...(stateChanged ? { since: now() } : {}) };
-    for (const listener of statusListeners) listener(status);
-  }
-
-  function scheduleCacheWrite(): void {
-    if (options.cacheFile === undefined || cacheTimer !== undefined) return;
-    cacheTimer = setTimeout(() => {
-      cacheTimer = undefined;
-      flushCache();
-    }, CACHE_DELAY_MS);
-  }
-
-  function flushCache(): void {
-    const file = options.cacheFile;
-    if (file === undefined) return;
-    const snapshot = [...held.values()].map((r) => r.announcement);
-    cacheWrite = cacheWrite
-      .then(() => saveAnnouncementCache(file, snapshot))
-      .catch((error: unknown) => log.warn({ err: error, file }, "could not write the announcement cache"));
-  }
-
-  /** Keeps the newest per (server, service); returns whether anything changed. */
-  function accept(announcement: Announcement, source: AnnouncementSource): boolean {
-    const key = `${announcement.serverId} ${announcement.service}`;
-    const current = held.get(key);
-    if (current !== undefined) {
-      const same = current.announcement.signed[0] === announcement.signed[0];
-      // The introducer confirming what the cache said moves it to "introducer"; older is ignored.
-      if (same && !(current.source === "cache" && source === "introducer")) return false;
-      if (!same && announcement.seqnum <= current.announcement.seqnum) {
-        log.debug(
-          { server: announcement.serverId, seqnum: announcement.seqnum },
-          "ignoring an older announcement",
-        );
-        return false;
-      }
-    }
-    const received: ReceivedAnnouncement = { announcement, source, petname, receivedAt: now() };
-    held.set(key, received);
-    for (const listener of announcementListeners) listener(received);
-    if (source === "introducer") scheduleCacheWrite();
-    return true;
-  }
 
   async function publishOne(signed: SignedAnnouncement, signal: AbortSignal): Promise<void> {
     const pinned = await openPinned(nurl, options.connect, signal, label);
@@ -257,7 +190,7 @@ export function createIntroducerClient(options: IntroducerClientOptions): Introd
       case "announcement":
         try {
           const announcement = verifyAnnouncement(event.ann, { maxBytes });
-          if (announcement.service === service) accept(announcement, "introducer");
+          if (announcement.service === service) store.accept(announcement, "introducer");
         } catch (error) {
           // One bad announcement (a forgery the introducer let through) must not cost the others.
           log.warn({ err: errorSummary(error) }, "ignoring an announcement from the introducer");
@@ -404,7 +337,7 @@ export function createIntroducerClient(options: IntroducerClientOptions): Introd
         await subscribeOnce(signal, () => {
           attempt = 0;
           connected = true;
-          log.info({ hint: status.hint }, "connected to the introducer");
+          log.info({ hint: store.status().hint }, "connected to the introducer");
           void publishAll(signal);
         });
       } catch (error) {
@@ -428,12 +361,8 @@ export function createIntroducerClient(options: IntroducerClientOptions): Introd
 
     async start() {
       if (loop !== undefined) return;
-      if (options.cacheFile !== undefined) {
-        const { announcements, problems } = await loadAnnouncementCache(options.cacheFile, maxBytes);
-        for (const problem of problems) log.warn({ code: problem.code }, problem.message);
-        for (const a of announcements) if (a.service === service) accept(a, "cache");
-        if (announcements.length > 0) log.info({ count: announcements.length }, "using cached announcements");
-      }
+      const cached = await store.loadCache();
+      if (cached > 0) log.info({ count: cached }, "using cached announcements");
       stopController = new AbortController();
       loop = run(stopController.signal);
     },
@@ -442,12 +371,7 @@ export function createIntroducerClient(options: IntroducerClientOptions): Introd
       stopController?.abort();
       await loop;
       loop = undefined;
-      if (cacheTimer !== undefined) {
-        clearTimeout(cacheTimer);
-        cacheTimer = undefined;
-        flushCache();
-      }
-      await cacheWrite;
+      await store.flushPending();
       setStatus({ state: "stopped", synced: false });
     },
 
@@ -466,22 +390,9 @@ export function createIntroducerClient(options: IntroducerClientOptions): Introd
       }
     },
 
-    announcements() {
-      return [...held.values()];
-    },
-
-    status() {
-      return status;
-    },
-
-    onAnnouncement(listener) {
-      announcementListeners.add(listener);
-      return () => announcementListeners.delete(listener);
-    },
-
-    onStatus(listener) {
-      statusListeners.add(listener);
-      return () => statusListeners.delete(listener);
-    },
+    announcements: store.announcements,
+    status: store.status,
+    onAnnouncement: store.onAnnouncement,
+    onStatus: store.onStatus,
   };
 }
