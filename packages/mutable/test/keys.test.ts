@@ -33,8 +33,10 @@ describe("RSA keys", () => {
   it("generates RSA-2048 keys whose DER forms Tahoe accepts, and re-imports them byte for byte", () => {
     const pair = generateMutableKeyPair();
     expect(pair.publicKeyDer).toHaveLength(294);
-    expect(pair.privateKeyDer.length).toBeGreaterThanOrEqual(1216);
-    expect(pair.privateKeyDer.length).toBeLessThanOrEqual(1218);
+    // DER integers are minimal: a CRT value whose top bytes happen to be small is a byte or two
+    // shorter, so the length varies from key to key around 1217 (1215 was seen in CI).
+    expect(pair.privateKeyDer.length).toBeGreaterThanOrEqual(1210);
+    expect(pair.privateKeyDer.length).toBeLessThanOrEqual(1220);
     const again = importMutablePrivateKey(pair.privateKeyDer);
     expect(Buffer.from(again.privateKeyDer).equals(Buffer.from(pair.privateKeyDer))).toBe(true);
     expect(Buffer.from(again.publicKeyDer).equals(Buffer.from(pair.publicKeyDer))).toBe(true);
