@@ -22,7 +22,8 @@ import {
 import { isTahoeError, silentLogger } from "@lafs/interface";
 import { createAnnouncementStore } from "./announcement-store.js";
 import { IntroducerClientError } from "./errors.js";
-import type { IntroducerClient, IntroducerClientOptions } from "./introducer-client.js";
+import { DEFAULT_BACKOFF, type IntroducerClient, type IntroducerClientOptions } from "./introducer-client.js";
+import { sleep } from "./wait.js";
 
 /** The interface Tahoe's introducer serves at the swissnum of its fURL (spec §9.1). */
 export const INTRODUCER_INTERFACE = "RIIntroducerPublisherAndSubscriberService_v2.tahoe.allmydata.com";
@@ -76,8 +77,6 @@ function violation(message: string): FoolscapError {
     hint: "the introducer called something this node's subscriber does not offer",
   });
 }
-
-const DEFAULT_BACKOFF = { initialMs: 1000, maxMs: 60_000, factor: 2 };
 
 function errorSummary(error: unknown): { code: string; message: string } {
   if (isTahoeError(error)) return { code: error.code, message: error.message };
@@ -321,17 +320,4 @@ export function createFoolscapIntroducerClient(options: FoolscapIntroducerClient
     onAnnouncement: store.onAnnouncement,
     onStatus: store.onStatus,
   };
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
 }

@@ -9,6 +9,7 @@ import {
 } from "./announcement-store.js";
 import { IntroducerClientError } from "./errors.js";
 import { type ConnectFunction, openPinned, readText, requestOver } from "./pinned-https.js";
+import { sleep } from "./wait.js";
 
 export type {
   AnnouncementSource,
@@ -58,20 +59,7 @@ export interface IntroducerClient extends Startable {
   onStatus(listener: (status: IntroducerConnectionStatus) => void): () => void;
 }
 
-const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 1000, maxMs: 60_000, factor: 2 };
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
-}
+export const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 1000, maxMs: 60_000, factor: 2 };
 
 function errorSummary(error: unknown): { code: string; message: string } {
   if (isTahoeError(error)) return { code: error.code, message: error.message };
