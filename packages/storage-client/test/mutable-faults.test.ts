@@ -135,6 +135,52 @@ describe("mutable files: races, corruption, missing servers, in-place updates, r
     }
   });
 
+  it("an update that collides with another writer: SDMF retries on a fresh servermap (Tahoe's modify), MDMF reports it", async () => {
+    for (const format of ["SDMF", "MDMF"] as const) {
+      const base = testBytes(3000, 30);
+      const created = await createMutableFile({ ...grid(g.servers()), format, contents: base });
+      const theirs = testBytes(3000, 31);
+      let interference: Promise<unknown> | undefined;
+      // The other client overwrites the file before any of our share writes goes out.
+      const servers = g.servers().map((s) => ({
+        ...s,
+        client: {
+          ...s.client,
+          readTestWrite: async (...args: Parameters<StorageClient["readTestWrite"]>) => {
+            interference ??= overwriteMutableFile({
+              ...grid(otherServers()),
+              writeCap: created.writeCap,
+              contents: theirs,
+            });
+            await interference;
+            return s.client.readTestWrite(...args);
+          },
+        },
+      }));
+      const patch = testBytes(10, 32);
+      const attempt = updateMutableFile({
+        ...grid(servers),
+        writeCap: created.writeCap,
+        offset: 100,
+        contents: patch,
+      });
+      const file = async () => openMutableFile({ ...grid(g.servers()), cap: created.readCap });
+      if (format === "SDMF") {
+        const result = await attempt;
+        expect(result.seqnum).toBe(3);
+        const expected = Buffer.from(theirs);
+        expected.set(patch, 100);
+        expect(sha(await (await file()).readAll())).toBe(sha(expected));
+      } else {
+        const error = await errorOf(attempt);
+        expect(isMutableFileError(error, "TAHOE_ERR_MUTABLE_UNCOORDINATED_WRITE"), String(error)).toBe(true);
+        const now = await file();
+        expect(now.seqnum).toBe(2);
+        expect(sha(await now.readAll())).toBe(sha(theirs));
+      }
+    }
+  });
+
   it("a corrupt block and a bad signature are routed around, and their servers get advisories", async () => {
     const data = testBytes(131_072 * 2 + 500, 7);
     const created = await createMutableFile({ ...grid(g.servers()), format: "MDMF", contents: data });

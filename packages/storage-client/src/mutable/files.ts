@@ -22,7 +22,14 @@ import {
 } from "@lafs/mutable";
 import type { MutableCorruptShareReport } from "./advise.js";
 import { collectContents, MAX_MUTABLE_FILE_SIZE, type MutableContents } from "./contents.js";
-import { type MutableFileError, mutableError, throwIfAborted } from "./errors.js";
+import {
+  abortedError,
+  isMutableFileError,
+  type MutableFileError,
+  mutableError,
+  reasonOf,
+  throwIfAborted,
+} from "./errors.js";
 import { checkLeaseSecret, type MutableGridOptions, queryTimeout, usableServers } from "./grid.js";
 import { locationKey, type PublishResult, placementGoal, publishShares } from "./publish.js";
 import { VersionReader } from "./retrieve.js";
@@ -352,18 +359,9 @@ export async function updateMutableFile(
       "The offset is a byte position no larger than the file's size.",
     );
   }
-  const map = o.servermap ?? (await servermapFor(o, cap, true));
-  const best = bestOf(map);
-  const keyPair = privateKeyOf(map);
-  const header = best.header;
-  if (o.offset > header.dataLength) {
-    throw mutableError(
-      "TAHOE_ERR_MUTABLE_ARGUMENT",
-      `update offset ${o.offset} is past the end of the ${header.dataLength}-byte file`,
-      "The offset must be no larger than the current size; writing at the size appends.",
-    );
-  }
-  const max = maxOf(o, cap.format, header.k);
+  let map = o.servermap ?? (await servermapFor(o, cap, true));
+  const max = maxOf(o, cap.format, bestOf(map).header.k);
+  checkOffset(o.offset, bestOf(map).header.dataLength);
   const data = await collectContents(
     o.contents,
     "update data",
@@ -371,6 +369,68 @@ export async function updateMutableFile(
     o.size,
     o.signal,
   );
+  // SDMF updates go through Tahoe's modify(), which retries an uncoordinated write after a
+  // backoff on a fresh servermap (at most 3 times); MDMF in-place updates do not retry.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await updateOnce(o, cap, map, data);
+    } catch (error) {
+      const retry =
+        isMutableFileError(error, "TAHOE_ERR_MUTABLE_UNCOORDINATED_WRITE") &&
+        o.servermap === undefined &&
+        cap.format === "SDMF" &&
+        attempt < MODIFY_RETRIES;
+      if (!retry) throw error;
+      loggerOf(o).info(
+        { attempt: attempt + 1, error: reasonOf(error) },
+        "uncoordinated write; retrying the update",
+      );
+      await backoff(attempt, o.signal);
+      map = await servermapFor(o, cap, true);
+      checkOffset(o.offset, bestOf(map).header.dataLength);
+    }
+  }
+}
+
+/** Tahoe's BackoffAgent: 1 s, then × e each time, with a little jitter; the 4th failure is final. */
+const MODIFY_RETRIES = 3;
+
+async function backoff(attempt: number, signal: AbortSignal | undefined): Promise<void> {
+  const delay = 1000 * Math.E ** attempt * (1 + (Math.random() - 0.5) * 0.2392);
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(done, delay);
+    function done() {
+      signal?.removeEventListener("abort", cancel);
+      resolve();
+    }
+    function cancel() {
+      clearTimeout(timer);
+      reject(abortedError("mutable file update", signal!));
+    }
+    signal?.addEventListener("abort", cancel, { once: true });
+    if (signal?.aborted) cancel();
+  });
+}
+
+function checkOffset(offset: number, size: number): void {
+  if (offset > size) {
+    throw mutableError(
+      "TAHOE_ERR_MUTABLE_ARGUMENT",
+      `update offset ${offset} is past the end of the ${size}-byte file`,
+      "The offset must be no larger than the current size; writing at the size appends.",
+    );
+  }
+}
+
+async function updateOnce(
+  o: MutableGridOptions & PublishExtras & { offset: number },
+  cap: MutableWriteCap,
+  map: ServerMap,
+  data: Uint8Array,
+): Promise<UpdateResult> {
+  const best = bestOf(map);
+  const keyPair = privateKeyOf(map);
+  const header = best.header;
   const logger = loggerOf(o);
   const reader = new VersionReader(map.storageIndex, best, readCapOf(cap).readkey, {
     signal: o.signal,
