@@ -181,6 +181,70 @@ describe("mutable files: races, corruption, missing servers, in-place updates, r
     }
   });
 
+  it("a reader's servermap stops by Tahoe's MODE_READ rule; a writer's asks every server", async () => {
+    const ten = await startGrid(10);
+    try {
+      const o = { ...grid(ten.servers()), k: 2, n: 3 };
+      const created = await createMutableFile({ ...o, format: "SDMF", contents: testBytes(100, 40) });
+      for (const forWrite of [false, true]) {
+        let lists = 0;
+        const servers = ten.servers().map((s) => ({
+          ...s,
+          client: {
+            ...s.client,
+            listMutableShares: (...args: Parameters<StorageClient["listMutableShares"]>) => {
+              lists++;
+              return s.client.listMutableShares(...args);
+            },
+          },
+        }));
+        const map = await updateServermap(parseMutableCap(created.writeCap), {
+          servers,
+          logger: silent(),
+          queryTimeoutMs: 15_000,
+          forWrite,
+          concurrency: 1,
+        });
+        // Shares 0..2 sit on the first three servers in permuted order; k+EPSILON = 4 answers suffice.
+        expect(lists).toBe(forWrite ? 10 : 4);
+        expect(map.best?.distinct).toBe(3);
+        expect(map.privateKey !== undefined).toBe(forWrite);
+      }
+    } finally {
+      await ten.close();
+    }
+  });
+
+  it("a cancelled create or read stops with TAHOE_ERR_MUTABLE_ABORTED", async () => {
+    const created = await createMutableFile({
+      ...grid(g.servers()),
+      format: "MDMF",
+      contents: testBytes(300_000, 41),
+    });
+    const file = await openMutableFile({ ...grid(g.servers()), cap: created.readCap });
+    const controller = new AbortController();
+    const chunks: Uint8Array[] = [];
+    const error = await errorOf(
+      (async () => {
+        for await (const chunk of file.read(undefined, controller.signal)) {
+          chunks.push(chunk);
+          controller.abort();
+        }
+      })(),
+    );
+    expect(isMutableFileError(error, "TAHOE_ERR_MUTABLE_ABORTED"), String(error)).toBe(true);
+    expect(chunks.length).toBeLessThan(3);
+    const cancelled = await errorOf(
+      createMutableFile({
+        ...grid(g.servers()),
+        signal: AbortSignal.abort(),
+        format: "SDMF",
+        contents: testBytes(10, 1),
+      }),
+    );
+    expect(isMutableFileError(cancelled, "TAHOE_ERR_MUTABLE_ABORTED"), String(cancelled)).toBe(true);
+  });
+
   it("a corrupt block and a bad signature are routed around, and their servers get advisories", async () => {
     const data = testBytes(131_072 * 2 + 500, 7);
     const created = await createMutableFile({ ...grid(g.servers()), format: "MDMF", contents: data });

@@ -265,7 +265,7 @@ function handleFor(
     const first = Math.floor(start / segsize);
     const last = Math.floor((end - 1) / segsize);
     let s = first;
-    for await (const plain of reader.segments(first, last)) {
+    for await (const plain of reader.segments(first, last, signal)) {
       throwIfAborted(`read of mutable file ${base32Encode(map.storageIndex)}`, signal);
       const from = s * segsize;
       const piece = plain.subarray(Math.max(0, start - from), Math.min(plain.length, end - from));
