@@ -278,6 +278,29 @@ describe("mutable files: races, corruption, missing servers, in-place updates, r
     expect(after - before).toBe(2);
   });
 
+  it("a handle whose file another client overwrote fails with NOT_ENOUGH_SHARES, and blames no server", async () => {
+    const created = await createMutableFile({
+      ...grid(g.servers()),
+      format: "MDMF",
+      contents: testBytes(300_000, 42),
+    });
+    const file = await openMutableFile({ ...grid(g.servers()), cap: created.readCap });
+    await overwriteMutableFile({
+      ...grid(otherServers()),
+      writeCap: created.writeCap,
+      contents: testBytes(300_000, 43),
+    });
+    const before = (await Promise.all(g.nodes.map((n) => n.advisories()))).flat().length;
+    const error = await errorOf(file.readAll());
+    expect(isMutableFileError(error, "TAHOE_ERR_MUTABLE_NOT_ENOUGH_SHARES"), String(error)).toBe(true);
+    expect(error.message).toMatch(/now holds seqnum 2/);
+    expect((error as { hint?: string }).hint).toMatch(/open it again/);
+    expect(file.corruptShares()).toEqual([]);
+    expect((await Promise.all(g.nodes.map((n) => n.advisories()))).flat().length).toBe(before);
+    const again = await openMutableFile({ ...grid(g.servers()), cap: created.readCap });
+    expect(sha(await again.readAll())).toBe(sha(testBytes(300_000, 43)));
+  });
+
   it("a stopped server: create places every share elsewhere, reads and overwrites work without it", async () => {
     const extra = await startGrid(4);
     try {

@@ -54,6 +54,8 @@ export class VersionReader {
   private readonly dropped = new Set<ServermapShare>();
   private readonly coder: ErasureCoder;
   private readonly si: string;
+  /** Some share was replaced by a newer version during the read. */
+  private changed = false;
 
   constructor(
     private readonly storageIndex: Uint8Array,
@@ -216,8 +218,17 @@ export class VersionReader {
   private async drop(share: ServermapShare, error: unknown): Promise<void> {
     this.dropped.add(share);
     if (this.open.get(share.shnum)?.share === share) this.open.delete(share.shnum);
-    const corrupt = error instanceof CorruptMutableShareError;
-    const reason = reasonOf(error);
+    let corrupt = error instanceof CorruptMutableShareError;
+    let reason = reasonOf(error);
+    if (corrupt) {
+      // A share another writer replaced since the servermap is not corrupt: look before blaming.
+      const changed = await this.replacedBy(share);
+      if (changed !== undefined) {
+        corrupt = false;
+        reason = `the share now holds ${changed} (the file was changed while it was read)`;
+        this.changed = true;
+      }
+    }
     this.fates.push({ share, reason, corrupt });
     if (!corrupt) {
       this.options.logger.warn(
@@ -236,6 +247,24 @@ export class VersionReader {
     this.options.onCorruptShare?.(report);
   }
 
+  /** What the share holds now, when it is no longer the version being read ("seqnum 3"). */
+  private async replacedBy(share: ServermapShare): Promise<string | undefined> {
+    const expected = this.header.checkstring;
+    try {
+      const now = await share.server.client.readMutable(
+        this.storageIndex,
+        share.shnum,
+        0,
+        expected.length,
+        callOptions(share.server, this.options.signal),
+      );
+      if (Buffer.from(now).equals(expected)) return undefined;
+      return now.length >= 9 ? `seqnum ${Buffer.from(now).readBigUInt64BE(1)}` : `${now.length} bytes`;
+    } catch {
+      return undefined;
+    }
+  }
+
   private notEnough(segment: number) {
     const details = this.fates.map(
       (f) => `share ${f.share.shnum} on ${serverLabel(f.share.server)}: ${f.reason}`,
@@ -248,7 +277,9 @@ export class VersionReader {
         (details.length > 0
           ? ` (${details.slice(0, 5).join("; ")}${details.length > 5 ? `; and ${details.length - 5} more` : ""})`
           : ""),
-      "The corrupt shares were reported to their servers; try again when more storage servers are reachable.",
+      this.changed
+        ? "Another writer changed the file while it was being read; open it again to read the new version."
+        : "The corrupt shares were reported to their servers; try again when more storage servers are reachable.",
     );
   }
 }
