@@ -333,6 +333,32 @@ describe("mutable files: races, corruption, missing servers, in-place updates, r
     }
   });
 
+  it("an MDMF update with a server gone (some share numbers missing) rewrites the whole file instead", async () => {
+    const extra = await startGrid(5);
+    try {
+      const data = testBytes(131_072 * 3, 50);
+      const created = await createMutableFile({ ...grid(extra.servers()), format: "MDMF", contents: data });
+      await extra.nodes[0]!.stop();
+      const patch = testBytes(500, 51);
+      const result = await updateMutableFile({
+        ...grid(extra.servers()),
+        writeCap: created.writeCap,
+        offset: 1000,
+        contents: patch,
+      });
+      expect(result).toEqual({ seqnum: 2, size: data.length, inPlace: false });
+      const expected = Buffer.from(data);
+      expected.set(patch, 1000);
+      const file = await openMutableFile({ ...grid(extra.servers()), cap: created.readCap });
+      expect(sha(await file.readAll())).toBe(sha(expected));
+      // All ten share numbers of the new version are on the four servers left.
+      const shares = await Promise.all(extra.nodes.slice(1).map((n) => n.sharesOnDisk(created.storageIndex)));
+      expect([...new Set(shares.flat())].sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    } finally {
+      await extra.close();
+    }
+  });
+
   it("no shares anywhere is NOT_ENOUGH_SHARES; too few servers for k is NOT_ENOUGH_SERVERS", async () => {
     const created = await createMutableFile({
       ...grid(g.servers()),
