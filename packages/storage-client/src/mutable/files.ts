@@ -1,10 +1,12 @@
+import { generateKeyPair } from "node:crypto";
+import { promisify } from "node:util";
 import { base32Encode } from "@lafs/crypto";
 import { type Logger, silentLogger } from "@lafs/interface";
 import {
   deriveMutableSecrets,
   encodeMutableVersion,
   formatMutableCap,
-  generateMutableKeyPair,
+  importMutablePrivateKey,
   type MutableCap,
   MutableError,
   type MutableFormat,
@@ -15,6 +17,7 @@ import {
   mutableCapsOf,
   parseMutableCap,
   planMdmfUpdate,
+  RSA_KEY_BITS,
   readCapOf,
   storageIndexOfCap,
   verifyCapOf,
@@ -36,6 +39,8 @@ import { VersionReader } from "./retrieve.js";
 import { type ServerMap, type ServermapVersion, updateServermap } from "./servermap.js";
 
 export type { MutableContents };
+
+const generateKeyPairAsync = promisify(generateKeyPair);
 
 /** What createMutableFile made. */
 export interface CreatedMutableFile {
@@ -76,6 +81,17 @@ export interface UpdateResult {
   readonly inPlace: boolean;
 }
 
+export interface CreateOptions {
+  readonly format: MutableFormat;
+  readonly contents: MutableContents;
+  readonly size?: number | undefined;
+  /**
+   * The file's RSA-2048 private key (PKCS#8 DER, or PEM), as Tahoe's `private-key=` and
+   * `--private-key-path` give one; a fresh key when absent.
+   */
+  readonly privateKey?: Uint8Array | string | undefined;
+}
+
 /** Extra knobs tests and tools use; the web API passes none. */
 export interface PublishExtras {
   /** Publish against this servermap instead of a fresh one (two writers racing from the same view). */
@@ -109,15 +125,11 @@ function checkGrid(o: MutableGridOptions): void {
 }
 
 /**
- * Creates a mutable file: a fresh RSA-2048 key, seqnum 1, k-of-N shares placed like Tahoe's
+ * Creates a mutable file: a fresh RSA-2048 key (or the one given), seqnum 1, k-of-N shares placed like Tahoe's
  * publish (each share number on the least-loaded server in permuted order, tested to not exist).
  */
 export async function createMutableFile(
-  o: MutableGridOptions & {
-    format: MutableFormat;
-    contents: MutableContents;
-    size?: number | undefined;
-  } & PublishExtras,
+  o: MutableGridOptions & CreateOptions & PublishExtras,
 ): Promise<CreatedMutableFile> {
   checkGrid(o);
   if (o.format !== "SDMF" && o.format !== "MDMF") {
@@ -127,6 +139,10 @@ export async function createMutableFile(
       "The format is SDMF or MDMF.",
     );
   }
+  const given =
+    o.privateKey === undefined
+      ? undefined
+      : importMutablePrivateKey(o.privateKey, "the new mutable file's private key");
   const plaintext = await collectContents(
     o.contents,
     "new mutable file",
@@ -134,7 +150,7 @@ export async function createMutableFile(
     o.size,
     o.signal,
   );
-  const keyPair = generateMutableKeyPair();
+  const keyPair = given ?? (await newKeyPair());
   const secrets = deriveMutableSecrets(keyPair);
   const caps = mutableCapsOf(o.format, secrets.writekey, secrets.fingerprint);
   await publishWhole(o, keyPair, caps.write, plaintext, 1, o.k, o.n, undefined);
@@ -145,6 +161,20 @@ export async function createMutableFile(
     storageIndex: secrets.storageIndex,
     format: o.format,
   };
+}
+
+/**
+ * An RSA-2048 key made on libuv's thread pool, so a web request creating a file does not
+ * stall the event loop for the 0.1-1 s key generation takes.
+ */
+async function newKeyPair(): Promise<MutableKeyPair> {
+  const { privateKey } = await generateKeyPairAsync("rsa", {
+    modulusLength: RSA_KEY_BITS,
+    publicExponent: 65537,
+    publicKeyEncoding: { type: "spki", format: "der" },
+    privateKeyEncoding: { type: "pkcs8", format: "der" },
+  });
+  return importMutablePrivateKey(new Uint8Array(privateKey), "a new RSA key");
 }
 
 /** SDMF keeps the whole file in one segment, in one request per share: cap it below a server's body limit. */
