@@ -17,6 +17,7 @@ import {
   formatTlsIdentityPem,
   generateNodeKey,
   randomSecret,
+  tubIdOfCertificate,
 } from "@lafs/crypto";
 import { isTahoeError, TahoeError } from "@lafs/interface";
 import {
@@ -32,7 +33,7 @@ import {
   TorError,
 } from "@lafs/transport";
 import type { CreateRequest } from "./create-options.js";
-import { introducerFurlFile } from "./introducer-nurl.js";
+import { introducerAddressFiles } from "./introducer-nurl.js";
 import { formatTahoeCfg } from "./tahoe-cfg-text.js";
 
 /** The lease secret (Tahoe-LAFS: CRYPTO_VAL_SIZE) and the convergence secret (wire-formats §2.3). */
@@ -310,8 +311,9 @@ export async function createNodeDirectory(
   const tls = createTlsIdentity();
   files.push({ path: "private/node.pem", data: formatTlsIdentityPem(tls), private: true });
   if (request.kind === "introducer") {
-    const furlFile = introducerFurlFile(tls.spkiHash, plan.tubLocation);
-    if (furlFile !== undefined) files.push(furlFile);
+    files.push(
+      ...introducerAddressFiles(tubIdOfCertificate(tls.certPem).tubId, tls.spkiHash, plan.tubLocation),
+    );
   }
   // Like Tahoe-LAFS, the introducer has no node key (servers sign their own announcements),
   // no lease secret (it holds no shares) and no convergence secret (it uploads nothing).

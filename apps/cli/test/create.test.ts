@@ -98,6 +98,7 @@ const INTRODUCER_FILES = {
   "private/control.pem": "600",
   "private/control.url": "600",
   "private/introducer.furl": "600",
+  "private/introducer.nurl": "600",
   "private/node.pem": "600",
   "tahoe-introducer.tac": "644",
   "tahoe.cfg": "644",
