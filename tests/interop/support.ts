@@ -207,7 +207,7 @@ export async function startStaticClient(
   }
 }
 
-/** A convergence secret as a lafs-ts node keeps it (16 bytes, base32): Tahoe reads it too. */
+/** A convergence secret as a node keeps it (base32 of 32 bytes, as Tahoe writes it): both implementations read it. */
 export async function convergenceOf(nodeDir: string): Promise<string> {
   return readFile(join(nodeDir, "private/convergence"), "utf8");
 }

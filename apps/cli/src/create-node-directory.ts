@@ -38,7 +38,8 @@ import { formatTahoeCfg } from "./tahoe-cfg-text.js";
 
 /** The lease secret (Tahoe-LAFS: CRYPTO_VAL_SIZE) and the convergence secret (wire-formats §2.3). */
 const LEASE_SECRET_BYTES = 32;
-const CONVERGENCE_SECRET_BYTES = 16;
+// As Tahoe-LAFS (client.py _make_secret): 32 random bytes; older lafs-ts directories hold 16, which still work.
+const CONVERGENCE_SECRET_BYTES = 32;
 
 /**
  * What Tahoe-LAFS ≥ 1.11 writes into tahoe-client.tac / tahoe-introducer.tac: `tahoe run`

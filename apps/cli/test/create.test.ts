@@ -363,9 +363,9 @@ describe("create-* file contents", () => {
     const read = (p: string) => readFileSync(join(dir, p), "utf8");
     expect(read("private/node.privkey")).toMatch(/^priv-v0-[a-z2-7]+\n$/);
     expect(read("node.pubkey")).toMatch(/^pub-v0-[a-z2-7]+\n$/);
-    // 32 bytes = 52 base32 characters, 16 bytes = 26.
+    // 32 bytes = 52 base32 characters, for both, as Tahoe-LAFS 1.20 writes them.
     expect(read("private/secret")).toMatch(/^[a-z2-7]{52}\n$/);
-    expect(read("private/convergence")).toMatch(/^[a-z2-7]{26}\n$/);
+    expect(read("private/convergence")).toMatch(/^[a-z2-7]{52}\n$/);
     const pem = read("private/node.pem");
     expect(pem.indexOf("PRIVATE KEY-----")).toBeGreaterThan(-1);
     expect(pem.indexOf("PRIVATE KEY-----")).toBeLessThan(pem.indexOf("BEGIN CERTIFICATE-----"));
