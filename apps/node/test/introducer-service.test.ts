@@ -84,7 +84,10 @@ describe("introducer addresses", () => {
   it("refuses a fURL of another tub, naming the file, and writes nothing", async () => {
     const other = `pb://${"a".repeat(32)}@tcp:127.0.0.1:40123/${SWISSNUM}\n`;
     writeFileSync(join(basedir, "private/introducer.furl"), other);
-    const error = await start().catch((e: unknown) => e as { code: string; message: string });
+    const error = (await start().then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as { code: string; message: string };
     expect(error).toMatchObject({ code: "TAHOE_ERR_INTRODUCER_FURL_FILE" });
     expect(error.message).toContain(join(basedir, "private/introducer.furl"));
     expect(error.message).toContain(`names tub ${"a".repeat(32)}`);
