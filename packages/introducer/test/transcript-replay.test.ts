@@ -181,9 +181,9 @@ describe.each(["a-b-c", "d-introducer-master"])(
           if (m.type === "answer") recorded.set(m.reqId, shape(m.value));
         }
         // getReferenceByName (once or twice), get_version, subscribe_v2, and publish_v2 on servers.
-      expect(recorded.size, conn).toBeGreaterThanOrEqual(3);
-      expect(answers.get(conn), `${conn}: answers by reqID`).toEqual(recorded);
-      expect(expectedCalls(conn).length, conn).toBeGreaterThan(0);
+        expect(recorded.size, conn).toBeGreaterThanOrEqual(3);
+        expect(answers.get(conn), `${conn}: answers by reqID`).toEqual(recorded);
+        expect(expectedCalls(conn).length, conn).toBeGreaterThan(0);
         expect(announced(received.get(conn)!), `${conn}: announce_v2 calls`).toEqual(
           announced(expectedCalls(conn).map((m) => m.args)),
         );
