@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { tubIdOfCertificate } from "@lafs/crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { COMMANDS } from "../src/commands.js";
 import { FIXED_PORT, listTree, makeSandbox, type Sandbox } from "./helpers.js";
@@ -388,6 +389,20 @@ describe("create-* file contents", () => {
         readFileSync(join(box.cwd, "b", file), "utf8"),
       );
     }
+  });
+
+  it("create-introducer writes Tahoe's fURL to introducer.furl and the NURL to introducer.nurl, one swissnum", async () => {
+    const argv = ["create-introducer", "--port=tcp:9999", "--location=tcp:intro.example.net:9999", "i"];
+    expect((await box.run(argv)).code).toBe(0);
+    const read = (p: string) => readFileSync(join(box.cwd, "i", "private", p), "utf8");
+    const { tubId } = tubIdOfCertificate(read("node.pem"));
+    const furl = read("introducer.furl");
+    // One line, as Foolscap reads it back (registerReference's furlFile).
+    expect(furl).toMatch(new RegExp(`^pb://${tubId}@tcp:intro\\.example\\.net:9999/[a-z2-7]{32}\\n$`));
+    const swissnum = furl.trim().split("/").pop();
+    expect(read("introducer.nurl")).toMatch(
+      new RegExp(`^pb://[A-Za-z0-9_-]{43}@intro\\.example\\.net:9999/${swissnum}#v=1\\n$`),
+    );
   });
 
   it("writes introducers.yaml as Tahoe-LAFS's safe_dump does", async () => {
