@@ -207,7 +207,106 @@ export async function startStaticClient(
   }
 }
 
-/** A convergence secret as a lafs-ts node keeps it (16 bytes, base32): Tahoe reads it too. */
+/** A convergence secret as a node keeps it (base32 of 32 bytes, as Tahoe writes it): both implementations read it. */
 export async function convergenceOf(nodeDir: string): Promise<string> {
   return readFile(join(nodeDir, "private/convergence"), "utf8");
 }
+
+/** A welcome page's `?t=json` server entry, in either implementation's shape. */
+export interface WelcomeServer {
+  nodeid: string;
+  nickname: string;
+  /** Tahoe: "connected" or a sentence; ours: the same field, plus `connection.state`. */
+  connection_status: string;
+  connection?: { state: string };
+}
+
+export interface Welcome {
+  servers: WelcomeServer[];
+  /** Ours: one entry per introducer, as for NURL introducers. */
+  introducers: { list?: { petname: string; state: string }[] };
+}
+
+export async function welcome(url: string): Promise<Welcome> {
+  const res = await fetch(new URL("?t=json", url.endsWith("/") ? url : `${url}/`));
+  if (res.status !== 200) throw new Error(`GET ${url}?t=json answered ${res.status}`);
+  return (await res.json()) as Welcome;
+}
+
+export async function welcomeServers(url: string): Promise<WelcomeServer[]> {
+  return (await welcome(url)).servers;
+}
+
+/** Polls our client's welcome page until its one introducer's state passes `test`. */
+export async function waitForIntroducer(
+  url: string,
+  test: (state: string | undefined) => boolean,
+  what: string,
+  ms: number,
+): Promise<void> {
+  const deadline = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    const page = await welcome(url).catch((error: Error) => ({ error: error.message }));
+    last = "introducers" in page ? page.introducers : page;
+    if ("introducers" in page && test(page.introducers.list?.[0]?.state)) return;
+    if (Date.now() > deadline) {
+      throw new Error(`introducer not ${what} after ${ms} ms: ${JSON.stringify(last)}`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** The Tahoe introducer's welcome ?t=json: counts by service name. */
+export interface IntroducerJson {
+  announcement_summary?: Record<string, number>;
+  subscription_summary?: Record<string, number>;
+}
+
+export async function waitForJson<T>(
+  url: string,
+  test: (json: T) => boolean,
+  what: string,
+  ms: number,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    last = await fetch(url)
+      .then((res) => res.json())
+      .catch((error: Error) => ({ error: error.message }));
+    if (test(last as T)) return last as T;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** Polls a welcome page until `test` holds, or fails with the last list seen. */
+export async function waitForWelcome(
+  url: string,
+  test: (servers: WelcomeServer[]) => boolean,
+  what: string,
+  ms = 30_000,
+): Promise<WelcomeServer[]> {
+  const deadline = Date.now() + ms;
+  let last: WelcomeServer[] = [];
+  for (;;) {
+    last = await welcomeServers(url).catch(() => last);
+    if (test(last)) return last;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+export function connectedNicknames(
+  servers: WelcomeServer[],
+  connected: (s: WelcomeServer) => boolean,
+): string[] {
+  return servers
+    .filter(connected)
+    .map((s) => s.nickname)
+    .sort();
+}
+
+export const oursConnected = (s: WelcomeServer) => s.connection?.state === "connected";
+export const tahoeConnected = (s: WelcomeServer) => s.connection_status === "connected";

@@ -6,13 +6,22 @@ import { type Grid, startGrid } from "../support/local-grid.js";
 import { findRefPeer, type RefGrid, startRefGrid, stopRef } from "../support/refpeer.js";
 import {
   allShareNumbers,
+  connectedNicknames,
   crossRoundTrip,
   everyoneGot,
   FILES,
   fileOf,
+  type IntroducerJson,
+  oursConnected,
   sharesOf,
+  tahoeConnected,
   type WebClient,
+  waitForIntroducer,
+  waitForJson,
+  waitForWelcome,
   webClient,
+  welcome,
+  welcomeServers,
 } from "./support.js";
 
 /**
@@ -28,97 +37,6 @@ import {
 const peer = findRefPeer("interop tests (lafs-ts nodes on a Tahoe-LAFS introducer)");
 const OURS = ["s1", "s2"];
 const REF_SERVERS = ["ref-storage1", "ref-storage2"];
-
-/** A welcome page's `?t=json` server entry, in either implementation's shape. */
-interface WelcomeServer {
-  nodeid: string;
-  nickname: string;
-  /** Tahoe: "connected" or a sentence; ours: the same field, plus `connection.state`. */
-  connection_status: string;
-  connection?: { state: string };
-}
-
-interface Welcome {
-  servers: WelcomeServer[];
-  /** Ours: one entry per introducer, as for NURL introducers. */
-  introducers: { list?: { petname: string; state: string }[] };
-}
-
-async function welcome(url: string): Promise<Welcome> {
-  const res = await fetch(new URL("?t=json", url.endsWith("/") ? url : `${url}/`));
-  if (res.status !== 200) throw new Error(`GET ${url}?t=json answered ${res.status}`);
-  return (await res.json()) as Welcome;
-}
-
-async function welcomeServers(url: string): Promise<WelcomeServer[]> {
-  return (await welcome(url)).servers;
-}
-
-/** Polls our client's welcome page until its one introducer's state passes `test`. */
-async function waitForIntroducer(
-  url: string,
-  test: (state: string | undefined) => boolean,
-  what: string,
-  ms: number,
-): Promise<void> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    const page = await welcome(url).catch((error: Error) => ({ error: error.message }));
-    last = "introducers" in page ? page.introducers : page;
-    if ("introducers" in page && test(page.introducers.list?.[0]?.state)) return;
-    if (Date.now() > deadline) {
-      throw new Error(`introducer not ${what} after ${ms} ms: ${JSON.stringify(last)}`);
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-/** The Tahoe introducer's welcome ?t=json: counts by service name. */
-interface IntroducerJson {
-  announcement_summary?: Record<string, number>;
-  subscription_summary?: Record<string, number>;
-}
-
-async function waitForJson<T>(url: string, test: (json: T) => boolean, what: string, ms: number): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    last = await fetch(url)
-      .then((res) => res.json())
-      .catch((error: Error) => ({ error: error.message }));
-    if (test(last as T)) return last as T;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-/** Polls a welcome page until `test` holds, or fails with the last list seen. */
-async function waitForWelcome(
-  url: string,
-  test: (servers: WelcomeServer[]) => boolean,
-  what: string,
-  ms = 30_000,
-): Promise<WelcomeServer[]> {
-  const deadline = Date.now() + ms;
-  let last: WelcomeServer[] = [];
-  for (;;) {
-    last = await welcomeServers(url).catch(() => last);
-    if (test(last)) return last;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-function connectedNicknames(servers: WelcomeServer[], connected: (s: WelcomeServer) => boolean): string[] {
-  return servers
-    .filter(connected)
-    .map((s) => s.nickname)
-    .sort();
-}
-
-const oursConnected = (s: WelcomeServer) => s.connection?.state === "connected";
-const tahoeConnected = (s: WelcomeServer) => s.connection_status === "connected";
 
 describe.skipIf(peer === undefined)("lafs-ts storage nodes and client on a Tahoe-LAFS introducer", () => {
   const ref = peer!;

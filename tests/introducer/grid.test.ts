@@ -124,7 +124,9 @@ beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "lafs-grid-"));
   for (const name of ["intro", "s1", "s2", "s3", "client"]) dirs[name] = join(root, name);
   await tahoe("create-introducer", "--hostname=127.0.0.1", dirs.intro!);
-  introducerNurl = (await readFile(join(dirs.intro!, "private/introducer.furl"), "utf8")).trim();
+  introducerNurl = (await readFile(join(dirs.intro!, "private/introducer.nurl"), "utf8"))
+    .split("\n")[0]!
+    .trim();
   await Promise.all(
     ["s1", "s2", "s3"].map((name) =>
       tahoe(

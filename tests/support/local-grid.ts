@@ -190,7 +190,9 @@ export async function startGrid(options: GridOptions): Promise<Grid> {
     let introducer = options.introducer?.furl ?? "";
     if (ownIntroducer) {
       await tahoeOk(["create-introducer", "--hostname=127.0.0.1", dirs.intro!]);
-      introducer = (await readFile(join(dirs.intro!, "private/introducer.furl"), "utf8")).trim();
+      introducer = (await readFile(join(dirs.intro!, "private/introducer.nurl"), "utf8"))
+        .split("\n")[0]!
+        .trim();
     }
     await Promise.all(
       options.storage.map((name) =>

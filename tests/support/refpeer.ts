@@ -95,13 +95,19 @@ interface ScriptResult {
 }
 
 /** Runs a refpeer script; a failure carries the command and the last lines it printed. */
-function runScript(peer: RefPeer, script: string, args: string[], startsDir?: string): Promise<ScriptResult> {
+function runScript(
+  peer: RefPeer,
+  script: string,
+  args: string[],
+  startsDir?: string,
+  env: Record<string, string> = {},
+): Promise<ScriptResult> {
   return new Promise((resolve, reject) => {
     const child = execFile(
       join(REFPEER_TOOLS, script),
       args,
       {
-        env: { ...process.env, TAHOE_REF_ENV: peer.envFile, WAIT_SECS: "60" },
+        env: { ...process.env, TAHOE_REF_ENV: peer.envFile, WAIT_SECS: "60", ...env },
         maxBuffer: 16 * 1024 * 1024,
         timeout: 120_000,
       },
@@ -144,15 +150,20 @@ export interface RefGrid {
   storageDirs: string[];
 }
 
-/** start-grid.sh: a Tahoe introducer, `n` Tahoe storage nodes and a Tahoe client. */
+/**
+ * start-grid.sh: a Tahoe introducer, `n` Tahoe storage nodes and a Tahoe client; with
+ * `introducerFurl`, no Tahoe introducer: the nodes use that one (ours, say).
+ */
 export async function startRefGrid(
   peer: RefPeer,
   dir: string,
-  shape: { n: number; k: number; happy: number; total: number },
+  shape: { n: number; k: number; happy: number; total: number; introducerFurl?: string },
 ): Promise<RefGrid> {
   running.add(dir);
   const args = [dir, shape.n, shape.k, shape.happy, shape.total].map(String);
-  const { stdout } = await runScript(peer, "start-grid.sh", args, dir);
+  const env: Record<string, string> =
+    shape.introducerFurl === undefined ? {} : { INTRODUCER_FURL: shape.introducerFurl };
+  const { stdout } = await runScript(peer, "start-grid.sh", args, dir, env);
   const storageDirs = Array.from({ length: shape.n }, (_, i) => join(dir, `storage${i + 1}`));
   return { dir, url: stdout.trim(), storageDirs };
 }

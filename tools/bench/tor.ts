@@ -78,7 +78,7 @@ async function main(): Promise<void> {
     const introducer = start(intro);
     children.push(introducer);
     await until("the introducer's tor: ready", () => /^tor: ready/m.test(introducer.output()));
-    const furl = readFileSync(join(intro, "private", "introducer.furl"), "utf8").split("\n")[0] as string;
+    const furl = readFileSync(join(intro, "private", "introducer.nurl"), "utf8").split("\n")[0] as string;
 
     const storage = join(dir, "storage1");
     await tahoe([

@@ -17,6 +17,7 @@ import {
   formatTlsIdentityPem,
   generateNodeKey,
   randomSecret,
+  tubIdOfCertificate,
 } from "@lafs/crypto";
 import { isTahoeError, TahoeError } from "@lafs/interface";
 import {
@@ -32,12 +33,13 @@ import {
   TorError,
 } from "@lafs/transport";
 import type { CreateRequest } from "./create-options.js";
-import { introducerFurlFile } from "./introducer-nurl.js";
+import { introducerAddressFiles } from "./introducer-nurl.js";
 import { formatTahoeCfg } from "./tahoe-cfg-text.js";
 
 /** The lease secret (Tahoe-LAFS: CRYPTO_VAL_SIZE) and the convergence secret (wire-formats §2.3). */
 const LEASE_SECRET_BYTES = 32;
-const CONVERGENCE_SECRET_BYTES = 16;
+// As Tahoe-LAFS (client.py _make_secret): 32 random bytes; older lafs-ts directories hold 16, which still work.
+const CONVERGENCE_SECRET_BYTES = 32;
 
 /**
  * What Tahoe-LAFS ≥ 1.11 writes into tahoe-client.tac / tahoe-introducer.tac: `tahoe run`
@@ -310,8 +312,9 @@ export async function createNodeDirectory(
   const tls = createTlsIdentity();
   files.push({ path: "private/node.pem", data: formatTlsIdentityPem(tls), private: true });
   if (request.kind === "introducer") {
-    const furlFile = introducerFurlFile(tls.spkiHash, plan.tubLocation);
-    if (furlFile !== undefined) files.push(furlFile);
+    files.push(
+      ...introducerAddressFiles(tubIdOfCertificate(tls.certPem).tubId, tls.spkiHash, plan.tubLocation),
+    );
   }
   // Like Tahoe-LAFS, the introducer has no node key (servers sign their own announcements),
   // no lease secret (it holds no shares) and no convergence secret (it uploads nothing).

@@ -95,7 +95,7 @@ async function create(command: CliCommand, argv: string[], context: CommandConte
 }
 
 function introducerNurl(introducerDir: string): string {
-  const file = join(introducerDir, NODE_FILES.introducerFurl);
+  const file = join(introducerDir, NODE_FILES.introducerNurl);
   const first = readFileSync(file, "utf8").split("\n")[0]?.trim();
   if (!first) throw new GridDirectoryError(introducerDir, `${quotePath(file)} holds no NURL`);
   return first;
@@ -257,7 +257,7 @@ async function summary(layout: GridLayout, children: readonly GridChild[]): Prom
     `  client web:  ${web ?? "(none: the client has no tcp web.port)"}\n` +
     `  client dir:  ${quotePath(layout.client)} (tahoe -d ${quotePath(layout.client)} ...)\n` +
     `  panel:       tahoe -d ${quotePath(layout.client)} webopen --control-panel\n` +
-    `  introducer:  ${quotePath(join(layout.introducer, NODE_FILES.introducerFurl))}\n` +
+    `  introducer:  ${quotePath(join(layout.introducer, NODE_FILES.introducerNurl))} (Tahoe-LAFS nodes: ${quotePath(join(layout.introducer, NODE_FILES.introducerFurl))})\n` +
     `  processes:   ${pids}\n` +
     "Press Ctrl-C to stop the grid.\n"
   );

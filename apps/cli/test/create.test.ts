@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { tubIdOfCertificate } from "@lafs/crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { COMMANDS } from "../src/commands.js";
 import { FIXED_PORT, listTree, makeSandbox, type Sandbox } from "./helpers.js";
@@ -98,6 +99,7 @@ const INTRODUCER_FILES = {
   "private/control.pem": "600",
   "private/control.url": "600",
   "private/introducer.furl": "600",
+  "private/introducer.nurl": "600",
   "private/node.pem": "600",
   "tahoe-introducer.tac": "644",
   "tahoe.cfg": "644",
@@ -362,9 +364,9 @@ describe("create-* file contents", () => {
     const read = (p: string) => readFileSync(join(dir, p), "utf8");
     expect(read("private/node.privkey")).toMatch(/^priv-v0-[a-z2-7]+\n$/);
     expect(read("node.pubkey")).toMatch(/^pub-v0-[a-z2-7]+\n$/);
-    // 32 bytes = 52 base32 characters, 16 bytes = 26.
+    // 32 bytes = 52 base32 characters, for both, as Tahoe-LAFS 1.20 writes them.
     expect(read("private/secret")).toMatch(/^[a-z2-7]{52}\n$/);
-    expect(read("private/convergence")).toMatch(/^[a-z2-7]{26}\n$/);
+    expect(read("private/convergence")).toMatch(/^[a-z2-7]{52}\n$/);
     const pem = read("private/node.pem");
     expect(pem.indexOf("PRIVATE KEY-----")).toBeGreaterThan(-1);
     expect(pem.indexOf("PRIVATE KEY-----")).toBeLessThan(pem.indexOf("BEGIN CERTIFICATE-----"));
@@ -387,6 +389,20 @@ describe("create-* file contents", () => {
         readFileSync(join(box.cwd, "b", file), "utf8"),
       );
     }
+  });
+
+  it("create-introducer writes Tahoe's fURL to introducer.furl and the NURL to introducer.nurl, one swissnum", async () => {
+    const argv = ["create-introducer", "--port=tcp:9999", "--location=tcp:intro.example.net:9999", "i"];
+    expect((await box.run(argv)).code).toBe(0);
+    const read = (p: string) => readFileSync(join(box.cwd, "i", "private", p), "utf8");
+    const { tubId } = tubIdOfCertificate(read("node.pem"));
+    const furl = read("introducer.furl");
+    // One line, as Foolscap reads it back (registerReference's furlFile).
+    expect(furl).toMatch(new RegExp(`^pb://${tubId}@tcp:intro\\.example\\.net:9999/[a-z2-7]{32}\\n$`));
+    const swissnum = furl.trim().split("/").pop();
+    expect(read("introducer.nurl")).toMatch(
+      new RegExp(`^pb://[A-Za-z0-9_-]{43}@intro\\.example\\.net:9999/${swissnum}#v=1\\n$`),
+    );
   });
 
   it("writes introducers.yaml as Tahoe-LAFS's safe_dump does", async () => {

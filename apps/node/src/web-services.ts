@@ -6,9 +6,10 @@ import {
   readApiAuthToken,
   type TahoeConfig,
   writeFileAtomic,
+  writePrivateFile,
 } from "@lafs/config";
 import type { ActivityTracker } from "@lafs/control-tub";
-import { parseSecretFile } from "@lafs/crypto";
+import { formatSecretFile, parseSecretFile, randomSecret } from "@lafs/crypto";
 import type { Logger, Startable } from "@lafs/interface";
 import type { IntroducerClient, ServerList } from "@lafs/introducer-client";
 import type { ConnectFunction } from "@lafs/storage-client";
@@ -43,14 +44,29 @@ export interface WebServicesOptions {
   torStatus?: (() => WebTorStatus) | undefined;
 }
 
-async function readSecret(basedir: string, file: string, bytes: number): Promise<Uint8Array> {
+/** What Tahoe-LAFS writes into a secret file it makes (client.py `_make_secret`): 32 random bytes. */
+const NEW_SECRET_BYTES = 32;
+
+/**
+ * A client secret, made on first start when missing, as Tahoe-LAFS makes it
+ * (get_or_create_private_config): a directory from `tahoe create-client` of Tahoe-LAFS has
+ * neither file until it first runs. An existing file is read, never rewritten; `bytes` is the
+ * length it must have (the convergence secret may have any: Tahoe-LAFS writes 32 bytes, older
+ * lafs-ts 16, and the convergent key hashes whatever is there).
+ */
+async function readOrCreateSecret(basedir: string, file: string, bytes?: number): Promise<Uint8Array> {
   const path = join(basedir, file);
   let text: string;
   try {
     text = await readFile(path, "utf8");
   } catch (error) {
+    if (errnoCode(error) === "ENOENT") {
+      const secret = randomSecret(bytes ?? NEW_SECRET_BYTES);
+      await writePrivateFile(basedir, file, formatSecretFile(secret));
+      return secret;
+    }
     throw new NodeError("TAHOE_ERR_NODE_FILE", `cannot read ${path}: ${errnoCode(error) ?? String(error)}`, {
-      hint: "A client node needs private/secret and private/convergence (tahoe create-client writes them); restore them from a backup.",
+      hint: "Check the file's owner and permissions: the node must be able to read its own private/ directory.",
       cause: error,
     });
   }
@@ -75,8 +91,8 @@ export async function startWebServices(options: WebServicesOptions): Promise<str
     return undefined;
   }
   const [leaseSecret, convergenceSecret] = await Promise.all([
-    readSecret(basedir, NODE_FILES.secret, 32),
-    readSecret(basedir, NODE_FILES.convergence, 16),
+    readOrCreateSecret(basedir, NODE_FILES.secret, 32),
+    readOrCreateSecret(basedir, NODE_FILES.convergence),
   ]);
   const clients = createGridClients({
     serverList: options.serverList,

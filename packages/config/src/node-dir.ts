@@ -26,6 +26,8 @@ export const NODE_FILES = {
   apiAuthToken: "private/api_auth_token",
   storageFurl: "private/storage.furl",
   introducerFurl: "private/introducer.furl",
+  /** lafs-ts only: the introducer's NURLs (one per line) for lafs-ts nodes; introducer.furl is the fURL. */
+  introducerNurl: "private/introducer.nurl",
   controlPem: "private/control.pem",
   controlUrl: "private/control.url",
   torOnionPrivkey: "private/tor_onion.privkey",

@@ -18,7 +18,8 @@ export function randomSecret(bytes: number): Buffer {
 
 /**
  * The text of a Tahoe secret file: base32 and a newline. private/secret holds 32 random
- * bytes (the lease secret), private/convergence 16 (the convergence secret).
+ * bytes (the lease secret); private/convergence holds 32 when Tahoe-LAFS made it, 16 when
+ * lafs-ts's create-client did, and any length works (the convergent key hashes it whole).
  */
 export function formatSecretFile(bytes: Uint8Array): string {
   return `${base32Encode(bytes)}\n`;

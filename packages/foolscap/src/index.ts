@@ -27,6 +27,15 @@ export {
   negotiateAsListener,
 } from "./negotiate.js";
 export {
+  INTRODUCER_INTERFACE,
+  INTRODUCER_V2,
+  type SignedTriple,
+  SUBSCRIBER_INTERFACE,
+  signedFromBanana,
+  signedToBanana,
+  subscriberInfo,
+} from "./tahoe-introducer.js";
+export {
   type AcceptTubOptions,
   acceptTubConnection,
   type ConnectFunction,

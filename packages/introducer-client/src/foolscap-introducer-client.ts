@@ -1,23 +1,24 @@
 import { type Furl, parseFurl, redactUrlSecret } from "@lafs/config";
 import { MAX_ANNOUNCEMENT_BYTES, type SignedAnnouncement, verifyAnnouncement } from "@lafs/crypto";
 import {
-  type BananaDict,
-  type BananaSequence,
   type BananaValue,
   bytes,
   bytesText,
   connectToTub,
-  dict,
   dictGet,
   type FoolscapConnection,
   FoolscapError,
+  INTRODUCER_INTERFACE,
+  INTRODUCER_V2,
   isDict,
   isSequence,
-  list,
   type Referenceable,
   type RemoteReference,
+  SUBSCRIBER_INTERFACE,
+  signedFromBanana,
+  signedToBanana,
+  subscriberInfo,
   type TubIdentity,
-  tuple,
 } from "@lafs/foolscap";
 import { isTahoeError, silentLogger } from "@lafs/interface";
 import { createAnnouncementStore } from "./announcement-store.js";
@@ -25,51 +26,20 @@ import { IntroducerClientError } from "./errors.js";
 import { DEFAULT_BACKOFF, type IntroducerClient, type IntroducerClientOptions } from "./introducer-client.js";
 import { sleep } from "./wait.js";
 
-/** The interface Tahoe's introducer serves at the swissnum of its fURL (spec §9.1). */
-export const INTRODUCER_INTERFACE = "RIIntroducerPublisherAndSubscriberService_v2.tahoe.allmydata.com";
-/** The interface the introducer insists our subscriber reference has (spec §7.1). */
-export const SUBSCRIBER_INTERFACE = "RIIntroducerSubscriberClient_v2.tahoe.allmydata.com";
-/** The get_version key without which a Tahoe node never publishes or subscribes. */
-export const INTRODUCER_V2 = "http://allmydata.org/tahoe/protocols/introducer/v2";
+export {
+  INTRODUCER_INTERFACE,
+  INTRODUCER_V2,
+  SUBSCRIBER_INTERFACE,
+  signedFromBanana,
+  signedToBanana,
+  subscriberInfo,
+};
 
 export interface FoolscapIntroducerClientOptions extends IntroducerClientOptions {
   /** This node's Tub (Tahoe's private/node.pem): the introducer sees its tub id. */
   identity: TubIdentity;
   /** PING after this much silence; default 240 s, as foolscap. */
   keepaliveMs?: number;
-}
-
-/** `subscriber_info` as Tahoe 1.20 sends it: bytes keys, unicode values (spec §9.1). */
-export function subscriberInfo(nickname: string, myVersion: string): BananaDict {
-  return dict([
-    [bytes("app-versions"), list()],
-    [bytes("my-version"), myVersion],
-    [bytes("nickname"), nickname],
-    [bytes("oldest-supported"), "1.0.0"],
-    [bytes("version"), 0],
-  ]);
-}
-
-/** A signed announcement as Tahoe sends it over Foolscap: a tuple of three bytes values. */
-export function signedToBanana(signed: SignedAnnouncement): BananaSequence {
-  return tuple(bytes(signed[0]), bytes(signed[1]), bytes(signed[2]));
-}
-
-const utf8Strict = new TextDecoder("utf-8", { fatal: true });
-
-/** The (msg, sig, key) of an announce_v2 item, or undefined when it has another shape. */
-export function signedFromBanana(value: BananaValue): SignedAnnouncement | undefined {
-  if (!isSequence(value) || value.items.length !== 3) return undefined;
-  const parts: string[] = [];
-  for (const item of value.items) {
-    if (!(item instanceof Uint8Array)) return undefined;
-    try {
-      parts.push(utf8Strict.decode(item));
-    } catch {
-      return undefined;
-    }
-  }
-  return [parts[0]!, parts[1]!, parts[2]!];
 }
 
 function violation(message: string): FoolscapError {

@@ -10,7 +10,7 @@ export {
 } from "@lafs/crypto";
 export { IntroducerError, type IntroducerErrorCode } from "./errors.js";
 export { createIntroducer, type Introducer, type IntroducerOptions } from "./introducer.js";
-export { INTRODUCER_SWISSNUM_BYTES, introducerNurls } from "./nurls.js";
+export { INTRODUCER_SWISSNUM_BYTES, introducerFurl, introducerNurls } from "./nurls.js";
 export {
   DEFAULT_KEEPALIVE_MS,
   PROTOCOL_VERSION,

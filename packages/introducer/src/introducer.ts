@@ -1,17 +1,20 @@
 import { rm } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { createServer, type Server } from "node:https";
-import type { AddressInfo } from "node:net";
-import type { ListenEndpoint } from "@lafs/config";
+import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
+import { type AddressInfo, createServer, type Server, type Socket } from "node:net";
+import type { ConnectionHint, ListenEndpoint } from "@lafs/config";
 import {
   type Announcement,
   type AnnouncementErrorCode,
   constantTimeEqual,
   verifyAnnouncement,
 } from "@lafs/crypto";
+import { tubIdentityOf } from "@lafs/foolscap";
 import { isTahoeError, type Logger, type Startable, silentLogger } from "@lafs/interface";
 import { describeListenEndpoint, listenOnEndpoint } from "@lafs/transport";
 import { IntroducerError } from "./errors.js";
+import { createFoolscapFront, type FoolscapFront } from "./foolscap-front.js";
+import { introducerFurl } from "./nurls.js";
 import {
   DEFAULT_KEEPALIVE_MS,
   PROTOCOL_VERSION,
@@ -29,6 +32,11 @@ export interface IntroducerOptions {
   /** The certificate the NURL pins (private/node.pem). */
   tls: { keyPem: string; certPem: string };
   listen: ListenEndpoint[];
+  /**
+   * Serve Tahoe-LAFS nodes too: Foolscap on the same ports (a connection that does not start
+   * with TLS is a Foolscap upgrade request), at the fURL with these location hints.
+   */
+  foolscap?: { hints: readonly ConnectionHint[] };
   applicationVersion?: string;
   limits?: Partial<IntroducerLimits>;
   /** How often idle streams get a ping; default 15 s. */
@@ -44,6 +52,8 @@ export interface Introducer extends Startable {
   status(): IntroducerStatus;
   /** Every held announcement, newest version per (node id, service). */
   announcements(): HeldAnnouncement[];
+  /** The Foolscap fURL Tahoe-LAFS nodes use (a secret), when `foolscap` is on. */
+  furl(): string | undefined;
 }
 
 interface Subscriber extends SubscriberInfo {
@@ -53,6 +63,10 @@ interface Subscriber extends SubscriberInfo {
 /** A stream that falls this far behind is closed; the client reconnects and resyncs. */
 const MAX_BUFFERED_BYTES = 1024 * 1024;
 const SWISSNUM_FORM = /^[\x21-\x7e]+$/;
+/** A TLS record starts with this byte (handshake); a Foolscap upgrade starts with "GET ". */
+const TLS_HANDSHAKE = 0x16;
+/** A connection that sends nothing this long is closed before either protocol sees it. */
+const FIRST_BYTE_TIMEOUT_MS = 120_000;
 
 function optionsError(message: string): IntroducerError {
   return new IntroducerError("TAHOE_ERR_INTRODUCER_OPTIONS", 500, message, {
@@ -123,7 +137,7 @@ function readBody(request: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
-async function listenOn(server: Server, endpoint: ListenEndpoint): Promise<void> {
+async function listenOn(server: Server | HttpsServer, endpoint: ListenEndpoint): Promise<void> {
   try {
     await listenOnEndpoint(server, endpoint);
   } catch (cause) {
@@ -141,7 +155,11 @@ async function listenOn(server: Server, endpoint: ListenEndpoint): Promise<void>
 }
 
 function peerOf(request: IncomingMessage): string {
-  const { remoteAddress, remotePort } = request.socket;
+  return peerOfSocket(request.socket);
+}
+
+function peerOfSocket(socket: Socket): string {
+  const { remoteAddress, remotePort } = socket;
   if (remoteAddress === undefined) return "unix socket";
   return remoteAddress.includes(":") ? `[${remoteAddress}]:${remotePort}` : `${remoteAddress}:${remotePort}`;
 }
@@ -170,7 +188,62 @@ export function createIntroducer(options: IntroducerOptions): Introducer {
   const refused = new Map<string, number>();
   const expected = Buffer.from(options.swissnum, "utf8");
   const servers: Server[] = [];
+  const sockets = new Set<Socket>();
   let keepalive: NodeJS.Timeout | undefined;
+  const tub = options.foolscap && tubIdentityOf(options.tls.keyPem, options.tls.certPem);
+  const furl = tub && introducerFurl(tub.tubId, options.swissnum, options.foolscap!.hints);
+  const foolscap: FoolscapFront | undefined =
+    tub &&
+    createFoolscapFront({
+      swissnum: options.swissnum,
+      identity: tub,
+      furl: furl!,
+      registry,
+      limits,
+      applicationVersion: version,
+      log,
+      now,
+      accepted: announce,
+      refused: (code) => refused.set(code, (refused.get(code) ?? 0) + 1),
+      otherSubscribers: () => subscribers.size,
+    });
+  const https = createHttpsServer(
+    { key: options.tls.keyPem, cert: options.tls.certPem, minVersion: "TLSv1.2" },
+    (request, response) => {
+      handle(request, response).catch((error: unknown) => {
+        log.error({ err: error }, "introducer request failed");
+        response.destroy();
+      });
+    },
+  );
+  // A subscription stream is meant to stay open: no request timeout for it.
+  https.requestTimeout = 0;
+  https.keepAliveTimeout = 65_000;
+
+  /** One port, both protocols: TLS goes to the HTTPS introducer, anything else to Foolscap. */
+  function route(socket: Socket): void {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+    socket.on("error", () => {}); // each protocol reports its own failures
+    socket.setTimeout(FIRST_BYTE_TIMEOUT_MS, () => socket.destroy());
+    socket.once("data", (first: Buffer) => {
+      socket.setTimeout(0);
+      socket.pause();
+      socket.unshift(first);
+      if (foolscap === undefined || first[0] === TLS_HANDSHAKE) https.emit("connection", socket);
+      else foolscap.accept(socket, peerOfSocket(socket));
+    });
+  }
+
+  /** An accepted announcement goes to every subscriber of its service, of either kind. */
+  function announce(announcement: Announcement): void {
+    for (const subscriber of subscribers) {
+      if (subscriber.service === announcement.service) {
+        send(subscriber, { type: "announcement", ann: announcement.signed });
+      }
+    }
+    foolscap?.announce(announcement);
+  }
 
   function send(subscriber: Subscriber, event: StreamEvent): void {
     const response = subscriber.response;
@@ -213,21 +286,18 @@ export function createIntroducer(options: IntroducerOptions): Introducer {
         { server: announcement.serverId, service: announcement.service, seqnum: announcement.seqnum, from },
         "announcement accepted",
       );
-      for (const subscriber of subscribers) {
-        if (subscriber.service === announcement.service) {
-          send(subscriber, { type: "announcement", ann: announcement.signed });
-        }
-      }
+      announce(announcement);
     }
     sendJson(response, 200, { status: outcome, seqnum: announcement.seqnum });
   }
 
   function subscribe(url: URL, request: IncomingMessage, response: ServerResponse, from: string): void {
-    if (subscribers.size >= limits.maxSubscribers) {
+    const total = subscribers.size + (foolscap?.subscriberCount() ?? 0);
+    if (total >= limits.maxSubscribers) {
       const error = new IntroducerError(
         "TAHOE_ERR_INTRODUCER_LIMIT",
         429,
-        `the introducer already serves ${subscribers.size} subscribers, its limit`,
+        `the introducer already serves ${total} subscribers, its limit`,
         { hint: "try again later, or use another introducer" },
       );
       log.warn({ from }, error.message);
@@ -264,7 +334,7 @@ export function createIntroducer(options: IntroducerOptions): Introducer {
   function status(): IntroducerStatus {
     return statusOf(
       registry.list(),
-      [...subscribers].map(({ response: _r, ...info }) => info),
+      [...[...subscribers].map(({ response: _r, ...info }) => info), ...(foolscap?.subscribers() ?? [])],
       refused,
       version,
       PROTOCOL_VERSION,
@@ -311,18 +381,7 @@ export function createIntroducer(options: IntroducerOptions): Introducer {
       if (servers.length > 0) return;
       try {
         for (const endpoint of options.listen) {
-          const server = createServer(
-            { key: options.tls.keyPem, cert: options.tls.certPem, minVersion: "TLSv1.2" },
-            (request, response) => {
-              handle(request, response).catch((error: unknown) => {
-                log.error({ err: error }, "introducer request failed");
-                response.destroy();
-              });
-            },
-          );
-          // A subscription stream is meant to stay open: no request timeout for it.
-          server.requestTimeout = 0;
-          server.keepAliveTimeout = 65_000;
+          const server = createServer(route);
           servers.push(server);
           await listenOn(server, endpoint);
         }
@@ -342,10 +401,11 @@ export function createIntroducer(options: IntroducerOptions): Introducer {
       keepalive = undefined;
       for (const subscriber of subscribers) subscriber.response.destroy();
       subscribers.clear();
+      foolscap?.stop();
       for (const server of servers.splice(0)) {
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
-          server.closeAllConnections();
+          for (const socket of sockets) socket.destroy();
         });
       }
       for (const endpoint of options.listen) {
@@ -366,6 +426,8 @@ export function createIntroducer(options: IntroducerOptions): Introducer {
     announcements() {
       return registry.list();
     },
+
+    furl: () => furl,
   };
 }
 
