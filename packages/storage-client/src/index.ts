@@ -30,6 +30,34 @@ export type {
   WriteResult,
   WriteVector,
 } from "./messages.js";
+export type { MutableCorruptShareReport } from "./mutable/advise.js";
+export { MAX_MUTABLE_FILE_SIZE, type MutableContents } from "./mutable/contents.js";
+export {
+  isMutableFileError,
+  MutableFileError,
+  type MutableFileErrorCode,
+} from "./mutable/errors.js";
+export {
+  type CreatedMutableFile,
+  createMutableFile,
+  type MutableFileHandle,
+  type OverwriteResult,
+  openMutableFile,
+  overwriteMutableFile,
+  type PublishExtras,
+  type UpdateResult,
+  updateMutableFile,
+} from "./mutable/files.js";
+export type { MutableGridOptions } from "./mutable/grid.js";
+export { PUBLISH_REQUEST_BYTES, type PublishResult } from "./mutable/publish.js";
+export {
+  type BadServermapShare,
+  type ServerMap,
+  type ServermapOptions,
+  type ServermapShare,
+  type ServermapVersion,
+  updateServermap,
+} from "./mutable/servermap.js";
 export { type ConnectFunction, tcpConnect } from "./pinned-connect.js";
 export {
   assertRequiredServersKnown,
