@@ -4,7 +4,7 @@ import type { ActivityTracker } from "@lafs/control-tub";
 import { spoolToTempFile, streamingConvergentKey } from "@lafs/immutable";
 import { isTahoeError, type Logger, TahoeError } from "@lafs/interface";
 import type { IntroducerClient, ServerList } from "@lafs/introducer-client";
-import { placeShares } from "@lafs/placement";
+import { PlacementRefusedError, placeShares } from "@lafs/placement";
 import {
   assertRequiredServersKnown,
   openDownload,
@@ -256,10 +256,28 @@ export function createWebNode(options: WebNodeOptions): NodeWebNode {
     return servers;
   }
 
+  /**
+   * A mutable write's servers: an upload's, refused while a required server is not connected or
+   * not allowed. No happiness test: Tahoe-LAFS's publish needs k shares placed, not happy.
+   */
+  async function mutableWriteServers(encoding: { k: number; happy: number; n: number }) {
+    const servers = await writeServers(encoding);
+    const plan = placeShares({
+      storageIndex: new Uint8Array(16),
+      servers: servers.map((s) => ({ ...s, writable: true })),
+      k: encoding.k,
+      happy: encoding.k,
+      n: encoding.n,
+    });
+    const required = plan.refusals.filter((r) => r.code.startsWith("TAHOE_ERR_PLACEMENT_REQUIRED_"));
+    if (required.length > 0) throw new PlacementRefusedError(required);
+    return servers;
+  }
+
   const mutable = createMutableOps({
     leaseSecret: options.leaseSecret,
     encoding: options.encoding,
-    writeServers,
+    writeServers: mutableWriteServers,
     // Reads use every server, as immutable downloads do: servers-allowed is about where shares go.
     readServers: () => options.clients.uploadServers(),
     logger: log,
