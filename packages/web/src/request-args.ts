@@ -41,6 +41,17 @@ export function uploadFormatOf(fields: Query): UploadFormat {
 }
 
 /**
+ * Tahoe-LAFS's `private-key=` (a caller's own RSA key for a new mutable file) is not taken: a
+ * 501 says so rather than making the file with another key than the caller chose.
+ */
+export function refusePrivateKey(fields: Query): void {
+  if (fields["private-key"] === undefined) return;
+  throw new WebError("TAHOE_ERR_WEB_NOT_SUPPORTED", 501, "private-key= is not supported by this node yet", {
+    hint: "Leave private-key= out: the node makes a fresh RSA-2048 key for each new mutable file.",
+  });
+}
+
+/**
  * A PUT's body as the node takes it: streamed through the node's size and idle limits, with the
  * size from Content-Length when there is one (413 at once when that is over the limit), aborted
  * when the client goes away.

@@ -16,6 +16,7 @@ import {
   putBody,
   type Query,
   queryOf,
+  refusePrivateKey,
   type UploadFormat,
   uploadFormatOf,
 } from "./request-args.js";
@@ -96,6 +97,7 @@ export function registerUriRoutes(
     const query = queryOf(request);
     checkUriT("PUT", query.t);
     const format = uploadFormatOf(query);
+    if (format !== "CHK") refusePrivateKey(query);
     const { body, options } = putBody(request, reply, limits);
     const { cap } = await store(node, format, body, options);
     return reply.code(200).type("text/plain; charset=utf-8").send(cap);

@@ -72,6 +72,13 @@ describe("creating mutable files", () => {
     ]);
   });
 
+  it("refuses Tahoe's private-key= with a 501 instead of making the file with another key", async () => {
+    const res = await app.inject({ method: "PUT", url: "/uri?format=SDMF&private-key=abc", payload: "x" });
+    expect(res.statusCode).toBe(501);
+    expect(res.body).toContain("private-key= is not supported");
+    expect(node.mutableWrites).toEqual([]);
+  });
+
   it("POST /uri?t=upload with format or mutable in the query or the form", async () => {
     const inQuery = await app.inject({
       method: "POST",
