@@ -161,6 +161,39 @@ describe("mutable files through the web API", { timeout: 60_000 }, () => {
   });
 });
 
+describe("mutable files under contention and with a server gone", { timeout: 60_000 }, () => {
+  it("two overwrites at once: each is 200 or a 409 collision, and the file holds a whole winner", async () => {
+    const cap = (await send("PUT", new URL("uri?format=SDMF", nodeUrl), randomBytes(2000))).text;
+    const bodies = [randomBytes(4000), randomBytes(6000)];
+    const answers = await Promise.all(bodies.map((body) => send("PUT", at(cap), body)));
+    for (const answer of answers) {
+      expect([200, 409], answer.text).toContain(answer.status);
+      if (answer.status === 409) expect(answer.text).toContain("TAHOE_ERR_MUTABLE_UNCOORDINATED_WRITE");
+    }
+    const winners = bodies.filter((_, i) => answers[i]!.status === 200).map(sha);
+    expect(winners.length).toBeGreaterThan(0);
+    // Never a mix of the two, never the old contents when a write answered 200.
+    expect(winners).toContain(sha((await read(cap)).bytes));
+  });
+
+  it("with one of four servers stopped, a file is still read, overwritten and updated", async () => {
+    const data = randomBytes(SEGMENT + 5000);
+    const cap = (await send("PUT", new URL("uri?format=MDMF", nodeUrl), data)).text;
+    await grid.stop("s4");
+    await grid.waitForServers(
+      (list) => list.filter((s) => s.connection.state === "connected").length === 3,
+      "3 connected servers",
+    );
+    expect(sha((await read(cap)).bytes)).toBe(sha(data));
+    const next = randomBytes(SEGMENT + 9000);
+    expect((await send("PUT", at(cap), next)).status).toBe(200);
+    const patch = randomBytes(300);
+    expect((await send("PUT", at(cap, "?offset=10"), patch)).status).toBe(200);
+    patch.copy(next, 10);
+    expect(sha((await read(cap)).bytes)).toBe(sha(next));
+  });
+});
+
 describe("mutable files through tahoe put / tahoe get", { timeout: 60_000 }, () => {
   it("put --mutable and --format=MDMF print write caps; put FILE WRITECAP replaces; get reads", async () => {
     const client = grid.dirs.client!;
