@@ -39,6 +39,7 @@ export {
 } from "./mutable/errors.js";
 export {
   type CreatedMutableFile,
+  type CreateOptions,
   createMutableFile,
   type MutableFileHandle,
   type OverwriteResult,

@@ -1,4 +1,6 @@
 import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   createMutableFile,
@@ -7,6 +9,7 @@ import {
   overwriteMutableFile,
   type UploadServer,
 } from "../src/index.js";
+import { errorOf } from "./helpers.js";
 import { type Grid, startGrid, testBytes } from "./uploader-grid.js";
 
 const leaseSecret = new Uint8Array(32).fill(7);
@@ -78,4 +81,31 @@ describe("mutable files on 5 real storage servers: create, read, overwrite", () 
       expect(sha(await file.readAll())).toBe(sha(next));
     },
   );
+
+  it("a given private key makes the caps Tahoe makes from it (ssk.json), and a bad key is refused", async () => {
+    const vectors = JSON.parse(
+      readFileSync(join(import.meta.dirname, "../../../../shared/vectors/ssk.json"), "utf8"),
+    ) as { format: { kind: string; params: { format: string; key: string } }; expected: string }[];
+    for (const format of ["sdmf", "mdmf"]) {
+      const v = vectors.find((x) => x.format.kind === "ssk" && x.format.params.format === format)!;
+      const created = await createMutableFile({
+        ...grid(g.servers()),
+        format: format === "sdmf" ? "SDMF" : "MDMF",
+        contents: testBytes(100, 9),
+        privateKey: v.format.params.key,
+      });
+      expect(created.writeCap).toBe(v.expected);
+      const file = await openMutableFile({ ...grid(g.servers()), cap: created.readCap });
+      expect(sha(await file.readAll())).toBe(sha(testBytes(100, 9)));
+    }
+    const error = await errorOf(
+      createMutableFile({
+        ...grid(g.servers()),
+        format: "SDMF",
+        contents: testBytes(1, 1),
+        privateKey: "not a key",
+      }),
+    );
+    expect((error as { code?: string }).code).toBe("TAHOE_ERR_MUTABLE_KEY");
+  });
 });

@@ -1,10 +1,12 @@
+import { generateKeyPair } from "node:crypto";
+import { promisify } from "node:util";
 import { base32Encode } from "@lafs/crypto";
 import { type Logger, silentLogger } from "@lafs/interface";
 import {
   deriveMutableSecrets,
   encodeMutableVersion,
   formatMutableCap,
-  generateMutableKeyPair,
+  importMutablePrivateKey,
   type MutableCap,
   MutableError,
   type MutableFormat,
@@ -15,6 +17,7 @@ import {
   mutableCapsOf,
   parseMutableCap,
   planMdmfUpdate,
+  RSA_KEY_BITS,
   readCapOf,
   storageIndexOfCap,
   verifyCapOf,
@@ -22,13 +25,22 @@ import {
 } from "@lafs/mutable";
 import type { MutableCorruptShareReport } from "./advise.js";
 import { collectContents, MAX_MUTABLE_FILE_SIZE, type MutableContents } from "./contents.js";
-import { type MutableFileError, mutableError, throwIfAborted } from "./errors.js";
+import {
+  abortedError,
+  isMutableFileError,
+  type MutableFileError,
+  mutableError,
+  reasonOf,
+  throwIfAborted,
+} from "./errors.js";
 import { checkLeaseSecret, type MutableGridOptions, queryTimeout, usableServers } from "./grid.js";
 import { locationKey, type PublishResult, placementGoal, publishShares } from "./publish.js";
 import { VersionReader } from "./retrieve.js";
 import { type ServerMap, type ServermapVersion, updateServermap } from "./servermap.js";
 
 export type { MutableContents };
+
+const generateKeyPairAsync = promisify(generateKeyPair);
 
 /** What createMutableFile made. */
 export interface CreatedMutableFile {
@@ -69,6 +81,17 @@ export interface UpdateResult {
   readonly inPlace: boolean;
 }
 
+export interface CreateOptions {
+  readonly format: MutableFormat;
+  readonly contents: MutableContents;
+  readonly size?: number | undefined;
+  /**
+   * The file's RSA-2048 private key (PKCS#8 DER, or PEM), as Tahoe's `private-key=` and
+   * `--private-key-path` give one; a fresh key when absent.
+   */
+  readonly privateKey?: Uint8Array | string | undefined;
+}
+
 /** Extra knobs tests and tools use; the web API passes none. */
 export interface PublishExtras {
   /** Publish against this servermap instead of a fresh one (two writers racing from the same view). */
@@ -102,15 +125,11 @@ function checkGrid(o: MutableGridOptions): void {
 }
 
 /**
- * Creates a mutable file: a fresh RSA-2048 key, seqnum 1, k-of-N shares placed like Tahoe's
+ * Creates a mutable file: a fresh RSA-2048 key (or the one given), seqnum 1, k-of-N shares placed like Tahoe's
  * publish (each share number on the least-loaded server in permuted order, tested to not exist).
  */
 export async function createMutableFile(
-  o: MutableGridOptions & {
-    format: MutableFormat;
-    contents: MutableContents;
-    size?: number | undefined;
-  } & PublishExtras,
+  o: MutableGridOptions & CreateOptions & PublishExtras,
 ): Promise<CreatedMutableFile> {
   checkGrid(o);
   if (o.format !== "SDMF" && o.format !== "MDMF") {
@@ -120,6 +139,10 @@ export async function createMutableFile(
       "The format is SDMF or MDMF.",
     );
   }
+  const given =
+    o.privateKey === undefined
+      ? undefined
+      : importMutablePrivateKey(o.privateKey, "the new mutable file's private key");
   const plaintext = await collectContents(
     o.contents,
     "new mutable file",
@@ -127,7 +150,7 @@ export async function createMutableFile(
     o.size,
     o.signal,
   );
-  const keyPair = generateMutableKeyPair();
+  const keyPair = given ?? (await newKeyPair());
   const secrets = deriveMutableSecrets(keyPair);
   const caps = mutableCapsOf(o.format, secrets.writekey, secrets.fingerprint);
   await publishWhole(o, keyPair, caps.write, plaintext, 1, o.k, o.n, undefined);
@@ -138,6 +161,20 @@ export async function createMutableFile(
     storageIndex: secrets.storageIndex,
     format: o.format,
   };
+}
+
+/**
+ * An RSA-2048 key made on libuv's thread pool, so a web request creating a file does not
+ * stall the event loop for the 0.1-1 s key generation takes.
+ */
+async function newKeyPair(): Promise<MutableKeyPair> {
+  const { privateKey } = await generateKeyPairAsync("rsa", {
+    modulusLength: RSA_KEY_BITS,
+    publicExponent: 65537,
+    publicKeyEncoding: { type: "spki", format: "der" },
+    privateKeyEncoding: { type: "pkcs8", format: "der" },
+  });
+  return importMutablePrivateKey(new Uint8Array(privateKey), "a new RSA key");
 }
 
 /** SDMF keeps the whole file in one segment, in one request per share: cap it below a server's body limit. */
@@ -258,7 +295,7 @@ function handleFor(
     const first = Math.floor(start / segsize);
     const last = Math.floor((end - 1) / segsize);
     let s = first;
-    for await (const plain of reader.segments(first, last)) {
+    for await (const plain of reader.segments(first, last, signal)) {
       throwIfAborted(`read of mutable file ${base32Encode(map.storageIndex)}`, signal);
       const from = s * segsize;
       const piece = plain.subarray(Math.max(0, start - from), Math.min(plain.length, end - from));
@@ -352,18 +389,9 @@ export async function updateMutableFile(
       "The offset is a byte position no larger than the file's size.",
     );
   }
-  const map = o.servermap ?? (await servermapFor(o, cap, true));
-  const best = bestOf(map);
-  const keyPair = privateKeyOf(map);
-  const header = best.header;
-  if (o.offset > header.dataLength) {
-    throw mutableError(
-      "TAHOE_ERR_MUTABLE_ARGUMENT",
-      `update offset ${o.offset} is past the end of the ${header.dataLength}-byte file`,
-      "The offset must be no larger than the current size; writing at the size appends.",
-    );
-  }
-  const max = maxOf(o, cap.format, header.k);
+  let map = o.servermap ?? (await servermapFor(o, cap, true));
+  const max = maxOf(o, cap.format, bestOf(map).header.k);
+  checkOffset(o.offset, bestOf(map).header.dataLength);
   const data = await collectContents(
     o.contents,
     "update data",
@@ -371,6 +399,68 @@ export async function updateMutableFile(
     o.size,
     o.signal,
   );
+  // SDMF updates go through Tahoe's modify(), which retries an uncoordinated write after a
+  // backoff on a fresh servermap (at most 3 times); MDMF in-place updates do not retry.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await updateOnce(o, cap, map, data);
+    } catch (error) {
+      const retry =
+        isMutableFileError(error, "TAHOE_ERR_MUTABLE_UNCOORDINATED_WRITE") &&
+        o.servermap === undefined &&
+        cap.format === "SDMF" &&
+        attempt < MODIFY_RETRIES;
+      if (!retry) throw error;
+      loggerOf(o).info(
+        { attempt: attempt + 1, error: reasonOf(error) },
+        "uncoordinated write; retrying the update",
+      );
+      await backoff(attempt, o.signal);
+      map = await servermapFor(o, cap, true);
+      checkOffset(o.offset, bestOf(map).header.dataLength);
+    }
+  }
+}
+
+/** Tahoe's BackoffAgent: 1 s, then × e each time, with a little jitter; the 4th failure is final. */
+const MODIFY_RETRIES = 3;
+
+async function backoff(attempt: number, signal: AbortSignal | undefined): Promise<void> {
+  const delay = 1000 * Math.E ** attempt * (1 + (Math.random() - 0.5) * 0.2392);
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(done, delay);
+    function done() {
+      signal?.removeEventListener("abort", cancel);
+      resolve();
+    }
+    function cancel() {
+      clearTimeout(timer);
+      reject(abortedError("mutable file update", signal!));
+    }
+    signal?.addEventListener("abort", cancel, { once: true });
+    if (signal?.aborted) cancel();
+  });
+}
+
+function checkOffset(offset: number, size: number): void {
+  if (offset > size) {
+    throw mutableError(
+      "TAHOE_ERR_MUTABLE_ARGUMENT",
+      `update offset ${offset} is past the end of the ${size}-byte file`,
+      "The offset must be no larger than the current size; writing at the size appends.",
+    );
+  }
+}
+
+async function updateOnce(
+  o: MutableGridOptions & PublishExtras & { offset: number },
+  cap: MutableWriteCap,
+  map: ServerMap,
+  data: Uint8Array,
+): Promise<UpdateResult> {
+  const best = bestOf(map);
+  const keyPair = privateKeyOf(map);
+  const header = best.header;
   const logger = loggerOf(o);
   const reader = new VersionReader(map.storageIndex, best, readCapOf(cap).readkey, {
     signal: o.signal,

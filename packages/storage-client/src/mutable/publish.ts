@@ -230,6 +230,10 @@ export async function publishShares(job: PublishJob): Promise<PublishResult> {
 
   const rehome = (lost: PublishTarget) => {
     if (job.rehomeTo === undefined) return;
+    // A share number already written, or queued on a good server, has a home (Tahoe's update_goal).
+    const queued = (t: PublishTarget) => t.shnum === lost.shnum && !badServers.has(t.server.id);
+    if (placed.some((t) => t.shnum === lost.shnum) || [...queues.values()].some((q) => q.some(queued)))
+      return;
     const server = leastLoaded(job.rehomeTo, counts, badServers);
     if (server === undefined) return;
     enqueue({ server, shnum: lost.shnum, test: publishTestVector() });

@@ -54,6 +54,8 @@ export class VersionReader {
   private readonly dropped = new Set<ServermapShare>();
   private readonly coder: ErasureCoder;
   private readonly si: string;
+  /** Some share was replaced by a newer version during the read. */
+  private changed = false;
 
   constructor(
     private readonly storageIndex: Uint8Array,
@@ -78,10 +80,15 @@ export class VersionReader {
   }
 
   /** The plaintext of segments [from, to], in order. */
-  async *segments(from: number, to: number): AsyncGenerator<Uint8Array, void, undefined> {
+  async *segments(
+    from: number,
+    to: number,
+    signal?: AbortSignal,
+  ): AsyncGenerator<Uint8Array, void, undefined> {
+    const both = bothSignals(this.options.signal, signal);
     for (let s = from; s <= to; s += this.batch) {
       const last = Math.min(to, s + this.batch - 1);
-      yield* await this.readBatch(s, last);
+      yield* await this.readBatch(s, last, both);
     }
   }
 
@@ -89,26 +96,26 @@ export class VersionReader {
   async blockHashTrees(): Promise<Map<number, Uint8Array[]>> {
     const trees = new Map<number, Uint8Array[]>();
     for (let shnum = 0; shnum < this.header.n; shnum++) {
-      const open = this.open.get(shnum) ?? (await this.openShareNumber(shnum));
+      const open = this.open.get(shnum) ?? (await this.openShareNumber(shnum, this.options.signal));
       if (open !== undefined) trees.set(shnum, open.hashes.blockHashTree);
     }
     return trees;
   }
 
-  private async readBatch(from: number, to: number): Promise<Uint8Array[]> {
+  private async readBatch(from: number, to: number, signal: AbortSignal | undefined): Promise<Uint8Array[]> {
     const blocks: SegmentBlock[][] = Array.from({ length: to - from + 1 }, () => []);
     // Share numbers whose blocks this batch has; a failed one may come again from another server.
     const used = new Set<number>();
     while (used.size < this.header.k) {
-      throwIfAborted(`read of mutable file ${this.si}`, this.options.signal);
-      const open = await this.nextShare(used);
+      throwIfAborted(`read of mutable file ${this.si}`, signal);
+      const open = await this.nextShare(used, signal);
       if (open === undefined) throw this.notEnough(from);
       try {
-        const got = await this.readBlocks(open, from, to);
+        const got = await this.readBlocks(open, from, to, signal);
         for (const [i, b] of got.entries()) blocks[i]!.push(b);
         used.add(open.share.shnum);
       } catch (error) {
-        throwIfAborted(`read of mutable file ${this.si}`, this.options.signal);
+        throwIfAborted(`read of mutable file ${this.si}`, signal);
         await this.drop(open.share, error);
       }
     }
@@ -116,24 +123,30 @@ export class VersionReader {
   }
 
   /** An open share whose number is not in `used`: one already open, else the next candidate. */
-  private async nextShare(used: ReadonlySet<number>): Promise<OpenShare | undefined> {
+  private async nextShare(
+    used: ReadonlySet<number>,
+    signal: AbortSignal | undefined,
+  ): Promise<OpenShare | undefined> {
     for (const [shnum, open] of this.open) if (!used.has(shnum)) return open;
     const numbers = [...new Set(this.version.shares.map((s) => s.shnum))].sort((a, b) => a - b);
     for (const shnum of numbers) {
       if (used.has(shnum) || this.open.has(shnum)) continue;
-      const open = await this.openShareNumber(shnum);
+      const open = await this.openShareNumber(shnum, signal);
       if (open !== undefined) return open;
     }
     return undefined;
   }
 
   /** Opens share `shnum` from the first server holding it whose chain and tree check out. */
-  private async openShareNumber(shnum: number): Promise<OpenShare | undefined> {
+  private async openShareNumber(
+    shnum: number,
+    signal: AbortSignal | undefined,
+  ): Promise<OpenShare | undefined> {
     for (const share of this.version.shares) {
       if (share.shnum !== shnum || this.dropped.has(share)) continue;
       try {
         const ranges = shareRanges(this.header);
-        const call = callOptions(share.server, this.options.signal);
+        const call = callOptions(share.server, signal);
         const client = share.server.client;
         const [chain, tree] = await Promise.all([
           client.readMutable(
@@ -156,14 +169,19 @@ export class VersionReader {
         this.open.set(shnum, open);
         return open;
       } catch (error) {
-        throwIfAborted(`read of mutable file ${this.si}`, this.options.signal);
+        throwIfAborted(`read of mutable file ${this.si}`, signal);
         await this.drop(share, error);
       }
     }
     return undefined;
   }
 
-  private async readBlocks(open: OpenShare, from: number, to: number): Promise<SegmentBlock[]> {
+  private async readBlocks(
+    open: OpenShare,
+    from: number,
+    to: number,
+    signal: AbortSignal | undefined,
+  ): Promise<SegmentBlock[]> {
     const ranges = shareRanges(this.header);
     const first = ranges.block(from);
     const last = ranges.block(to);
@@ -175,7 +193,7 @@ export class VersionReader {
       share.shnum,
       start,
       length,
-      callOptions(share.server, this.options.signal),
+      callOptions(share.server, signal),
     );
     const out: SegmentBlock[] = [];
     for (let s = from; s <= to; s++) {
@@ -200,8 +218,17 @@ export class VersionReader {
   private async drop(share: ServermapShare, error: unknown): Promise<void> {
     this.dropped.add(share);
     if (this.open.get(share.shnum)?.share === share) this.open.delete(share.shnum);
-    const corrupt = error instanceof CorruptMutableShareError;
-    const reason = reasonOf(error);
+    let corrupt = error instanceof CorruptMutableShareError;
+    let reason = reasonOf(error);
+    if (corrupt) {
+      // A share another writer replaced since the servermap is not corrupt: look before blaming.
+      const changed = await this.replacedBy(share);
+      if (changed !== undefined) {
+        corrupt = false;
+        reason = `the share now holds ${changed} (the file was changed while it was read)`;
+        this.changed = true;
+      }
+    }
     this.fates.push({ share, reason, corrupt });
     if (!corrupt) {
       this.options.logger.warn(
@@ -220,6 +247,24 @@ export class VersionReader {
     this.options.onCorruptShare?.(report);
   }
 
+  /** What the share holds now, when it is no longer the version being read ("seqnum 3"). */
+  private async replacedBy(share: ServermapShare): Promise<string | undefined> {
+    const expected = this.header.checkstring;
+    try {
+      const now = await share.server.client.readMutable(
+        this.storageIndex,
+        share.shnum,
+        0,
+        expected.length,
+        callOptions(share.server, this.options.signal),
+      );
+      if (Buffer.from(now).equals(expected)) return undefined;
+      return now.length >= 9 ? `seqnum ${Buffer.from(now).readBigUInt64BE(1)}` : `${now.length} bytes`;
+    } catch {
+      return undefined;
+    }
+  }
+
   private notEnough(segment: number) {
     const details = this.fates.map(
       (f) => `share ${f.share.shnum} on ${serverLabel(f.share.server)}: ${f.reason}`,
@@ -232,7 +277,16 @@ export class VersionReader {
         (details.length > 0
           ? ` (${details.slice(0, 5).join("; ")}${details.length > 5 ? `; and ${details.length - 5} more` : ""})`
           : ""),
-      "The corrupt shares were reported to their servers; try again when more storage servers are reachable.",
+      this.changed
+        ? "Another writer changed the file while it was being read; open it again to read the new version."
+        : "The corrupt shares were reported to their servers; try again when more storage servers are reachable.",
     );
   }
+}
+
+/** The open's signal and a read's own: either cancels the read. */
+function bothSignals(a: AbortSignal | undefined, b: AbortSignal | undefined): AbortSignal | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return AbortSignal.any([a, b]);
 }

@@ -152,11 +152,11 @@ async function queryServer(
 }
 
 /**
- * Asks every connected server (permuted order, a few at a time) which shares of the file it
- * holds, reads each share's first SERVERMAP_READ_SIZE bytes and checks its key and signature.
+ * Asks the connected servers (permuted order, a few at a time) which shares of the file they
+ * hold, reads each share's first SERVERMAP_READ_SIZE bytes and checks its key and signature.
  * Shares that fail are listed as bad and their servers get a corruption advisory, as Tahoe's
- * servermap updater sends. Tahoe stops asking once it has seen enough; this asks every
- * connected server, so a publish's test-and-set knows every share there is to know.
+ * servermap updater sends. A reader stops asking by Tahoe's MODE_READ rule (readDone); a
+ * writer asks every connected server, so its test-and-set knows every share there is.
  */
 export async function updateServermap(cap: MutableCap, options: ServermapOptions): Promise<ServerMap> {
   const storageIndex = storageIndexOfCap(cap);
@@ -167,13 +167,21 @@ export async function updateServermap(cap: MutableCap, options: ServermapOptions
   const shares: ServermapShare[] = [];
   const badShares: BadServermapShare[] = [];
   const results = new Array<ServerAnswer | undefined>(ordered.length);
+  const sofar: ServermapShare[] = [];
+  let answers = 0;
   let next = 0;
   const worker = async () => {
-    while (next < ordered.length && !options.signal?.aborted) {
+    while (
+      next < ordered.length &&
+      !options.signal?.aborted &&
+      !(readDone(sofar, answers) && !options.forWrite)
+    ) {
       const i = next++;
       const server = ordered[i]!;
       try {
         results[i] = await queryServer(cap, server, storageIndex, options);
+        sofar.push(...results[i]!.shares);
+        answers++;
       } catch (error) {
         failed.push({ server, reason: reasonOf(error) });
         options.logger.warn({ si, server: server.id, error: reasonOf(error) }, "servermap query failed");
@@ -215,6 +223,18 @@ export async function updateServermap(cap: MutableCap, options: ServermapOptions
     highestSeqnum: versions.reduce((m, v) => Math.max(m, v.header.seqnum), 0),
     privateKey,
   };
+}
+
+/**
+ * Tahoe's MODE_READ stopping rule: at least k+EPSILON (EPSILON = k) servers answered, some
+ * version is recoverable, and no unrecoverable version is newer than the best recoverable one.
+ * A writer asks every server instead.
+ */
+function readDone(shares: readonly ServermapShare[], answers: number): boolean {
+  const versions = groupVersions(shares);
+  const best = versions.find((v) => v.recoverable);
+  if (best === undefined || answers < 2 * best.header.k) return false;
+  return !versions.some((v) => !v.recoverable && v.header.seqnum > best.header.seqnum);
 }
 
 function groupVersions(shares: readonly ServermapShare[]): ServermapVersion[] {
