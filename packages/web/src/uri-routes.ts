@@ -13,10 +13,10 @@ import { parseRangeHeader } from "./range.js";
 import {
   badRequest,
   isTrue,
+  privateKeyOf,
   putBody,
   type Query,
   queryOf,
-  refusePrivateKey,
   type UploadFormat,
   uploadFormatOf,
 } from "./request-args.js";
@@ -60,7 +60,7 @@ function store(
   node: WebNode,
   format: UploadFormat,
   body: AsyncIterable<Uint8Array>,
-  options: WebUploadOptions,
+  options: WebUploadOptions & { privateKey?: Uint8Array },
 ): Promise<{ cap: string }> {
   return format === "CHK" ? node.upload(body, options) : node.createMutable(body, { ...options, format });
 }
@@ -97,9 +97,15 @@ export function registerUriRoutes(
     const query = queryOf(request);
     checkUriT("PUT", query.t);
     const format = uploadFormatOf(query);
-    if (format !== "CHK") refusePrivateKey(query);
+    // Tahoe's PUTUnlinkedSSK takes the caller's key; its CHK upload ignores the argument.
+    const privateKey = format === "CHK" ? undefined : privateKeyOf(query);
     const { body, options } = putBody(request, reply, limits);
-    const { cap } = await store(node, format, body, options);
+    const { cap } = await store(
+      node,
+      format,
+      body,
+      privateKey === undefined ? options : { ...options, privateKey },
+    );
     return reply.code(200).type("text/plain; charset=utf-8").send(cap);
   });
 
