@@ -76,6 +76,18 @@ const node: WebNode = {
   openDownload: async () => {
     throw new Error("the simulator must not download");
   },
+  createMutable: async () => {
+    throw new Error("the simulator must not upload");
+  },
+  openMutable: async () => {
+    throw new Error("the simulator must not download");
+  },
+  overwriteMutable: async () => {
+    throw new Error("the simulator must not upload");
+  },
+  updateMutable: async () => {
+    throw new Error("the simulator must not upload");
+  },
 };
 
 /** What the uploader's placement says for the grid as the test set it up in the page. */

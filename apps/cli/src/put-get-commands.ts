@@ -1,3 +1,4 @@
+import { createPrivateKey } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
 import { readFile, rm, stat } from "node:fs/promises";
 import { type IncomingMessage, request } from "node:http";
@@ -6,7 +7,7 @@ import type { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { TahoeError } from "@lafs/interface";
 import type { CliCommand, CommandContext } from "./command.js";
-import { type OptionSpec, type ParsedOptions, param } from "./option-parser.js";
+import { flag, type OptionSpec, type ParsedOptions, param } from "./option-parser.js";
 import { absolutePath, quotePath } from "./paths.js";
 import { createProgress, type Progress } from "./progress.js";
 import { CliUsageError } from "./usage-error.js";
@@ -152,14 +153,82 @@ function counted(stream: Readable, progress: Progress | undefined): Readable {
   return stream;
 }
 
-async function put(parsed: ParsedOptions, context: CommandContext): Promise<number> {
-  if (parsed.args.length > 1) {
+/** `--format`: CHK, SDMF or MDMF in any case, as Tahoe-LAFS's PutOptions checks it. */
+function formatOption(parsed: ParsedOptions): string | undefined {
+  const format = param(parsed, "format");
+  if (format === undefined) return undefined;
+  if (!["SDMF", "MDMF", "CHK"].includes(format.toUpperCase())) {
     throw new CliUsageError(
-      `Wrong number of arguments: expected at most one FILE, got ${parsed.args.length}.`,
-      "tahoe put uploads one unlinked file and prints its cap; '-' or nothing reads stdin.",
+      `${format} is an invalid format`,
+      "--format is SDMF or MDMF (mutable files) or CHK (immutable, the default).",
+    );
+  }
+  return format;
+}
+
+/**
+ * Where `tahoe put` sends the file: `PUT /uri` for a new unlinked file, `PUT /uri/CAP` to change
+ * a mutable file in place (Tahoe-LAFS: "If the destination file already exists and is mutable,
+ * it will be modified in-place, whether or not --mutable is specified"). The query carries
+ * `mutable=true` and `format=` as Tahoe's CLI sends them.
+ */
+/**
+ * `--private-key-path=PEM`: the key as Tahoe's CLI sends it, the PKCS#8 DER in URL-safe base64
+ * (`private-key=`); only with --mutable, as Tahoe ("Can only supply a private key for mutables").
+ */
+async function privateKeyArgument(
+  parsed: ParsedOptions,
+  context: CommandContext,
+): Promise<string | undefined> {
+  const given = param(parsed, "private-key-path");
+  if (given === undefined) return undefined;
+  if (!flag(parsed, "mutable")) {
+    throw new CliUsageError(
+      "--private-key-path needs --mutable: a private key is only for mutable files",
+      "Add --mutable (and --format=SDMF or MDMF), or leave --private-key-path out.",
+    );
+  }
+  const path = absolutePath(given, context.io.cwd, context.io.homeDir);
+  try {
+    const der = createPrivateKey(await readFile(path, "utf8")).export({ type: "pkcs8", format: "der" });
+    return Buffer.from(der).toString("base64url");
+  } catch (error) {
+    throw new CliTransferError(
+      "TAHOE_ERR_CLI_READ_FAILED",
+      `cannot read a PEM private key from ${quotePath(path)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      "Give a file holding a PEM-encoded RSA-2048 private key (-----BEGIN PRIVATE KEY-----).",
+      error,
+    );
+  }
+}
+
+function putTarget(parsed: ParsedOptions, to: string | undefined, privateKey: string | undefined): string {
+  const query: string[] = [];
+  if (flag(parsed, "mutable")) query.push("mutable=true");
+  if (privateKey !== undefined) query.push(`private-key=${privateKey}`);
+  const format = formatOption(parsed);
+  if (format !== undefined) query.push(`format=${encodeURIComponent(format)}`);
+  const search = query.length > 0 ? `?${query.join("&")}` : "";
+  if (to === undefined) return `uri${search}`;
+  if (!to.startsWith("URI:")) {
+    throw new CliUsageError(
+      `'${to}' is not a cap: this tahoe put writes to a mutable file's write cap, not to an alias or path yet`,
+      "tahoe put FILE uploads a new file and prints its cap; tahoe put FILE URI:SSK:... (or URI:MDMF:...) replaces a mutable file's contents.",
+    );
+  }
+  // A read-only or immutable cap goes to the node too: its answer says which cap is needed.
+  return `uri/${encodeURIComponent(to)}${search}`;
+}
+
+async function put(parsed: ParsedOptions, context: CommandContext): Promise<number> {
+  if (parsed.args.length > 2) {
+    throw new CliUsageError(
+      `Wrong number of arguments: expected at most FILE and a write cap, got ${parsed.args.length}.`,
+      "tahoe put [FILE|-] [WRITECAP]: one file, from stdin with '-' or nothing; a mutable file's write cap to replace its contents.",
     );
   }
   const typed = parsed.args[0] ?? "-";
+  const target = putTarget(parsed, parsed.args[1], await privateKeyArgument(parsed, context));
   const url = await nodeUrl(parsed, context);
   let body: Readable;
   let size: number | undefined;
@@ -189,7 +258,7 @@ async function put(parsed: ParsedOptions, context: CommandContext): Promise<numb
     ...(await uploadAuthorization(context)),
   };
   if (size !== undefined) headers["content-length"] = size;
-  const res = await send(new URL("uri", url), "PUT", counted(body, progress), headers);
+  const res = await send(new URL(target, url), "PUT", counted(body, progress), headers);
   progress?.done();
   if (res.statusCode !== 200 && res.statusCode !== 201) throw await httpError(res, `uploading ${name}`);
   const cap = (await readBody(res)).trim();
@@ -208,7 +277,7 @@ async function get(parsed: ParsedOptions, context: CommandContext): Promise<numb
   if (!cap.startsWith("URI:")) {
     throw new CliUsageError(
       `'${cap}' is not a cap`,
-      "Give the URI:CHK:... or URI:LIT:... that tahoe put printed (aliases need directories, not there yet).",
+      "Give the cap tahoe put printed: URI:CHK:..., URI:LIT:..., or a mutable file's URI:SSK:/URI:MDMF: (or its -RO read cap); aliases need directories, not there yet.",
     );
   }
   const url = await nodeUrl(parsed, context);
@@ -251,12 +320,36 @@ export const putCommand: CliCommand = {
   name: "put",
   group: "Using the filesystem",
   summary: "Upload a file into the grid.",
-  synopsis: "[options] [FROMFILE|-]",
+  synopsis: "[options] [FROMFILE|-] [WRITECAP]",
   description:
     "Upload FROMFILE (or stdin, with '-' or no argument) to the grid through the node's web API " +
-    "and print its cap (URI:CHK:... or URI:LIT:... for 55 bytes or less). The node is found " +
-    "through BASEDIR/node.url, or --node-url. A progress bar is shown when stderr is a terminal.",
-  options: (context) => [NODE_URL_OPTION(context)],
+    "and print its cap (URI:CHK:... or URI:LIT:... for 55 bytes or less). With --mutable or " +
+    "--format=SDMF|MDMF the new file is mutable and its write cap (URI:SSK:... or URI:MDMF:...) is " +
+    "printed. With WRITECAP, the mutable file it names is modified in place, whether or not " +
+    "--mutable is given. The node is found through BASEDIR/node.url, or --node-url. A progress bar " +
+    "is shown when stderr is a terminal.",
+  options: (context) => [
+    NODE_URL_OPTION(context),
+    {
+      name: "mutable",
+      short: "m",
+      takesValue: false,
+      help: "Create a mutable file instead of an immutable one (like --format=SDMF)",
+    },
+    {
+      name: "format",
+      takesValue: true,
+      help: "Create a file with the given format: SDMF and MDMF for mutable, CHK (default) for immutable. (case-insensitive)",
+    },
+    {
+      name: "private-key-path",
+      takesValue: true,
+      help:
+        "***Warning*** It is possible to use this option to spoil the normal security properties of mutable objects. " +
+        "For mutables only, this gives a file containing a PEM-encoded 2048 bit RSA private key to use as the signature key for the mutable. " +
+        "A single private key must not be used for more than one mutable.",
+    },
+  ],
   run: put,
 };
 
@@ -266,7 +359,7 @@ export const getCommand: CliCommand = {
   summary: "Retrieve a file from the grid.",
   synopsis: "[options] CAP [LOCAL_FILE|-]",
   description:
-    "Download the file CAP names and write it to LOCAL_FILE, or to stdout without one or with '-'. " +
+    "Download the file CAP names (immutable, or the newest version of a mutable file) and write it to LOCAL_FILE, or to stdout without one or with '-'. " +
     "Every block is verified against the cap; a failed download leaves no partial LOCAL_FILE. " +
     "The node is found through BASEDIR/node.url, or --node-url.",
   options: (context) => [NODE_URL_OPTION(context)],

@@ -14,7 +14,7 @@ import { makeSandbox, type Sandbox } from "./helpers.js";
  */
 interface FakeNode {
   url: string;
-  uploads: { body: Buffer; contentLength: string | undefined }[];
+  uploads: { body: Buffer; contentLength: string | undefined; url: string }[];
   files: Map<string, Buffer>;
   /** Set to answer the next requests with this status and text. */
   failWith?: { status: number; text: string };
@@ -35,10 +35,14 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
       res.end(`Error ${fake.failWith.status}: ${fake.failWith.text}`);
       return;
     }
-    if (req.method === "PUT" && req.url === "/uri") {
+    const into = /^\/uri\/([^/?]+)/.exec(req.url ?? "");
+    if (req.method === "PUT" && (into !== null || /^\/uri(\?|$)/.test(req.url ?? ""))) {
       const body = Buffer.concat(chunks);
-      fake.uploads.push({ body, contentLength: req.headers["content-length"] });
-      const cap = `URI:LIT:${body.toString("base64url").toLowerCase()}${fake.files.size}`;
+      fake.uploads.push({ body, contentLength: req.headers["content-length"], url: req.url ?? "" });
+      // A PUT to a cap replaces that (mutable) file in place and answers its cap, as the node does.
+      const cap = into
+        ? decodeURIComponent(into[1]!)
+        : `URI:LIT:${body.toString("base64url").toLowerCase()}${fake.files.size}`;
       fake.files.set(cap, body);
       res.writeHead(200, { "content-type": "text/plain" });
       res.end(cap);
@@ -152,6 +156,47 @@ describe("tahoe put", () => {
     const result = await sandbox.run(["put", `--node-url=http://127.0.0.1:${port}/`, "small"]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`cannot reach the node at http://127.0.0.1:${port}: ECONNREFUSED`);
+  });
+});
+
+describe("tahoe put, mutable files", () => {
+  it("sends --mutable and --format as Tahoe's CLI does, and writes to a write cap in place", async () => {
+    sandbox = makeSandbox();
+    fake = freshFake();
+    writeFileSync(join(sandbox.cwd, "a"), "first");
+    writeFileSync(join(sandbox.cwd, "b"), "second");
+    const runs = [
+      ["put", `--node-url=${fake.url}`, "--mutable", "a"],
+      ["put", `--node-url=${fake.url}`, "-m", "--format=mdmf", "a"],
+      ["put", `--node-url=${fake.url}`, "--format=SDMF", "a"],
+      ["put", `--node-url=${fake.url}`, "b", "URI:SSK:aaaa:bbbb"],
+    ];
+    for (const args of runs) expect((await sandbox.run(args)).code).toBe(0);
+    expect(fake.uploads.map((u) => u.url)).toEqual([
+      "/uri?mutable=true",
+      "/uri?mutable=true&format=mdmf",
+      "/uri?format=SDMF",
+      "/uri/URI%3ASSK%3Aaaaa%3Abbbb",
+    ]);
+    expect(fake.files.get("URI:SSK:aaaa:bbbb")?.toString()).toBe("second");
+    const got = await sandbox.run(["get", `--node-url=${fake.url}`, "URI:SSK:aaaa:bbbb"]);
+    expect(got.code).toBe(0);
+  });
+
+  it("refuses a bad --format, a target that is not a cap, and three arguments, before any request", async () => {
+    sandbox = makeSandbox();
+    fake = freshFake();
+    writeFileSync(join(sandbox.cwd, "a"), "first");
+    const format = await sandbox.run(["put", `--node-url=${fake.url}`, "--format=XDMF", "a"]);
+    expect(format.code).toBe(2);
+    expect(format.stderr).toContain("XDMF is an invalid format");
+    const alias = await sandbox.run(["put", `--node-url=${fake.url}`, "a", "tahoe:foo"]);
+    expect(alias.code).toBe(2);
+    expect(alias.stderr).toContain("'tahoe:foo' is not a cap");
+    const three = await sandbox.run(["put", `--node-url=${fake.url}`, "a", "URI:SSK:a:b", "c"]);
+    expect(three.code).toBe(2);
+    expect(three.stderr).toContain("expected at most FILE and a write cap, got 3");
+    expect(fake.uploads).toHaveLength(0);
   });
 });
 

@@ -4,7 +4,7 @@ import type { ActivityTracker } from "@lafs/control-tub";
 import { spoolToTempFile, streamingConvergentKey } from "@lafs/immutable";
 import { isTahoeError, type Logger, TahoeError } from "@lafs/interface";
 import type { IntroducerClient, ServerList } from "@lafs/introducer-client";
-import { placeShares } from "@lafs/placement";
+import { PlacementRefusedError, placeShares } from "@lafs/placement";
 import {
   assertRequiredServersKnown,
   openDownload,
@@ -14,9 +14,11 @@ import {
   uploadImmutable,
   withServerFlags,
 } from "@lafs/storage-client";
-import type { WebNode, WebServerInfo, WebStorageReport, WebTorStatus } from "@lafs/web";
+import type { WebNode, WebServerInfo, WebStorageReport, WebTorStatus, WebUploadOptions } from "@lafs/web";
 import type { GridClients } from "./grid-clients.js";
+import { createMutableOps } from "./mutable-ops.js";
 import { nodeSpoolPrefix } from "./spool-cleanup.js";
+import { counting, readWithSignal } from "./transfer-streams.js";
 
 export interface NodeWebNode extends WebNode {
   /** Aborts the uploads in flight (servers get abort) and waits for them to end. */
@@ -54,19 +56,6 @@ export interface WebNodeOptions {
   /** Where uploads and downloads in progress show (`tahoe status`). */
   activity?: ActivityTracker | undefined;
   now?: () => number;
-}
-
-/** Counts the bytes that pass, reporting the running total. */
-async function* counting<T extends Uint8Array>(
-  chunks: AsyncIterable<T>,
-  report: (total: number) => void,
-): AsyncGenerator<T, void, undefined> {
-  let total = 0;
-  for await (const chunk of chunks) {
-    total += chunk.length;
-    report(total);
-    yield chunk;
-  }
 }
 
 export function serverInfo(s: ReturnType<ServerList["servers"]>[number]): WebServerInfo {
@@ -203,6 +192,99 @@ export function createWebNode(options: WebNodeOptions): NodeWebNode {
     }
   }
 
+  /**
+   * Runs one write to the grid (an upload, a mutable file's create, overwrite or update): shown
+   * in `tahoe status` with the body received so far, stopped with the node, logged once.
+   */
+  async function tracked<T>(
+    what: string,
+    body: AsyncIterable<Uint8Array>,
+    o: WebUploadOptions,
+    run: (body: AsyncIterable<Uint8Array>, signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
+    const controller = new AbortController();
+    const signal = AbortSignal.any([controller.signal, o.signal]);
+    const id = randomBytes(4).toString("hex");
+    log.info({ upload: id, size: o.size }, `${what} started`);
+    // Progress is the body received; encoding and sending follow at the speed of the servers.
+    const activity = options.activity?.track("upload", `${what} ${id}`, o.size);
+    const counted = activity === undefined ? body : counting(body, (n) => activity.progress(n));
+    const done = run(counted, signal).finally(() => activity?.done());
+    const entry = { controller, done: done.catch(() => undefined) };
+    inFlight.add(entry);
+    try {
+      return await done;
+    } catch (error) {
+      // The spool is gone already (spoolToTempFile and runUpload remove it on any failure).
+      if (o.signal.aborted || (isTahoeError(error) && error.code === "TAHOE_ERR_WEB_DISCONNECTED")) {
+        log.info({ upload: id }, `${what} cancelled: the HTTP client disconnected`);
+      } else if (isTahoeError(error) && error.code.startsWith("TAHOE_ERR_WEB_")) {
+        // The client's body was at fault (a form cut short, over the size limit): its page says so.
+        log.info({ upload: id, code: error.code }, `${what} refused: the request's body was not acceptable`);
+      } else log.warn({ upload: id, err: error }, `${what} failed`);
+      throw error;
+    } finally {
+      inFlight.delete(entry);
+    }
+  }
+
+  /** A download's chunks, shown in `tahoe status` while they flow. */
+  function trackedRead(
+    cap: string,
+    size: number,
+    range: { start: number; end: number } | undefined,
+    chunks: AsyncGenerator<Uint8Array, void, undefined>,
+  ): AsyncGenerator<Uint8Array, void, undefined> {
+    const name = cap.replace(/^(URI:[A-Z-]+:[a-z2-7]{4}).*$/s, "$1…");
+    const total = range === undefined ? size : range.end - range.start;
+    const activity = options.activity?.track("download", name, total);
+    if (activity === undefined) return chunks;
+    return (async function* () {
+      try {
+        yield* counting(chunks, (n) => activity.progress(n));
+      } finally {
+        activity.done();
+      }
+    })();
+  }
+
+  /** Servers a write may use: the node's flags applied, every required server known. */
+  async function writeServers(encoding: { k: number; happy: number; n: number }) {
+    const current = await readFlags();
+    const servers = withServerFlags(options.clients.uploadServers(), current);
+    assertRequiredServersKnown(servers, current, encoding);
+    return servers;
+  }
+
+  /**
+   * A mutable write's servers: an upload's, refused while a required server is not connected or
+   * not allowed. No happiness test: Tahoe-LAFS's publish needs k shares placed, not happy.
+   */
+  async function mutableWriteServers(encoding: { k: number; happy: number; n: number }) {
+    const servers = await writeServers(encoding);
+    const plan = placeShares({
+      storageIndex: new Uint8Array(16),
+      servers: servers.map((s) => ({ ...s, writable: true })),
+      k: encoding.k,
+      happy: encoding.k,
+      n: encoding.n,
+    });
+    const required = plan.refusals.filter((r) => r.code.startsWith("TAHOE_ERR_PLACEMENT_REQUIRED_"));
+    if (required.length > 0) throw new PlacementRefusedError(required);
+    return servers;
+  }
+
+  const mutable = createMutableOps({
+    leaseSecret: options.leaseSecret,
+    encoding: options.encoding,
+    writeServers: mutableWriteServers,
+    // Reads use every server, as immutable downloads do: servers-allowed is about where shares go.
+    readServers: () => options.clients.uploadServers(),
+    logger: log,
+    tracked,
+    trackedRead,
+  });
+
   return {
     status() {
       refreshFlags();
@@ -223,32 +305,10 @@ export function createWebNode(options: WebNodeOptions): NodeWebNode {
       };
     },
 
-    async upload(body, o) {
-      const controller = new AbortController();
-      const signal = AbortSignal.any([controller.signal, o.signal]);
-      const id = randomBytes(4).toString("hex");
-      log.info({ upload: id, size: o.size }, "upload started");
-      // Progress is the body received; encoding and sending follow at the speed of the servers.
-      const activity = options.activity?.track("upload", `upload ${id}`, o.size);
-      const counted = activity === undefined ? body : counting(body, (n) => activity.progress(n));
-      const done = runUpload(counted, signal, o.size, o.freshChunks === true).finally(() => activity?.done());
-      const entry = { controller, done: done.catch(() => undefined) };
-      inFlight.add(entry);
-      try {
-        return await done;
-      } catch (error) {
-        // The spool is gone already (spoolToTempFile and runUpload remove it on any failure).
-        if (o.signal.aborted || (isTahoeError(error) && error.code === "TAHOE_ERR_WEB_DISCONNECTED")) {
-          log.info({ upload: id }, "upload cancelled: the HTTP client disconnected");
-        } else if (isTahoeError(error) && error.code.startsWith("TAHOE_ERR_WEB_")) {
-          // The client's body was at fault (a form cut short, over the size limit): its page says so.
-          log.info({ upload: id, code: error.code }, "upload refused: the request's body was not acceptable");
-        } else log.warn({ upload: id, err: error }, "upload failed");
-        throw error;
-      } finally {
-        inFlight.delete(entry);
-      }
-    },
+    upload: (body, o) =>
+      tracked("upload", body, o, (counted, signal) =>
+        runUpload(counted, signal, o.size, o.freshChunks === true),
+      ),
 
     async openDownload(cap, o) {
       const download = await openDownload(cap, options.clients.downloadServers(), {
@@ -264,22 +324,12 @@ export function createWebNode(options: WebNodeOptions): NodeWebNode {
         size: download.size,
         // The decoder's plaintext chunks are new buffers, passed through unchanged.
         freshChunks: true,
-        read: (range, signal) => {
-          const chunks = readWithSignal(download.read(range), signal);
-          const name = cap.replace(/^(URI:[A-Z-]+:[a-z2-7]{4}).*$/s, "$1…");
-          const total = range === undefined ? download.size : range.end - range.start;
-          const activity = options.activity?.track("download", name, total);
-          if (activity === undefined) return chunks;
-          return (async function* () {
-            try {
-              yield* counting(chunks, (n) => activity.progress(n));
-            } finally {
-              activity.done();
-            }
-          })();
-        },
+        read: (range, signal) =>
+          trackedRead(cap, download.size, range, readWithSignal(download.read(range), signal)),
       };
     },
+
+    ...mutable,
 
     async abortUploads() {
       const entries = [...inFlight];
@@ -287,21 +337,6 @@ export function createWebNode(options: WebNodeOptions): NodeWebNode {
       await Promise.all(entries.map((e) => e.done));
     },
   };
-}
-
-/** Stops pulling segments once the caller's signal fires (the HTTP client went away). */
-async function* readWithSignal(
-  chunks: AsyncGenerator<Uint8Array, void, undefined>,
-  signal: AbortSignal | undefined,
-): AsyncGenerator<Uint8Array, void, undefined> {
-  try {
-    for await (const chunk of chunks) {
-      signal?.throwIfAborted();
-      yield chunk;
-    }
-  } finally {
-    await chunks.return(undefined);
-  }
 }
 
 function storageStatus(

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createActivityTracker } from "@lafs/control-tub";
 import { base32Encode } from "@lafs/crypto";
 import { silentLogger } from "@lafs/interface";
 import type { ServerInfo, ServerList } from "@lafs/introducer-client";
@@ -55,7 +56,7 @@ afterEach(async () => {
   await rm(basedir, { recursive: true, force: true });
 });
 
-function webNodeOver(servers: ServerInfo[]) {
+function webNodeOver(servers: ServerInfo[], activity = createActivityTracker()) {
   const serverList = fixedList(servers);
   const clients = createGridClients({
     serverList,
@@ -78,6 +79,7 @@ function webNodeOver(servers: ServerInfo[]) {
     introducers: [],
     clients,
     logger: silentLogger,
+    activity,
     now: () => 5000,
   });
   return { node, clients };
@@ -154,6 +156,57 @@ describe("the node's WebNode", () => {
     ]);
     // The same client is reused while the NURL stays the same.
     expect(clients.downloadServers()[0]!.client).toBe(clients.downloadServers()[0]!.client);
+    await clients.close();
+  });
+
+  it("refuses a mutable file's creation before any server is asked when a required server is down", async () => {
+    const servers = [...["a", "b", "c", "d"].map((n) => server(n, "connected")), server("e", "disconnected")];
+    await writeFile(join(basedir, "servers-required"), `${servers[4]!.serverId}\n`);
+    const { node, clients } = webNodeOver(servers);
+    let pulled = false;
+    const body = (async function* () {
+      pulled = true;
+      yield randomBytes(10);
+    })();
+    await expect(
+      node.createMutable(body, { format: "MDMF", size: 10, signal: new AbortController().signal }),
+    ).rejects.toMatchObject({ code: "TAHOE_ERR_PLACEMENT_REQUIRED_NOT_CONNECTED" });
+    expect(pulled).toBe(false);
+    await clients.close();
+  });
+
+  it("shows a mutable write in tahoe status while its body arrives, and not after it fails", async () => {
+    const activity = createActivityTracker();
+    // Servers that cannot be reached: the body is taken, then no server takes a share.
+    const { node, clients } = webNodeOver(
+      ["a", "b", "c", "d"].map((n) => server(n, "connected")),
+      activity,
+    );
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let seen: ReturnType<typeof activity.list> = [];
+    const body = (async function* () {
+      yield randomBytes(700);
+      seen = activity.list();
+      release();
+      await held;
+    })();
+    const created = node.createMutable(body, {
+      format: "SDMF",
+      size: 700,
+      signal: new AbortController().signal,
+    });
+    await expect(created).rejects.toMatchObject({ code: expect.stringMatching(/^TAHOE_ERR_MUTABLE_/) });
+    expect(seen).toEqual([
+      expect.objectContaining({
+        kind: "upload",
+        name: expect.stringMatching(/^SDMF create [0-9a-f]{8}$/),
+        doneBytes: 700,
+      }),
+    ]);
+    expect(activity.list()).toEqual([]);
     await clients.close();
   });
 });

@@ -15,7 +15,18 @@ const STATUS_BY_CODE: [RegExp, number][] = [
   // A refused upload is the grid's state, not the request's fault: retry once servers connect.
   [/^TAHOE_ERR_PLACEMENT_/, 503],
   [/^TAHOE_ERR_UPLOAD_UNHAPPY$/, 503],
-  [/^TAHOE_ERR_(IMMUTABLE_CAP|DOWNLOAD_CAP)$/, 400],
+  [/^TAHOE_ERR_(IMMUTABLE_CAP|DOWNLOAD_CAP|MUTABLE_CAP)$/, 400],
+  // A mutable file's writes: a read-only cap, an offset past the end, a body that is not the
+  // size its Content-Length said, a private-key= that is no RSA-2048 key, are the request's
+  // fault; a body over the size cap is 413.
+  [/^TAHOE_ERR_MUTABLE_(READ_ONLY_CAP|UPDATE|ARGUMENT|KEY)$/, 400],
+  [/^TAHOE_ERR_MUTABLE_TOO_LARGE$/, 413],
+  // Another writer changed the file during this write (Tahoe's UncoordinatedWriteError): read it and retry.
+  [/^TAHOE_ERR_MUTABLE_UNCOORDINATED_WRITE$/, 409],
+  // Too few servers took the new shares: the grid's state, as for an immutable upload.
+  [/^TAHOE_ERR_MUTABLE_NOT_ENOUGH_SERVERS$/, 503],
+  // Tahoe-LAFS's UnrecoverableFileError: no version of the mutable file has k good shares.
+  [/^TAHOE_ERR_MUTABLE_NOT_ENOUGH_SHARES$/, 410],
   // Tahoe-LAFS answers NotEnoughSharesError with 410 Gone; shares that decode to other bytes
   // than their hashes promise (a lying uploader) leave the file as unrecoverable.
   [/^TAHOE_ERR_((DOWNLOAD|IMMUTABLE)_NOT_ENOUGH_SHARES|IMMUTABLE_CRYPTTEXT_HASH)$/, 410],

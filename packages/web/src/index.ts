@@ -17,6 +17,8 @@ export { secretEquals, type UploadAuthority } from "./upload-authority.js";
 export type {
   WebCorruptShare,
   WebDownload,
+  WebMutableFile,
+  WebMutableFormat,
   WebNode,
   WebNodeStatus,
   WebServerInfo,

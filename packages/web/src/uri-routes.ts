@@ -1,37 +1,29 @@
-import { Socket } from "node:net";
 import { Readable } from "node:stream";
 import { freeNow } from "@lafs/immutable";
 import { isTahoeError, type Logger } from "@lafs/interface";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { fileNodeJson, parseFileCap } from "./caps.js";
+import { fileNodeJson, mutableFileNodeJson, parseFileCap } from "./caps.js";
 import { attachmentDisposition, contentTypeFor } from "./content-type.js";
 import { abortOnClose } from "./disconnect.js";
 import { WebError } from "./errors.js";
 import { html } from "./html.js";
+import { registerMutableWriteRoutes } from "./mutable-routes.js";
 import { page } from "./page.js";
 import { parseRangeHeader } from "./range.js";
+import {
+  badRequest,
+  isTrue,
+  privateKeyOf,
+  putBody,
+  type Query,
+  queryOf,
+  type UploadFormat,
+  uploadFormatOf,
+} from "./request-args.js";
 import { assertMayUpload, type UploadAuthority } from "./upload-authority.js";
 import { uploadFromForm } from "./upload-form.js";
-import { type BodyLimits, limitedBody, tooLarge } from "./upload-source.js";
-import type { WebNode, WebUploadOptions } from "./web-node.js";
-
-type Query = Record<string, string | undefined>;
-
-/** The query's fields; a name given twice counts once, by its first value, as Tahoe-LAFS's get_arg does. */
-function queryOf(request: FastifyRequest): Query {
-  const out: Query = {};
-  for (const [name, value] of Object.entries((request.query ?? {}) as Record<string, unknown>)) {
-    out[name] = Array.isArray(value) ? String(value[0]) : value === undefined ? undefined : String(value);
-  }
-  return out;
-}
-
-function badRequest(message: string, hint: string): WebError {
-  return new WebError("TAHOE_ERR_WEB_BAD_REQUEST", 400, message, { hint });
-}
-
-const isTrue = (value: string | undefined): boolean =>
-  value !== undefined && /^(true|on|1|yes)$/i.test(value);
+import type { BodyLimits } from "./upload-source.js";
+import type { WebDownload, WebNode, WebUploadOptions } from "./web-node.js";
 
 /** Tahoe-LAFS's words for a t= that /uri does not take. */
 const URI_T_VALUES = "/uri accepts only PUT, PUT?t=mkdir, POST?t=upload, and POST?t=mkdir";
@@ -63,17 +55,14 @@ function checkUriT(method: "PUT" | "POST", t: string | undefined): void {
   );
 }
 
-function refuseMutable(query: Query): void {
-  const format = query.format?.toUpperCase();
-  if (isTrue(query.mutable) || format === "SDMF" || format === "MDMF") {
-    throw badRequest(
-      `this node uploads immutable files only (format=${query.format ?? ""}, mutable=${query.mutable ?? ""})`,
-      "Leave out mutable= and format=, or use format=CHK.",
-    );
-  }
-  if (format !== undefined && format !== "CHK") {
-    throw badRequest(`unknown upload format '${query.format}'`, "Use format=CHK or leave it out.");
-  }
+/** Stores a new file in the format the request asked for: CHK through the uploader, SDMF/MDMF as a new mutable file. */
+function store(
+  node: WebNode,
+  format: UploadFormat,
+  body: AsyncIterable<Uint8Array>,
+  options: WebUploadOptions & { privateKey?: Uint8Array },
+): Promise<{ cap: string }> {
+  return format === "CHK" ? node.upload(body, options) : node.createMutable(body, { ...options, format });
 }
 
 function sendCap(request: FastifyRequest, reply: FastifyReply, cap: string, redirect: boolean): FastifyReply {
@@ -92,7 +81,10 @@ function sendCap(request: FastifyRequest, reply: FastifyReply, cap: string, redi
   return reply.code(200).type("text/plain; charset=utf-8").send(cap);
 }
 
-/** `PUT /uri`, `POST /uri?t=upload`, `GET /uri?uri=`, `GET /uri/CAP`, `GET /named/CAP/NAME`. */
+/**
+ * `PUT /uri`, `POST /uri?t=upload` (CHK, SDMF or MDMF), `GET /uri?uri=`, `GET /uri/CAP`,
+ * `GET /named/CAP/NAME`, and the writes to a mutable file (mutable-routes.ts).
+ */
 export function registerUriRoutes(
   app: FastifyInstance,
   node: WebNode,
@@ -104,16 +96,16 @@ export function registerUriRoutes(
     await assertMayUpload(request, uploadAuthority);
     const query = queryOf(request);
     checkUriT("PUT", query.t);
-    refuseMutable(query);
-    const header = request.headers["content-length"];
-    const size = header === undefined || request.headers["transfer-encoding"] ? undefined : Number(header);
-    if (size !== undefined && limits.maxBytes !== undefined && size > limits.maxBytes)
-      throw tooLarge(limits.maxBytes);
-    const signal = abortOnClose(reply);
-    // A real socket's body went through Node's HTTP parser, which copies every chunk.
-    const options: WebUploadOptions = { signal, freshChunks: request.raw.socket instanceof Socket };
-    if (size !== undefined && Number.isSafeInteger(size)) options.size = size;
-    const { cap } = await node.upload(limitedBody(request.raw, limits, request.raw), options);
+    const format = uploadFormatOf(query);
+    // Tahoe's PUTUnlinkedSSK takes the caller's key; its CHK upload ignores the argument.
+    const privateKey = format === "CHK" ? undefined : privateKeyOf(query);
+    const { body, options } = putBody(request, reply, limits);
+    const { cap } = await store(
+      node,
+      format,
+      body,
+      privateKey === undefined ? options : { ...options, privateKey },
+    );
     return reply.code(200).type("text/plain; charset=utf-8").send(cap);
   });
 
@@ -129,8 +121,11 @@ export function registerUriRoutes(
       );
     }
     const signal = abortOnClose(reply);
+    // The form's fields join the query's as they arrive; the format is read when the file starts.
+    const seen: Query = { ...query };
+    let format: UploadFormat = "CHK";
     const { cap, fields } = await uploadFromForm(request, {
-      fields: { ...query },
+      fields: seen,
       limits,
       beforeFile: (seen) => {
         checkUriT("POST", seen.t ?? "");
@@ -140,9 +135,9 @@ export function registerUriRoutes(
             "Add t=upload to the query or the form.",
           );
         }
-        refuseMutable(seen);
+        format = uploadFormatOf(seen);
       },
-      upload: (body) => node.upload(body, { signal }),
+      upload: (body) => store(node, format, body, { signal }),
     });
     if (cap === undefined) {
       checkUriT("POST", fields.t ?? "");
@@ -167,27 +162,44 @@ export function registerUriRoutes(
 
   const download = async (request: FastifyRequest, reply: FastifyReply, capText: string, name?: string) => {
     const query = queryOf(request);
-    const cap = parseFileCap(capText);
-    if (query.t === "json")
-      return reply.type("application/json; charset=utf-8").send(fileNodeJson(capText, cap));
-    if (query.t !== undefined && query.t !== "") {
+    const parsed = parseFileCap(capText);
+    if (query.t !== undefined && query.t !== "" && query.t !== "json") {
       throw badRequest(
         `unknown t=${query.t} for a file: a file's URL takes t=json, or no t to download it`,
         "Use t=json, or no t to download the file.",
       );
     }
-    if (cap.kind === "chk-verifier") {
-      throw new WebError(
-        "TAHOE_ERR_WEB_BAD_CAP",
-        400,
-        "a URI:CHK-Verifier: cap can check a file but not read it",
-        {
-          hint: "Use the file's URI:CHK: read cap to download it; ?t=json works with a verify cap.",
-        },
-      );
-    }
+    const json = (data: unknown) => reply.type("application/json; charset=utf-8").send(data);
+    const cannotRead = (prefix: string, hint: string) =>
+      new WebError("TAHOE_ERR_WEB_BAD_CAP", 400, `a ${prefix} cap can check a file but not read it`, {
+        hint,
+      });
     const signal = abortOnClose(reply);
-    const file = await node.openDownload(capText, { signal });
+    let file: WebDownload;
+    if (parsed.family === "mutable") {
+      const cap = parsed.cap;
+      if (cap.kind === "verify") {
+        if (query.t === "json") return json(mutableFileNodeJson(cap, undefined));
+        throw cannotRead(
+          cap.format === "SDMF" ? "URI:SSK-Verifier:" : "URI:MDMF-Verifier:",
+          "Use the file's write or read cap to download it; ?t=json works with a verify cap.",
+        );
+      }
+      // The newest recoverable version: its size and caps answer t=json, its bytes the download.
+      const mutable = await node.openMutable(capText, { signal });
+      if (query.t === "json") return json(mutableFileNodeJson(cap, mutable));
+      file = mutable;
+    } else {
+      const cap = parsed.cap;
+      if (query.t === "json") return json(fileNodeJson(capText, cap));
+      if (cap.kind === "chk-verifier") {
+        throw cannotRead(
+          "URI:CHK-Verifier:",
+          "Use the file's URI:CHK: read cap to download it; ?t=json works with a verify cap.",
+        );
+      }
+      file = await node.openDownload(capText, { signal });
+    }
     const range = parseRangeHeader(request.headers.range, file.size);
     if (range.kind === "unsatisfiable") {
       reply.header("Content-Range", `bytes */${file.size}`);
@@ -253,6 +265,7 @@ export function registerUriRoutes(
     return reply.send(body);
   };
 
+  registerMutableWriteRoutes(app, node, limits, uploadAuthority);
   app.get<{ Params: { cap: string } }>("/uri/:cap", (request, reply) =>
     download(request, reply, request.params.cap),
   );

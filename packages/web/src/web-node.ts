@@ -94,6 +94,18 @@ export interface WebUploadOptions {
   freshChunks?: boolean;
 }
 
+/** SDMF (one segment, `URI:SSK:`) or MDMF (segmented, updatable in place, `URI:MDMF:`). */
+export type WebMutableFormat = "SDMF" | "MDMF";
+
+/** The newest recoverable version of a mutable file, opened for reading. */
+export interface WebMutableFile extends WebDownload {
+  format: WebMutableFormat;
+  /** Present when the file was opened with its write cap. */
+  writeCap?: string | undefined;
+  readCap: string;
+  verifyCap: string;
+}
+
 /** What the web front needs from the node; apps/node implements it, tests use an in-memory one. */
 export interface WebNode {
   status(): WebNodeStatus;
@@ -103,4 +115,27 @@ export interface WebNode {
    */
   upload(body: AsyncIterable<Uint8Array>, options: WebUploadOptions): Promise<{ cap: string }>;
   openDownload(cap: string, options: { signal: AbortSignal }): Promise<WebDownload>;
+  /**
+   * Creates a mutable file (seqnum 1) holding the body; answers its write cap. The RSA key is new,
+   * or the caller's (`privateKey`, PKCS#8 DER: Tahoe's `private-key=`).
+   */
+  createMutable(
+    body: AsyncIterable<Uint8Array>,
+    options: WebUploadOptions & { format: WebMutableFormat; privateKey?: Uint8Array | undefined },
+  ): Promise<{ cap: string }>;
+  /** Opens a mutable file by its write or read cap (TahoeErrors for a verify cap or too few shares). */
+  openMutable(cap: string, options: { signal: AbortSignal }): Promise<WebMutableFile>;
+  /** Replaces a mutable file's contents (test-and-set: a collision is a TahoeError, nothing lost). */
+  overwriteMutable(
+    writeCap: string,
+    body: AsyncIterable<Uint8Array>,
+    options: WebUploadOptions,
+  ): Promise<{ cap: string }>;
+  /** Writes the body at `offset` (at most the file's size; MDMF rewrites only the touched segments). */
+  updateMutable(
+    writeCap: string,
+    offset: number,
+    body: AsyncIterable<Uint8Array>,
+    options: WebUploadOptions,
+  ): Promise<{ cap: string }>;
 }

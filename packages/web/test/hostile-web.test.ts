@@ -313,7 +313,7 @@ function generate(seed: number): HostileCase[] {
         "PUT format",
         httpRequest(
           "PUT",
-          `/uri?format=${r.pick(["SDMF", "MDMF", "chk2", "%FF", "dir"])}`,
+          `/uri?format=${r.pick(["XDMF", "sdmf2", "chk2", "%FF", "dir"])}`,
           withAccept(r, { "Content-Length": 5 }),
           "hello",
         ),
@@ -323,7 +323,14 @@ function generate(seed: number): HostileCase[] {
         "PUT mutable",
         httpRequest(
           "PUT",
-          `/uri?mutable=${r.pick(["true", "on", "1", "yes", "TRUE"])}`,
+          // Writes a mutable file cannot take: read-only and verify caps, a bad offset, a bad t=.
+          `/uri/${r.pick([
+            `URI:SSK-RO:${"a".repeat(26)}:${"a".repeat(52)}`,
+            `URI:MDMF-Verifier:${"a".repeat(26)}:${"a".repeat(52)}`,
+            `URI:MDMF:${"a".repeat(26)}:${"a".repeat(52)}?offset=-1`,
+            `URI:SSK:${"a".repeat(26)}:${"a".repeat(52)}?offset=x`,
+            `URI:SSK:${"a".repeat(26)}:${"a".repeat(52)}?t=mkdir`,
+          ])}`,
           withAccept(r, { "Content-Length": 5 }),
           "hello",
         ),
@@ -467,7 +474,7 @@ function generate(seed: number): HostileCase[] {
     else {
       body = good.replace(
         `name="t"\r\n\r\nupload`,
-        `name="t"\r\n\r\nupload\r\n--${boundary}\r\nContent-Disposition: form-data; name="mutable"\r\n\r\ntrue`,
+        `name="t"\r\n\r\nupload\r\n--${boundary}\r\nContent-Disposition: form-data; name="format"\r\n\r\nsdmf2`,
       );
       if (control) path = "/uri";
     }

@@ -1,11 +1,20 @@
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { formatChkReadCap, formatLiteralCap, parseImmutableCap } from "@lafs/immutable";
 import { TahoeError } from "@lafs/interface";
+import {
+  formatMutableCap,
+  MutableError,
+  type MutableFormat,
+  mutableCapsOf,
+  parseMutableCap,
+  storageIndexOfCap,
+} from "@lafs/mutable";
 import {
   type ControlFileIssue,
   createSecretGate,
   type WebControl,
   type WebDownload,
+  type WebMutableFile,
   type WebNode,
   type WebNodeStatus,
 } from "../src/index.js";
@@ -23,6 +32,21 @@ export interface MemoryNode extends WebNode {
   state: WebNodeStatus;
   /** Downloads yield fresh 256 KiB copies (as the real decoder does) and say so; each is kept here. */
   freshDownloads?: Uint8Array[];
+  /** Mutable files by storage index (hex): their caps, format, contents and sequence number. */
+  mutables: Map<string, MemoryMutable>;
+  /** Every mutable write, in order: what was asked, of which file. */
+  mutableWrites: { op: "create" | "overwrite" | "update"; cap: string; offset?: number; size?: number }[];
+  /** Thrown by overwriteMutable/updateMutable, as a collision with another writer would be. */
+  collideWith?: TahoeError;
+}
+
+export interface MemoryMutable {
+  format: MutableFormat;
+  writeCap: string;
+  readCap: string;
+  verifyCap: string;
+  data: Uint8Array;
+  seqnum: number;
 }
 
 export function memoryStatus(): WebNodeStatus {
@@ -63,8 +87,35 @@ export function memoryStatus(): WebNodeStatus {
   };
 }
 
+async function collect(body: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of body) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
+/** Reads `data` in chunks of `step`, as a real download yields segments. */
+async function* chunked(data: Uint8Array, range: { start: number; end: number } | undefined, step: number) {
+  const { start, end } = range ?? { start: 0, end: data.length };
+  for (let at = start; at < end; at += step) yield data.subarray(at, Math.min(end, at + step));
+}
+
 export function createMemoryNode(): MemoryNode {
+  function mutableOf(cap: string): MemoryMutable {
+    const entry = self.mutables.get(Buffer.from(storageIndexOfCap(parseMutableCap(cap))).toString("hex"));
+    if (entry === undefined) {
+      throw new MutableError(
+        "TAHOE_ERR_MUTABLE_NOT_ENOUGH_SHARES",
+        "no shares of this mutable file were found",
+        {
+          hint: "Connect to the servers that hold the file.",
+        },
+      );
+    }
+    return entry;
+  }
   const self: MemoryNode = {
+    mutables: new Map(),
+    mutableWrites: [],
     files: new Map(),
     uploadChunks: [],
     uploadSizes: [],
@@ -127,6 +178,62 @@ export function createMemoryNode(): MemoryNode {
         },
       };
       return download;
+    },
+    async createMutable(body, options) {
+      if (self.refuseWith) throw self.refuseWith;
+      const caps = mutableCapsOf(options.format, randomBytes(16), randomBytes(32));
+      const entry: MemoryMutable = {
+        format: options.format,
+        writeCap: formatMutableCap(caps.write),
+        readCap: formatMutableCap(caps.read),
+        verifyCap: formatMutableCap(caps.verify),
+        data: await collect(body),
+        seqnum: 1,
+      };
+      self.mutables.set(Buffer.from(caps.verify.storageIndex).toString("hex"), entry);
+      self.mutableWrites.push({ op: "create", cap: entry.writeCap, size: options.size });
+      return { cap: entry.writeCap };
+    },
+    async openMutable(cap) {
+      const entry = mutableOf(cap);
+      const write = parseMutableCap(cap).kind === "write";
+      const file: WebMutableFile = {
+        format: entry.format,
+        size: entry.data.length,
+        readCap: entry.readCap,
+        verifyCap: entry.verifyCap,
+        writeCap: write ? entry.writeCap : undefined,
+        read: (range) => chunked(entry.data, range, 1000),
+      };
+      return file;
+    },
+    async overwriteMutable(writeCap, body, options) {
+      const entry = mutableOf(writeCap);
+      const data = await collect(body);
+      if (self.collideWith) throw self.collideWith;
+      entry.data = data;
+      entry.seqnum += 1;
+      self.mutableWrites.push({ op: "overwrite", cap: writeCap, size: options.size });
+      return { cap: entry.writeCap };
+    },
+    async updateMutable(writeCap, offset, body, options) {
+      const entry = mutableOf(writeCap);
+      if (offset > entry.data.length) {
+        throw new MutableError(
+          "TAHOE_ERR_MUTABLE_UPDATE",
+          `offset ${offset} is past the end of the file (${entry.data.length} bytes)`,
+          { hint: "Write at most at the file's size (which appends)." },
+        );
+      }
+      const data = await collect(body);
+      if (self.collideWith) throw self.collideWith;
+      const next = new Uint8Array(Math.max(entry.data.length, offset + data.length));
+      next.set(entry.data);
+      next.set(data, offset);
+      entry.data = next;
+      entry.seqnum += 1;
+      self.mutableWrites.push({ op: "update", cap: writeCap, offset, size: options.size });
+      return { cap: entry.writeCap };
     },
   };
   return self;

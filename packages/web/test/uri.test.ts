@@ -60,11 +60,13 @@ describe("PUT /uri", () => {
     expect(node.files.get(big)).toEqual(bytes(3000));
   });
 
-  it("refuses mutable uploads with a 400 naming the parameter", async () => {
-    const res = await app.inject({ method: "PUT", url: "/uri?format=MDMF", payload: "x" });
+  it("refuses an unknown format= with Tahoe's 400 naming the formats it knows", async () => {
+    const res = await app.inject({ method: "PUT", url: "/uri?format=XDMF", payload: "x" });
     expect(res.statusCode).toBe(400);
     expect(res.body).toContain("TAHOE_ERR_WEB_BAD_REQUEST");
-    expect(res.body).toContain("format=MDMF");
+    expect(res.body).toContain("Unknown format: XDMF, I know CHK, SDMF, MDMF");
+    expect(node.uploadSizes).toEqual([]);
+    expect(node.mutableWrites).toEqual([]);
   });
 
   it("answers 413 before reading a body whose Content-Length is over the limit", async () => {
