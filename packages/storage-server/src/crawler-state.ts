@@ -1,4 +1,4 @@
-import { open, readFile, rename, rm } from "node:fs/promises";
+import { open, readFile, rename, rm, stat } from "node:fs/promises";
 
 /** Share, bucket and byte counts of one category (examined, would remove, removed). */
 export interface ShareTally {
@@ -57,6 +57,7 @@ export interface CrawlerState {
 
 export const CORRUPT_LISTED = 100;
 export const HISTORY_KEPT = 10;
+const STATE_FILE_LIMIT = 4 * 1024 * 1024;
 
 const emptyShareTally = (): ShareTally => ({
   buckets: 0,
@@ -137,6 +138,9 @@ export function parseState(text: string): CrawlerState | string {
 export async function loadState(path: string): Promise<CrawlerState | string | undefined> {
   let text: string;
   try {
+    // Ten cycles of tallies with their 100 listed damaged shares stay far below this.
+    const { size } = await stat(path);
+    if (size > STATE_FILE_LIMIT) return `it is ${size} bytes, over the ${STATE_FILE_LIMIT}-byte limit`;
     text = await readFile(path, "utf8");
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
