@@ -36,6 +36,7 @@ import {
 import { createNodeTorMonitor, createNodeTorProvider } from "./node-transport.js";
 import { createOnionService, type OnionServiceOptions } from "./onion-service.js";
 import { acquireNodeLock, type NodeLock } from "./pid-file.js";
+import { expiryPolicy } from "./storage-expiry.js";
 import { resolveTubEndpoints, type TubEndpointOptions } from "./tub-endpoints.js";
 import { applicationVersion } from "./version.js";
 import { startWebServices } from "./web-services.js";
@@ -144,6 +145,7 @@ export function createNode(basedir: string, options: NodeOptions = {}): TahoeNod
       writeEnablerNodeId: identity.tubIdBytes,
       reservedSpace: config.storage.reservedSpace,
       readonly: config.storage.readonly,
+      expiry: expiryPolicy(config),
       applicationVersion: version,
       logger: log.child({ component: "storage-server" }),
       ...(options.now ? { now: options.now } : {}),

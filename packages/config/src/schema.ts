@@ -666,7 +666,8 @@ export const SCHEMA = {
         default: false,
         defaultText: "false",
         allowed: BOOLEAN_ALLOWED,
-        description: "true deletes shares whose leases have all expired (garbage collection).",
+        description:
+          "true deletes shares whose leases have all expired (garbage collection), found by a lease crawler that walks the shares at 10% of the time, one cycle at most every 12 hours. false deletes nothing; the storage node's welcome page still shows what expiry would remove.",
       }),
       expireMode: key({
         name: "expire.mode",

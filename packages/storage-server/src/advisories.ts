@@ -1,5 +1,5 @@
-import { mkdir, readdir, rm, stat, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { mkdir, open, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { basename, join } from "node:path";
 import { storageFull } from "./error-answers.js";
 import { StorageServerError } from "./errors.js";
 import type { ShareKind } from "./share-files.js";
@@ -28,6 +28,56 @@ export interface AdvisoryTally {
   refused: number;
 }
 
+/** One advisory as the operator sees it listed (the newest RECENT_LISTED of them). */
+export interface AdvisoryRecord {
+  /** The file in corruption-advisories/. */
+  file: string;
+  kind: string;
+  storageIndex: string;
+  shareNumber: number;
+  /** The client's reason, cut at REASON_SHOWN characters. */
+  reason: string;
+  /** ms since the epoch: when it was written. */
+  receivedAt: number;
+}
+
+export const RECENT_LISTED = 20;
+const REASON_SHOWN = 500;
+/** What is read of each listed advisory file: the header lines and the start of the reason. */
+const HEAD_READ = 4096;
+
+/** An advisory file in Tahoe's format ("report: Share Corruption", type, storage_index, share_number, a blank line, the reason). */
+export function parseAdvisory(file: string, text: string, receivedAt: number): AdvisoryRecord {
+  const [head = "", ...rest] = text.split("\n\n");
+  const field = (name: string) => new RegExp(`^${name}: (.*)$`, "m").exec(head)?.[1] ?? "";
+  const nameMatch = NAME.exec(file);
+  const shareNumber = Number(field("share_number") || /-(\d+)(?:\.\d+)?$/.exec(file)?.[1] || Number.NaN);
+  return {
+    file,
+    kind: field("type") || "unknown",
+    storageIndex: field("storage_index") || nameMatch?.[1] || "",
+    shareNumber: Number.isSafeInteger(shareNumber) ? shareNumber : -1,
+    reason: rest.join("\n\n").replace(/\n$/, "").slice(0, REASON_SHOWN),
+    receivedAt,
+  };
+}
+
+async function readAdvisory(dir: string, file: string): Promise<AdvisoryRecord | undefined> {
+  try {
+    const fh = await open(join(dir, file), "r");
+    try {
+      const { mtimeMs } = await fh.stat();
+      const buf = Buffer.alloc(HEAD_READ);
+      const { bytesRead } = await fh.read(buf, 0, HEAD_READ, 0);
+      return parseAdvisory(file, buf.subarray(0, bytesRead).toString("utf8"), Math.floor(mtimeMs));
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    return undefined;
+  }
+}
+
 const NAME = /--([a-z2-7]{26})-(?:0|[1-9][0-9]{0,2})(?:\.[0-9]+)?$/;
 
 function advisoriesFull(why: string): StorageServerError {
@@ -54,6 +104,8 @@ export function createAdvisoryStore(o: {
 }) {
   let tally = { count: 0, bytes: 0, perSi: new Map<string, number>() };
   let refused = 0;
+  /** The newest advisories, newest first. */
+  let recent: AdvisoryRecord[] = [];
   let loaded: Promise<void> | undefined;
   let queue: Promise<unknown> = Promise.resolve();
 
@@ -78,6 +130,14 @@ export function createAdvisoryStore(o: {
       if (si !== undefined) next.perSi.set(si, (next.perSi.get(si) ?? 0) + 1);
     }
     tally = next;
+    // Names begin with the UTC time written, so the last names are the newest.
+    const newest = names
+      .filter((n) => NAME.test(n))
+      .sort()
+      .reverse()
+      .slice(0, RECENT_LISTED);
+    const records = await Promise.all(newest.map((n) => readAdvisory(o.dir, n)));
+    recent = records.filter((r): r is AdvisoryRecord => r !== undefined);
   }
 
   function overLimit(si: string, size: number): string | undefined {
@@ -131,6 +191,7 @@ export function createAdvisoryStore(o: {
       tally.count++;
       tally.bytes += size;
       tally.perSi.set(si, (tally.perSi.get(si) ?? 0) + 1);
+      recent = [parseAdvisory(basename(path), text, nowMs), ...recent].slice(0, RECENT_LISTED);
       return path;
     }
   }
@@ -146,6 +207,10 @@ export function createAdvisoryStore(o: {
     load,
     tally(): AdvisoryTally {
       return { count: tally.count, bytes: tally.bytes, refused };
+    },
+    /** The newest advisories kept (at most RECENT_LISTED), newest first. */
+    recent(): AdvisoryRecord[] {
+      return recent.map((r) => ({ ...r }));
     },
   };
 }

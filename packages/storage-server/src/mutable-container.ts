@@ -102,6 +102,11 @@ export async function readMutableContainer(path: string, fh: FileHandle): Promis
   const countBytes = await readAt(fh, 4, extraOffset);
   const extraCount = countBytes.length === 4 ? countBytes.readUInt32BE(0) : 0;
   if (extraCount > 0) {
+    // A damaged count must not make us allocate gigabytes: the leases have to fit in the file.
+    const { size } = await fh.stat();
+    if (extraCount * LEASE_SIZE > size - extraOffset - 4) {
+      throw corruptContainer(path, `${extraCount} extra leases do not fit in ${size} bytes`);
+    }
     const extra = await readAt(fh, extraCount * LEASE_SIZE, extraOffset + 4);
     if (extra.length !== extraCount * LEASE_SIZE) throw corruptContainer(path, "extra leases are cut short");
     for (let i = 0; i < extraCount; i++) {

@@ -1,5 +1,7 @@
 import type { Logger } from "@lafs/interface";
 import { StorageServerError } from "./errors.js";
+import type { LeaseCrawlerPacing } from "./lease-crawler.js";
+import type { LeaseExpiryPolicy } from "./lease-expiry.js";
 
 export interface StorageServerOptions {
   /** BASEDIR/storage (shares/, shares/incoming/ and corruption-advisories/ below it). */
@@ -17,6 +19,10 @@ export interface StorageServerOptions {
   logger?: Logger;
   /** ms clock, for leases and idle-upload expiry in tests. */
   now?: () => number;
+  /** [storage]expire.*; the lease crawler always runs, and removes shares only with `enabled`. */
+  expiry?: LeaseExpiryPolicy;
+  /** How hard the lease crawler may work (defaults as Tahoe's: 10% of the time, 5 minutes after start). */
+  leaseCrawler?: LeaseCrawlerPacing;
   /** A request body that sends nothing for this many ms fails with 408 (default 30 s; tests shorten it). */
   bodyIdleTimeoutMs?: number;
 }
@@ -47,6 +53,30 @@ export function checkOptions(o: StorageServerOptions): void {
     throw optionError(
       `storage server: reservedSpace ${reserved} is not a whole number of bytes`,
       "[storage]reserved_space is 0 or more bytes",
+    );
+  }
+  checkExpiry(o.expiry);
+}
+
+function checkExpiry(e: LeaseExpiryPolicy | undefined): void {
+  if (e === undefined) return;
+  if (e.mode !== "age" && e.mode !== "cutoff-date") {
+    throw optionError(
+      `storage server: expiry mode '${String(e.mode)}' is unknown`,
+      "[storage]expire.mode is age or cutoff-date",
+    );
+  }
+  if (e.mode === "cutoff-date" && !Number.isSafeInteger(e.cutoffDateSeconds)) {
+    throw optionError(
+      "storage server: expiry mode cutoff-date needs a cutoff date",
+      "set [storage]expire.cutoff_date = YYYY-MM-DD",
+    );
+  }
+  const override = e.overrideLeaseDurationSeconds;
+  if (override !== undefined && (!Number.isSafeInteger(override) || override <= 0)) {
+    throw optionError(
+      `storage server: expiry override duration ${override} is not a positive number of seconds`,
+      "[storage]expire.override_lease_duration is a number and unit such as '60 days'",
     );
   }
 }

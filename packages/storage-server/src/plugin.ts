@@ -29,6 +29,8 @@ import { badBody, notFound, StorageServerError, tooLarge } from "./errors.js";
 import { readFully } from "./file-io.js";
 import { createImmutableStore, type OpenedShare } from "./immutable-store.js";
 import { createKeyedLock } from "./keyed-lock.js";
+import { createLeaseCrawler } from "./lease-crawler.js";
+import { DEFAULT_EXPIRY_POLICY } from "./lease-expiry.js";
 import { renewAllLeases } from "./lease-ops.js";
 import { leaseExpiration } from "./leases.js";
 import { LIMITS, RESERVATION_FRACTION, TIMEOUTS } from "./limits.js";
@@ -112,6 +114,16 @@ export async function storageServerPlugin(
     space: () => immutable.available(),
   });
   await advisories.load();
+  const crawler = createLeaseCrawler({
+    layout,
+    shareFiles,
+    lock,
+    now,
+    logger,
+    corruption,
+    policy: { ...(options.expiry ?? DEFAULT_EXPIRY_POLICY) },
+    ...(options.leaseCrawler ? { pacing: options.leaseCrawler } : {}),
+  });
   const expectedAuthorization = Buffer.from(authorizationValue(options.swissnum), "latin1");
   const applicationVersion = options.applicationVersion ?? "lafs-ts/0.0.0";
 
@@ -125,8 +137,10 @@ export async function storageServerPlugin(
         immutable.expireIdle().catch((error) => logger.warn({ err: error }, "expiring idle uploads failed"));
       }, 60_000);
       sweep.unref();
+      crawler.start();
       scope.addHook("onClose", async () => {
         clearInterval(sweep);
+        await crawler.stop();
         await immutable.close();
       });
 
@@ -422,7 +436,12 @@ export async function storageServerPlugin(
   return {
     status: () => ({
       corruptShares: { count: corruption.count(), records: corruption.records() },
-      corruptionAdvisories: { ...advisories.tally(), limits: { ...ADVISORY_LIMITS } },
+      corruptionAdvisories: {
+        ...advisories.tally(),
+        limits: { ...ADVISORY_LIMITS },
+        recent: advisories.recent(),
+      },
+      leaseCrawler: crawler.status(),
     }),
   };
 }

@@ -1,3 +1,5 @@
+import type { WebAdvisory, WebLeaseCrawler } from "./storage-upkeep-view.js";
+
 /** How a storage server shows on the welcome page; apps/node fills it from its server list. */
 export interface WebServerInfo {
   id: string;
@@ -32,7 +34,9 @@ export interface WebCorruptShare {
 /** The storage server's damage report: damaged share files, and corruption advisories clients sent. */
 export interface WebStorageReport {
   corruptShares: { count: number; records: WebCorruptShare[] };
-  corruptionAdvisories: { count: number; bytes: number; refused: number };
+  corruptionAdvisories: { count: number; bytes: number; refused: number; recent?: WebAdvisory[] };
+  /** Lease expiry: the policy, this cycle's progress and tally, finished cycles. */
+  leaseCrawler?: WebLeaseCrawler;
 }
 
 export interface WebNodeStatus {

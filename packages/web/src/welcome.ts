@@ -1,5 +1,11 @@
 import { html, type SafeHtml } from "./html.js";
 import { page } from "./page.js";
+import {
+  advisoriesJson,
+  advisoryTable,
+  leaseCrawlerJson,
+  leaseCrawlerSection,
+} from "./storage-upkeep-view.js";
 import type { WebNodeStatus, WebServerInfo, WebStorageReport, WebTorStatus } from "./web-node.js";
 
 /** "5 minutes ago", as Tahoe-LAFS's welcome page writes times. */
@@ -161,7 +167,11 @@ function storageReportJson(report: WebStorageReport) {
       count: report.corruptionAdvisories.count,
       bytes: report.corruptionAdvisories.bytes,
       refused: report.corruptionAdvisories.refused,
+      ...(report.corruptionAdvisories.recent === undefined
+        ? {}
+        : { recent: advisoriesJson(report.corruptionAdvisories.recent) }),
     },
+    ...(report.leaseCrawler === undefined ? {} : { lease_checker: leaseCrawlerJson(report.leaseCrawler) }),
   };
 }
 
@@ -169,7 +179,9 @@ function storageReportJson(report: WebStorageReport) {
 function storageReportSection(report: WebStorageReport | undefined, now: number): SafeHtml | string {
   if (report === undefined) return "";
   const advisories = report.corruptionAdvisories;
-  const advisoryLine = html`<p id="corruption-advisories">Corruption advisories received: ${advisories.count} (${abbreviateSpace(advisories.bytes)})${advisories.refused > 0 ? html`, ${advisories.refused} refused over the limit` : ""}; they are kept in <code>storage/corruption-advisories</code>.</p>`;
+  const advisoryLine = html`<p id="corruption-advisories">Corruption advisories received: ${advisories.count} (${abbreviateSpace(advisories.bytes)})${advisories.refused > 0 ? html`, ${advisories.refused} refused over the limit` : ""}; they are kept in <code>storage/corruption-advisories</code>.</p>
+${advisoryTable(advisories.recent ?? [], now, ago)}
+${report.leaseCrawler === undefined ? "" : leaseCrawlerSection(report.leaseCrawler, now, ago, abbreviateSpace)}`;
   const damaged = report.corruptShares;
   if (damaged.count === 0)
     return html`<h2>Stored shares</h2>
