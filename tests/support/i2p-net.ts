@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync, rmSync } from "node:fs";
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -73,8 +73,12 @@ function removeNamespace(ns: string): void {
   ip(["netns", "del", ns], true);
 }
 
-/** Namespaces and bridges left by a run whose process is gone (killed before its cleanup ran). */
+/** Namespaces, bridges and data left by a run whose process is gone (killed before its cleanup ran). */
 function sweepLeftovers(): void {
+  for (const name of readdirSync(tmpdir())) {
+    const m = /^lafs-i2pnet-(\d+)-/.exec(name);
+    if (m && !pidAlive(Number(m[1]))) rmSync(join(tmpdir(), name), { recursive: true, force: true });
+  }
   for (const line of ip(["netns", "list"], true).split("\n")) {
     const m = new RegExp(`^(${PREFIX}(\\d+)-\\d+)`).exec(line);
     if (m && !pidAlive(Number(m[2]))) removeNamespace(m[1]!);
@@ -180,7 +184,7 @@ function samListening(ns: string): boolean {
 export async function startI2pNet(options: { routers?: number } = {}): Promise<I2pNet> {
   const count = options.routers ?? 5;
   sweepLeftovers();
-  const root = await mkdtemp(join(tmpdir(), "lafs-i2pnet-"));
+  const root = await mkdtemp(join(tmpdir(), `lafs-i2pnet-${process.pid}-`));
   const n = freeSubnet();
   const bridge = `li${process.pid}br`;
   const nsOf = (i: number) => `${PREFIX}${process.pid}-${i}`;
