@@ -79,7 +79,7 @@ export function readyLine(status: NodeStatus, redactUrlSecret: (url: string) => 
     storage.nurls.length > 0
       ? storage.nurls.map(redactUrlSecret).join(" ")
       : storage.addresses
-          .map((a) => `${a.host}:${a.port} (no NURL: tub.location has no tcp: or tor: hint)`)
+          .map((a) => `${a.host}:${a.port} (no NURL: tub.location has no tcp:, tor: or i2p:ADDR:PORT hint)`)
           .join(" ");
   const web = status.nodeUrl === undefined ? "" : `; web at ${status.nodeUrl}`;
   return `node running: storage server at ${where}${web}\n`;

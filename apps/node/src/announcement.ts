@@ -18,7 +18,7 @@ export interface StorageAnnouncement {
   nickname: string;
   /** pb://TUBID@HINTS/SWISSNUM: Tahoe-LAFS clients need it for the tub id, even over HTTPS. */
   furl: string;
-  /** One NURL per tcp or tor hint. */
+  /** One NURL per tcp, tor or i2p (with a port) hint. */
   nurls: string[];
   permutationSeedBase32: string;
   myVersion: string;
@@ -26,11 +26,15 @@ export interface StorageAnnouncement {
 
 /**
  * The NURLs of a GBS service, one per location hint, as Tahoe-LAFS builds them: tcp hints give
- * pb://, tor hints pb+tor://. I2P hints are left out: Tahoe-LAFS's HTTP client cannot use them yet.
+ * pb://, tor hints pb+tor://; and i2p hints pb+i2p:// (ours: Tahoe-LAFS builds none for I2P).
+ * A Tahoe-LAFS client parses pb+i2p:// and fails only when it tries that NURL (its HTTP client
+ * asserts pb or pb+tor), so a server's other NURLs still serve it. An i2p hint without a port
+ * gets none: its URL form would be `i2p:ADDR`, which Tahoe-LAFS reads as host and port and
+ * refuses the whole announcement for.
  */
 export function storageNurls(spkiHash: string, swissnum: string, hints: readonly ConnectionHint[]): string[] {
   return hints
-    .filter((h) => h.kind === "tcp" || h.kind === "tor")
+    .filter((h) => h.kind === "tcp" || h.kind === "tor" || (h.kind === "i2p" && h.port !== undefined))
     .map((h) => formatNurl({ spkiHash, hints: [h], swissnum, version: 1 }));
 }
 

@@ -167,7 +167,7 @@ export function createNode(basedir: string, options: NodeOptions = {}): TahoeNod
     await writeAnnouncement(root, announcement);
     announced = announcement;
     if (nurls.length === 0)
-      log.warn("tub.location has no tcp: or tor: hint, so the storage server has no NURL");
+      log.warn("tub.location has no tcp:, tor: or i2p:ADDR:PORT hint, so the storage server has no NURL");
     log.info({ nurls: nurls.map(redactUrlSecret), addresses: server.addresses() }, "storage server running");
     return {
       nurls,

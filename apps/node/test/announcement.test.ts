@@ -25,19 +25,24 @@ function onionAddress(): string {
 const onion = onionAddress();
 
 describe("storage NURLs", () => {
-  it("gives one NURL per tcp or tor hint, pb+tor for tor, and none for i2p", () => {
+  it("gives one NURL per hint: pb+tor for tor, pb+i2p for i2p with a port, none for i2p without", () => {
     const nurls = storageNurls(tls.spkiHash, swissnum, [
       { kind: "tcp", host: "127.0.0.1", port: 3457 },
       { kind: "tcp", host: "::1", port: 3457 },
       { kind: "tor", host: onion, port: 80 },
       { kind: "i2p", host: `${"b".repeat(52)}.b32.i2p` },
+      { kind: "i2p", host: `${"c".repeat(52)}.b32.i2p`, port: 3457 },
     ]);
     expect(nurls).toEqual([
       `pb://${tls.spkiHash}@127.0.0.1:3457/${swissnum}#v=1`,
       `pb://${tls.spkiHash}@[::1]:3457/${swissnum}#v=1`,
       `pb+tor://${tls.spkiHash}@${onion}:80/${swissnum}#v=1`,
+      `pb+i2p://${tls.spkiHash}@${"c".repeat(52)}.b32.i2p:3457/${swissnum}#v=1`,
     ]);
     expect(parseNurl(nurls[2]!).hints).toEqual([{ kind: "tor", host: onion, port: 80 }]);
+    expect(parseNurl(nurls[3]!).hints).toEqual([
+      { kind: "i2p", host: `${"c".repeat(52)}.b32.i2p`, port: 3457 },
+    ]);
   });
 
   it("builds the fURL Tahoe-LAFS clients take the tub id from, with every hint", () => {

@@ -12,7 +12,8 @@ export interface Nurl {
 }
 
 const NURL_FORM =
-  "a NURL is pb://SPKIHASH@HOST:PORT/SWISSNUM#v=1 (pb+tor:// for an onion service), SPKIHASH being " +
+  "a NURL is pb://SPKIHASH@HOST:PORT/SWISSNUM#v=1 (pb+tor:// for an onion service, pb+i2p:// for an " +
+  "I2P destination), SPKIHASH being " +
   "43 base64url characters; this node also accepts several comma-separated hints as the location";
 
 const SPKI_HASH = /^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/;
@@ -39,9 +40,11 @@ export function parseNurl(text: string): Nurl {
   if (trimmed === "")
     throw new ConfigValueError("TAHOE_ERR_CONFIG_NURL", "NURL is empty", { hint: NURL_FORM });
   const parts = splitPbUrl(trimmed, fail);
-  if (parts.scheme !== "pb" && parts.scheme !== "pb+tor") {
-    throw fail(`has scheme '${parts.scheme}://' instead of pb:// or pb+tor://`);
+  if (parts.scheme !== "pb" && parts.scheme !== "pb+tor" && parts.scheme !== "pb+i2p") {
+    throw fail(`has scheme '${parts.scheme}://' instead of pb://, pb+tor:// or pb+i2p://`);
   }
+  // pb+tor:// (Tahoe-LAFS's) and pb+i2p:// (ours, by analogy) make a bare HOST:PORT location a tor or i2p hint.
+  const implied = parts.scheme === "pb+tor" ? "tor" : parts.scheme === "pb+i2p" ? "i2p" : undefined;
   if (parts.fragment === undefined && parts.scheme === "pb" && decodeBase32Exact(parts.id, 20)) {
     throw new ConfigValueError(
       "TAHOE_ERR_CONFIG_NURL",
@@ -71,8 +74,8 @@ export function parseNurl(text: string): Nurl {
         cause: err,
       });
     }
-    if (!EXPLICIT_HINT.test(location.trim()) && parts.scheme === "pb+tor" && hint.kind === "tcp") {
-      hint = { ...hint, kind: "tor" };
+    if (!EXPLICIT_HINT.test(location.trim()) && implied !== undefined && hint.kind === "tcp") {
+      hint = { ...hint, kind: implied };
     }
     hints.push(hint);
   }
@@ -81,7 +84,9 @@ export function parseNurl(text: string): Nurl {
 
 /**
  * Renders a NURL. A single tcp or tor location is written the way Tahoe-LAFS writes it
- * (`host:port`, with pb+tor:// for tor); several locations become a comma list of typed hints.
+ * (`host:port`, with pb+tor:// for tor), a single i2p one with a port likewise as pb+i2p://
+ * (Tahoe-LAFS's URL parser reads `i2p:ADDR:PORT` as a port, and refuses the whole announcement);
+ * several locations become a comma list of typed hints.
  */
 export function formatNurl(n: Nurl): string {
   const only = n.hints.length === 1 ? n.hints[0]! : undefined;
@@ -92,6 +97,9 @@ export function formatNurl(n: Nurl): string {
   } else if (only && only.kind === "tor") {
     formatHint(only);
     text = `pb+tor://${n.spkiHash}@${formatHostPort(only)}/${n.swissnum}#v=${n.version}`;
+  } else if (only && only.kind === "i2p" && only.port !== undefined) {
+    formatHint(only);
+    text = `pb+i2p://${n.spkiHash}@${formatHostPort(only)}/${n.swissnum}#v=${n.version}`;
   } else {
     text = `pb://${n.spkiHash}@${n.hints.map(formatHint).join(",")}/${n.swissnum}#v=${n.version}`;
   }

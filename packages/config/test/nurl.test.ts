@@ -44,6 +44,15 @@ describe("parseNurl", () => {
       { spkiHash: HASH, hints: [{ kind: "tor", host: ONION, port: 80 }], swissnum: "s", version: 1 },
     ],
     [
+      `pb+i2p://${HASH}@${"b".repeat(52)}.b32.i2p:3457/s#v=1`,
+      {
+        spkiHash: HASH,
+        hints: [{ kind: "i2p", host: `${"b".repeat(52)}.b32.i2p`, port: 3457 }],
+        swissnum: "s",
+        version: 1,
+      },
+    ],
+    [
       `pb://${HASH}@tcp:192.0.2.1:1,tor:${ONION}:80,i2p:tahoe.i2p/s-_.~#v=1`,
       {
         spkiHash: HASH,
@@ -118,6 +127,13 @@ describe("formatNurl", () => {
     expect(formatNurl(parseNurl(`pb://${HASH}@tcp:example.net:8443/swiss#v=1`))).toBe(tcp);
     const tor = `pb+tor://${HASH}@${ONION}:80/swiss#v=1`;
     expect(formatNurl(parseNurl(tor))).toBe(tor);
+    // I2P by analogy with pb+tor://; without a port it stays a typed hint.
+    const i2p = `pb+i2p://${HASH}@${"b".repeat(52)}.b32.i2p:3457/swiss#v=1`;
+    expect(formatNurl(parseNurl(i2p))).toBe(i2p);
+    expect(formatNurl(parseNurl(`pb://${HASH}@i2p:${"b".repeat(52)}.b32.i2p:3457/swiss#v=1`))).toBe(i2p);
+    expect(formatNurl(parseNurl(`pb://${HASH}@i2p:tahoe.i2p/swiss#v=1`))).toBe(
+      `pb://${HASH}@i2p:tahoe.i2p/swiss#v=1`,
+    );
     expect(formatNurl(parseNurl(`pb://${HASH}@[::1]:80/swiss#v=1`))).toBe(`pb://${HASH}@[::1]:80/swiss#v=1`);
   });
 

@@ -46,9 +46,7 @@ export {
   type Socks5Credentials,
   type Socks5Target,
   socks5Connect,
-  socks5ConnectRequest,
   socksReplyError,
-  usernamePasswordRequest,
 } from "./socks5.js";
 export {
   type AllocatedOnion,

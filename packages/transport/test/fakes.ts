@@ -67,28 +67,68 @@ export interface SocksRequest {
   port: number;
 }
 
+export interface FakeSocksOptions {
+  /** Replaces the method-selection answer (default: the client's choice, 0x02 if offered, else 0x00). */
+  greeting?: Buffer;
+  /** The RFC 1929 status byte after a username/password (default 0, accepted). */
+  authStatus?: number;
+  /** Bytes written in the same write as a success reply, as a server that speaks first would. */
+  afterReply?: Buffer;
+}
+
 /**
- * A SOCKS5 server that records each CONNECT and answers with `reply(request)`. On success it
- * does not dial anything: it becomes an echo of the client's bytes, standing in for the target.
- * `greeting` replaces the method-selection answer for protocol tests.
+ * A SOCKS5 server that records each greeting's methods, each RFC 1929 username/password and each
+ * CONNECT, and answers the CONNECT with `reply(request)`. On success it does not dial anything: it
+ * becomes an echo of the client's bytes, standing in for the target.
  */
 export async function fakeSocks(
   reply: (req: SocksRequest) => number = () => 0,
-  greeting: Buffer = Buffer.of(5, 0),
-): Promise<Listening & { requests: SocksRequest[] }> {
+  options: FakeSocksOptions | Buffer = {},
+): Promise<
+  Listening & {
+    requests: SocksRequest[];
+    methods: number[][];
+    auths: { username: string; password: string }[];
+  }
+> {
+  const opts: FakeSocksOptions = Buffer.isBuffer(options) ? { greeting: options } : options;
   const requests: SocksRequest[] = [];
+  const methods: number[][] = [];
+  const auths: { username: string; password: string }[] = [];
   const server = createServer((socket) => {
     let buf = Buffer.alloc(0);
-    let stage = 0;
+    let stage: "greeting" | "auth" | "request" | "done" = "greeting";
     socket.on("error", () => {});
     const onData = (chunk: Buffer) => {
       buf = Buffer.concat([buf, chunk]);
-      if (stage === 0 && buf.length >= 3) {
+      if (stage === "greeting" && buf.length >= 2 && buf.length >= 2 + buf[1]!) {
+        const offered = [...buf.subarray(2, 2 + buf[1]!)];
+        methods.push(offered);
         buf = buf.subarray(2 + buf[1]!);
-        stage = 1;
+        const greeting = opts.greeting ?? Buffer.of(5, offered.includes(2) ? 2 : 0);
+        stage = greeting[1] === 2 ? "auth" : "request";
         socket.write(greeting);
       }
-      if (stage === 1 && buf.length >= 5) {
+      if (stage === "auth" && buf.length >= 2) {
+        const ulen = buf[1]!;
+        if (buf.length < 2 + ulen + 1) return;
+        const plen = buf[2 + ulen]!;
+        if (buf.length < 3 + ulen + plen) return;
+        auths.push({
+          username: buf.subarray(2, 2 + ulen).toString("utf8"),
+          password: buf.subarray(3 + ulen, 3 + ulen + plen).toString("utf8"),
+        });
+        buf = buf.subarray(3 + ulen + plen);
+        const status = opts.authStatus ?? 0;
+        socket.write(Buffer.of(1, status));
+        if (status !== 0) {
+          socket.end();
+          stage = "done";
+          return;
+        }
+        stage = "request";
+      }
+      if (stage === "request" && buf.length >= 5) {
         const atyp = buf[3]!;
         const len = atyp === 1 ? 4 : atyp === 4 ? 16 : 1 + buf[4]!;
         if (buf.length < 4 + len + 2) return;
@@ -104,12 +144,13 @@ export async function fakeSocks(
         const req = { atyp, host, port };
         requests.push(req);
         const code = reply(req);
-        socket.write(Buffer.of(5, code, 0, 1, 127, 0, 0, 1, 0, 0));
-        stage = 2;
+        const head = Buffer.of(5, code, 0, 1, 127, 0, 0, 1, 0, 0);
+        stage = "done";
         if (code !== 0) {
-          socket.end();
+          socket.end(head);
           return;
         }
+        socket.write(opts.afterReply ? Buffer.concat([head, opts.afterReply]) : head);
         socket.off("data", onData);
         if (rest.length > 0) socket.write(rest);
         socket.pipe(socket);
@@ -118,7 +159,7 @@ export async function fakeSocks(
     socket.on("data", onData);
   });
   const l = await listen(server);
-  return { ...l, requests };
+  return { ...l, requests, methods, auths };
 }
 
 export interface SamScript {

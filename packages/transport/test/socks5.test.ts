@@ -1,55 +1,139 @@
 import dns from "node:dns";
 import { createServer } from "node:net";
+import { SocksClient, type SocksClientOptions } from "socks";
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { isolationKey } from "../src/handlers.js";
-import {
-  socks5Connect,
-  socks5ConnectRequest,
-  socksReplyError,
-  usernamePasswordRequest,
-} from "../src/index.js";
+import { socks5Connect, socksReplyError } from "../src/index.js";
 import { fakeSocks, listen, onionOf, roundTrip } from "./fakes.js";
 
-describe("socks5ConnectRequest", () => {
-  it("sends a host name as ATYP 3 with its length, never as an address", () => {
-    const bytes = socks5ConnectRequest({ host: "sentinel.invalid", port: 443 });
-    expect([...bytes.subarray(0, 5)]).toEqual([5, 1, 0, 3, 16]);
-    expect(bytes.subarray(5, 21).toString("ascii")).toBe("sentinel.invalid");
-    expect(bytes.readUInt16BE(21)).toBe(443);
-    expect(bytes.length).toBe(23);
+describe("the socks package alone (why socks5.ts reads the reply code itself)", () => {
+  const closers: (() => Promise<void>)[] = [];
+  afterAll(async () => {
+    for (const c of closers) await c();
   });
 
-  it("sends IPv4 as ATYP 1 and IPv6 as ATYP 4", () => {
-    expect([...socks5ConnectRequest({ host: "192.0.2.7", port: 80 })]).toEqual([
-      5, 1, 0, 1, 192, 0, 2, 7, 0, 80,
+  it("reports Tor's extended replies as one 'rejected connection - undefined', with no reply code", async () => {
+    const codes = new Map([0xf0, 0xf2, 0xf6, 0x05].map((code, i) => [onionOf(10 + i), code]));
+    const proxy = await fakeSocks((req) => codes.get(req.host) ?? 1);
+    closers.push(proxy.close);
+    const errors: { error: Error; options: SocksClientOptions }[] = [];
+    for (const host of codes.keys()) {
+      const options: SocksClientOptions = {
+        proxy: { host: "127.0.0.1", port: proxy.port, type: 5 },
+        command: "connect",
+        destination: { host, port: 3457 },
+      };
+      const error = await SocksClient.createConnection(options).then(
+        () => new Error("connected"),
+        (e: Error) => e,
+      );
+      errors.push({ error, options });
+    }
+    // Onion not found, introduction failed and a malformed address read the same...
+    expect(errors.slice(0, 3).map((e) => e.error.message)).toEqual([
+      "Socks5 proxy rejected connection - undefined",
+      "Socks5 proxy rejected connection - undefined",
+      "Socks5 proxy rejected connection - undefined",
     ]);
-    const v6 = socks5ConnectRequest({ host: "2001:db8::1", port: 1 });
-    expect(v6[3]).toBe(4);
-    expect(v6.subarray(4, 20).toString("hex")).toBe("20010db8000000000000000000000001");
-  });
-
-  it("refuses a name longer than SOCKS5 can carry", () => {
-    expect(() => socks5ConnectRequest({ host: `${"a.".repeat(128)}invalid`, port: 1 })).toThrow(
-      expect.objectContaining({ code: "TAHOE_ERR_TRANSPORT_SOCKS_PROTOCOL" }),
-    );
+    // ...and nothing on the error carries the code: its only own field is the options it was given.
+    for (const { error, options } of errors) {
+      expect(Object.keys(error)).toEqual(["options"]);
+      expect((error as Error & { options: unknown }).options).toEqual(options);
+    }
+    expect(proxy.requests.map((r) => codes.get(r.host))).toEqual([0xf0, 0xf2, 0xf6, 0x05]);
+    // RFC 1928's own codes it names.
+    expect(errors[3]!.error.message).toBe("Socks5 proxy rejected connection - ConnectionRefused");
   });
 });
 
-describe("usernamePasswordRequest (RFC 1929, for Tor's stream isolation)", () => {
-  it("writes version 1 and each field with its length", () => {
-    expect([...usernamePasswordRequest({ username: "ab", password: "xyz" })]).toEqual([
-      1, 2, 0x61, 0x62, 3, 0x78, 0x79, 0x7a,
+describe("what socks5Connect sends (through the socks package)", () => {
+  const closers: (() => Promise<void>)[] = [];
+  afterAll(async () => {
+    for (const c of closers) await c();
+  });
+  const never = new AbortController().signal;
+
+  it("sends a name as ATYP 3, IPv4 as ATYP 1 and IPv6 (bracketed or not) as ATYP 4", async () => {
+    const proxy = await fakeSocks();
+    closers.push(proxy.close);
+    for (const host of ["sentinel.invalid", "192.0.2.7", "2001:db8::1", "[2001:db8::1]"]) {
+      (await socks5Connect(proxy, { host, port: 443 }, never)).destroy();
+    }
+    expect(proxy.requests).toEqual([
+      { atyp: 3, host: "sentinel.invalid", port: 443 },
+      { atyp: 1, host: "192.0.2.7", port: 443 },
+      { atyp: 4, host: "2001:0db8:0000:0000:0000:0000:0000:0001", port: 443 },
+      { atyp: 4, host: "2001:0db8:0000:0000:0000:0000:0000:0001", port: 443 },
     ]);
+    expect(proxy.methods).toEqual([[0], [0], [0], [0]]);
   });
 
-  it("refuses an empty or over-long field", () => {
-    expect(() => usernamePasswordRequest({ username: "", password: "x" })).toThrow(/username is 0 bytes/);
-    expect(() => usernamePasswordRequest({ username: "u", password: "p".repeat(256) })).toThrow(
-      /password is 256 bytes; RFC 1929 allows 1..255/,
+  it("refuses a name SOCKS5 cannot carry before dialling the proxy", async () => {
+    const proxy = await fakeSocks();
+    closers.push(proxy.close);
+    for (const host of [`${"a.".repeat(128)}invalid`, "", "bücher.example"]) {
+      await expect(socks5Connect(proxy, { host, port: 1 }, never)).rejects.toMatchObject({
+        code: "TAHOE_ERR_TRANSPORT_SOCKS_PROTOCOL",
+        message: expect.stringContaining("1..255 bytes of printable ASCII"),
+      });
+    }
+    expect(proxy.methods).toEqual([]);
+  });
+
+  it("offers username/password and sends the stream isolation credentials (RFC 1929)", async () => {
+    const proxy = await fakeSocks();
+    closers.push(proxy.close);
+    const socket = await socks5Connect(proxy, { host: onionOf(3), port: 3457 }, never, {
+      username: "v0-server",
+      password: "nonce",
+    });
+    expect(await roundTrip(socket, "isolated")).toBe("isolated");
+    socket.destroy();
+    expect(proxy.methods).toEqual([[0, 2]]);
+    expect(proxy.auths).toEqual([{ username: "v0-server", password: "nonce" }]);
+    expect(proxy.requests).toEqual([{ atyp: 3, host: onionOf(3), port: 3457 }]);
+  });
+
+  it("refuses an empty or over-long credential before dialling", async () => {
+    const proxy = await fakeSocks();
+    closers.push(proxy.close);
+    await expect(
+      socks5Connect(proxy, { host: "a.invalid", port: 1 }, never, { username: "", password: "x" }),
+    ).rejects.toThrow(/username is 0 bytes/);
+    await expect(
+      socks5Connect(proxy, { host: "a.invalid", port: 1 }, never, {
+        username: "u",
+        password: "p".repeat(256),
+      }),
+    ).rejects.toThrow(/password is 256 bytes; RFC 1929 allows 1..255/);
+    expect(proxy.methods).toEqual([]);
+  });
+
+  it("a proxy that refuses the credentials is named", async () => {
+    const proxy = await fakeSocks(undefined, { authStatus: 1 });
+    closers.push(proxy.close);
+    await expect(
+      socks5Connect(proxy, { host: "a.invalid", port: 1 }, never, { username: "u", password: "p" }),
+    ).rejects.toMatchObject({
+      code: "TAHOE_ERR_TRANSPORT_SOCKS_PROTOCOL",
+      message: expect.stringContaining("refused the SOCKS username/password (RFC 1929)"),
+    });
+  });
+
+  it("keeps bytes the target sends with the reply for whoever reads the socket later", async () => {
+    const proxy = await fakeSocks(undefined, { afterReply: Buffer.from("banner\n") });
+    closers.push(proxy.close);
+    const socket = await socks5Connect(proxy, { host: "a.invalid", port: 1 }, never);
+    await new Promise((r) => setTimeout(r, 50)); // a consumer that attaches late
+    const first = await new Promise<string>((resolve) =>
+      socket.once("data", (d: Buffer) => resolve(d.toString())),
     );
+    expect(first).toBe("banner\n");
+    expect(await roundTrip(socket, "then echo")).toBe("then echo");
+    socket.destroy();
   });
 
-  it("a stream's isolation key is its server id, else its hint's host and port; long ones are hashed", () => {
+  it("a stream isolation key is its server id, else its hint's host and port; long ones are hashed", () => {
     expect(isolationKey("v0-abc", "x.onion", 3457)).toBe("v0-abc");
     expect(isolationKey(undefined, "x.onion", 3457)).toBe("x.onion:3457");
     expect(isolationKey("s".repeat(300), "h", 1)).toMatch(/^[0-9a-f]{64}$/);
