@@ -14,7 +14,13 @@ import {
   uploadImmutable,
   withServerFlags,
 } from "@lafs/storage-client";
-import type { WebNode, WebServerInfo, WebStorageReport, WebTorStatus } from "@lafs/web";
+import {
+  createTransferLog,
+  type WebNode,
+  type WebServerInfo,
+  type WebStorageReport,
+  type WebTorStatus,
+} from "@lafs/web";
 import type { GridClients } from "./grid-clients.js";
 import { nodeSpoolPrefix } from "./spool-cleanup.js";
 
@@ -103,6 +109,7 @@ export function createWebNode(options: WebNodeOptions): NodeWebNode {
   const startedAt = now();
   const log = options.logger.child({ component: "web-node" });
   const inFlight = new Set<{ controller: AbortController; done: Promise<unknown> }>();
+  const transfers = createTransferLog({ activity: options.activity });
   // status() is synchronous: it uses the flags read last; every upload reads them afresh.
   let flags: ServerFlags | undefined;
   let refreshing = false;
@@ -229,9 +236,19 @@ export function createWebNode(options: WebNodeOptions): NodeWebNode {
       const id = randomBytes(4).toString("hex");
       log.info({ upload: id, size: o.size }, "upload started");
       // Progress is the body received; encoding and sending follow at the speed of the servers.
-      const activity = options.activity?.track("upload", `upload ${id}`, o.size);
-      const counted = activity === undefined ? body : counting(body, (n) => activity.progress(n));
-      const done = runUpload(counted, signal, o.size, o.freshChunks === true).finally(() => activity?.done());
+      // The transfers page (/status) and the control tub's activity list both see it.
+      const activity = transfers.track("upload", o.name ?? `upload ${id}`, o.size);
+      const counted = counting(body, (n) => activity.progress(n));
+      const done = runUpload(counted, signal, o.size, o.freshChunks === true).then(
+        (result) => {
+          activity.succeeded(result);
+          return result;
+        },
+        (error: unknown) => {
+          activity.failed(error, o.signal.aborted);
+          throw error;
+        },
+      );
       const entry = { controller, done: done.catch(() => undefined) };
       inFlight.add(entry);
       try {
@@ -268,18 +285,27 @@ export function createWebNode(options: WebNodeOptions): NodeWebNode {
           const chunks = readWithSignal(download.read(range), signal);
           const name = cap.replace(/^(URI:[A-Z-]+:[a-z2-7]{4}).*$/s, "$1…");
           const total = range === undefined ? download.size : range.end - range.start;
-          const activity = options.activity?.track("download", name, total);
-          if (activity === undefined) return chunks;
+          const activity = transfers.track("download", name, total);
           return (async function* () {
+            let finished = false;
             try {
               yield* counting(chunks, (n) => activity.progress(n));
+              finished = true;
+              activity.succeeded();
+            } catch (error) {
+              finished = true;
+              activity.failed(error, signal?.aborted === true);
+              throw error;
             } finally {
-              activity.done();
+              // Ended early by the reader (the HTTP client went away): a cancelled download.
+              if (!finished) activity.failed(new Error("the client stopped reading"), true);
             }
           })();
         },
       };
     },
+
+    transfers: () => transfers.list(),
 
     async abortUploads() {
       const entries = [...inFlight];

@@ -7,8 +7,7 @@ import { fileNodeJson, parseFileCap } from "./caps.js";
 import { attachmentDisposition, contentTypeFor } from "./content-type.js";
 import { abortOnClose } from "./disconnect.js";
 import { WebError } from "./errors.js";
-import { html } from "./html.js";
-import { page } from "./page.js";
+import { fileInfoPage } from "./file-info-page.js";
 import { parseRangeHeader } from "./range.js";
 import { assertMayUpload, type UploadAuthority } from "./upload-authority.js";
 import { uploadFromForm } from "./upload-form.js";
@@ -76,18 +75,36 @@ function refuseMutable(query: Query): void {
   }
 }
 
-function sendCap(request: FastifyRequest, reply: FastifyReply, cap: string, redirect: boolean): FastifyReply {
-  if (redirect)
+/**
+ * A form upload's answer. Tahoe-LAFS's when_done= (a local path, %(uri)s replaced by the cap) and
+ * redirect_to_result=true answer 303, so a reload of the page after it fetches a page and never
+ * uploads again; redirect_to_result leads to the file's info page with the cap and a download
+ * link under the file's own name (never to the file itself, which a browser would save as URI_CHK_…).
+ */
+function sendCap(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  node: WebNode,
+  cap: string,
+  fields: Query,
+  filename: string | undefined,
+): FastifyReply {
+  const whenDone = fields.when_done;
+  if (whenDone !== undefined && /^\/(?![/\\])/.test(whenDone))
     return reply
       .code(303)
-      .header("Location", `/uri/${encodeURIComponent(cap)}`)
+      .header("Location", whenDone.replaceAll("%(uri)s", encodeURIComponent(cap)))
       .send();
+  if (isTrue(fields.redirect_to_result)) {
+    const name = filename === undefined ? "" : `&filename=${encodeURIComponent(filename)}`;
+    return reply
+      .code(303)
+      .header("Location", `/uri/${encodeURIComponent(cap)}?t=info&uploaded=true${name}`)
+      .send();
+  }
   if (request.headers.accept?.includes("text/html")) {
-    const body = html`<h1>File uploaded</h1>
-<p>Its cap (keep it: anyone who has it can read the file):</p>
-<p><code>${cap}</code></p>
-<p><a href="/uri/${encodeURIComponent(cap)}">Download it</a> - <a href="/">Return to the welcome page</a></p>`;
-    return reply.code(200).type("text/html; charset=utf-8").send(page("Upload result - Tahoe-LAFS", body));
+    const body = fileInfoPage(node.status(), cap, parseFileCap(cap), { filename, uploaded: true });
+    return reply.code(200).type("text/html; charset=utf-8").send(body);
   }
   return reply.code(200).type("text/plain; charset=utf-8").send(cap);
 }
@@ -129,7 +146,7 @@ export function registerUriRoutes(
       );
     }
     const signal = abortOnClose(reply);
-    const { cap, fields } = await uploadFromForm(request, {
+    const { cap, fields, filename } = await uploadFromForm(request, {
       fields: { ...query },
       limits,
       beforeFile: (seen) => {
@@ -142,13 +159,13 @@ export function registerUriRoutes(
         }
         refuseMutable(seen);
       },
-      upload: (body) => node.upload(body, { signal }),
+      upload: (body, name) => node.upload(body, name === undefined ? { signal } : { signal, name }),
     });
     if (cap === undefined) {
       checkUriT("POST", fields.t ?? "");
       throw badRequest("the form has no 'file' field", "Choose a file in the form's 'file' field.");
     }
-    return sendCap(request, reply, cap, isTrue(fields.redirect_to_result));
+    return sendCap(request, reply, node, cap, fields, filename);
   });
 
   app.get("/uri", async (request, reply) => {
@@ -170,10 +187,14 @@ export function registerUriRoutes(
     const cap = parseFileCap(capText);
     if (query.t === "json")
       return reply.type("application/json; charset=utf-8").send(fileNodeJson(capText, cap));
+    if (query.t === "info") {
+      const info = { filename: name ?? query.filename, uploaded: isTrue(query.uploaded) };
+      return reply.type("text/html; charset=utf-8").send(fileInfoPage(node.status(), capText, cap, info));
+    }
     if (query.t !== undefined && query.t !== "") {
       throw badRequest(
-        `unknown t=${query.t} for a file: a file's URL takes t=json, or no t to download it`,
-        "Use t=json, or no t to download the file.",
+        `unknown t=${query.t} for a file: a file's URL takes t=json, t=info, or no t to download it`,
+        "Use t=json, t=info, or no t to download the file.",
       );
     }
     if (cap.kind === "chk-verifier") {

@@ -1,3 +1,5 @@
+import type { WebTransfer } from "./transfer-log.js";
+
 /** How a storage server shows on the welcome page; apps/node fills it from its server list. */
 export interface WebServerInfo {
   id: string;
@@ -92,6 +94,8 @@ export interface WebUploadOptions {
    * something larger (a multipart part).
    */
   freshChunks?: boolean;
+  /** The file's name when the form gave one, for the transfers page. */
+  name?: string;
 }
 
 /** What the web front needs from the node; apps/node implements it, tests use an in-memory one. */
@@ -103,4 +107,6 @@ export interface WebNode {
    */
   upload(body: AsyncIterable<Uint8Array>, options: WebUploadOptions): Promise<{ cap: string }>;
   openDownload(cap: string, options: { signal: AbortSignal }): Promise<WebDownload>;
+  /** Running and recent uploads and downloads for /status (a TransferLog's list); none when absent. */
+  transfers?(): WebTransfer[];
 }
