@@ -92,8 +92,16 @@ suite(haveChromium ? "the web front of a real node in Chromium" : MISSING_CHROMI
       expect(await page.locator('meta[name="viewport"]').count()).toBe(1);
       expect(await page.locator("header.site .summary").count()).toBe(1);
       // A phone never scrolls sideways: tables reflow, long caps and errors wrap.
-      const overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth");
-      expect(overflow, `${name} at ${size.width}px is wider than the screen`).toBeLessThanOrEqual(0);
+      const overflow = (await page.evaluate(
+        "document.documentElement.scrollWidth - window.innerWidth",
+      )) as number;
+      const wide =
+        overflow <= 0
+          ? ""
+          : await page.evaluate(
+              "[...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1).slice(-3).map((e) => e.outerHTML.slice(0, 120)).join(' | ')",
+            );
+      expect(overflow, `${name} at ${size.width}px is wider than the screen: ${wide}`).toBeLessThanOrEqual(0);
       expect(await seriousViolations(page), `${name} at ${size.width}px`).toEqual([]);
       await browser.screenshot(`ui-${name}-${size.width}x${size.height}`);
     }
@@ -218,7 +226,9 @@ suite(haveChromium ? "the web front of a real node in Chromium" : MISSING_CHROMI
     expect(posted.status()).toBe(400);
     expected(`400 ${panel}encoding`);
     const error = (await page.locator("#panel-error").textContent()) ?? "";
-    expect(error).toContain("only 2 server(s) are allowed, but shares must go to at least 3 server(s)");
+    // Placement's own words, as the simulator shows them for these values.
+    expect(error).toContain("k = 1, happy = 3, N = 3 cannot be placed on this grid");
+    expect(error).toContain("shares could be placed on only 2 server(s)");
     expect(error).toContain("This grid can place, for example, k = 1, happy = 2, N = 3.");
     expect(error).not.toContain("tahoe.cfg");
     expect(await page.locator("#panel-saved").count()).toBe(0);
@@ -274,6 +284,7 @@ suite(haveChromium ? "the web front of a real node in Chromium" : MISSING_CHROMI
   it("asked for nothing off this machine, and no page or resource failed (no favicon 404)", () => {
     expect(browser.blocked).toEqual([]);
     expect(failed).toEqual([]);
-    expect(browser.errors).toEqual([]);
+    // Chromium logs each failed response too; `failed` has those, with their URLs.
+    expect(browser.errors.filter((e) => !e.startsWith("Failed to load resource:"))).toEqual([]);
   });
 });

@@ -42,12 +42,12 @@ form p,.field{margin:.5rem 0}
 label{margin-right:.5rem}
 progress{width:100%;height:1rem}
 .result{border:2px solid var(--ok);border-radius:4px;padding:.5rem 1rem;margin:1rem 0}
-.sim-grid{overflow-x:auto}.sim-grid table{width:auto}.sim-grid td,.sim-grid th{text-align:center;padding:.15rem .4rem}
+.sim-grid{overflow-x:auto;max-width:100%}.sim-grid table{width:auto}.sim-grid td,.sim-grid th{text-align:center;padding:.15rem .4rem}
 .sim-grid td.sim-server,.sim-grid th.sim-server{text-align:left;white-space:nowrap}
 .share-new{background:var(--new);font-weight:bold}.share-kept{background:var(--kept)}.share-ignored{background:var(--ignored);color:var(--ignored-fg)}
 .share-matched{outline:2px solid var(--fg);outline-offset:-3px}.sim-ok{border:2px solid var(--ok);padding:.5rem 1rem}
 .sim-refused{border:2px solid var(--bad);padding:.5rem 1rem}.sim-off{color:var(--muted)}
-fieldset{margin:.5rem 0 1rem;border:1px solid var(--line)}input[type=number]{width:5rem}
+fieldset{margin:.5rem 0 1rem;border:1px solid var(--line);min-width:0}input[type=number]{width:5rem}
 #sim-si{width:20rem;max-width:100%;font-family:ui-monospace,monospace}button{margin:.2rem .4rem .2rem 0}
 @media (max-width:40rem){main{padding:.75rem}
 .reflow,.reflow tbody,.reflow tr,.reflow td,.reflow th{display:block;width:100%}
