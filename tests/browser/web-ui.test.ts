@@ -106,6 +106,12 @@ suite(haveChromium ? "the web front of a real node in Chromium" : MISSING_CHROMI
       await browser.screenshot(`ui-${name}-${size.width}x${size.height}`);
     }
     await page.setViewportSize(SIZES[0]);
+    // The dark scheme keeps AA contrast too.
+    await page.emulateMedia({ colorScheme: "dark" });
+    expect(await page.evaluate("matchMedia('(prefers-color-scheme: dark)').matches")).toBe(true);
+    expect(await seriousViolations(page), `${name} in the dark scheme`).toEqual([]);
+    await browser.screenshot(`ui-${name}-dark-1280x900`);
+    await page.emulateMedia({ colorScheme: "light" });
   }
 
   it("shows the welcome page in the common design, with its stylesheet and icon from the node", async () => {
@@ -207,8 +213,12 @@ suite(haveChromium ? "the web front of a real node in Chromium" : MISSING_CHROMI
       ["simulator", "panel-simulator"],
     ] as const) {
       await page.goto(`${panel}${path}`);
-      if (name === "panel-simulator")
+      if (name === "panel-simulator") {
         await expect.poll(() => page.locator("#sim-app").isVisible()).toBe(true);
+        // The result's share grid (coloured cells) is checked for contrast too.
+        await page.click("#sim-run");
+        await page.locator("#sim-outcome").waitFor();
+      }
       expect(await page.locator('header.site a[href="/"]').count()).toBeGreaterThan(0);
       await checkPage(name);
     }

@@ -55,9 +55,10 @@ function placementTable(placement: Placement): HTMLElement {
       el("td", { class: "sim-new-shares sim-server" }, plan.newShares.join(", ")),
     ),
   );
+  // The grid may scroll sideways on a phone: a focusable, named region scrolls with the keyboard too.
   return el(
     "div",
-    { class: "sim-grid" },
+    { class: "sim-grid", tabindex: "0", role: "region", "aria-label": "Share placement" },
     el(
       "table",
       { id: "sim-placement" },
