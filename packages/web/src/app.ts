@@ -9,6 +9,7 @@ import { clientGone, isDisconnect } from "./disconnect.js";
 import { errorFormatFor, errorView, renderError } from "./error-page.js";
 import { WebError } from "./errors.js";
 import { SECURITY_HEADERS } from "./page.js";
+
 import { registerStaticRoutes } from "./static-routes.js";
 import { statusPage, transfersJson } from "./status-page.js";
 import type { UploadAuthority } from "./upload-authority.js";
@@ -17,6 +18,9 @@ import { BODY_IDLE_MS } from "./upload-source.js";
 import { registerUriRoutes } from "./uri-routes.js";
 import type { WebNode } from "./web-node.js";
 import { welcomeJson, welcomePage } from "./welcome.js";
+
+/** The welcome page's CSP: the common one, plus its one script and the XHR it sends, both to the node only. */
+const WELCOME_CSP = `${SECURITY_HEADERS["Content-Security-Policy"]}; script-src 'self'; connect-src 'self'`;
 
 export interface WebAppOptions {
   logger?: Logger;
@@ -78,6 +82,7 @@ export async function createWebApp(node: WebNode, options: WebAppOptions = {}): 
     // Set here too: framework errors (a bad URL) are answered outside the onSend hook.
     return reply.code(view.status).headers(SECURITY_HEADERS).type(out.contentType).send(out.body);
   };
+  const welcomeCsp = new WeakSet<FastifyReply>();
   const app = Fastify({
     logger: false,
     schemaController: noSchemaCompilers("@lafs/web"),
@@ -114,6 +119,7 @@ export async function createWebApp(node: WebNode, options: WebAppOptions = {}): 
     const cache = reply.getHeader("Cache-Control");
     reply.headers(SECURITY_HEADERS);
     if (typeof cache === "string" && cache.startsWith("public")) reply.header("Cache-Control", cache);
+    if (welcomeCsp.has(reply)) reply.header("Content-Security-Policy", WELCOME_CSP);
     return payload;
   });
 
@@ -142,6 +148,8 @@ export async function createWebApp(node: WebNode, options: WebAppOptions = {}): 
       });
     }
     const uploadForm = options.uploadAuthority?.mode !== "private";
+    // Only this page runs a script (its upload progress): 'self' only, and XHR back to the node.
+    if (uploadForm) welcomeCsp.add(reply);
     return reply.type("text/html; charset=utf-8").send(welcomePage(status, now(), { uploadForm }));
   });
 

@@ -97,11 +97,13 @@ export function statusPage(status: WebNodeStatus, transfers: readonly WebTransfe
   const recent = transfers.filter((t) => t.state !== "active");
   const body = html`<h1>Transfers</h1>
 <p>Uploads and downloads through this node's web front. An upload's progress is the bytes the node has
-received; it is done once its shares are on the servers. Reload the page to see the latest.</p>
+received; it is done once its shares are on the servers. While a transfer runs, this page reloads every 2 seconds.</p>
 <h2>Active (${active.length})</h2>
 ${table("active-transfers", active, now, "Nothing is being uploaded or downloaded now.")}
 <h2>Recent (${recent.length})</h2>
 ${table("recent-transfers", recent, now, "No transfers have finished since the node started.")}
 <p><a href="/status?t=json">This page as JSON</a></p>`;
-  return page(`Transfers - ${status.nickname}`, body, status);
+  // While something runs the page reloads itself every 2 s: live progress without any script.
+  const refresh = active.length > 0 ? html`<meta http-equiv="refresh" content="2">` : undefined;
+  return page(`Transfers - ${status.nickname}`, body, status, refresh);
 }

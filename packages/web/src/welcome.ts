@@ -230,6 +230,8 @@ upload with <code>tahoe put</code> on the node's machine, or through the control
 <form id="welcome-upload" action="/uri?t=upload&amp;redirect_to_result=true" method="post" enctype="multipart/form-data">
 <p><label for="upload-file">File:</label> <input type="file" id="upload-file" name="file" required></p>
 <p><input type="submit" value="Upload"></p>
+<progress id="upload-progress" hidden aria-label="Upload progress"></progress>
+<p id="upload-status" role="status"></p>
 </form>
 <p class="hint">After the upload you get the file's cap: keep it, it is the only way back to the file.</p>`;
   const body = html`<h1>Tahoe-LAFS node: ${status.nickname}</h1>
@@ -271,5 +273,7 @@ ${uploadForm}
 <p id="control-panel-hint">Which servers may hold your shares, and the encoding, are set in the control panel, not
 here: run <code>tahoe webopen --control-panel</code> on the node's machine.</p>
 <p><a href="/status">Transfers</a> - <a href="/?t=json">This page as JSON</a></p>`;
-  return page(`Tahoe-LAFS - ${status.nickname}`, body, status);
+  const script =
+    options.uploadForm === false ? undefined : html`<script src="/static/upload-progress.js" defer></script>`;
+  return page(`Tahoe-LAFS - ${status.nickname}`, body, status, script);
 }

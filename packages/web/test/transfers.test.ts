@@ -84,6 +84,7 @@ describe("/status", () => {
     expect(page.statusCode).toBe(200);
     expect(page.body).toContain("&lt;b&gt;notes&lt;/b&gt;.txt");
     expect(page.body).toContain('<progress max="100" value="25"');
+    expect(page.body).toContain('<meta http-equiv="refresh" content="2">');
     expect(page.body).toContain('href="/uri/URI%3ALIT%3Anbuq?t=info"');
     expect((await app.inject({ url: "/status?t=xml" })).statusCode).toBe(400);
   });
