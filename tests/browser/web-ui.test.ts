@@ -291,6 +291,17 @@ suite(haveChromium ? "the web front of a real node in Chromium" : MISSING_CHROMI
       .toBe(1);
     expect(await page.locator("#summary-uploads").textContent()).toContain("not ready");
     await browser.screenshot("ui-panel-simulator-banner-1280x900");
+    // The stopped server's connection error stays in its cell: every "required" box is on screen.
+    await page.goto(panel);
+    for (const size of SIZES) {
+      await page.setViewportSize(size);
+      for (const box of await page.locator("input[name=required]").all()) {
+        const at = (await box.boundingBox())!;
+        expect(at.x + at.width).toBeLessThanOrEqual(size.width);
+      }
+      await browser.screenshot(`ui-panel-servers-one-down-${size.width}x${size.height}`);
+    }
+    await page.setViewportSize(SIZES[0]);
   });
 
   it("asked for nothing off this machine, and no page or resource failed (no favicon 404)", () => {
