@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // The relative imports go with it (the root package does not depend on @lafs/web or @lafs/placement).
 import { permutationSeedFor, placeShares } from "../../packages/placement/dist/index.js";
 import type { ControlServerInfo, WebControl } from "../../packages/web/dist/control/control-node.js";
+import { panelWords } from "../../packages/web/dist/control/panel-words.js";
 import { registerSimulatorRoutes } from "../../packages/web/dist/control/simulator-page.js";
 import { createWebApp, type WebNode } from "../../packages/web/dist/index.js";
 import { type BrowserSession, haveChromium, MISSING_CHROMIUM, openBrowser } from "./chromium.js";
@@ -168,7 +169,12 @@ suite(haveChromium ? "the placement simulator in Chromium" : MISSING_CHROMIUM, (
   function asShown(placement: ReturnType<typeof placeShares>) {
     return {
       rows: placement.servers.map((s) => ({ id: s.id, newShares: s.newShares.join(", ") })),
-      refusals: placement.refusals.map((r) => ({ code: r.code, message: r.message, hint: r.hint })),
+      // The hint as the panel words it: the Encoding page, not tahoe.cfg, sets k/happy/N there.
+      refusals: placement.refusals.map((r) => ({
+        code: r.code,
+        message: r.message,
+        hint: panelWords(r.hint),
+      })),
       happiness: placement.happiness,
       ok: placement.ok,
     };
@@ -298,11 +304,17 @@ suite(haveChromium ? "the placement simulator in Chromium" : MISSING_CHROMIUM, (
     await browser.screenshot("simulator-keyboard");
   });
 
-  it("loaded nothing but its own page and script, all from 127.0.0.1, without CSP errors", () => {
+  it("loaded nothing but its own page, script and stylesheet, all from 127.0.0.1, without CSP errors", () => {
     expect(browser.blocked).toEqual([]);
     expect(browser.requests.every((r) => r.startsWith("http://127.0.0.1:"))).toBe(true);
     const paths = new Set(browser.requests.map((r) => new URL(r).pathname.replace(SECRET, "SECRET")));
-    expect([...paths].sort()).toEqual(["/control/SECRET/assets/simulator.js", "/control/SECRET/simulator"]);
+    // The page, its script, and the node's one stylesheet and icon.
+    expect([...paths].sort()).toEqual([
+      "/control/SECRET/assets/simulator.js",
+      "/control/SECRET/simulator",
+      "/static/favicon.svg",
+      "/static/lafs.css",
+    ]);
     expect(browser.errors).toEqual([]);
   });
 });

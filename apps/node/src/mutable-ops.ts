@@ -32,6 +32,7 @@ export interface MutableOpsOptions {
     size: number,
     range: { start: number; end: number } | undefined,
     chunks: AsyncGenerator<Uint8Array, void, undefined>,
+    signal?: AbortSignal,
   ): AsyncGenerator<Uint8Array, void, undefined>;
 }
 
@@ -83,7 +84,13 @@ export function createMutableOps(options: MutableOpsOptions): MutableOps {
         readCap: file.readCap,
         verifyCap: file.verifyCap,
         read: (range, signal) =>
-          options.trackedRead(cap, file.size, range, readWithSignal(file.read(range, signal), signal)),
+          options.trackedRead(
+            cap,
+            file.size,
+            range,
+            readWithSignal(file.read(range, signal), signal),
+            signal,
+          ),
       };
     },
 

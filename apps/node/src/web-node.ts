@@ -14,7 +14,14 @@ import {
   uploadImmutable,
   withServerFlags,
 } from "@lafs/storage-client";
-import type { WebNode, WebServerInfo, WebStorageReport, WebTorStatus, WebUploadOptions } from "@lafs/web";
+import {
+  createTransferLog,
+  type WebNode,
+  type WebServerInfo,
+  type WebStorageReport,
+  type WebTorStatus,
+  type WebUploadOptions,
+} from "@lafs/web";
 import type { GridClients } from "./grid-clients.js";
 import { createMutableOps } from "./mutable-ops.js";
 import { nodeSpoolPrefix } from "./spool-cleanup.js";
@@ -92,6 +99,7 @@ export function createWebNode(options: WebNodeOptions): NodeWebNode {
   const startedAt = now();
   const log = options.logger.child({ component: "web-node" });
   const inFlight = new Set<{ controller: AbortController; done: Promise<unknown> }>();
+  const transfers = createTransferLog({ activity: options.activity });
   // status() is synchronous: it uses the flags read last; every upload reads them afresh.
   let flags: ServerFlags | undefined;
   let refreshing = false;
@@ -207,9 +215,19 @@ export function createWebNode(options: WebNodeOptions): NodeWebNode {
     const id = randomBytes(4).toString("hex");
     log.info({ upload: id, size: o.size }, `${what} started`);
     // Progress is the body received; encoding and sending follow at the speed of the servers.
-    const activity = options.activity?.track("upload", `${what} ${id}`, o.size);
-    const counted = activity === undefined ? body : counting(body, (n) => activity.progress(n));
-    const done = run(counted, signal).finally(() => activity?.done());
+    // The transfers page (/status) and the control tub's activity list both see it.
+    const activity = transfers.track("upload", o.name ?? `${what} ${id}`, o.size);
+    const counted = counting(body, (n) => activity.progress(n));
+    const done = run(counted, signal).then(
+      (result) => {
+        activity.succeeded(result as { cap?: string });
+        return result;
+      },
+      (error: unknown) => {
+        activity.failed(error, o.signal.aborted);
+        throw error;
+      },
+    );
     const entry = { controller, done: done.catch(() => undefined) };
     inFlight.add(entry);
     try {
@@ -234,16 +252,24 @@ export function createWebNode(options: WebNodeOptions): NodeWebNode {
     size: number,
     range: { start: number; end: number } | undefined,
     chunks: AsyncGenerator<Uint8Array, void, undefined>,
+    signal?: AbortSignal,
   ): AsyncGenerator<Uint8Array, void, undefined> {
     const name = cap.replace(/^(URI:[A-Z-]+:[a-z2-7]{4}).*$/s, "$1…");
     const total = range === undefined ? size : range.end - range.start;
-    const activity = options.activity?.track("download", name, total);
-    if (activity === undefined) return chunks;
+    const activity = transfers.track("download", name, total);
     return (async function* () {
+      let finished = false;
       try {
         yield* counting(chunks, (n) => activity.progress(n));
+        finished = true;
+        activity.succeeded();
+      } catch (error) {
+        finished = true;
+        activity.failed(error, signal?.aborted === true);
+        throw error;
       } finally {
-        activity.done();
+        // Ended early by the reader (the HTTP client went away): a cancelled download.
+        if (!finished) activity.failed(new Error("the client stopped reading"), true);
       }
     })();
   }
@@ -325,11 +351,13 @@ export function createWebNode(options: WebNodeOptions): NodeWebNode {
         // The decoder's plaintext chunks are new buffers, passed through unchanged.
         freshChunks: true,
         read: (range, signal) =>
-          trackedRead(cap, download.size, range, readWithSignal(download.read(range), signal)),
+          trackedRead(cap, download.size, range, readWithSignal(download.read(range), signal), signal),
       };
     },
 
     ...mutable,
+
+    transfers: () => transfers.list(),
 
     async abortUploads() {
       const entries = [...inFlight];

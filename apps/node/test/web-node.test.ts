@@ -131,6 +131,27 @@ describe("the node's WebNode", () => {
     await clients.close();
   });
 
+  it("lists a failed upload on the transfers page with its name, size and placement's error", async () => {
+    const servers = [...["a", "b", "c", "d"].map((n) => server(n, "connected")), server("e", "disconnected")];
+    await writeFile(join(basedir, "servers-required"), `${servers[4]!.serverId}\n`);
+    const { node, clients } = webNodeOver(servers);
+    const body = (async function* () {
+      yield randomBytes(1000);
+    })();
+    const signal = new AbortController().signal;
+    await expect(node.upload(body, { size: 1000, signal, name: "photo.jpg" })).rejects.toThrow();
+    expect(node.transfers?.()).toEqual([
+      expect.objectContaining({
+        kind: "upload",
+        name: "photo.jpg",
+        totalBytes: 1000,
+        state: "failed",
+        error: expect.stringMatching(/^TAHOE_ERR_PLACEMENT_REQUIRED_NOT_CONNECTED: .*'e'/),
+      }),
+    ]);
+    await clients.close();
+  });
+
   it("refuses a body shorter than its Content-Length", async () => {
     const { node, clients } = webNodeOver(["a", "b", "c", "d"].map((n) => server(n, "connected")));
     const body = (async function* () {

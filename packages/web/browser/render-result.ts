@@ -1,4 +1,5 @@
 import type { Placement, ServerPlan } from "@lafs/placement";
+import { panelWords } from "../src/control/panel-words.js";
 import { el } from "./dom.js";
 
 const STATE_WORDS: Record<ServerPlan["state"], string> = {
@@ -54,9 +55,10 @@ function placementTable(placement: Placement): HTMLElement {
       el("td", { class: "sim-new-shares sim-server" }, plan.newShares.join(", ")),
     ),
   );
+  // The grid may scroll sideways on a phone: a focusable, named region scrolls with the keyboard too.
   return el(
     "div",
-    { class: "sim-grid" },
+    { class: "sim-grid", tabindex: "0", role: "region", "aria-label": "Share placement" },
     el(
       "table",
       { id: "sim-placement" },
@@ -93,7 +95,7 @@ export function renderPlacement(placement: Placement, storageIndex: string): HTM
               { "data-code": refusal.code },
               el("span", { class: "sim-message" }, refusal.message),
               el("br"),
-              el("span", { class: "hint sim-hint" }, refusal.hint),
+              el("span", { class: "hint sim-hint" }, panelWords(refusal.hint)),
               " ",
               el("code", {}, refusal.code),
             ),
@@ -125,7 +127,7 @@ export function renderInputError(message: string, hint: string | undefined): HTM
       "div",
       { id: "sim-outcome", class: "sim-refused", "data-ok": "false" },
       el("p", {}, el("strong", {}, "Cannot simulate: "), el("span", { class: "sim-message" }, message)),
-      hint ? el("p", { class: "hint sim-hint" }, hint) : null,
+      hint ? el("p", { class: "hint sim-hint" }, panelWords(hint)) : null,
     ),
   ];
 }

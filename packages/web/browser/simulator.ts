@@ -31,7 +31,7 @@ const FLAGS = [
 ] as const;
 
 const ENCODING_HINT =
-  "Encoding parameters must satisfy 1 <= shares.needed <= shares.happy <= shares.total <= 256 ([client] in tahoe.cfg).";
+  "Encoding parameters must satisfy 1 <= shares.needed <= shares.happy <= shares.total <= 256 (set on the control panel's Encoding page).";
 
 class InputProblem extends Error {
   constructor(

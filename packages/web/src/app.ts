@@ -9,12 +9,18 @@ import { clientGone, isDisconnect } from "./disconnect.js";
 import { errorFormatFor, errorView, renderError } from "./error-page.js";
 import { WebError } from "./errors.js";
 import { SECURITY_HEADERS } from "./page.js";
+
+import { registerStaticRoutes } from "./static-routes.js";
+import { statusPage, transfersJson } from "./status-page.js";
 import type { UploadAuthority } from "./upload-authority.js";
 import { UPLOAD_FORM_LIMITS } from "./upload-form.js";
 import { BODY_IDLE_MS } from "./upload-source.js";
 import { registerUriRoutes } from "./uri-routes.js";
 import type { WebNode } from "./web-node.js";
 import { welcomeJson, welcomePage } from "./welcome.js";
+
+/** The welcome page's CSP: the common one, plus its one script and the XHR it sends, both to the node only. */
+const WELCOME_CSP = `${SECURITY_HEADERS["Content-Security-Policy"]}; script-src 'self'; connect-src 'self'`;
 
 export interface WebAppOptions {
   logger?: Logger;
@@ -43,6 +49,14 @@ function pathForMessage(url: string): string {
 export async function createWebApp(node: WebNode, options: WebAppOptions = {}): Promise<FastifyInstance> {
   const logger = options.logger ?? silentLogger;
   const now = options.now ?? Date.now;
+  // An error page shows the header too, unless reading the status is what failed.
+  const statusForPage = () => {
+    try {
+      return node.status();
+    } catch {
+      return undefined;
+    }
+  };
   const sendError = async (error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     // A client that went away is told nothing and is no fault of the node: one INFO line.
     if (isDisconnect(error) || (!isTahoeError(error) && clientGone(request.raw))) {
@@ -61,12 +75,14 @@ export async function createWebApp(node: WebNode, options: WebAppOptions = {}): 
       logger.error({ err, method: request.method }, "internal error");
     } else logger.debug({ code: view.code, status: view.status }, "request refused");
     const query = (request.query ?? {}) as Record<string, unknown>;
-    const out = renderError(view, errorFormatFor(request.headers.accept, query.t === "json"));
+    const format = errorFormatFor(request.headers.accept, query.t === "json");
+    const out = renderError(view, format, format === "html" ? statusForPage() : undefined);
     // An unread upload body could be gigabytes: close the connection rather than drain it.
     if (!request.raw.complete) reply.header("Connection", "close");
     // Set here too: framework errors (a bad URL) are answered outside the onSend hook.
     return reply.code(view.status).headers(SECURITY_HEADERS).type(out.contentType).send(out.body);
   };
+  const welcomeCsp = new WeakSet<FastifyReply>();
   const app = Fastify({
     logger: false,
     schemaController: noSchemaCompilers("@lafs/web"),
@@ -99,7 +115,11 @@ export async function createWebApp(node: WebNode, options: WebAppOptions = {}): 
   await app.register(multipart, { limits: UPLOAD_FORM_LIMITS });
 
   app.addHook("onSend", async (_request, reply, payload) => {
+    // The stylesheet and icon set their own Cache-Control; everything else is no-store.
+    const cache = reply.getHeader("Cache-Control");
     reply.headers(SECURITY_HEADERS);
+    if (typeof cache === "string" && cache.startsWith("public")) reply.header("Cache-Control", cache);
+    if (welcomeCsp.has(reply)) reply.header("Content-Security-Policy", WELCOME_CSP);
     return payload;
   });
 
@@ -111,7 +131,7 @@ export async function createWebApp(node: WebNode, options: WebAppOptions = {}): 
       404,
       `no such page: ${request.method} ${pathForMessage(request.url)}`,
       {
-        hint: "The node serves /, /uri, /uri/CAP and /named/CAP/NAME (and its control panel at a secret URL).",
+        hint: "The node serves /, /status, /uri, /uri/CAP and /named/CAP/NAME (and its control panel at a secret URL).",
       },
     );
     return sendError(error, request, reply);
@@ -128,7 +148,26 @@ export async function createWebApp(node: WebNode, options: WebAppOptions = {}): 
       });
     }
     const uploadForm = options.uploadAuthority?.mode !== "private";
+    // Only this page runs a script (its upload progress): 'self' only, and XHR back to the node.
+    if (uploadForm) welcomeCsp.add(reply);
     return reply.type("text/html; charset=utf-8").send(welcomePage(status, now(), { uploadForm }));
+  });
+
+  registerStaticRoutes(app);
+
+  app.get("/status", async (request, reply) => {
+    const transfers = node.transfers?.() ?? [];
+    const t = (request.query as Record<string, string | undefined>).t;
+    if (t === "json")
+      return reply
+        .type("application/json; charset=utf-8")
+        .send(`${JSON.stringify(transfersJson(transfers, now()), null, 1)}\n`);
+    if (t !== undefined && t !== "") {
+      throw new WebError("TAHOE_ERR_WEB_BAD_REQUEST", 400, `unknown t=${t} for the transfers page`, {
+        hint: "Use /status?t=json for the same data as JSON.",
+      });
+    }
+    return reply.type("text/html; charset=utf-8").send(statusPage(node.status(), transfers, now()));
   });
 
   const limits = { maxBytes: options.maxUploadBytes, idleMs: options.uploadIdleTimeoutMs ?? BODY_IDLE_MS };

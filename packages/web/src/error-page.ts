@@ -2,6 +2,7 @@ import { isTahoeError, type TahoeError } from "@lafs/interface";
 import { WebError } from "./errors.js";
 import { html } from "./html.js";
 import { page } from "./page.js";
+import type { WebNodeStatus } from "./web-node.js";
 
 /** What a client is shown about a failed request: never a stack trace. */
 export interface ErrorView {
@@ -150,7 +151,11 @@ export function errorFormatFor(accept: string | undefined, wantsJson: boolean): 
   return accept?.includes("text/html") ? "html" : "text";
 }
 
-export function renderError(view: ErrorView, format: ErrorFormat): { contentType: string; body: string } {
+export function renderError(
+  view: ErrorView,
+  format: ErrorFormat,
+  status?: WebNodeStatus,
+): { contentType: string; body: string } {
   if (format === "json") {
     const body: Record<string, unknown> = { error: { code: view.code, message: view.message } };
     if (view.hint !== undefined) (body.error as Record<string, unknown>).hint = view.hint;
@@ -168,5 +173,8 @@ export function renderError(view: ErrorView, format: ErrorFormat): { contentType
 ${view.hint === undefined ? "" : html`<p class="hint">${view.hint}</p>`}
 </div>
 <p><a href="/">Return to the welcome page</a></p>`;
-  return { contentType: "text/html; charset=utf-8", body: page(`Error ${view.status} - Tahoe-LAFS`, body) };
+  return {
+    contentType: "text/html; charset=utf-8",
+    body: page(`Error ${view.status} - Tahoe-LAFS`, body, status),
+  };
 }

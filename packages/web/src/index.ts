@@ -13,6 +13,14 @@ export { WebError, type WebErrorCode } from "./errors.js";
 export { escapeHtml, html, raw, type SafeHtml } from "./html.js";
 export { SECURITY_HEADERS } from "./page.js";
 export { createWebServer, type WebServer, type WebServerOptions } from "./server.js";
+export {
+  type ActivitySink,
+  createTransferLog,
+  RECENT_TRANSFERS,
+  type TransferHandle,
+  type TransferLog,
+  type WebTransfer,
+} from "./transfer-log.js";
 export { secretEquals, type UploadAuthority } from "./upload-authority.js";
 export type {
   WebCorruptShare,

@@ -62,7 +62,7 @@ export interface FormUploadOptions {
   limits: BodyLimits;
   /** Checks the fields seen so far once the 'file' part starts; throws to refuse. */
   beforeFile?: (fields: FormFields) => void;
-  upload: (body: AsyncIterable<Uint8Array>) => Promise<{ cap: string }>;
+  upload: (body: AsyncIterable<Uint8Array>, filename?: string) => Promise<{ cap: string }>;
 }
 
 /**
@@ -74,10 +74,11 @@ export interface FormUploadOptions {
 export async function uploadFromForm(
   request: FastifyRequest,
   options: FormUploadOptions,
-): Promise<{ cap: string | undefined; fields: FormFields }> {
+): Promise<{ cap: string | undefined; fields: FormFields; filename?: string }> {
   checkBoundary(request.headers["content-type"]);
   const fields = options.fields;
   let cap: string | undefined;
+  let filename: string | undefined;
   let sawFile = false;
   try {
     for await (const part of request.parts({ limits: UPLOAD_FORM_LIMITS }) as AsyncIterable<Multipart>) {
@@ -98,10 +99,15 @@ export async function uploadFromForm(
       if (sawFile) throw badForm("the form has more than one 'file' field");
       sawFile = true;
       options.beforeFile?.(fields);
-      ({ cap } = await options.upload(limitedBody(part.file, options.limits, request.raw, formParseError)));
+      // The browser's name for the file, so the result page can offer it back under that name.
+      if (part.filename) filename = part.filename;
+      ({ cap } = await options.upload(
+        limitedBody(part.file, options.limits, request.raw, formParseError),
+        filename,
+      ));
     }
   } catch (error) {
     throw bodyError(error, request.raw, formParseError);
   }
-  return { cap, fields };
+  return filename === undefined ? { cap, fields } : { cap, fields, filename };
 }

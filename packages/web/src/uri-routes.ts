@@ -6,9 +6,8 @@ import { fileNodeJson, mutableFileNodeJson, parseFileCap } from "./caps.js";
 import { attachmentDisposition, contentTypeFor } from "./content-type.js";
 import { abortOnClose } from "./disconnect.js";
 import { WebError } from "./errors.js";
-import { html } from "./html.js";
+import { fileInfoPage } from "./file-info-page.js";
 import { registerMutableWriteRoutes } from "./mutable-routes.js";
-import { page } from "./page.js";
 import { parseRangeHeader } from "./range.js";
 import {
   badRequest,
@@ -65,20 +64,55 @@ function store(
   return format === "CHK" ? node.upload(body, options) : node.createMutable(body, { ...options, format });
 }
 
-function sendCap(request: FastifyRequest, reply: FastifyReply, cap: string, redirect: boolean): FastifyReply {
-  if (redirect)
+/**
+ * A form upload's answer. Tahoe-LAFS's when_done= (a local path, %(uri)s replaced by the cap) and
+ * redirect_to_result=true answer 303, so a reload of the page after it fetches a page and never
+ * uploads again; redirect_to_result leads to the file's info page with the cap and a download
+ * link under the file's own name (never to the file itself, which a browser would save as URI_CHK_…).
+ */
+async function sendCap(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  node: WebNode,
+  cap: string,
+  fields: Query,
+  filename: string | undefined,
+  signal: AbortSignal,
+): Promise<FastifyReply> {
+  const whenDone = fields.when_done;
+  if (whenDone !== undefined && /^\/(?![/\\])/.test(whenDone))
     return reply
       .code(303)
-      .header("Location", `/uri/${encodeURIComponent(cap)}`)
+      .header("Location", whenDone.replaceAll("%(uri)s", encodeURIComponent(cap)))
       .send();
+  if (isTrue(fields.redirect_to_result)) {
+    const name = filename === undefined ? "" : `&filename=${encodeURIComponent(filename)}`;
+    return reply
+      .code(303)
+      .header("Location", `/uri/${encodeURIComponent(cap)}?t=info&uploaded=true${name}`)
+      .send();
+  }
   if (request.headers.accept?.includes("text/html")) {
-    const body = html`<h1>File uploaded</h1>
-<p>Its cap (keep it: anyone who has it can read the file):</p>
-<p><code>${cap}</code></p>
-<p><a href="/uri/${encodeURIComponent(cap)}">Download it</a> - <a href="/">Return to the welcome page</a></p>`;
-    return reply.code(200).type("text/html; charset=utf-8").send(page("Upload result - Tahoe-LAFS", body));
+    const [, info] = await describeFile(node, cap, signal);
+    const body = fileInfoPage(node.status(), cap, info, { filename, uploaded: true });
+    return reply.code(200).type("text/html; charset=utf-8").send(body);
   }
   return reply.code(200).type("text/plain; charset=utf-8").send(cap);
+}
+
+/**
+ * A file's `?t=json` data: from the cap alone for an immutable file or a verify cap, from the
+ * newest recoverable version (its size and caps) for a mutable file's read or write cap.
+ */
+async function describeFile(
+  node: WebNode,
+  capText: string,
+  signal: AbortSignal,
+): Promise<[string, Record<string, unknown>]> {
+  const parsed = parseFileCap(capText);
+  if (parsed.family === "immutable") return fileNodeJson(capText, parsed.cap);
+  if (parsed.cap.kind === "verify") return mutableFileNodeJson(parsed.cap, undefined);
+  return mutableFileNodeJson(parsed.cap, await node.openMutable(capText, { signal }));
 }
 
 /**
@@ -124,7 +158,7 @@ export function registerUriRoutes(
     // The form's fields join the query's as they arrive; the format is read when the file starts.
     const seen: Query = { ...query };
     let format: UploadFormat = "CHK";
-    const { cap, fields } = await uploadFromForm(request, {
+    const { cap, fields, filename } = await uploadFromForm(request, {
       fields: seen,
       limits,
       beforeFile: (seen) => {
@@ -137,13 +171,13 @@ export function registerUriRoutes(
         }
         format = uploadFormatOf(seen);
       },
-      upload: (body) => store(node, format, body, { signal }),
+      upload: (body, name) => store(node, format, body, name === undefined ? { signal } : { signal, name }),
     });
     if (cap === undefined) {
       checkUriT("POST", fields.t ?? "");
       throw badRequest("the form has no 'file' field", "Choose a file in the form's 'file' field.");
     }
-    return sendCap(request, reply, cap, isTrue(fields.redirect_to_result));
+    return sendCap(request, reply, node, cap, fields, filename, signal);
   });
 
   app.get("/uri", async (request, reply) => {
@@ -163,13 +197,20 @@ export function registerUriRoutes(
   const download = async (request: FastifyRequest, reply: FastifyReply, capText: string, name?: string) => {
     const query = queryOf(request);
     const parsed = parseFileCap(capText);
-    if (query.t !== undefined && query.t !== "" && query.t !== "json") {
+    if (query.t !== undefined && query.t !== "" && query.t !== "json" && query.t !== "info") {
       throw badRequest(
-        `unknown t=${query.t} for a file: a file's URL takes t=json, or no t to download it`,
-        "Use t=json, or no t to download the file.",
+        `unknown t=${query.t} for a file: a file's URL takes t=json, t=info, or no t to download it`,
+        "Use t=json, t=info, or no t to download the file.",
       );
     }
-    const json = (data: unknown) => reply.type("application/json; charset=utf-8").send(data);
+    // t=json answers the file's data; t=info shows it as the file's info page.
+    const describing = query.t === "json" || query.t === "info";
+    const describe = (data: [string, Record<string, unknown>]) => {
+      if (query.t === "json") return reply.type("application/json; charset=utf-8").send(data);
+      const options = { filename: name ?? query.filename, uploaded: isTrue(query.uploaded) };
+      const body = fileInfoPage(node.status(), capText, data[1], options);
+      return reply.type("text/html; charset=utf-8").send(body);
+    };
     const cannotRead = (prefix: string, hint: string) =>
       new WebError("TAHOE_ERR_WEB_BAD_CAP", 400, `a ${prefix} cap can check a file but not read it`, {
         hint,
@@ -179,7 +220,7 @@ export function registerUriRoutes(
     if (parsed.family === "mutable") {
       const cap = parsed.cap;
       if (cap.kind === "verify") {
-        if (query.t === "json") return json(mutableFileNodeJson(cap, undefined));
+        if (describing) return describe(mutableFileNodeJson(cap, undefined));
         throw cannotRead(
           cap.format === "SDMF" ? "URI:SSK-Verifier:" : "URI:MDMF-Verifier:",
           "Use the file's write or read cap to download it; ?t=json works with a verify cap.",
@@ -187,11 +228,11 @@ export function registerUriRoutes(
       }
       // The newest recoverable version: its size and caps answer t=json, its bytes the download.
       const mutable = await node.openMutable(capText, { signal });
-      if (query.t === "json") return json(mutableFileNodeJson(cap, mutable));
+      if (describing) return describe(mutableFileNodeJson(cap, mutable));
       file = mutable;
     } else {
       const cap = parsed.cap;
-      if (query.t === "json") return json(fileNodeJson(capText, cap));
+      if (describing) return describe(fileNodeJson(capText, cap));
       if (cap.kind === "chk-verifier") {
         throw cannotRead(
           "URI:CHK-Verifier:",

@@ -1,4 +1,5 @@
 import type { WebAdvisory, WebLeaseCrawler } from "./storage-upkeep-view.js";
+import type { WebTransfer } from "./transfer-log.js";
 
 /** How a storage server shows on the welcome page; apps/node fills it from its server list. */
 export interface WebServerInfo {
@@ -96,6 +97,8 @@ export interface WebUploadOptions {
    * something larger (a multipart part).
    */
   freshChunks?: boolean;
+  /** The file's name when the form gave one, for the transfers page. */
+  name?: string;
 }
 
 /** SDMF (one segment, `URI:SSK:`) or MDMF (segmented, updatable in place, `URI:MDMF:`). */
@@ -142,4 +145,6 @@ export interface WebNode {
     body: AsyncIterable<Uint8Array>,
     options: WebUploadOptions,
   ): Promise<{ cap: string }>;
+  /** Running and recent uploads and downloads for /status (a TransferLog's list); none when absent. */
+  transfers?(): WebTransfer[];
 }

@@ -27,6 +27,15 @@ export function ago(then: number | undefined, now: number): string {
   return "just now";
 }
 
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/** "7 Dec 2026, 05:08:59 UTC": a time a person reads at a glance, the same on every machine. */
+export function humanTime(ms: number): string {
+  const d = new Date(ms);
+  const two = (n: number) => String(n).padStart(2, "0");
+  return `${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()}, ${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())} UTC`;
+}
+
 /** Bytes the way Tahoe-LAFS shows space: decimal units. */
 export function abbreviateSpace(bytes: number | undefined): string {
   if (bytes === undefined) return "N/A";
@@ -141,7 +150,7 @@ function torSection(tor: WebTorStatus | undefined, now: number): SafeHtml | stri
     : html`<p id="tor-state" class="not-ready" role="alert">Tor is not ready: ${tor.problem ?? "no reason known"}${tor.hint ? html`<br>${tor.hint}` : ""}</p>`;
   return html`<h2>Tor</h2>
 ${state}
-<table id="tor">
+<table id="tor" class="kv">
 <tr><th>Asked through</th><td>${tor.via === "control-port" ? `control port ${tor.controlPort ?? ""}` : "a SOCKS greeting"} (${ago(tor.checkedAt, now)})</td></tr>
 <tr><th>Bootstrapped</th><td>${bootstrap}</td></tr>
 <tr><th>SOCKS port</th><td>${socks}</td></tr>
@@ -190,8 +199,8 @@ ${advisoryLine}`;
   const unlisted = damaged.count - damaged.records.length;
   return html`<h2>Stored shares</h2>
 <p id="corrupt-shares" class="not-ready" role="alert">${damaged.count} damaged share file${damaged.count === 1 ? "" : "s"} found. They are left in place: move them out of <code>storage/shares</code>; clients repair from other servers.</p>
-<table><tr><th>Share file</th><th>Storage index</th><th>Share</th><th>Kind</th><th>Problem</th><th>First seen</th></tr>
-${damaged.records.map((r) => html`<tr><td><code>${r.path}</code></td><td><code>${r.storageIndex}</code></td><td>${r.shareNumber}</td><td>${r.kind}</td><td>${r.problem}</td><td>${ago(r.firstSeen, now)}</td></tr>`)}
+<table class="reflow"><thead><tr><th scope="col">Share file</th><th scope="col">Storage index</th><th scope="col">Share</th><th scope="col">Kind</th><th scope="col">Problem</th><th scope="col">First seen</th></tr></thead>
+${damaged.records.map((r) => html`<tr><td data-label="Share file"><code>${r.path}</code></td><td data-label="Storage index"><code>${r.storageIndex}</code></td><td data-label="Share">${r.shareNumber}</td><td data-label="Kind">${r.kind}</td><td data-label="Problem">${r.problem}</td><td data-label="First seen">${ago(r.firstSeen, now)}</td></tr>`)}
 </table>
 ${unlisted > 0 ? html`<p>${unlisted} more not listed.</p>` : ""}
 ${advisoryLine}`;
@@ -205,13 +214,13 @@ function serverRow(s: WebServerInfo, now: number): SafeHtml {
       ? html`<ul>${(c.errors ?? []).map((e) => html`<li><code>${e.hint}</code>: ${e.message}</li>`)}</ul>`
       : "";
   return html`<tr>
-<td>${s.nickname}<br><code>${s.id}</code></td>
-<td class="${c.state}">${connectionSummary(s)}${errors}</td>
-<td>${c.since === undefined ? "" : ago(c.since, now)}</td>
-<td>${ago(s.lastReceived, now)}</td>
-<td>${s.version ?? "N/A"}</td>
-<td>${abbreviateSpace(s.availableSpace)}</td>
-<td>${s.learnedFrom.join(", ")}</td>
+<td data-label="Server">${s.nickname}<br><code>${s.id}</code></td>
+<td data-label="Connection" class="${c.state}">${connectionSummary(s)}${errors}</td>
+<td data-label="Since">${c.since === undefined ? "" : ago(c.since, now)}</td>
+<td data-label="Last RX">${ago(s.lastReceived, now)}</td>
+<td data-label="Version">${s.version ?? "N/A"}</td>
+<td data-label="Available space">${abbreviateSpace(s.availableSpace)}</td>
+<td data-label="Learned from">${s.learnedFrom.join(", ")}</td>
 </tr>`;
 }
 
@@ -230,47 +239,53 @@ export function welcomePage(
 <p id="uploads-private">This node takes no uploads from its welcome page (<code>[node]web.upload-authority = private</code>):
 upload with <code>tahoe put</code> on the node's machine, or through the control panel.</p>`
       : html`<h2>Upload a file</h2>
-<form action="/uri?t=upload&amp;redirect_to_result=true" method="post" enctype="multipart/form-data">
-<label>File: <input type="file" name="file" required></label> <input type="submit" value="Upload">
-</form>`;
+<form id="welcome-upload" action="/uri?t=upload&amp;redirect_to_result=true" method="post" enctype="multipart/form-data">
+<p><label for="upload-file">File:</label> <input type="file" id="upload-file" name="file" required></p>
+<p><input type="submit" value="Upload"></p>
+<progress id="upload-progress" hidden aria-label="Upload progress"></progress>
+<p id="upload-status" role="status"></p>
+</form>
+<p class="hint">After the upload you get the file's cap: keep it, it is the only way back to the file.</p>`;
   const body = html`<h1>Tahoe-LAFS node: ${status.nickname}</h1>
-<table>
+<table class="kv">
 <tr><th>Nickname</th><td>${status.nickname}</td></tr>
 <tr><th>Node ID</th><td><code>${status.nodeId}</code></td></tr>
 <tr><th>Version</th><td>${status.version}</td></tr>
-<tr><th>Started</th><td>${new Date(status.startedAt).toISOString()} (${ago(status.startedAt, now)})</td></tr>
+<tr><th>Started</th><td><time datetime="${new Date(status.startedAt).toISOString()}">${humanTime(status.startedAt)}</time> (${ago(status.startedAt, now)})</td></tr>
 <tr><th>Storage</th><td>${status.storage.enabled ? html`enabled, ${abbreviateSpace(status.storage.availableSpace)} available` : "disabled"}</td></tr>
 <tr><th>Encoding</th><td>shares.needed = ${status.encoding.k}, shares.happy = ${status.encoding.happy}, shares.total = ${status.encoding.n}</td></tr>
 </table>
 ${storageReportSection(status.storage.report, now)}
-<h2>Uploads</h2>
+<h2 id="uploads">Uploads</h2>
 ${upload}
 ${torSection(status.tor, now)}
 <h2>Introducers (${status.introducers.length})</h2>
 ${
   status.introducers.length === 0
     ? html`<p>No introducers are configured.</p>`
-    : html`<table><tr><th>Introducer</th><th>Status</th><th>Since</th></tr>
-${status.introducers.map((i) => html`<tr><td>${i.petname}</td><td>${i.state}</td><td>${i.since === undefined ? "" : ago(i.since, now)}</td></tr>`)}
+    : html`<table class="reflow"><thead><tr><th scope="col">Introducer</th><th scope="col">Status</th><th scope="col">Since</th></tr></thead>
+${status.introducers.map((i) => html`<tr><td data-label="Introducer">${i.petname}</td><td data-label="Status">${i.state}</td><td data-label="Since">${i.since === undefined ? "" : ago(i.since, now)}</td></tr>`)}
 </table>`
 }
 <h2>Connected to ${connected} of ${status.servers.length} known storage servers</h2>
 ${
   status.servers.length === 0
     ? html`<p>No storage servers are known yet.</p>`
-    : html`<table><tr><th>Server</th><th>Connection</th><th>Since</th><th>Last RX</th><th>Version</th><th>Available space</th><th>Learned from</th></tr>
+    : html`<table id="servers" class="reflow"><thead><tr><th scope="col">Server</th><th scope="col">Connection</th><th scope="col">Since</th><th scope="col">Last RX</th><th scope="col">Version</th><th scope="col">Available space</th><th scope="col">Learned from</th></tr></thead>
 ${status.servers.map((s) => serverRow(s, now))}
 </table>`
 }
 ${uploadForm}
 <h2>Download a file</h2>
-<form action="/uri" method="get">
-<label>Cap: <input type="text" name="uri" size="80" required></label>
-<label>Save as: <input type="text" name="filename"></label>
-<input type="hidden" name="save" value="true"> <input type="submit" value="Download">
+<form id="welcome-download" action="/uri" method="get">
+<p><label for="download-cap">Cap:</label> <input type="text" id="download-cap" name="uri" required autocomplete="off" spellcheck="false"></p>
+<p><label for="download-name">Save as:</label> <input type="text" id="download-name" name="filename" placeholder="file name, e.g. report.pdf"></p>
+<input type="hidden" name="save" value="true"><p><input type="submit" value="Download"></p>
 </form>
-<p id="control-panel-hint">This page is read-only. To choose which servers may hold your shares and set the
-encoding, run <code>tahoe webopen --control-panel</code> on the node's machine.</p>
-<p><a href="/?t=json">This page as JSON</a></p>`;
-  return page(`Tahoe-LAFS - ${status.nickname}`, body);
+<p id="control-panel-hint">Which servers may hold your shares, and the encoding, are set in the control panel, not
+here: run <code>tahoe webopen --control-panel</code> on the node's machine.</p>
+<p><a href="/status">Transfers</a> - <a href="/?t=json">This page as JSON</a></p>`;
+  const script =
+    options.uploadForm === false ? undefined : html`<script src="/static/upload-progress.js" defer></script>`;
+  return page(`Tahoe-LAFS - ${status.nickname}`, body, status, script);
 }

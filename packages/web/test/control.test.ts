@@ -59,8 +59,9 @@ describe("the secret URL", () => {
       const res = await get(`${base()}${path}`);
       expect(res.statusCode, path).toBe(200);
       expectSecurityHeaders(res, path);
-      // The simulator page is drawn by its own module; the panel's pages share a nav.
-      if (path !== "/simulator") expect(res.body, path).toContain('<nav aria-label="Control panel">');
+      // Every panel page shares the panel's nav and the site header, with its way back to the welcome page.
+      expect(res.body, path).toContain('<nav class="panel-nav" aria-label="Control panel">');
+      expect(res.body, path).toContain('<a class="brand" href="/">');
       expect(res.body, path).not.toContain(control.secret);
     }
   });
@@ -279,8 +280,11 @@ describe("uploads", () => {
       url: `${base()}/upload`,
       ...multipart("from the panel"),
     });
-    expect(panel.statusCode).toBe(200);
-    expect(panel.body).toContain('<code id="upload-cap">URI:LIT:');
+    // POST, then 303 to the result: a reload shows it again and uploads nothing.
+    expect(panel.statusCode).toBe(303);
+    expect(panel.headers.location).toMatch(/^upload\?cap=URI%3ALIT%3A/);
+    const result = await get(`${base()}/${panel.headers.location}`);
+    expect(result.body).toContain('<code id="upload-cap">URI:LIT:');
   });
 
   it("fails the panel's upload with placement's message", async () => {

@@ -164,9 +164,15 @@ describe("the simulator page", () => {
     expect(res.body).not.toContain("simulator-data");
   });
 
-  it("leaves the other pages without script-src", async () => {
-    const res = await app.inject("/");
-    expect(String(res.headers["content-security-policy"])).not.toContain("script-src");
+  it("leaves the other pages without script-src (the welcome page has only its own upload script)", async () => {
+    const welcome = await app.inject("/");
+    expect(String(welcome.headers["content-security-policy"])).toMatch(
+      /; script-src 'self'; connect-src 'self'$/,
+    );
+    for (const url of ["/status", "/no-such-page", "/static/lafs.css"]) {
+      const res = await app.inject(url);
+      expect(String(res.headers["content-security-policy"]), url).not.toContain("script-src");
+    }
   });
 });
 

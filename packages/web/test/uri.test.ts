@@ -147,7 +147,7 @@ describe("POST /uri?t=upload", () => {
     expect(node.uploadSizes).toEqual([undefined]);
   });
 
-  it("takes t=upload and redirect_to_result from the form fields too and redirects with 303", async () => {
+  it("takes t=upload and redirect_to_result from the form fields too and redirects with 303 to the info page", async () => {
     const form = multipart({ t: "upload" }, { name: "a.txt", data: Buffer.from("hi") });
     form.payload = Buffer.concat([
       form.payload.subarray(0, form.payload.length - "------lafsboundary--\r\n".length),
@@ -158,7 +158,14 @@ describe("POST /uri?t=upload", () => {
     ]);
     const res = await app.inject({ method: "POST", url: "/uri", ...form });
     expect(res.statusCode).toBe(303);
-    expect(res.headers.location).toBe(`/uri/${encodeURIComponent("URI:LIT:nbuq")}`);
+    // Never to the file itself, which a browser would save as URI_CHK_...: to its info page, with its name.
+    expect(res.headers.location).toBe(
+      `/uri/${encodeURIComponent("URI:LIT:nbuq")}?t=info&uploaded=true&filename=a.txt`,
+    );
+    const info = await app.inject({ url: res.headers.location as string });
+    expect(info.statusCode).toBe(200);
+    expect(info.body).toContain('<code id="file-cap">URI:LIT:nbuq</code>');
+    expect(info.body).toContain('href="/named/URI%3ALIT%3Anbuq/a.txt?save=true"');
   });
 
   it("answers a browser with an HTML result page holding the escaped cap and a link", async () => {
@@ -171,8 +178,23 @@ describe("POST /uri?t=upload", () => {
     });
     expect(res.statusCode).toBe(200);
     expect(res.headers["content-type"]).toMatch(/^text\/html/);
-    expect(res.body).toContain("<code>URI:LIT:nbuq</code>");
-    expect(res.body).toContain('href="/uri/URI%3ALIT%3Anbuq"');
+    expect(res.body).toContain('<code id="file-cap">URI:LIT:nbuq</code>');
+    expect(res.body).toContain('href="/named/URI%3ALIT%3Anbuq/a.txt?save=true"');
+  });
+
+  it("follows Tahoe-LAFS's when_done= to a local path with %(uri)s replaced, and ignores one elsewhere", async () => {
+    const form = multipart({}, { name: "a.txt", data: Buffer.from("hi") });
+    const res = await app.inject({
+      method: "POST",
+      url: "/uri?t=upload&when_done=/uri/%25(uri)s?t=json",
+      ...form,
+    });
+    expect(res.statusCode).toBe(303);
+    expect(res.headers.location).toBe("/uri/URI%3ALIT%3Anbuq?t=json");
+    const away = multipart({}, { name: "a.txt", data: Buffer.from("hi") });
+    const off = await app.inject({ method: "POST", url: "/uri?t=upload&when_done=//evil.example/", ...away });
+    expect(off.statusCode).toBe(200);
+    expect(off.body).toBe("URI:LIT:nbuq");
   });
 
   it("rejects a form without a file, without t=upload, or a body that is not a form", async () => {

@@ -39,7 +39,7 @@ describe("the welcome page's storage report", () => {
     expect(page).toContain("3 damaged share files found.");
     expect(page).toContain("<code>/srv/node/storage/shares/ab/&lt;script&gt;/7</code>");
     expect(page).not.toContain("<script>/7");
-    expect(page).toContain("<td>2 minutes ago</td>");
+    expect(page).toContain('<td data-label="First seen">2 minutes ago</td>');
     expect(page).toContain("2 more not listed.");
     expect(page).toContain("Corruption advisories received: 2 (1.50 kB), 1 refused over the limit");
 

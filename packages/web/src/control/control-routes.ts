@@ -7,6 +7,7 @@ import { uploadFromForm } from "../upload-form.js";
 import type { BodyLimits } from "../upload-source.js";
 import type { WebNode } from "../web-node.js";
 import type { WebControl } from "./control-node.js";
+import { checkEncodingForGrid } from "./encoding-check.js";
 import { encodingPage } from "./encoding-page.js";
 import { readForm } from "./form-body.js";
 import { assertSameOrigin } from "./same-origin.js";
@@ -112,20 +113,28 @@ export async function registerControlRoutes(
       scope.get("/encoding", async (request, reply) => {
         const saved = (request.query as Record<string, string | undefined>).saved;
         const [encoding, servers] = await Promise.all([control.encoding(), control.servers()]);
-        return sendHtml(
-          reply,
-          encodingPage(node.status(), encoding, servers, saved === undefined ? {} : { saved: "Saved." }),
-        );
+        const status = node.status();
+        // "Saved." next to a refusal reads as a contradiction: say the values were kept and the
+        // banner is about something else (checkEncodingForGrid refused any the encoding caused).
+        const messages =
+          saved === undefined
+            ? {}
+            : status.uploads.ready
+              ? { saved: "Saved." }
+              : { warning: "The values were saved; uploads still cannot start, for the reason shown above." };
+        return sendHtml(reply, encodingPage(status, encoding, servers, messages));
       });
 
       scope.post("/encoding", async (request, reply) => {
         const form = await readForm(request);
         try {
-          await control.saveEncoding({
+          const wanted = {
             k: numberField(form, "k"),
             happy: numberField(form, "happy"),
             n: numberField(form, "n"),
-          });
+          };
+          checkEncodingForGrid(wanted, await control.servers());
+          await control.saveEncoding(wanted);
         } catch (error) {
           const mistake = userMistake(error);
           if (mistake === undefined) throw error;
@@ -141,7 +150,10 @@ export async function registerControlRoutes(
         return reply.code(303).header("Location", "encoding?saved=1").send();
       });
 
-      scope.get("/upload", async (_request, reply) => sendHtml(reply, uploadPage(node.status())));
+      scope.get("/upload", async (request, reply) => {
+        const query = request.query as Record<string, string | undefined>;
+        return sendHtml(reply, uploadPage(node.status(), query.cap, query.name));
+      });
 
       scope.post("/upload", async (request, reply) => {
         if (!request.isMultipart()) {
@@ -155,20 +167,25 @@ export async function registerControlRoutes(
           );
         }
         const signal = abortOnClose(reply);
-        const { cap } = await uploadFromForm(request, {
+        const { cap, filename } = await uploadFromForm(request, {
           fields: {},
           limits: options.limits,
-          upload: (body) => node.upload(body, { signal }),
+          upload: (body, name) => node.upload(body, name === undefined ? { signal } : { signal, name }),
         });
         if (cap === undefined) {
           throw new WebError("TAHOE_ERR_WEB_BAD_REQUEST", 400, "the upload form has no 'file' field", {
             hint: "Choose a file in the form's 'file' field.",
           });
         }
-        return sendHtml(reply, uploadPage(node.status(), cap));
+        // POST, then 303 to a page: reloading the result shows it again instead of uploading again.
+        const name = filename === undefined ? "" : `&name=${encodeURIComponent(filename)}`;
+        return reply
+          .code(303)
+          .header("Location", `upload?cap=${encodeURIComponent(cap)}${name}`)
+          .send();
       });
 
-      registerSimulatorRoutes(scope, control);
+      registerSimulatorRoutes(scope, control, node);
     },
     { prefix: "/control/:secret" },
   );

@@ -17,7 +17,12 @@ export function encodingPage(
   status: WebNodeStatus,
   encoding: ControlEncoding,
   servers: ControlServers,
-  messages: { saved?: string; error?: string; values?: { k: string; happy: string; n: string } } = {},
+  messages: {
+    saved?: string;
+    warning?: string;
+    error?: string;
+    values?: { k: string; happy: string; n: string };
+  } = {},
 ): string {
   const values = messages.values ?? {
     k: String(encoding.k),
@@ -26,17 +31,20 @@ export function encodingPage(
   };
   const field = (name: "k" | "happy" | "n", label: string) => html`<tr>
 <td><label for="enc-${name}">${label}</label></td>
-<td><input type="number" id="enc-${name}" name="${name}" min="1" max="256" required value="${values[name]}"></td>
-<td>${encoding[name]}</td><td>${encoding.sources[name]}</td>
+<td data-label="New value"><input type="number" id="enc-${name}" name="${name}" min="1" max="256" required value="${values[name]}"></td>
+<td data-label="In effect">${encoding[name]}</td><td data-label="From">${encoding.sources[name]}</td>
 </tr>`;
   const body = html`${notice("saved", messages.saved)}${notice("error", messages.error)}
+${notice("warning", messages.warning)}
 ${notice("warning", encodingWarning(encoding, servers))}
 ${issuesList(encoding.issues ?? [], "encoding-issues")}
 <p>A file is cut into N shares, any k of which rebuild it; an upload succeeds only when shares land on at
 least happy distinct servers. Rule: 1 &lt;= k &lt;= happy &lt;= N &lt;= 256. The values take effect for the next
 upload and are kept in <code>control-panel.json</code>, ahead of tahoe.cfg's <code>[client]shares.*</code>.</p>
+<p class="hint">Values that placement cannot use on this grid (with every known server up) are refused with
+the simulator's reason, and nothing is saved. Try values in the <a href="simulator">Simulator</a> first.</p>
 <form id="encoding-form" method="post" action="encoding">
-<table>
+<table class="reflow">
 <thead><tr><th scope="col">Setting</th><th scope="col">New value</th><th scope="col">In effect</th><th scope="col">From</th></tr></thead>
 <tbody>
 ${field("k", "shares.needed (k)")}

@@ -2,6 +2,7 @@ import { html, type SafeHtml } from "../html.js";
 import { page } from "../page.js";
 import type { WebNodeStatus } from "../web-node.js";
 import type { ControlFileIssue } from "./control-node.js";
+import { panelWords } from "./panel-words.js";
 
 export type PanelPage = "servers" | "encoding" | "upload" | "simulator";
 
@@ -20,13 +21,13 @@ export function panelNav(current: PanelPage): SafeHtml {
       ? html`<li><a href="${href}" aria-current="page"><strong>${label}</strong></a></li>`
       : html`<li><a href="${href}">${label}</a></li>`,
   );
-  return html`<nav aria-label="Control panel"><ul>${items}</ul></nav>`;
+  return html`<nav class="panel-nav" aria-label="Control panel"><ul>${items}</ul></nav>`;
 }
 
 /** Placement's own words when uploads cannot start; every panel page and the welcome page show it. */
 export function uploadsBanner(uploads: WebNodeStatus["uploads"]): SafeHtml {
   if (uploads.ready) return html``;
-  return html`<p id="uploads-banner" class="error" role="alert">${uploads.reason ?? "uploads disabled: the node did not say why"}</p>`;
+  return html`<p id="uploads-banner" class="error" role="alert">${panelWords(uploads.reason ?? "uploads disabled: the node did not say why")}</p>`;
 }
 
 export function issuesList(issues: readonly ControlFileIssue[], id: string): SafeHtml {
@@ -40,7 +41,7 @@ bad line of servers-allowed or servers-required as a comment, and a broken contr
 
 export function notice(kind: "saved" | "error" | "warning", text: string | undefined): SafeHtml {
   if (text === undefined) return html``;
-  const cls = kind === "saved" ? "ready" : "error";
+  const cls = kind === "saved" ? "notice-ok ready" : "error";
   return html`<p id="panel-${kind}" class="${cls}" role="${kind === "saved" ? "status" : "alert"}">${text}</p>`;
 }
 
@@ -53,5 +54,6 @@ ${uploadsBanner(status.uploads)}
 ${body}
 <p class="hint">This page's address is a secret: anyone who has it can change this node's settings. Run
 <code>tahoe webopen --control-panel</code> again for a new one (the old one stops working).</p>`,
+    status,
   );
 }

@@ -18,12 +18,12 @@ function where(s: ControlServerInfo): string {
 function serverRow(s: ControlServerInfo, index: number): SafeHtml {
   const state = s.connection.state;
   return html`<tr>
-<td>${s.nickname}<br><code>${s.id}</code><input type="hidden" name="shown" value="${s.id}"></td>
-<td class="${state}">${connectionSummary(s)}${s.full ? " (read-only or full)" : ""}</td>
-<td>${where(s)}</td>
-<td><input type="checkbox" id="allowed-${index}" name="allowed" value="${s.id}"${s.allowed ? html` checked` : ""}>
+<td data-label="Server">${s.nickname}<br><code>${s.id}</code><input type="hidden" name="shown" value="${s.id}"></td>
+<td data-label="Connection" class="${state} connection">${connectionSummary(s)}${s.full ? " (read-only or full)" : ""}</td>
+<td data-label="Learned from">${where(s)}</td>
+<td class="tick"><input type="checkbox" id="allowed-${index}" name="allowed" value="${s.id}"${s.allowed ? html` checked` : ""}>
 <label for="allowed-${index}">allowed${s.decided ? "" : " (default)"}<span class="visually-hidden"> ${s.nickname}</span></label></td>
-<td><input type="checkbox" id="required-${index}" name="required" value="${s.id}"${s.required ? html` checked` : ""}>
+<td class="tick"><input type="checkbox" id="required-${index}" name="required" value="${s.id}"${s.required ? html` checked` : ""}>
 <label for="required-${index}">required<span class="visually-hidden"> ${s.nickname}</span></label></td>
 </tr>`;
 }
@@ -42,7 +42,7 @@ ${issuesList(servers.issues, "file-issues")}
 connected, and it must get a share. Saving rewrites <code>servers-allowed</code> and <code>servers-required</code>
 in the node directory.</p>
 <form id="servers-form" method="post" action="servers">
-<table>
+<table id="servers-table" class="reflow">
 <thead><tr><th scope="col">Server</th><th scope="col">Connection</th><th scope="col">Learned from</th><th scope="col">Allowed</th><th scope="col">Required</th></tr></thead>
 <tbody>
 ${rows.length > 0 ? rows : html`<tr><td colspan="5">No storage servers are known yet.</td></tr>`}

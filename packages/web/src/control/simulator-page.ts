@@ -1,28 +1,16 @@
-import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { WebError } from "../errors.js";
 import { html, raw, type SafeHtml } from "../html.js";
 import { page, SECURITY_HEADERS } from "../page.js";
+import type { WebNode, WebNodeStatus } from "../web-node.js";
 import type { ControlEncoding, ControlServers, WebControl } from "./control-node.js";
-import { panelNav } from "./panel-layout.js";
+import { panelNav, uploadsBanner } from "./panel-layout.js";
 import type { SimulatorData } from "./simulator-data.js";
 
-const SIMULATOR_STYLE = `:focus-visible{outline:3px solid #05a;outline-offset:2px}
-.sim-grid{overflow-x:auto}.sim-grid td,.sim-grid th{text-align:center;padding:.15em .4em}
-.sim-grid td.sim-server,.sim-grid th.sim-server{text-align:left;white-space:nowrap}
-.share-new{background:#9c6;font-weight:bold}.share-kept{background:#9bd}.share-ignored{background:#ddd;color:#777}
-.share-matched{outline:2px solid #222;outline-offset:-3px}.sim-ok{border:2px solid #060;padding:.5em 1em}
-.sim-refused{border:2px solid #a00;padding:.5em 1em}.sim-off{color:#777}
-fieldset{margin:.5em 0 1em;border:1px solid #bbb}label{margin-right:.8em}input[type=number]{width:5em}
-#sim-si{width:20em;font-family:monospace}button{margin:.2em .4em .2em 0}
-.sim-visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}`;
-
-// The page's own style is allowed by its hash next to the common one; the bundle by 'self'. Every
-// other directive stays as SECURITY_HEADERS has it, and only these responses get a script-src.
-const SIMULATOR_STYLE_HASH = createHash("sha256").update(SIMULATOR_STYLE).digest("base64");
+// The page's look is in the common stylesheet; only these responses get a script-src, for the bundle.
 const BASE_CSP = SECURITY_HEADERS["Content-Security-Policy"]!;
-export const SIMULATOR_CSP = `${BASE_CSP.replace("style-src ", `style-src 'sha256-${SIMULATOR_STYLE_HASH}' `)}; script-src 'self'`;
+export const SIMULATOR_CSP = `${BASE_CSP}; script-src 'self'`;
 
 // The same path from src/control (tests) and dist/control (the node): the bundle is built into dist.
 const BUNDLE_URL = new URL("../../dist/assets/simulator.js", import.meta.url);
@@ -83,10 +71,10 @@ ${rows.length > 0 ? rows : html`<tr><td colspan="6">No storage servers are known
 </div>`;
 }
 
-export function simulatorPage(data: SimulatorData): string {
-  const body = html`<style>${raw(SIMULATOR_STYLE)}</style>
-${panelNav("simulator")}
+export function simulatorPage(data: SimulatorData, status?: WebNodeStatus): string {
+  const body = html`${panelNav("simulator")}
 <h1>Placement simulator</h1>
+${status === undefined ? "" : uploadsBanner(status.uploads)}
 <p>Try k, happy and N and mark servers up or down, allowed, required or full, then simulate an upload.
 The simulator runs the uploader's own placement code in this page: nothing is uploaded, nothing is saved,
 and it sends no requests.</p>
@@ -94,14 +82,18 @@ and it sends no requests.</p>
 ${staticGrid(data)}
 <div id="sim-app" hidden></div>
 <script src="assets/simulator.js" defer></script>`;
-  return page("Placement simulator", body);
+  return page(
+    status === undefined ? "Placement simulator" : `Placement simulator - control panel - ${status.nickname}`,
+    body,
+    status,
+  );
 }
 
 /**
  * GET simulator (the page) and GET assets/simulator.js (the bundle) in a scope that has already
  * checked the secret. The page links the bundle relatively, so the secret is never written into JS.
  */
-export function registerSimulatorRoutes(scope: FastifyInstance, control: WebControl): void {
+export function registerSimulatorRoutes(scope: FastifyInstance, control: WebControl, node?: WebNode): void {
   // Read once: the bundle only changes with a rebuild, and a rebuild restarts the node.
   const bundle = readBundle();
   // A route hook runs after the app's onSend hook, which sets the common CSP on every response.
@@ -112,7 +104,9 @@ export function registerSimulatorRoutes(scope: FastifyInstance, control: WebCont
 
   scope.get("/simulator", { onSend: withSimulatorCsp }, async (_request, reply) => {
     const [servers, encoding] = await Promise.all([control.servers(), control.encoding()]);
-    return reply.type("text/html; charset=utf-8").send(simulatorPage(simulatorData(servers, encoding)));
+    return reply
+      .type("text/html; charset=utf-8")
+      .send(simulatorPage(simulatorData(servers, encoding), node?.status()));
   });
 
   scope.get("/assets/simulator.js", { onSend: withSimulatorCsp }, async (_request, reply) => {
