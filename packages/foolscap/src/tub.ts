@@ -1,13 +1,13 @@
 import type { Duplex } from "node:stream";
 import { type ConnectionHint, type Furl, parseFurl, redactUrlSecret } from "@lafs/config";
-import { isTahoeError } from "@lafs/interface";
+import { type ConnectFunction, HintsExhaustedError, tryHintsInOrder } from "@lafs/transport";
 import { type ConnectionOptions, FoolscapConnection } from "./connection.js";
 import { FoolscapError } from "./errors.js";
 import { negotiateAsConnector, negotiateAsListener } from "./negotiate.js";
 import type { TubIdentity } from "./tub-identity.js";
 
-/** Exactly @lafs/transport's ConnectFunction: pass `transport.connectorFor(serverId)`. */
-export type ConnectFunction = (hint: ConnectionHint, signal: AbortSignal) => Promise<Duplex>;
+/** @lafs/transport's ConnectFunction: pass `transport.connectorFor(serverId)`. */
+export type { ConnectFunction };
 
 export interface ConnectTubOptions {
   identity: TubIdentity;
@@ -37,39 +37,48 @@ export async function connectToTub(
 ): Promise<FoolscapConnection> {
   const furl = typeof target === "string" ? parseFurl(target) : target;
   const shown = typeof target === "string" ? redactUrlSecret(target) : `pb://${furl.tubId}@.../<secret>`;
-  const failures: string[] = [];
-  for (const hint of furl.hints) {
-    const signal = AbortSignal.any([
-      AbortSignal.timeout(options.timeoutMs ?? 120_000),
-      ...(options.signal ? [options.signal] : []),
-    ]);
-    let raw: Duplex | undefined;
-    try {
-      raw = await options.connect(hint, signal);
-      const negotiated = await negotiateAsConnector(raw, {
-        identity: options.identity,
-        targetTubId: furl.tubId,
-        host: hint.host,
-        lastConnection: options.lastConnection,
-        signal,
-      });
-      return new FoolscapConnection(negotiated, options.connection, describeHint(hint));
-    } catch (err) {
-      raw?.destroy();
-      if (err instanceof FoolscapError && err.code === "TAHOE_ERR_FOOLSCAP_WRONG_TUB") throw err;
-      if (options.signal?.aborted) throw err;
-      failures.push(
-        `${describeHint(hint)}: ${isTahoeError(err) || err instanceof Error ? err.message : String(err)}`,
-      );
-    }
+  try {
+    return await tryHintsInOrder(
+      furl.hints,
+      async (hint, shown) => {
+        const signal = AbortSignal.any([
+          AbortSignal.timeout(options.timeoutMs ?? 120_000),
+          ...(options.signal ? [options.signal] : []),
+        ]);
+        let raw: Duplex | undefined;
+        try {
+          raw = await options.connect(hint, signal);
+          const negotiated = await negotiateAsConnector(raw, {
+            identity: options.identity,
+            targetTubId: furl.tubId,
+            host: hint.host,
+            lastConnection: options.lastConnection,
+            signal,
+          });
+          return new FoolscapConnection(negotiated, options.connection, shown);
+        } catch (err) {
+          raw?.destroy();
+          throw err;
+        }
+      },
+      {
+        describe: describeHint,
+        // A wrong tub is an answer, not an unreachable hint; the caller's abort ends the loop.
+        isFatal: (err) =>
+          (err instanceof FoolscapError && err.code === "TAHOE_ERR_FOOLSCAP_WRONG_TUB") ||
+          options.signal?.aborted === true,
+      },
+    );
+  } catch (err) {
+    if (!(err instanceof HintsExhaustedError)) throw err;
+    throw new FoolscapError(
+      "TAHOE_ERR_FOOLSCAP_UNREACHABLE",
+      furl.hints.length === 0
+        ? `fURL ${shown} has no connection hints`
+        : `could not reach tub ${furl.tubId} of fURL ${shown}: ${err.message}`,
+      { hint: "check that the node runs and that its address in the fURL is reachable from here" },
+    );
   }
-  throw new FoolscapError(
-    "TAHOE_ERR_FOOLSCAP_UNREACHABLE",
-    furl.hints.length === 0
-      ? `fURL ${shown} has no connection hints`
-      : `could not reach tub ${furl.tubId} of fURL ${shown}: ${failures.join("; ")}`,
-    { hint: "check that the node runs and that its address in the fURL is reachable from here" },
-  );
 }
 
 export interface AcceptTubOptions {

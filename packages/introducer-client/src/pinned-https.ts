@@ -1,90 +1,28 @@
 import { request as httpRequest, type IncomingMessage } from "node:http";
-import type { Duplex } from "node:stream";
-import { type PeerCertificate, type TLSSocket, connect as tlsConnect } from "node:tls";
-import { type ConnectionHint, formatHint, type Nurl } from "@lafs/config";
-import { constantTimeEqual, spkiHashOfCertificate } from "@lafs/crypto";
+import type { TLSSocket } from "node:tls";
+import type { Nurl } from "@lafs/config";
+import {
+  type ConnectFunction,
+  HintsExhaustedError,
+  openPinnedTls,
+  PinMismatchError,
+  type PinnedTls,
+} from "@lafs/transport";
 import { IntroducerClientError } from "./errors.js";
 
 /**
  * Opens a raw byte stream to one hint. apps/node passes the transport's, which applies the
  * [connections] policy (tcp, Tor, I2P): this package never dials on its own.
  */
-export type ConnectFunction = (hint: ConnectionHint, signal: AbortSignal) => Promise<Duplex>;
+export type { ConnectFunction };
 
-/** The hint that worked, for the status of the introducer connection. */
-export interface PinnedSocket {
-  socket: TLSSocket;
-  hint: string;
-}
-
-function hintText(hint: ConnectionHint): string {
-  try {
-    return formatHint(hint);
-  } catch {
-    return `${hint.kind}:${hint.host}`;
-  }
-}
-
-/** Every certificate the peer sent must carry the pinned key, as in Tahoe-LAFS's verify callback. */
-function pinMismatch(socket: TLSSocket, pin: string): string | undefined {
-  const seen = new Set<string>();
-  let cert = socket.getPeerCertificate(true) as
-    | (PeerCertificate & { issuerCertificate?: PeerCertificate })
-    | undefined;
-  if (!cert?.raw) return "the introducer sent no certificate";
-  while (cert?.raw && !seen.has(cert.fingerprint256)) {
-    seen.add(cert.fingerprint256);
-    const actual = spkiHashOfCertificate(cert.raw, "the introducer's certificate");
-    if (!constantTimeEqual(Buffer.from(actual), Buffer.from(pin))) {
-      return `the introducer's certificate has SPKI hash ${actual}`;
-    }
-    cert = cert.issuerCertificate;
-  }
-  return undefined;
-}
-
-function handshake(raw: Duplex, pin: string, signal: AbortSignal): Promise<TLSSocket> {
-  return new Promise((resolve, reject) => {
-    // No SNI and no CA check: the NURL's pin is the whole of the trust.
-    const socket = tlsConnect({ socket: raw, rejectUnauthorized: false });
-    const fail = (error: unknown) => {
-      signal.removeEventListener("abort", onAbort);
-      socket.destroy();
-      reject(error);
-    };
-    const onAbort = () => fail(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    socket.once("error", fail);
-    socket.once("secureConnect", () => {
-      signal.removeEventListener("abort", onAbort);
-      socket.off("error", fail);
-      let mismatch: string | undefined;
-      try {
-        mismatch = pinMismatch(socket, pin);
-      } catch (error) {
-        mismatch = (error as Error).message;
-      }
-      if (mismatch !== undefined) {
-        socket.destroy();
-        reject(
-          new IntroducerClientError(
-            "TAHOE_ERR_INTRODUCER_CLIENT_WRONG_PIN",
-            `${mismatch}, but the NURL pins ${pin}`,
-            {
-              hint: "the NURL in private/introducers.yaml is for another introducer, or someone is in the way; get the NURL again from the introducer's operator",
-            },
-          ),
-        );
-        return;
-      }
-      resolve(socket);
-    });
-  });
-}
+/** The socket and the hint that worked, for the status of the introducer connection. */
+export type PinnedSocket = PinnedTls;
 
 /**
- * Dials the NURL's hints in order through `connect` and runs TLS over the first stream that
- * opens. No HTTP byte goes out before the pin holds. Throws UNREACHABLE naming every hint's error.
+ * Dials the NURL's hints in order through `connect` and runs the transport's pinned TLS over
+ * the first stream that opens: no HTTP byte goes out before the pin holds. Throws WRONG_PIN, or
+ * UNREACHABLE naming every hint's error.
  */
 export async function openPinned(
   nurl: Nurl,
@@ -92,33 +30,30 @@ export async function openPinned(
   signal: AbortSignal,
   label: string,
 ): Promise<PinnedSocket> {
-  const failures: string[] = [];
-  for (const hint of nurl.hints) {
-    const where = hintText(hint);
-    let raw: Duplex;
-    try {
-      raw = await connect(hint, signal);
-    } catch (error) {
-      if (signal.aborted) throw signal.reason;
-      failures.push(`${where}: ${(error as Error).message ?? String(error)}`);
-      continue;
+  try {
+    return await openPinnedTls({
+      hints: nurl.hints,
+      spkiHash: nurl.spkiHash,
+      connect,
+      signal,
+      peer: "the introducer",
+    });
+  } catch (error) {
+    if (error instanceof PinMismatchError) {
+      throw new IntroducerClientError("TAHOE_ERR_INTRODUCER_CLIENT_WRONG_PIN", error.message, {
+        hint: "the NURL in private/introducers.yaml is for another introducer, or someone is in the way; get the NURL again from the introducer's operator",
+      });
     }
-    try {
-      return { socket: await handshake(raw, nurl.spkiHash, signal), hint: where };
-    } catch (error) {
-      raw.destroy();
-      if (error instanceof IntroducerClientError) throw error;
-      if (signal.aborted) throw signal.reason;
-      failures.push(`${where}: TLS failed: ${(error as Error).message ?? String(error)}`);
-    }
+    if (!(error instanceof HintsExhaustedError)) throw error;
+    const why = error.failures.length === 0 ? "its NURL has no usable hint" : error.message;
+    throw new IntroducerClientError(
+      "TAHOE_ERR_INTRODUCER_CLIENT_UNREACHABLE",
+      `introducer ${label} is unreachable: ${why}`,
+      {
+        hint: "check that the introducer runs and that its NURL's host and port are reachable through [connections]",
+      },
+    );
   }
-  throw new IntroducerClientError(
-    "TAHOE_ERR_INTRODUCER_CLIENT_UNREACHABLE",
-    `introducer ${label} is unreachable: ${failures.length === 0 ? "its NURL has no usable hint" : failures.join("; ")}`,
-    {
-      hint: "check that the introducer runs and that its NURL's host and port are reachable through [connections]",
-    },
-  );
 }
 
 export interface PinnedRequest {

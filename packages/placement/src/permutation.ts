@@ -1,8 +1,10 @@
+// @noble/hashes: audited pure JS, synchronous (WebCrypto's digest is async and would make
+// placement async), and the same code in Node and in the simulator's browser bundle.
+import { sha1 } from "@noble/hashes/legacy.js";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { utf8ToBytes } from "@noble/hashes/utils.js";
 import { base32Decode } from "./base32.js";
 import { PlacementInputError } from "./errors.js";
-import { sha1 } from "./sha1.js";
-import { sha256 } from "./sha256.js";
-import { utf8Bytes } from "./utf8.js";
 
 const V0_SERVER_ID = /^v0-([a-z2-7]{52})$/;
 
@@ -25,7 +27,7 @@ export function permutationSeedFor(serverId: string, permutationSeedBase32?: str
   }
   const v0 = V0_SERVER_ID.exec(serverId);
   const key = v0 ? base32Decode(v0[1]!) : undefined;
-  return key ?? sha256(utf8Bytes(serverId));
+  return key ?? sha256(utf8ToBytes(serverId));
 }
 
 /** The sort key of a server for one storage index: SHA1(storage index || permutation seed). */

@@ -3,12 +3,13 @@ import { type ConnectionHint, formatNurl, type Nurl, parseNurl, redactUrlSecret 
 import { freeNow } from "@lafs/immutable";
 import { type Logger, silentLogger } from "@lafs/interface";
 import type { Pool } from "undici";
-import { CborDecodeError, type CborValue, encodeCbor } from "./cbor.js";
 import { StorageClientError, type StorageClientErrorCode } from "./errors.js";
 import {
   type AllocateResult,
+  type CborValue,
   decodeBody,
   encodeAllocate,
+  encodeBody,
   encodeReadTestWrite,
   parseAllocate,
   parseReadTestWrite,
@@ -577,7 +578,7 @@ export function createStorageClient(options: StorageClientOptions): StorageClien
     try {
       return parse(decodeBody(reply.body));
     } catch (err) {
-      if (err instanceof CborDecodeError || err instanceof ShapeError) {
+      if (err instanceof ShapeError) {
         throw protocolError(operation, `malformed reply: ${err.message}`, reply.status, err);
       }
       throw err;
@@ -609,7 +610,7 @@ export function createStorageClient(options: StorageClientOptions): StorageClien
   }
 
   function cborBody(value: CborValue): { body: Uint8Array; type: string[] } {
-    return { body: encodeCbor(value), type: ["content-type", CBOR] };
+    return { body: encodeBody(value), type: ["content-type", CBOR] };
   }
 
   async function readShare(

@@ -1,7 +1,59 @@
-import { type CborValue, cborSet, decodeCbor, isCborTagged, SET_TAG } from "./cbor.js";
+import { type DecodeOptions, decode, encode } from "cbor2";
 
-/** A reply body that does not have the shape GBS (wire-formats §5.5) prescribes. */
+/** A reply body that is not CBOR, or does not have the shape GBS (wire-formats §5.5) prescribes. */
 export class ShapeError extends Error {}
+
+/** A decoded CBOR item: cbor2 gives Maps (preferMap), Sets for tag 258, bigints past 2^53. */
+export type CborValue = unknown;
+
+const SET_TAG = 258;
+
+// Lenient where the storage server is strict (it rejects indefinite lengths and duplicate
+// keys): other servers may send indefinite lengths, and a reply is only read, never stored.
+// Maps stay Maps because GBS mixes text, byte-string and integer keys; no tag but 258 (a
+// Python set) gets meaning, so any other comes back as a Tag that no parser accepts.
+const DECODE_OPTIONS: DecodeOptions = {
+  preferMap: true,
+  maxDepth: 64,
+  ignoreGlobalTags: true,
+  tags: new Map([
+    [
+      SET_TAG,
+      (tag: { contents: unknown }) => {
+        if (!Array.isArray(tag.contents)) throw new Error("tag 258 (set) must wrap an array");
+        return new Set(tag.contents);
+      },
+    ],
+  ]),
+};
+
+/**
+ * Decodes exactly one CBOR item; anything malformed is a ShapeError naming cbor2's reason. Byte
+ * strings come back as plain Uint8Arrays (cbor2 would give Buffer views of a Buffer reply).
+ */
+export function decodeBody(bytes: Uint8Array): CborValue {
+  try {
+    return decode(plainBytes(bytes), DECODE_OPTIONS);
+  } catch (cause) {
+    throw new ShapeError(`not valid CBOR (${cause instanceof Error ? cause.message : String(cause)})`);
+  }
+}
+
+/**
+ * Encodes a request body as Python's cbor2 does for a Tahoe-LAFS client: plain objects become
+ * text-keyed maps in insertion order, Sets become tag 258, integers take their shortest form,
+ * so the bytes match Tahoe's. Byte strings must be plain Uint8Arrays (see `plainBytes`).
+ */
+export function encodeBody(value: CborValue): Uint8Array {
+  return encode(value);
+}
+
+/** A Uint8Array view that cbor2 encodes as a byte string (it encodes a Node Buffer as an object). */
+function plainBytes(bytes: Uint8Array): Uint8Array {
+  return Object.getPrototypeOf(bytes) === Uint8Array.prototype
+    ? bytes
+    : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
 
 /** What `GET /storage/v1/version` tells about the server. Sizes past 2^53 lose precision. */
 export interface StorageVersion {
@@ -98,14 +150,8 @@ function asUint(value: CborValue, where: string): number {
 }
 
 function asSet(value: CborValue, where: string): number[] {
-  if (!isCborTagged(value) || value.tag !== SET_TAG || !Array.isArray(value.value)) {
-    throw new ShapeError(`${where} is not a CBOR set (tag 258 over an array)`);
-  }
-  return value.value.map((v, i) => asUint(v, `${where}[${i}]`)).sort((a, b) => a - b);
-}
-
-export function decodeBody(bytes: Uint8Array): CborValue {
-  return decodeCbor(bytes);
+  if (!(value instanceof Set)) throw new ShapeError(`${where} is not a CBOR set (tag 258 over an array)`);
+  return [...value].map((v, i) => asUint(v, `${where}[${i}]`)).sort((a, b) => a - b);
 }
 
 export function parseVersion(value: CborValue): StorageVersion {
@@ -136,7 +182,7 @@ export function parseShareSet(value: CborValue): number[] {
 
 export function encodeAllocate(shareNumbers: readonly number[], allocatedSize: number): CborValue {
   // Key order as a Tahoe-LAFS client writes it, so the bytes match its requests.
-  return { "share-numbers": cborSet(shareNumbers), "allocated-size": allocatedSize };
+  return { "share-numbers": new Set(shareNumbers), "allocated-size": allocatedSize };
 }
 
 export function parseAllocate(value: CborValue, requested: readonly number[]): AllocateResult {
@@ -176,8 +222,12 @@ export function encodeReadTestWrite(request: ReadTestWriteRequest): CborValue {
   const vectors = new Map<CborValue, CborValue>();
   for (const [shnum, tw] of entries) {
     vectors.set(shnum, {
-      test: (tw.test ?? []).map((t) => ({ offset: t.offset, size: t.size, specimen: t.specimen })),
-      write: (tw.write ?? []).map((w) => ({ offset: w.offset, data: w.data })),
+      test: (tw.test ?? []).map((t) => ({
+        offset: t.offset,
+        size: t.size,
+        specimen: plainBytes(t.specimen),
+      })),
+      write: (tw.write ?? []).map((w) => ({ offset: w.offset, data: plainBytes(w.data) })),
       "new-length": tw.newLength ?? null,
     });
   }
@@ -200,7 +250,8 @@ export function parseReadTestWrite(value: CborValue): ReadTestWriteResult {
       shnum,
       v.map((b, i) => {
         if (!(b instanceof Uint8Array)) throw new ShapeError(`data[${shnum}][${i}] is not a byte string`);
-        return b;
+        // cbor2 gives views into the reply; a copy lets the caller keep or free each read alone.
+        return Uint8Array.from(b);
       }),
     );
   }

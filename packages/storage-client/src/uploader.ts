@@ -16,18 +16,22 @@ import {
   type Placement,
   type PlacementRefusal,
   PlacementRefusedError,
-  type PlacementServer,
-  permutedOrder,
   placeShares,
-  serverLabel,
 } from "@lafs/placement";
-import type { LeaseSecrets } from "./client.js";
 import { isStorageClientError } from "./errors.js";
 import type { UploadServer } from "./grid-server.js";
-import { deriveLeaseSecrets } from "./lease-secrets.js";
-import { askForShares, SHARE_QUERY_TIMEOUT_MS } from "./server-selection.js";
+import { SHARE_QUERY_TIMEOUT_MS } from "./server-selection.js";
 import { UploadError } from "./transfer-errors.js";
 import { type BucketWriter, createBucketWriter, DEFAULT_BATCH_SIZE } from "./uploader-bucket.js";
+import { discoverShares } from "./uploader-discovery.js";
+import {
+  heldShares,
+  initialServerStates,
+  liveHoldings,
+  placementServers,
+  type ServerState,
+  sorted,
+} from "./uploader-servers.js";
 
 export interface UploadOptions {
   /** Every known server, with its connection state and the user's allowed/required flags. */
@@ -90,22 +94,6 @@ export interface UploadResult {
   readonly writeRequests: number;
 }
 
-interface ServerState {
-  readonly server: UploadServer;
-  readonly lease: LeaseSecrets;
-  readonly label: string;
-  alive: boolean;
-  writable: boolean;
-  /** Complete shares the server holds (its answer to the query or to allocate). */
-  readonly existing: Set<number>;
-  /** Shares this upload allocated on it. */
-  readonly buckets: Map<number, BucketWriter>;
-  renewed: boolean;
-  failure: string | undefined;
-  /** The server said it is full: it keeps what it completed, takes nothing new. */
-  full: boolean;
-}
-
 const ABORT_TIMEOUT_MS = 5_000;
 const DEFAULT_PATCHES_IN_FLIGHT = 2;
 
@@ -130,48 +118,6 @@ function requiredWords(placement: { readonly refusals: readonly PlacementRefusal
     )
     .map((r) => r.message)
     .join("\n");
-}
-
-/** Version answers are reused for a while: the limit changes only as the server fills up. */
-const VERSION_MAX_AGE_MS = 30_000;
-const versionCache = new WeakMap<object, { at: number; maximumImmutableShareSize: number }>();
-
-/**
- * Each server's `maximum-immutable-share-size`, from a recent version answer or a new query
- * (all at once: they are small). A server that does not answer is left out: allocate decides.
- */
-async function shareSizeLimits<T extends { readonly server: UploadServer }>(
-  servers: readonly T[],
-  timeoutMs: number,
-  signal: AbortSignal | undefined,
-): Promise<Map<T, number>> {
-  const out = new Map<T, number>();
-  const now = Date.now();
-  await Promise.all(
-    servers.map(async (st) => {
-      const client = st.server.client;
-      let known = versionCache.get(client);
-      if (known === undefined || now - known.at > VERSION_MAX_AGE_MS) {
-        try {
-          const v = await client.version({
-            timeoutMs,
-            ...(signal ? { signal } : {}),
-            ...(st.server.lost ? { serverLost: st.server.lost } : {}),
-          });
-          known = { at: now, maximumImmutableShareSize: v.maximumImmutableShareSize };
-          versionCache.set(client, known);
-        } catch {
-          return;
-        }
-      }
-      out.set(st, known.maximumImmutableShareSize);
-    }),
-  );
-  return out;
-}
-
-function sorted(values: Iterable<number>): number[] {
-  return [...values].sort((a, b) => a - b);
 }
 
 /**
@@ -237,18 +183,7 @@ function createUpload(encoding: ChkEncoding, options: UploadOptions, logger: Log
   const maxInFlight = options.patchesInFlight ?? DEFAULT_PATCHES_IN_FLIGHT;
   const maxBuffered = options.maxBufferedPerShare ?? (maxInFlight + 1) * batchSize;
   // Every server's secrets up front: a bad lease seed fails the upload before any request.
-  const states: ServerState[] = options.servers.map((server) => ({
-    server,
-    lease: deriveLeaseSecrets(options.leaseSecret, si, server.leaseSeed),
-    label: serverLabel(server),
-    alive: true,
-    writable: server.maximumImmutableShareSize === undefined || server.maximumImmutableShareSize >= shareSize,
-    existing: new Set<number>(),
-    buckets: new Map<number, BucketWriter>(),
-    renewed: false,
-    failure: undefined,
-    full: false,
-  }));
+  const states = initialServerStates(options.servers, options.leaseSecret, si, shareSize);
   const byId = new Map(states.map((s) => [s.server.id, s]));
   const failed: ServerState[] = [];
   const cleanups: Promise<void>[] = [];
@@ -264,37 +199,9 @@ function createUpload(encoding: ChkEncoding, options: UploadOptions, logger: Log
     });
   const what = () => `${encoding.plan.size}-byte file ${base32Encode(si)}`;
 
-  /** Shares a live server holds or is being sent. */
-  const held = (st: ServerState): Set<number> => {
-    const out = new Set(st.existing);
-    for (const [sn, b] of st.buckets) if (!b.failed) out.add(sn);
-    return out;
-  };
-
-  const placementInput = (): PlacementServer[] =>
-    states.map((st) => ({
-      id: st.server.id,
-      nickname: st.server.nickname,
-      permutationSeed: st.server.permutationSeed,
-      connected: st.server.connected && st.alive,
-      writable: st.writable,
-      existingShares: sorted(held(st)),
-      allowed: st.server.allowed ?? true,
-      required: st.server.required ?? false,
-    }));
-
-  const place = (): Placement => placeShares({ storageIndex: si, servers: placementInput(), k, happy, n });
-
-  const liveHoldings = (onlyComplete: boolean): Map<string, number[]> => {
-    const out = new Map<string, number[]>();
-    for (const st of states) {
-      if (!st.alive || !st.server.connected || st.server.allowed === false) continue;
-      const shares = new Set(st.existing);
-      for (const [sn, b] of st.buckets) if (!b.failed && (!onlyComplete || b.complete)) shares.add(sn);
-      if (shares.size > 0) out.set(st.server.id, sorted(shares));
-    }
-    return out;
-  };
+  const place = (): Placement =>
+    placeShares({ storageIndex: si, servers: placementServers(states), k, happy, n });
+  const holdingsNow = (onlyComplete: boolean) => liveHoldings(states, onlyComplete);
 
   /**
    * Sent at once, never behind the share's writes: kill() cancels those first. A server found
@@ -318,7 +225,7 @@ function createUpload(encoding: ChkEncoding, options: UploadOptions, logger: Log
   };
 
   const unhappy = (why: string, cause?: unknown): UploadError => {
-    const happiness = happinessOf(liveHoldings(false));
+    const happiness = happinessOf(holdingsNow(false));
     const names = failed.map((st) => `${st.label}: ${st.failure}`);
     return new UploadError(
       "TAHOE_ERR_UPLOAD_UNHAPPY",
@@ -414,58 +321,17 @@ function createUpload(encoding: ChkEncoding, options: UploadOptions, logger: Log
       },
     });
 
-  /**
-   * Tahoe's discovery (wire-formats §6.2 step 2): the first 2N usable servers, plus required ones.
-   * A server whose version answer caps immutable shares below this file's share size is
-   * read-only for this upload, as in Tahoe's server selection.
-   */
-  async function discover(): Promise<void> {
-    const usable = permutedOrder(
-      si,
-      states
-        .filter((st) => st.server.connected && st.server.allowed !== false)
-        .map((st) => ({ id: st.server.id, permutationSeed: st.server.permutationSeed, st })),
-    ).map((entry) => entry.st);
-    const limits = await shareSizeLimits(
-      usable.filter((st) => st.writable && st.server.maximumImmutableShareSize === undefined),
-      options.queryTimeoutMs ?? SHARE_QUERY_TIMEOUT_MS,
+  const discover = () =>
+    discoverShares(states, {
+      storageIndex: si,
+      n,
+      shareSize,
+      timeoutMs: options.queryTimeoutMs ?? SHARE_QUERY_TIMEOUT_MS,
       signal,
-    );
-    if (signal?.aborted) throw abortedError();
-    for (const [st, limit] of limits) {
-      if (limit < shareSize) {
-        st.writable = false;
-        // Servers report their free space as this limit (Tahoe's and ours): below a share, it is full.
-        logger.warn(
-          { server: st.server.id, limit, shareSize },
-          `server ${st.label} is full: room for ${limit} bytes, a share of this file needs ${shareSize}`,
-        );
-      }
-    }
-    const ask: ServerState[] = [];
-    let writable = 0;
-    for (const st of usable) {
-      if (writable < 2 * n) {
-        ask.push(st);
-        if (st.writable) writable++;
-      } else if (st.server.required) ask.push(st);
-    }
-    const answers = await askForShares(
-      si,
-      ask.map((st) => ({ ...st.server, state: st })),
-      { timeoutMs: options.queryTimeoutMs ?? SHARE_QUERY_TIMEOUT_MS, signal },
-    );
-    if (signal?.aborted) throw abortedError();
-    for (const answer of answers) {
-      const st = answer.server.state;
-      if (answer.ok) {
-        for (const sn of answer.shares) if (sn < n) st.existing.add(sn);
-      } else if (answer.timedOut) {
-        // Tahoe's rule: a slow server may still hold shares, but gets no new ones.
-        st.writable = false;
-      } else serverFailed(st, answer.error);
-    }
-  }
+      logger,
+      aborted: abortedError,
+      serverFailed,
+    });
 
   /**
    * Places, then allocates, until every allocate got what it asked for. Each round that changes
@@ -485,7 +351,7 @@ function createUpload(encoding: ChkEncoding, options: UploadOptions, logger: Log
           .filter((plan) => plan.candidate)
           .map(async (plan) => {
             const st = byId.get(plan.id)!;
-            const have = held(st);
+            const have = heldShares(st);
             const fresh = plan.newShares.filter((sn) => !have.has(sn));
             const renew = st.renewed ? [] : plan.keptShares.filter((sn) => st.existing.has(sn));
             if (fresh.length === 0 && renew.length === 0) return;
@@ -628,7 +494,7 @@ function createUpload(encoding: ChkEncoding, options: UploadOptions, logger: Log
       const result: ChkEncodeResult = encoding.result();
       const maxRounds = options.maxReplacementRounds ?? 2;
       for (let round = 0; failed.length > 0 && round < maxRounds; round++) {
-        const holdings = liveHoldings(true);
+        const holdings = holdingsNow(true);
         if (missingShares(holdings).length === 0 && requiredSatisfied(holdings)) break;
         let replacements: BucketWriter[];
         try {
@@ -645,7 +511,7 @@ function createUpload(encoding: ChkEncoding, options: UploadOptions, logger: Log
         const again = await startChkEncode(sourceData, { ...params, encryptionKey: encoding.key });
         await push(again, replacements, result.uebHash);
       }
-      const holdings = liveHoldings(true);
+      const holdings = holdingsNow(true);
       const happiness = happinessOf(holdings);
       if (happiness < happy || !requiredSatisfied(holdings)) {
         const placement = place();

@@ -3,9 +3,10 @@ import { createServer as createTcpServer, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { createServer as createTlsServer } from "node:tls";
 import { createTlsIdentity } from "@lafs/crypto";
+import { encode as encodeCbor } from "cbor2";
 import { afterEach, describe, expect, it } from "vitest";
-import { cborSet, decodeCbor, encodeCbor } from "../src/cbor.js";
 import { type ConnectFunction, createStorageClient, type StorageClient, tcpConnect } from "../src/index.js";
+import { decodeBody as decodeCbor } from "../src/messages.js";
 import {
   type FakeServer,
   type Handler,
@@ -63,7 +64,7 @@ describe("requests look like a Tahoe-LAFS client's", () => {
 
   it("allocates with the three secrets and a tag-258 set", async () => {
     const { server, client } = await setup((_req, res) =>
-      reply(res, 200, encodeCbor({ "already-have": cborSet([1]), allocated: cborSet([2, 0]) }), CBOR),
+      reply(res, 200, encodeCbor({ "already-have": new Set([1]), allocated: new Set([2, 0]) }), CBOR),
     );
     const r = await client.allocate(SI, {
       shareNumbers: [0, 1, 2, 3],
@@ -84,7 +85,7 @@ describe("requests look like a Tahoe-LAFS client's", () => {
     expect(headerValues(seen, "content-type")).toEqual([CBOR]);
     expect(decodeCbor(seen.body)).toEqual(
       new Map<unknown, unknown>([
-        ["share-numbers", { tag: 258, value: [0, 1, 2, 3] }],
+        ["share-numbers", new Set([0, 1, 2, 3])],
         ["allocated-size", 647],
       ]),
     );
@@ -121,7 +122,7 @@ describe("requests look like a Tahoe-LAFS client's", () => {
     const { server, client } = await setup((req, res) => {
       if (req.url.endsWith("/read-test-write")) {
         reply(res, 200, encodeCbor({ success: true, data: new Map([[0, [new Uint8Array([9])]]]) }), CBOR);
-      } else if (req.url.endsWith("/shares")) reply(res, 200, encodeCbor(cborSet([4, 2])), CBOR);
+      } else if (req.url.endsWith("/shares")) reply(res, 200, encodeCbor(new Set([4, 2])), CBOR);
       else if (req.url.startsWith("/storage/v1/lease/")) reply(res, 204);
       else reply(res, 200);
     });
@@ -292,7 +293,7 @@ describe("error statuses", () => {
 
   it("accepts CBOR replies only as application/cbor, and only well-formed", async () => {
     const { client } = await setup((req, res) => {
-      if (req.url.includes("mutable")) reply(res, 200, encodeCbor(cborSet([1])), "application/json");
+      if (req.url.includes("mutable")) reply(res, 200, encodeCbor(new Set([1])), "application/json");
       else if (req.url.endsWith("/shares")) reply(res, 200, Buffer.from("ff", "hex"), CBOR);
       else reply(res, 200, encodeCbor([1, 2]), CBOR);
     });
@@ -306,7 +307,7 @@ describe("error statuses", () => {
   it("reports SERVER_FULL when nothing is allocated and the server lacks the space", async () => {
     const { server, client } = await setup((req, res) => {
       if (req.url === "/storage/v1/version") reply(res, 200, versionBody(100), CBOR);
-      else reply(res, 200, encodeCbor({ "already-have": cborSet([]), allocated: cborSet([]) }), CBOR);
+      else reply(res, 200, encodeCbor({ "already-have": new Set([]), allocated: new Set([]) }), CBOR);
     });
     const request = { shareNumbers: [0, 1], allocatedSize: 1000, uploadSecret, renewSecret, cancelSecret };
     const err = await rejectsWith(client.allocate(SI, request), "TAHOE_ERR_STORAGE_CLIENT_SERVER_FULL");

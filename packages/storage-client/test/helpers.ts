@@ -4,8 +4,9 @@ import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { TLSSocket } from "node:tls";
 import { createTlsIdentity, type TlsIdentity } from "@lafs/crypto";
-import { type CborValue, encodeCbor } from "../src/cbor.js";
+import { encode as encodeCbor } from "cbor2";
 import { isStorageClientError, type StorageClientErrorCode } from "../src/index.js";
+import type { CborValue } from "../src/messages.js";
 
 export interface Seen {
   method: string;

@@ -5,8 +5,8 @@ import { base32Encode } from "@lafs/crypto";
 import { bytesSource } from "@lafs/immutable";
 import type { Logger } from "@lafs/interface";
 import { permutationSeedFor } from "@lafs/placement";
+import { encode as encodeCbor } from "cbor2";
 import { afterEach, describe, expect, it } from "vitest";
-import { type CborValue, cborSet, decodeCbor, encodeCbor } from "../src/cbor.js";
 import {
   createStorageClient,
   isUploadError,
@@ -14,6 +14,7 @@ import {
   type UploadServer,
   uploadImmutable,
 } from "../src/index.js";
+import { type CborValue, decodeBody as decodeCbor } from "../src/messages.js";
 import { rejectsWith, reply, startFakeServer, versionBody } from "./helpers.js";
 import { type Grid, type GridNode, startGrid, testBytes } from "./uploader-grid.js";
 
@@ -65,11 +66,11 @@ function recordingLogger(lines: LogLine[], bindings: Record<string, unknown> = {
 async function startFullServer() {
   return startFakeServer((req, res) => {
     if (req.url === "/storage/v1/version") return reply(res, 200, versionBody(2 ** 40), CBOR);
-    if (req.url.endsWith("/shares")) return reply(res, 200, encodeCbor(cborSet([])), CBOR);
+    if (req.url.endsWith("/shares")) return reply(res, 200, encodeCbor(new Set([])), CBOR);
     if (req.method === "POST" && req.url.startsWith("/storage/v1/immutable/")) {
       const asked = decodeCbor(req.body) as Map<CborValue, CborValue>;
-      const wanted = (asked.get("share-numbers") as { value: number[] }).value;
-      return reply(res, 200, encodeCbor({ "already-have": cborSet([]), allocated: cborSet(wanted) }), CBOR);
+      const wanted = [...(asked.get("share-numbers") as Set<number>)];
+      return reply(res, 200, encodeCbor({ "already-have": new Set([]), allocated: new Set(wanted) }), CBOR);
     }
     if (req.method === "PATCH") return reply(res, 507, FULL_BODY, "text/plain; charset=utf-8");
     if (req.url.endsWith("/abort")) return reply(res, 200);

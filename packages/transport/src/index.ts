@@ -27,6 +27,18 @@ export {
   overrideRulesPrivacyErrors,
   parseOverrideRules,
 } from "./override-rules.js";
+export {
+  checkPeerPin,
+  HintsExhaustedError,
+  hintText,
+  type OpenPinnedTlsOptions,
+  openPinnedTls,
+  PinMismatchError,
+  type PinnedTls,
+  pinnedTlsHandshake,
+  type TryHintsOptions,
+  tryHintsInOrder,
+} from "./pinned-tls.js";
 export type { AnnouncedConnections, HandlerDecision, HandlerName } from "./policy.js";
 export {
   parseSamReply,
