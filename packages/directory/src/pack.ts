@@ -326,7 +326,8 @@ function unpackEntry(
   // An unknown cap in an immutable directory is implicitly marked imm. (unknown.py).
   let readCap = roField === "" ? undefined : roField;
   const info = classifyChildCap(writeCap ?? readCap ?? "");
-  if (writeCap === undefined && readCap === undefined) return fail("it has no cap");
+  // No cap we can see (an unknown write cap seen through a read cap, or none at all) is listed
+  // as an opaque unknown child, as Tahoe's UnknownNode(None, None).
   if (info.error !== undefined) return fail(`its cap does not parse: ${info.error}`);
   if (readCap !== undefined) {
     const roInfo = writeCap === undefined ? info : classifyChildCap(readCap);
