@@ -120,6 +120,13 @@ describe("directories on 5 real storage servers", () => {
     expect(isDirectoryError(slash, "TAHOE_ERR_DIRECTORY_BAD_NAME")).toBe(true);
     expect((slash as Error).message).toContain("may not contain a slash");
     expect(await dir.list()).toEqual([]);
+    // A write cap in the read-only slot is refused (Tahoe's MustBeReadonlyError)...
+    const rwAsRo = await errorOf(dir.set("x", { readCap: SSK }));
+    expect(isDirectoryError(rwAsRo, "TAHOE_ERR_DIRECTORY_BAD_CHILD")).toBe(true);
+    // ...and a read cap given as the write cap is just a read cap, as set_uri makes it.
+    await dir.set("chk", { writeCap: CHK });
+    const chk = (await dir.get("chk"))!;
+    expect([chk.writeCap, chk.readCap, chk.kind, chk.mutable]).toEqual([undefined, CHK, "filenode", false]);
   });
 
   it("moves a child to another directory, and creates a directory with children", async () => {
