@@ -64,8 +64,30 @@ function childCapKey(salt: Uint8Array, writekey: Uint8Array): Buffer {
   return taggedPairHash(CAPKEY_TAG, salt, writekey, 16);
 }
 
+/**
+ * rwcapdata is a pure function of (writekey, write cap), and every edit repacks every child, so
+ * recent results are kept: an edit of a 1,000-entry directory then hashes only what changed.
+ * Bounded: the oldest are dropped past CACHE_LIMIT.
+ */
+const CACHE_LIMIT = 4096;
+const encrypted = new Map<string, Buffer>();
+const decrypted = new Map<string, string | undefined>();
+
+function remember<V>(cache: Map<string, V>, key: string, value: V): V {
+  if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value!);
+  cache.set(key, value);
+  return value;
+}
+
 /** _encrypt_rw_uri: salt (a hash of the write cap) ‖ AES-CTR(cap) ‖ MAC. */
 export function encryptChildWriteCap(writekey: Uint8Array, writeCap: string): Buffer {
+  const key = `${Buffer.from(writekey).toString("base64")} ${writeCap}`;
+  const hit = encrypted.get(key) ?? remember(encrypted, key, encryptUncached(writekey, writeCap));
+  // A copy: the cached bytes must not change under a caller that writes into its result.
+  return Buffer.from(hit);
+}
+
+function encryptUncached(writekey: Uint8Array, writeCap: string): Buffer {
   const plain = Buffer.from(writeCap, "utf8");
   const salt = taggedHash(SALT_TAG, plain, SALT_LENGTH);
   const key = childCapKey(salt, writekey);
@@ -85,6 +107,8 @@ export function decryptChildWriteCap(
       why: `its encrypted write cap is ${rwcapdata.length} bytes, shorter than salt and MAC (48)`,
     };
   }
+  const cacheKey = `${Buffer.from(writekey).toString("base64")} ${Buffer.from(rwcapdata).toString("base64")}`;
+  if (decrypted.has(cacheKey)) return { ok: true, writeCap: decrypted.get(cacheKey) };
   const salt = rwcapdata.subarray(0, SALT_LENGTH);
   const ct = rwcapdata.subarray(SALT_LENGTH, rwcapdata.length - MAC_LENGTH);
   const mac = rwcapdata.subarray(rwcapdata.length - MAC_LENGTH);
@@ -97,7 +121,7 @@ export function decryptChildWriteCap(
     };
   }
   const text = Buffer.from(aesCtr(key, ct)).toString("utf8").replace(/ +$/, "");
-  return { ok: true, writeCap: text === "" ? undefined : text };
+  return { ok: true, writeCap: remember(decrypted, cacheKey, text === "" ? undefined : text) };
 }
 
 function dirLabel(dirName: string | undefined, cap: DirectoryCap | undefined): string {
