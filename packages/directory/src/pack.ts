@@ -193,6 +193,28 @@ function childFields(
   return { ro: ro === undefined ? "" : stripForRo(ro, false), rw };
 }
 
+/** The metadata as JSON text; what JSON cannot hold (a function, NaN, Infinity) is refused with a coded error. */
+function storedMetadata(entry: DirectoryEntry, label: string): string {
+  const refuse = (why: string) =>
+    new DirectoryError(
+      "TAHOE_ERR_DIRECTORY_BAD_CHILD",
+      `${label}: the metadata of child ${JSON.stringify(entry.name)} ${why}`,
+      {
+        hint: "Metadata is a JSON object of strings, finite numbers, booleans, null, lists and objects.",
+      },
+    );
+  const metadata = entry.metadata ?? {};
+  if (metadata === null || typeof metadata !== "object" || Array.isArray(metadata))
+    throw refuse("is not an object");
+  let text: string;
+  try {
+    text = metadataJson(metadata);
+  } catch (error) {
+    throw refuse(`cannot be written as JSON: ${(error as Error).message}`);
+  }
+  return text;
+}
+
 /**
  * pack_children: the children sorted by NFC name (code point order), each
  * netstring(netstring(name) ‖ netstring(ro_uri) ‖ netstring(rwcapdata) ‖ netstring(metadata)).
@@ -222,7 +244,7 @@ export function packDirectory(
       netstring(name),
       netstring(ro),
       rwcapdata,
-      netstring(metadataJson(entry.metadata ?? {})),
+      netstring(storedMetadata(entry, label)),
     ]);
     byName.set(name, netstring(body));
   }

@@ -324,6 +324,19 @@ describe("metadata as Python's json.dumps writes it", () => {
     for (const [value, repr] of cases) expect(pythonFloatRepr(value)).toBe(repr);
   });
 
+  it("metadata JSON cannot hold is refused with a coded error naming the child", () => {
+    for (const metadata of [{ n: Number.NaN }, { f: () => 1 }, { n: Number.POSITIVE_INFINITY }]) {
+      let thrown: unknown;
+      try {
+        packDirectory([{ name: "odd", readCap: CHK, metadata, kind: "filenode" }], undefined);
+      } catch (error) {
+        thrown = error;
+      }
+      expect(isDirectoryError(thrown, "TAHOE_ERR_DIRECTORY_BAD_CHILD")).toBe(true);
+      expect((thrown as Error).message).toContain('"odd"');
+    }
+  });
+
   it("link and stat times are floats, other integers stay integers, non-ASCII is escaped", () => {
     expect(
       pythonJsonDumps({
