@@ -55,6 +55,7 @@ function tahoeReads(cap: string, packed: Uint8Array): Promise<TahoeView> {
   });
 }
 
+const JAPANESE = "日本語";
 const DIRCAP = "URI:DIR2:ad5wtml26s7jjv4gfwlrs2653e:hx7zlqd7fp44i6ky6lfrrwcqxslkg6gd6x7moxt4kxkqvm5d6r5a";
 const CHK =
   "URI:CHK:bircf5g5zyuos37zp6mrtfor24:wymlsfnbkhcdxruagriarsiosgkxomzc6dunwzajcscwtonphnyq:2:4:1024";
@@ -78,7 +79,7 @@ describe.skipIf(PYTHON === undefined)(
     const children: DirectoryEntry[] = [
       { name: "file.txt", readCap: CHK, metadata: linked, kind: "filenode" },
       { name: "naïve café ☕.txt".normalize("NFD"), readCap: LIT, metadata: relinked, kind: "filenode" },
-      { name: "日本語", writeCap: SUBDIR, readCap: SUBDIR_RO, metadata: {}, kind: "dirnode" },
+      { name: JAPANESE, writeCap: SUBDIR, readCap: SUBDIR_RO, metadata: {}, kind: "dirnode" },
       {
         name: "notes",
         writeCap: SSK,
@@ -95,7 +96,7 @@ describe.skipIf(PYTHON === undefined)(
       const tahoe = await tahoeReads(DIRCAP, packed);
       expect(Object.keys(tahoe.children).sort()).toEqual(children.map((c) => c.name.normalize("NFC")).sort());
       expect(tahoe.children["naïve café ☕.txt"]).toEqual({ rw_uri: null, ro_uri: LIT, metadata: relinked });
-      expect(tahoe.children["日本語"]).toEqual({ rw_uri: SUBDIR, ro_uri: SUBDIR_RO, metadata: {} });
+      expect(tahoe.children[JAPANESE]).toEqual({ rw_uri: SUBDIR, ro_uri: SUBDIR_RO, metadata: {} });
       expect(tahoe.children.notes).toEqual({ rw_uri: SSK, ro_uri: SSK_RO, metadata: children[3]!.metadata });
       expect(tahoe.children.future).toEqual({
         rw_uri: "x-future:rw",
