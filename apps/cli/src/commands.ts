@@ -1,3 +1,4 @@
+import { addAliasCommand, createAliasCommand, listAliasesCommand } from "./alias-commands.js";
 import type { CliCommand } from "./command.js";
 import { logsCommand, statusCommand, stopCommand } from "./control-commands.js";
 import { createClientCommand, createIntroducerCommand, createNodeCommand } from "./create-commands.js";
@@ -21,6 +22,9 @@ export const COMMANDS: readonly CliCommand[] = [
   statusCommand,
   logsCommand,
   debugCommand,
+  addAliasCommand,
+  createAliasCommand,
+  listAliasesCommand,
   putCommand,
   getCommand,
   webopenCommand,
