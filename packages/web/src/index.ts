@@ -16,11 +16,16 @@ export { createWebServer, type WebServer, type WebServerOptions } from "./server
 export { secretEquals, type UploadAuthority } from "./upload-authority.js";
 export type {
   WebCorruptShare,
+  WebDirectories,
+  WebDirectory,
+  WebDirectoryChild,
+  WebDirectoryEntry,
   WebDownload,
   WebMutableFile,
   WebMutableFormat,
   WebNode,
   WebNodeStatus,
+  WebReplace,
   WebServerInfo,
   WebStorageReport,
   WebTorStatus,

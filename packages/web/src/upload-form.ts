@@ -62,7 +62,8 @@ export interface FormUploadOptions {
   limits: BodyLimits;
   /** Checks the fields seen so far once the 'file' part starts; throws to refuse. */
   beforeFile?: (fields: FormFields) => void;
-  upload: (body: AsyncIterable<Uint8Array>) => Promise<{ cap: string }>;
+  /** `filename` is the file part's own name, which a directory upload links it under by default. */
+  upload: (body: AsyncIterable<Uint8Array>, filename?: string) => Promise<{ cap: string }>;
 }
 
 /**
@@ -98,7 +99,10 @@ export async function uploadFromForm(
       if (sawFile) throw badForm("the form has more than one 'file' field");
       sawFile = true;
       options.beforeFile?.(fields);
-      ({ cap } = await options.upload(limitedBody(part.file, options.limits, request.raw, formParseError)));
+      ({ cap } = await options.upload(
+        limitedBody(part.file, options.limits, request.raw, formParseError),
+        part.filename,
+      ));
     }
   } catch (error) {
     throw bodyError(error, request.raw, formParseError);
