@@ -3,6 +3,7 @@ import type { CliCommand } from "./command.js";
 import { logsCommand, statusCommand, stopCommand } from "./control-commands.js";
 import { createClientCommand, createIntroducerCommand, createNodeCommand } from "./create-commands.js";
 import { debugCommand } from "./debug-commands.js";
+import { lnCommand, lsCommand, mkdirCommand, mvCommand, rmCommand, unlinkCommand } from "./dir-commands.js";
 import { gridCommand } from "./grid-command.js";
 import { getCommand, putCommand } from "./put-get-commands.js";
 import { runCommand } from "./run-command.js";
@@ -25,8 +26,14 @@ export const COMMANDS: readonly CliCommand[] = [
   addAliasCommand,
   createAliasCommand,
   listAliasesCommand,
+  lsCommand,
+  mkdirCommand,
   putCommand,
   getCommand,
+  lnCommand,
+  mvCommand,
+  unlinkCommand,
+  rmCommand,
   webopenCommand,
 ];
 

@@ -15,6 +15,7 @@ import {
   withServerFlags,
 } from "@lafs/storage-client";
 import type { WebNode, WebServerInfo, WebStorageReport, WebTorStatus, WebUploadOptions } from "@lafs/web";
+import { createDirectoryOps } from "./directory-ops.js";
 import type { GridClients } from "./grid-clients.js";
 import { createMutableOps } from "./mutable-ops.js";
 import { nodeSpoolPrefix } from "./spool-cleanup.js";
@@ -330,6 +331,15 @@ export function createWebNode(options: WebNodeOptions): NodeWebNode {
     },
 
     ...mutable,
+
+    directories: createDirectoryOps({
+      leaseSecret: options.leaseSecret,
+      convergenceSecret: options.convergenceSecret,
+      encoding: options.encoding,
+      writeServers: mutableWriteServers,
+      readServers: () => options.clients.uploadServers(),
+      logger: log,
+    }),
 
     async abortUploads() {
       const entries = [...inFlight];

@@ -74,7 +74,7 @@ export function directoryJson(dir: WebDirectory, entries: readonly WebDirectoryE
   const contents: Record<string, unknown> = { children };
   contents.ro_uri = dir.readCap;
   if (dir.writable) contents.rw_uri = dir.cap;
-  if (dir.format !== "LIT") contents.verify_uri = dir.verifyCap;
+  if (dir.verifyCap !== undefined) contents.verify_uri = dir.verifyCap;
   contents.mutable = dir.format === "SDMF" || dir.format === "MDMF";
   return ["dirnode", contents];
 }

@@ -332,7 +332,7 @@ export function createDirectoryHandlers(
 <table><tbody><tr><th>Type</th><td>${dir.writable ? "mutable" : "read-only"} directory (${dir.format})</td></tr>
 <tr><th>Children</th><td>${String(entries.length)}</td></tr>
 <tr><th>Read cap</th><td><code>${dir.readCap}</code></td></tr>
-<tr><th>Verify cap</th><td><code>${dir.verifyCap}</code></td></tr></tbody></table>`;
+<tr><th>Verify cap</th><td><code>${dir.verifyCap ?? "(none: a literal directory)"}</code></td></tr></tbody></table>`;
       return reply.type("text/html; charset=utf-8").send(page("More info - Tahoe-LAFS", body));
     }
     if (t !== "")

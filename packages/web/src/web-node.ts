@@ -167,7 +167,8 @@ export type WebReplace = boolean | "only-files";
 export interface WebDirectory {
   readonly cap: string;
   readonly readCap: string;
-  readonly verifyCap: string;
+  /** Undefined for DIR2-LIT, which has none. */
+  readonly verifyCap: string | undefined;
   readonly writable: boolean;
   readonly format: "SDMF" | "MDMF" | "CHK" | "LIT";
   list(): Promise<readonly WebDirectoryEntry[]>;
