@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -105,5 +105,34 @@ describe("directories through the CLI", { timeout: 180_000 }, () => {
     const missing = await tahoe(["-d", grid.dirs.client as string, "ls", "home:nothing"]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toBe("No such file or directory\n");
+  });
+
+  it("cp -r copies a local tree with unicode names to the grid, within the grid, and back, byte for byte", async () => {
+    const tree = join(local, "tree");
+    await mkdir(join(tree, "sub", "déjà"), { recursive: true });
+    const files: Record<string, Buffer> = {
+      "one.txt": Buffer.from("one"),
+      "sub/big.bin": randomBytes(70_000),
+      "sub/déjà/vu.txt": Buffer.from("encore"),
+    };
+    for (const [name, bytes] of Object.entries(files)) await writeFile(join(tree, name), bytes);
+    expect((await cli("cp", "-r", tree, "home:")).toString()).toBe("Success: files copied\n");
+    expect((await cli("ls", "home:tree/sub")).toString()).toBe("big.bin\ndéjà\n");
+    expect(sha(await cli("get", "home:tree/sub/déjà/vu.txt"))).toBe(sha(files["sub/déjà/vu.txt"] as Buffer));
+    expect((await cli("cp", "-r", "home:tree", "home:photos")).toString()).toBe("Success: files copied\n");
+    const out = join(local, "out");
+    await mkdir(out);
+    await cli("cp", "-r", "home:photos/tree", out);
+    for (const [name, bytes] of Object.entries(files)) {
+      expect(sha(await readFile(join(out, "tree", name))), name).toBe(sha(bytes));
+    }
+    const caps = join(local, "caps");
+    await mkdir(caps);
+    await cli("cp", "-r", "--caps-only", "home:tree", caps);
+    expect((await readFile(join(caps, "tree", "one.txt"), "utf8")).trim()).toMatch(/^URI:LIT:/);
+    expect(await readdir(join(caps, "tree", "sub"))).toEqual(["big.bin", "déjà"]);
+    const noR = await tahoe(["-d", grid.dirs.client as string, "cp", "home:tree", out]);
+    expect(noR.code).toBe(2);
+    expect(noR.stderr).toContain("cannot copy directories without --recursive");
   });
 });

@@ -1,6 +1,7 @@
 import { addAliasCommand, createAliasCommand, listAliasesCommand } from "./alias-commands.js";
 import type { CliCommand } from "./command.js";
 import { logsCommand, statusCommand, stopCommand } from "./control-commands.js";
+import { cpCommand } from "./cp-command.js";
 import { createClientCommand, createIntroducerCommand, createNodeCommand } from "./create-commands.js";
 import { debugCommand } from "./debug-commands.js";
 import { lnCommand, lsCommand, mkdirCommand, mvCommand, rmCommand, unlinkCommand } from "./dir-commands.js";
@@ -30,6 +31,7 @@ export const COMMANDS: readonly CliCommand[] = [
   mkdirCommand,
   putCommand,
   getCommand,
+  cpCommand,
   lnCommand,
   mvCommand,
   unlinkCommand,
