@@ -131,6 +131,16 @@ describe("directories through the CLI", { timeout: 180_000 }, () => {
     await cli("cp", "-r", "--caps-only", "home:tree", caps);
     expect((await readFile(join(caps, "tree", "one.txt"), "utf8")).trim()).toMatch(/^URI:LIT:/);
     expect(await readdir(join(caps, "tree", "sub"))).toEqual(["big.bin", "déjà"]);
+    const manifest = (await cli("manifest", "home:tree")).toString().trim().split("\n");
+    expect(manifest.map((l) => l.slice(l.indexOf(" ") + 1))).toEqual([
+      "",
+      "one.txt",
+      "sub",
+      "sub/big.bin",
+      "sub/déjà",
+      "sub/déjà/vu.txt",
+    ]);
+    expect(manifest[1]).toMatch(/^URI:LIT:/);
     const noR = await tahoe(["-d", grid.dirs.client as string, "cp", "home:tree", out]);
     expect(noR.code).toBe(2);
     expect(noR.stderr).toContain("cannot copy directories without --recursive");

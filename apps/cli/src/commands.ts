@@ -4,7 +4,15 @@ import { logsCommand, statusCommand, stopCommand } from "./control-commands.js";
 import { cpCommand } from "./cp-command.js";
 import { createClientCommand, createIntroducerCommand, createNodeCommand } from "./create-commands.js";
 import { debugCommand } from "./debug-commands.js";
-import { lnCommand, lsCommand, mkdirCommand, mvCommand, rmCommand, unlinkCommand } from "./dir-commands.js";
+import {
+  lnCommand,
+  lsCommand,
+  manifestCommand,
+  mkdirCommand,
+  mvCommand,
+  rmCommand,
+  unlinkCommand,
+} from "./dir-commands.js";
 import { gridCommand } from "./grid-command.js";
 import { getCommand, putCommand } from "./put-get-commands.js";
 import { runCommand } from "./run-command.js";
@@ -36,6 +44,7 @@ export const COMMANDS: readonly CliCommand[] = [
   mvCommand,
   unlinkCommand,
   rmCommand,
+  manifestCommand,
   webopenCommand,
 ];
 

@@ -216,7 +216,53 @@ async function moveOrLink(
   return 0;
 }
 
+/** Tahoe's tahoe_manifest: POST PATH?t=stream-manifest, one "CAP PATH" line per object. */
+async function manifest(parsed: ParsedOptions, context: CommandContext): Promise<number> {
+  if (parsed.args.length > 1)
+    throw new CliUsageError(`Wrong number of arguments: expected one PATH, got ${parsed.args.length}.`);
+  const target = await gridPath(parsed.args[0] ?? "", context);
+  const answer = await call(parsed, context, "POST", `${gridPathUrl(target)}?t=stream-manifest`);
+  if (answer.status !== 200) throw failed(answer);
+  for (const line of answer.text.split("\n")) {
+    if (line.trim() === "") continue;
+    if (flag(parsed, "raw")) {
+      context.out(`${line}\n`);
+      continue;
+    }
+    const unit = JSON.parse(line) as {
+      type: string;
+      cap?: string;
+      path?: string[];
+      verifycap?: string | null;
+      repaircap?: string;
+    };
+    if (unit.type !== "file" && unit.type !== "directory") continue;
+    if (flag(parsed, "verify-cap")) {
+      if (unit.verifycap) context.out(`${unit.verifycap}\n`);
+    } else if (flag(parsed, "repair-cap")) {
+      if (unit.repaircap) context.out(`${unit.repaircap}\n`);
+    } else context.out(`${unit.cap} ${(unit.path ?? []).join("/")}\n`);
+  }
+  return 0;
+}
+
 const GROUP = "Using the filesystem" as const;
+
+export const manifestCommand: CliCommand = {
+  name: "manifest",
+  group: GROUP,
+  summary: "List all files/directories in a subtree.",
+  synopsis: "[options] [ALIAS:PATH]",
+  description:
+    "Print a line 'CAP PATH' for every file and directory under PATH (POST PATH?t=stream-manifest).",
+  options: (context) => [
+    NODE_URL_OPTION(context),
+    { name: "raw", takesValue: false, help: "Display raw JSON data instead of parsed" },
+    { name: "verify-cap", takesValue: false, help: "Only print verifycap, not pathname" },
+    { name: "repair-cap", takesValue: false, help: "Only print repaircap, not pathname" },
+  ],
+  run: manifest,
+};
 
 export const lsCommand: CliCommand = {
   name: "ls",

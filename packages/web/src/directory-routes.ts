@@ -1,3 +1,4 @@
+import { Readable } from "node:stream";
 import { formatMutableCap, parseMutableCap, readCapOf } from "@lafs/mutable";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { childJson, directoryJson, isDirectoryCapText, pythonJson } from "./directory-json.js";
@@ -538,6 +539,8 @@ export function createDirectoryHandlers(
         await dir.rename(from, to, { replace, ...(target !== undefined ? { toDirectory: target } : {}) });
         return actionReply(request, reply, query, `Moved ${from} to ${to}`, "thing moved", back);
       }
+      case "stream-manifest":
+        return streamManifest(reply, dir);
       case "set_children":
       case "set-children": {
         const children = childrenOf(await readJsonBody(request));
@@ -547,9 +550,47 @@ export function createDirectoryHandlers(
       default:
         throw badRequest(
           `POST to a directory: bad t=${t}`,
-          "t= is mkdir, mkdir-with-children, mkdir-immutable, upload, uri, unlink, rename, relink or set_children.",
+          "t= is mkdir, mkdir-with-children, mkdir-immutable, upload, uri, unlink, rename, relink, set_children or stream-manifest.",
         );
     }
+  }
+
+  /**
+   * `POST ...?t=stream-manifest`: one JSON line per file and directory under `dir`, depth first
+   * (a directory reached twice is listed, not walked again), then a stats line, as Tahoe streams it.
+   */
+  async function streamManifest(reply: FastifyReply, dir: WebDirectory) {
+    const signal = abortOnClose(reply);
+    const seen = new Set<string>();
+    const counts = { "count-directories": 0, "count-files": 0 };
+    async function* walkTree(d: WebDirectory, path: string[]): AsyncGenerator<string> {
+      counts["count-directories"] += 1;
+      yield `${JSON.stringify({ path, cap: d.cap, verifycap: d.verifyCap ?? null, repaircap: d.cap, type: "directory" })}\n`;
+      if (seen.has(d.readCap)) return;
+      seen.add(d.readCap);
+      for (const e of await d.list()) {
+        const cap = (e.writeCap ?? e.readCap) as string;
+        if (e.kind === "dirnode") {
+          yield* walkTree(await open(cap, signal), [...path, e.name]);
+        } else {
+          counts["count-files"] += 1;
+          const verify = childJson(e)[1].verify_uri ?? null;
+          yield `${JSON.stringify({ path: [...path, e.name], cap, verifycap: verify, repaircap: cap, type: "file" })}\n`;
+        }
+      }
+    }
+    async function* all(): AsyncGenerator<string> {
+      yield* walkTree(dir, []);
+      yield `${JSON.stringify({ type: "stats", stats: counts })}\n`;
+    }
+    // The first line is made before the headers go out, so a failure to read the top still gets an error page.
+    const lines = all();
+    const first = await lines.next();
+    async function* rest(): AsyncGenerator<string> {
+      if (!first.done) yield first.value;
+      yield* lines;
+    }
+    return reply.code(200).type("text/plain; charset=utf-8").send(Readable.from(rest()));
   }
 
   /** `POST /uri?t=mkdir[&format=]`, `t=mkdir-with-children`, `t=mkdir-immutable` (and PUT /uri?t=mkdir): a new unlinked directory. */

@@ -195,4 +195,26 @@ describe("a directory's children", () => {
     expect(up.body).toContain("URI:LIT:");
     expect((await app.inject({ method: "GET", url: at(root, "up.txt") })).body).toBe("uploaded");
   });
+
+  it("t=stream-manifest lists every file and directory depth first, then a stats line", async () => {
+    const root = await mkdir();
+    await app.inject({ method: "PUT", url: at(root, "a/b.txt"), payload: "bee" });
+    await app.inject({ method: "PUT", url: at(root, "c.txt"), payload: big });
+    const res = await app.inject({ method: "POST", url: at(root, "", "?t=stream-manifest") });
+    expect(res.statusCode).toBe(200);
+    const units = res.body
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(units.map((u) => [u.type, (u.path ?? []).join("/")])).toEqual([
+      ["directory", ""],
+      ["directory", "a"],
+      ["file", "a/b.txt"],
+      ["file", "c.txt"],
+      ["stats", ""],
+    ]);
+    expect(units[0].cap).toBe(root);
+    expect(units[3].verifycap).toMatch(/^URI:CHK-Verifier:/);
+    expect(units[4].stats).toEqual({ "count-directories": 2, "count-files": 2 });
+  });
 });
