@@ -124,5 +124,34 @@ describe.skipIf(peer === undefined)(
       await tahoeOk(["-d", ours, "cp", "-r", "theirs:tree2", out]);
       await expectTree(join(out, "tree2"));
     });
+
+    it("Tahoe's own CLI works against our node's web API: mkdir, put, ls -l, get, cp -r, manifest, mv, unlink", async () => {
+      const url = grid!.nodeUrl;
+      const dir = (await refTahoe(ref.cli, ["-d", theirDir, "mkdir", "-u", url])).toString().trim();
+      expect(dir).toMatch(/^URI:DIR2:/);
+      const file = join(root!, "tree", "sub", "big.bin");
+      await refTahoe(ref.cli, ["-d", theirDir, "put", "-u", url, file, `${dir}/x/big.bin`]);
+      expect((await refTahoe(ref.cli, ["-d", theirDir, "ls", "-u", url, `${dir}/x`])).toString()).toBe(
+        "big.bin\n",
+      );
+      expect(
+        (await refTahoe(ref.cli, ["-d", theirDir, "ls", "-l", "-u", url, `${dir}/x`])).toString(),
+      ).toMatch(/^-r-- 90000 .+ big\.bin\n$/);
+      expect(sha(await refTahoe(ref.cli, ["-d", theirDir, "get", "-u", url, `${dir}/x/big.bin`]))).toBe(
+        sha(files["sub/big.bin"] as Buffer),
+      );
+      await refTahoe(ref.cli, ["-d", theirDir, "cp", "-r", "-u", url, join(root!, "tree"), `${dir}/`]);
+      const out = join(root!, "tahoe-via-ours");
+      await mkdir(out);
+      await refTahoe(ref.cli, ["-d", theirDir, "cp", "-r", "-u", url, `${dir}/tree`, out]);
+      await expectTree(join(out, "tree"));
+      const manifest = (
+        await refTahoe(ref.cli, ["-d", theirDir, "manifest", "-u", url, `${dir}/tree`])
+      ).toString();
+      expect(manifest).toContain(" sub/déjà/vu.txt\n");
+      await refTahoe(ref.cli, ["-d", theirDir, "mv", "-u", url, `${dir}/x/big.bin`, `${dir}/moved.bin`]);
+      await refTahoe(ref.cli, ["-d", theirDir, "unlink", "-u", url, `${dir}/moved.bin`]);
+      expect((await refTahoe(ref.cli, ["-d", theirDir, "ls", "-u", url, dir])).toString()).toBe("tree\nx\n");
+    });
   },
 );
