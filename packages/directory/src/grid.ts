@@ -117,19 +117,34 @@ function existingChild(cap: DirectoryCap, name: string, asDirectory: boolean): D
   );
 }
 
+/**
+ * The entry Tahoe's set_uri(name, writecap, readcap) makes: a known cap becomes a node, so its
+ * write cap is kept only when it is one (a URI:CHK: given as "write cap" is a read cap) and its
+ * read cap is derived from it; unknown caps are kept as given (unknown.py).
+ */
 function entryOf(name: string, child: ChildToSet, metadata: Record<string, unknown>): DirectoryEntry {
-  const writeCap = child.writeCap === "" ? undefined : child.writeCap;
-  const readCap = child.readCap === "" ? undefined : child.readCap;
-  const info = classifyChildCap(writeCap ?? readCap ?? "");
-  if (writeCap === undefined && readCap === undefined) {
+  const givenWrite = child.writeCap === "" ? undefined : child.writeCap;
+  const givenRead = child.readCap === "" ? undefined : child.readCap;
+  if (givenWrite === undefined && givenRead === undefined) {
     throw new DirectoryError("TAHOE_ERR_DIRECTORY_BAD_CHILD", `child ${JSON.stringify(name)} has no cap`, {
       hint: "Give the child a write cap, a read cap or both.",
     });
   }
+  if (givenRead !== undefined && classifyChildCap(givenRead).isWriteCap) {
+    throw new DirectoryError(
+      "TAHOE_ERR_DIRECTORY_BAD_CHILD",
+      `child ${JSON.stringify(name)}: a write cap was given as its read-only cap: ${shownCap(givenRead)}`,
+      { hint: "Give the write cap as writeCap; its read-only cap is derived from it." },
+    );
+  }
+  const info = classifyChildCap(givenWrite ?? givenRead!);
+  const known = info.kind !== "unknown";
+  const writeCap = known ? (info.isWriteCap ? givenWrite : undefined) : givenWrite;
+  const readCap = known ? info.readCap : givenRead;
   return {
     name,
     ...(writeCap === undefined ? {} : { writeCap }),
-    ...(readCap === undefined ? (info.readCap === undefined ? {} : { readCap: info.readCap }) : { readCap }),
+    ...(readCap === undefined ? {} : { readCap }),
     metadata,
     kind: info.kind,
     ...(info.mutable === undefined ? {} : { mutable: info.mutable }),
@@ -290,11 +305,8 @@ class GridDirectory implements DirectoryHandle {
           forWrite: true,
         });
         const file = await openMutableFile({ ...this.o, cap: p.fileCap });
-        if (
-          map.best === undefined ||
-          file.seqnum !== map.best.header.seqnum ||
-          map.highestSeqnum !== file.seqnum
-        ) {
+        // The read must be of the version the map will test against; a newer one means a writer came in between.
+        if (map.best === undefined || file.seqnum !== map.best.header.seqnum) {
           throw new DirectoryError("TAHOE_ERR_DIRECTORY_BUSY", `${label(p)} changed while it was read`);
         }
         const unpacked = unpackDirectory(await file.readAll(undefined, this.o.signal), p);

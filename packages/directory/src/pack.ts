@@ -64,8 +64,30 @@ function childCapKey(salt: Uint8Array, writekey: Uint8Array): Buffer {
   return taggedPairHash(CAPKEY_TAG, salt, writekey, 16);
 }
 
+/**
+ * rwcapdata is a pure function of (writekey, write cap), and every edit repacks every child, so
+ * recent results are kept: an edit of a 1,000-entry directory then hashes only what changed.
+ * Bounded: the oldest are dropped past CACHE_LIMIT.
+ */
+const CACHE_LIMIT = 4096;
+const encrypted = new Map<string, Buffer>();
+const decrypted = new Map<string, string | undefined>();
+
+function remember<V>(cache: Map<string, V>, key: string, value: V): V {
+  if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value!);
+  cache.set(key, value);
+  return value;
+}
+
 /** _encrypt_rw_uri: salt (a hash of the write cap) ‖ AES-CTR(cap) ‖ MAC. */
 export function encryptChildWriteCap(writekey: Uint8Array, writeCap: string): Buffer {
+  const key = `${Buffer.from(writekey).toString("base64")} ${writeCap}`;
+  const hit = encrypted.get(key) ?? remember(encrypted, key, encryptUncached(writekey, writeCap));
+  // A copy: the cached bytes must not change under a caller that writes into its result.
+  return Buffer.from(hit);
+}
+
+function encryptUncached(writekey: Uint8Array, writeCap: string): Buffer {
   const plain = Buffer.from(writeCap, "utf8");
   const salt = taggedHash(SALT_TAG, plain, SALT_LENGTH);
   const key = childCapKey(salt, writekey);
@@ -85,6 +107,8 @@ export function decryptChildWriteCap(
       why: `its encrypted write cap is ${rwcapdata.length} bytes, shorter than salt and MAC (48)`,
     };
   }
+  const cacheKey = `${Buffer.from(writekey).toString("base64")} ${Buffer.from(rwcapdata).toString("base64")}`;
+  if (decrypted.has(cacheKey)) return { ok: true, writeCap: decrypted.get(cacheKey) };
   const salt = rwcapdata.subarray(0, SALT_LENGTH);
   const ct = rwcapdata.subarray(SALT_LENGTH, rwcapdata.length - MAC_LENGTH);
   const mac = rwcapdata.subarray(rwcapdata.length - MAC_LENGTH);
@@ -97,7 +121,7 @@ export function decryptChildWriteCap(
     };
   }
   const text = Buffer.from(aesCtr(key, ct)).toString("utf8").replace(/ +$/, "");
-  return { ok: true, writeCap: text === "" ? undefined : text };
+  return { ok: true, writeCap: remember(decrypted, cacheKey, text === "" ? undefined : text) };
 }
 
 function dirLabel(dirName: string | undefined, cap: DirectoryCap | undefined): string {
@@ -169,6 +193,28 @@ function childFields(
   return { ro: ro === undefined ? "" : stripForRo(ro, false), rw };
 }
 
+/** The metadata as JSON text; what JSON cannot hold (a function, NaN, Infinity) is refused with a coded error. */
+function storedMetadata(entry: DirectoryEntry, label: string): string {
+  const refuse = (why: string) =>
+    new DirectoryError(
+      "TAHOE_ERR_DIRECTORY_BAD_CHILD",
+      `${label}: the metadata of child ${JSON.stringify(entry.name)} ${why}`,
+      {
+        hint: "Metadata is a JSON object of strings, finite numbers, booleans, null, lists and objects.",
+      },
+    );
+  const metadata = entry.metadata ?? {};
+  if (metadata === null || typeof metadata !== "object" || Array.isArray(metadata))
+    throw refuse("is not an object");
+  let text: string;
+  try {
+    text = metadataJson(metadata);
+  } catch (error) {
+    throw refuse(`cannot be written as JSON: ${(error as Error).message}`);
+  }
+  return text;
+}
+
 /**
  * pack_children: the children sorted by NFC name (code point order), each
  * netstring(netstring(name) ‖ netstring(ro_uri) ‖ netstring(rwcapdata) ‖ netstring(metadata)).
@@ -198,7 +244,7 @@ export function packDirectory(
       netstring(name),
       netstring(ro),
       rwcapdata,
-      netstring(metadataJson(entry.metadata ?? {})),
+      netstring(storedMetadata(entry, label)),
     ]);
     byName.set(name, netstring(body));
   }
@@ -326,7 +372,8 @@ function unpackEntry(
   // An unknown cap in an immutable directory is implicitly marked imm. (unknown.py).
   let readCap = roField === "" ? undefined : roField;
   const info = classifyChildCap(writeCap ?? readCap ?? "");
-  if (writeCap === undefined && readCap === undefined) return fail("it has no cap");
+  // No cap we can see (an unknown write cap seen through a read cap, or none at all) is listed
+  // as an opaque unknown child, as Tahoe's UnknownNode(None, None).
   if (info.error !== undefined) return fail(`its cap does not parse: ${info.error}`);
   if (readCap !== undefined) {
     const roInfo = writeCap === undefined ? info : classifyChildCap(readCap);

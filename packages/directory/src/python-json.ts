@@ -10,9 +10,8 @@ const FLOAT_KEYS = new Set(["linkcrtime", "linkmotime", "ctime", "mtime"]);
 
 /** Python's float repr: shortest round-trip digits; scientific below 1e-4 and from 1e16. */
 export function pythonFloatRepr(value: number): string {
-  if (Number.isNaN(value)) return "NaN";
-  if (value === Number.POSITIVE_INFINITY) return "Infinity";
-  if (value === Number.NEGATIVE_INFINITY) return "-Infinity";
+  // Python writes NaN/Infinity, which no strict JSON reader takes back; directories never hold them.
+  if (!Number.isFinite(value)) throw new TypeError(`the number ${value} is not finite`);
   if (value === 0) return Object.is(value, -0) ? "-0.0" : "0.0";
   const [mantissa, exponentText] = value.toExponential().split("e") as [string, string];
   const exponent = Number(exponentText);

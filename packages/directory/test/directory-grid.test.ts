@@ -1,11 +1,15 @@
+import { generateMutableKeyPair, writekeyOf } from "@lafs/mutable";
+import { createMutableFile, openMutableFile } from "@lafs/storage-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   createDirectory,
   createImmutableDirectory,
   type DirectoryGridOptions,
   type DirectoryHandle,
+  directoryCapOfFileCap,
   isDirectoryError,
   openDirectory,
+  packDirectory,
   parseDirectoryCap,
   resolvePath,
 } from "../src/index.js";
@@ -116,6 +120,13 @@ describe("directories on 5 real storage servers", () => {
     expect(isDirectoryError(slash, "TAHOE_ERR_DIRECTORY_BAD_NAME")).toBe(true);
     expect((slash as Error).message).toContain("may not contain a slash");
     expect(await dir.list()).toEqual([]);
+    // A write cap in the read-only slot is refused (Tahoe's MustBeReadonlyError)...
+    const rwAsRo = await errorOf(dir.set("x", { readCap: SSK }));
+    expect(isDirectoryError(rwAsRo, "TAHOE_ERR_DIRECTORY_BAD_CHILD")).toBe(true);
+    // ...and a read cap given as the write cap is just a read cap, as set_uri makes it.
+    await dir.set("chk", { writeCap: CHK });
+    const chk = (await dir.get("chk"))!;
+    expect([chk.writeCap, chk.readCap, chk.kind, chk.mutable]).toEqual([undefined, CHK, "filenode", false]);
   });
 
   it("moves a child to another directory, and creates a directory with children", async () => {
@@ -214,5 +225,51 @@ describe("directories on 5 real storage servers", () => {
       resolvePath({ ...o, rootCap: root.writeCap, path: ["mid", "leaf", "f", "x"] }),
     );
     expect(isDirectoryError(notDir, "TAHOE_ERR_DIRECTORY_NOT_A_DIRECTORY")).toBe(true);
+  });
+
+  it("an edit keeps a damaged entry and an unknown cap byte for byte, and the damaged entry can be deleted", async () => {
+    const keys = generateMutableKeyPair();
+    const writekey = writekeyOf(keys.privateKeyDer);
+    const future = "x-tahoe-future-cap:abc123";
+    const packed = Buffer.from(
+      packDirectory(
+        [
+          { name: "damaged", writeCap: SSK, metadata: {}, kind: "filenode" },
+          { name: "future", writeCap: future, readCap: "x-future-ro:1", metadata: { k: 1 }, kind: "unknown" },
+          { name: "ok", readCap: CHK, metadata: {}, kind: "filenode" },
+        ],
+        writekey,
+      ),
+    );
+    // Damage the MAC of "damaged" (its rwcapdata ends 11 bytes before its entry's end: ",2:{},,").
+    const end = packed.indexOf(Buffer.from("2:{},,")) - 1;
+    packed[end - 3]! ^= 0x55;
+    const damagedEntry = packed.subarray(0, packed.indexOf(Buffer.from("2:{},,")) + 6);
+    const futureStart = packed.indexOf(Buffer.from("6:future,")) - 4;
+    const futureEntry = packed.subarray(futureStart, packed.indexOf(Buffer.from("ok,")) - 6);
+    const file = await createMutableFile({
+      ...o,
+      format: "SDMF",
+      contents: packed,
+      privateKey: keys.privateKeyDer,
+    });
+    const cap = directoryCapOfFileCap(file.writeCap);
+    const dir = await openDirectory({ ...o, cap });
+    const before = await dir.read();
+    expect(before.entries.map((e) => e.name)).toEqual(["future", "ok"]);
+    expect(before.problems.map((p) => [p.name, p.error.code])).toEqual([
+      ["damaged", "TAHOE_ERR_DIRECTORY_MALFORMED"],
+    ]);
+    expect(before.problems[0]!.error.message).toContain(cap.slice(0, 30));
+
+    await dir.set("new", { readCap: LIT });
+    const after = Buffer.from(await (await openMutableFile({ ...o, cap: file.readCap })).readAll());
+    expect(after.includes(damagedEntry)).toBe(true);
+    expect(after.includes(futureEntry)).toBe(true);
+    expect((await dir.list()).map((e) => e.name)).toEqual(["future", "new", "ok"]);
+    expect((await dir.get("future"))?.writeCap).toBe(future);
+
+    await dir.delete("damaged");
+    expect((await dir.read()).problems).toEqual([]);
   });
 });

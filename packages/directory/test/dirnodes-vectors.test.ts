@@ -1,4 +1,5 @@
-import { base32Decode } from "@lafs/crypto";
+import { base32Decode, base32Encode } from "@lafs/crypto";
+import { aesCtr, dataKeyOf, readkeyOf, storageIndexOfReadkey } from "@lafs/mutable";
 import { describe, expect, it } from "vitest";
 import {
   type DirectoryEntry,
@@ -86,6 +87,22 @@ describe("dirnodes.json", () => {
           expect(readOnlyDirectoryCap(cap)).toBe(c.dircap_ro);
           expect(verifyDirectoryCap(cap)).toBe(c.dircap_verify);
           expect(verifyDirectoryCap(parseDirectoryCap(c.dircap_ro!))).toBe(c.dircap_verify);
+        });
+
+        it("is the plaintext of the SDMF file whose ciphertext the vector lists (readkey, SI, datakey)", () => {
+          const v = c as DirnodeCase & {
+            readkey_b32: string;
+            storage_index_b32: string;
+            iv_b64: string;
+            datakey_b64: string;
+            ciphertext_b64: string;
+          };
+          const readkey = readkeyOf(writekey!);
+          expect(base32Encode(readkey)).toBe(v.readkey_b32);
+          expect(base32Encode(storageIndexOfReadkey(readkey))).toBe(v.storage_index_b32);
+          const datakey = dataKeyOf(Buffer.from(v.iv_b64, "base64"), readkey);
+          expect(Buffer.from(datakey).toString("base64")).toBe(v.datakey_b64);
+          expect(Buffer.from(aesCtr(datakey, packed)).toString("base64")).toBe(v.ciphertext_b64);
         });
 
         it("unpacks as the writer and as a read-only holder, exactly as Tahoe did", () => {
