@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from "node:crypto";
+import { createHash, generateKeyPairSync, randomBytes } from "node:crypto";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { base32Decode, base32Encode, taggedHash } from "@lafs/crypto";
@@ -219,5 +219,24 @@ describe("mutable files through tahoe put / tahoe get", { timeout: 60_000 }, () 
       expect(refused.stderr).toContain("read-only cap");
     }
     expect(sha((await read(ssk)).bytes)).toBe(sha(await readFile(second)));
+  });
+
+  it("put --mutable --private-key-path=PEM makes the file with that key: the cap follows from it", async () => {
+    const client = grid.dirs.client!;
+    const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048, publicExponent: 65537 });
+    const pem = join(grid.root, "key.pem");
+    await writeFile(pem, privateKey.export({ type: "pkcs8", format: "pem" }));
+    const der = privateKey.export({ type: "pkcs8", format: "der" });
+    const writekey = base32Encode(taggedHash("allmydata_mutable_privkey_to_writekey_v1", der, 16));
+    const file = join(grid.root, "keyed.bin");
+    await writeFile(file, randomBytes(1234));
+    const cap = (await tahoeOk(["-d", client, "put", "--mutable", `--private-key-path=${pem}`, file]))
+      .toString()
+      .trim();
+    expect(cap.startsWith(`URI:SSK:${writekey}:`)).toBe(true);
+    expect(sha((await read(cap)).bytes)).toBe(sha(await readFile(file)));
+    const withoutMutable = await tahoe(["-d", client, "put", `--private-key-path=${pem}`, file]);
+    expect(withoutMutable.code).toBe(2);
+    expect(withoutMutable.stderr).toContain("--private-key-path needs --mutable");
   });
 });

@@ -1,3 +1,4 @@
+import { createPrivateKey } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
 import { readFile, rm, stat } from "node:fs/promises";
 import { type IncomingMessage, request } from "node:http";
@@ -172,13 +173,45 @@ function formatOption(parsed: ParsedOptions): string | undefined {
  * it will be modified in-place, whether or not --mutable is specified"). The query carries
  * `mutable=true` and `format=` as Tahoe's CLI sends them.
  */
+/**
+ * `--private-key-path=PEM`: the key as Tahoe's CLI sends it, the PKCS#8 DER in URL-safe base64
+ * (`private-key=`); only with --mutable, as Tahoe ("Can only supply a private key for mutables").
+ */
+async function privateKeyArgument(
+  parsed: ParsedOptions,
+  context: CommandContext,
+): Promise<string | undefined> {
+  const given = param(parsed, "private-key-path");
+  if (given === undefined) return undefined;
+  if (!flag(parsed, "mutable")) {
+    throw new CliUsageError(
+      "--private-key-path needs --mutable: a private key is only for mutable files",
+      "Add --mutable (and --format=SDMF or MDMF), or leave --private-key-path out.",
+    );
+  }
+  const path = absolutePath(given, context.io.cwd, context.io.homeDir);
+  try {
+    const der = createPrivateKey(await readFile(path, "utf8")).export({ type: "pkcs8", format: "der" });
+    return Buffer.from(der).toString("base64url");
+  } catch (error) {
+    throw new CliTransferError(
+      "TAHOE_ERR_CLI_READ_FAILED",
+      `cannot read a PEM private key from ${quotePath(path)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      "Give a file holding a PEM-encoded RSA-2048 private key (-----BEGIN PRIVATE KEY-----).",
+      error,
+    );
+  }
+}
+
 async function putTarget(
   parsed: ParsedOptions,
   to: string | undefined,
+  privateKey: string | undefined,
   context: CommandContext,
 ): Promise<string> {
   const query: string[] = [];
   if (flag(parsed, "mutable")) query.push("mutable=true");
+  if (privateKey !== undefined) query.push(`private-key=${privateKey}`);
   const format = formatOption(parsed);
   if (format !== undefined) query.push(`format=${encodeURIComponent(format)}`);
   const search = query.length > 0 ? `?${query.join("&")}` : "";
@@ -205,7 +238,7 @@ async function put(parsed: ParsedOptions, context: CommandContext): Promise<numb
     );
   }
   const typed = parsed.args[0] ?? "-";
-  const target = await putTarget(parsed, parsed.args[1], context);
+  const target = await putTarget(parsed, parsed.args[1], await privateKeyArgument(parsed, context), context);
   const url = await nodeUrl(parsed, context);
   let body: Readable;
   let size: number | undefined;
@@ -313,6 +346,14 @@ export const putCommand: CliCommand = {
       name: "format",
       takesValue: true,
       help: "Create a file with the given format: SDMF and MDMF for mutable, CHK (default) for immutable. (case-insensitive)",
+    },
+    {
+      name: "private-key-path",
+      takesValue: true,
+      help:
+        "***Warning*** It is possible to use this option to spoil the normal security properties of mutable objects. " +
+        "For mutables only, this gives a file containing a PEM-encoded 2048 bit RSA private key to use as the signature key for the mutable. " +
+        "A single private key must not be used for more than one mutable.",
     },
   ],
   run: put,

@@ -65,6 +65,7 @@ export function createMutableOps(options: MutableOpsOptions): MutableOps {
           format: o.format,
           contents,
           size: o.size,
+          privateKey: o.privateKey,
         });
         log.info({ format: created.format }, "mutable file created");
         return { cap: created.writeCap };

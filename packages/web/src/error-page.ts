@@ -17,8 +17,9 @@ const STATUS_BY_CODE: [RegExp, number][] = [
   [/^TAHOE_ERR_UPLOAD_UNHAPPY$/, 503],
   [/^TAHOE_ERR_(IMMUTABLE_CAP|DOWNLOAD_CAP|MUTABLE_CAP)$/, 400],
   // A mutable file's writes: a read-only cap, an offset past the end, a body that is not the
-  // size its Content-Length said, are the request's fault; a body over the size cap is 413.
-  [/^TAHOE_ERR_MUTABLE_(READ_ONLY_CAP|UPDATE|ARGUMENT)$/, 400],
+  // size its Content-Length said, a private-key= that is no RSA-2048 key, are the request's
+  // fault; a body over the size cap is 413.
+  [/^TAHOE_ERR_MUTABLE_(READ_ONLY_CAP|UPDATE|ARGUMENT|KEY)$/, 400],
   [/^TAHOE_ERR_MUTABLE_TOO_LARGE$/, 413],
   // Another writer changed the file during this write (Tahoe's UncoordinatedWriteError): read it and retry.
   [/^TAHOE_ERR_MUTABLE_UNCOORDINATED_WRITE$/, 409],

@@ -41,14 +41,20 @@ export function uploadFormatOf(fields: Query): UploadFormat {
 }
 
 /**
- * Tahoe-LAFS's `private-key=` (a caller's own RSA key for a new mutable file) is not taken: a
- * 501 says so rather than making the file with another key than the caller chose.
+ * Tahoe-LAFS's `private-key=`: the caller's own RSA key for a new mutable file, the PKCS#8 DER in
+ * URL-safe base64 (what `tahoe put --private-key-path` sends). Undefined when absent; the node
+ * checks the key itself (2048 bits, RSA).
  */
-export function refusePrivateKey(fields: Query): void {
-  if (fields["private-key"] === undefined) return;
-  throw new WebError("TAHOE_ERR_WEB_NOT_SUPPORTED", 501, "private-key= is not supported by this node yet", {
-    hint: "Leave private-key= out: the node makes a fresh RSA-2048 key for each new mutable file.",
-  });
+export function privateKeyOf(fields: Query): Uint8Array | undefined {
+  const text = fields["private-key"]?.trim();
+  if (text === undefined) return undefined;
+  if (!/^[A-Za-z0-9_-]+={0,2}$/.test(text)) {
+    throw badRequest(
+      "private-key= is not URL-safe base64",
+      "Give the RSA-2048 private key as its PKCS#8 DER in URL-safe base64 (tahoe put --private-key-path does this).",
+    );
+  }
+  return new Uint8Array(Buffer.from(text, "base64url"));
 }
 
 /**

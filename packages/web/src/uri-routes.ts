@@ -15,10 +15,10 @@ import { parseRangeHeader } from "./range.js";
 import {
   badRequest,
   isTrue,
+  privateKeyOf,
   putBody,
   type Query,
   queryOf,
-  refusePrivateKey,
   type UploadFormat,
   uploadFormatOf,
 } from "./request-args.js";
@@ -47,7 +47,7 @@ function store(
   node: WebNode,
   format: UploadFormat,
   body: AsyncIterable<Uint8Array>,
-  options: WebUploadOptions,
+  options: WebUploadOptions & { privateKey?: Uint8Array },
 ): Promise<{ cap: string }> {
   return format === "CHK" ? node.upload(body, options) : node.createMutable(body, { ...options, format });
 }
@@ -91,9 +91,15 @@ export function registerUriRoutes(
     checkUriT("PUT", query.t);
     if (query.t?.trim() === "mkdir") return directories.mkdirUnlinked(request, reply, "mkdir");
     const format = uploadFormatOf(query);
-    if (format !== "CHK") refusePrivateKey(query);
+    // Tahoe's PUTUnlinkedSSK takes the caller's key; its CHK upload ignores the argument.
+    const privateKey = format === "CHK" ? undefined : privateKeyOf(query);
     const { body, options } = putBody(request, reply, limits);
-    const { cap } = await store(node, format, body, options);
+    const { cap } = await store(
+      node,
+      format,
+      body,
+      privateKey === undefined ? options : { ...options, privateKey },
+    );
     return reply.code(200).type("text/plain; charset=utf-8").send(cap);
   });
 

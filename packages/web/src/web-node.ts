@@ -115,10 +115,13 @@ export interface WebNode {
    */
   upload(body: AsyncIterable<Uint8Array>, options: WebUploadOptions): Promise<{ cap: string }>;
   openDownload(cap: string, options: { signal: AbortSignal }): Promise<WebDownload>;
-  /** Creates a mutable file (new RSA key, seqnum 1) holding the body; answers its write cap. */
+  /**
+   * Creates a mutable file (seqnum 1) holding the body; answers its write cap. The RSA key is new,
+   * or the caller's (`privateKey`, PKCS#8 DER: Tahoe's `private-key=`).
+   */
   createMutable(
     body: AsyncIterable<Uint8Array>,
-    options: WebUploadOptions & { format: WebMutableFormat },
+    options: WebUploadOptions & { format: WebMutableFormat; privateKey?: Uint8Array | undefined },
   ): Promise<{ cap: string }>;
   /** Opens a mutable file by its write or read cap (TahoeErrors for a verify cap or too few shares). */
   openMutable(cap: string, options: { signal: AbortSignal }): Promise<WebMutableFile>;

@@ -72,11 +72,29 @@ describe("creating mutable files", () => {
     ]);
   });
 
-  it("refuses Tahoe's private-key= with a 501 instead of making the file with another key", async () => {
-    const res = await app.inject({ method: "PUT", url: "/uri?format=SDMF&private-key=abc", payload: "x" });
-    expect(res.statusCode).toBe(501);
-    expect(res.body).toContain("private-key= is not supported");
-    expect(node.mutableWrites).toEqual([]);
+  it("passes Tahoe's private-key= (URL-safe base64 of PKCS#8 DER) to the node; refuses what is not base64", async () => {
+    const key = Buffer.from([0x30, 0x82, 0xff, 0xfe, 0x01]);
+    const given: (Uint8Array | undefined)[] = [];
+    const create = node.createMutable;
+    node.createMutable = (body, options) => {
+      given.push(options.privateKey);
+      return create(body, options);
+    };
+    const ok = await app.inject({
+      method: "PUT",
+      url: `/uri?format=SDMF&private-key=${key.toString("base64url")}=`,
+      payload: "x",
+    });
+    expect(ok.statusCode).toBe(200);
+    expect(given).toEqual([new Uint8Array(key)]);
+    const bad = await app.inject({
+      method: "PUT",
+      url: "/uri?mutable=true&private-key=a%2Bb%2F",
+      payload: "x",
+    });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.body).toContain("private-key= is not URL-safe base64");
+    expect(node.mutableWrites).toHaveLength(1);
   });
 
   it("POST /uri?t=upload with format or mutable in the query or the form", async () => {
