@@ -1,7 +1,18 @@
+import { addAliasCommand, createAliasCommand, listAliasesCommand } from "./alias-commands.js";
 import type { CliCommand } from "./command.js";
 import { logsCommand, statusCommand, stopCommand } from "./control-commands.js";
+import { cpCommand } from "./cp-command.js";
 import { createClientCommand, createIntroducerCommand, createNodeCommand } from "./create-commands.js";
 import { debugCommand } from "./debug-commands.js";
+import {
+  lnCommand,
+  lsCommand,
+  manifestCommand,
+  mkdirCommand,
+  mvCommand,
+  rmCommand,
+  unlinkCommand,
+} from "./dir-commands.js";
 import { gridCommand } from "./grid-command.js";
 import { getCommand, putCommand } from "./put-get-commands.js";
 import { runCommand } from "./run-command.js";
@@ -21,8 +32,19 @@ export const COMMANDS: readonly CliCommand[] = [
   statusCommand,
   logsCommand,
   debugCommand,
+  addAliasCommand,
+  createAliasCommand,
+  listAliasesCommand,
+  lsCommand,
+  mkdirCommand,
   putCommand,
   getCommand,
+  cpCommand,
+  lnCommand,
+  mvCommand,
+  unlinkCommand,
+  rmCommand,
+  manifestCommand,
   webopenCommand,
 ];
 

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { TahoeError } from "@lafs/interface";
+import { type GridPath, gridPathUrl, readAliases, resolveGridPath } from "./aliases.js";
 import type { CliCommand, CommandContext } from "./command.js";
 import { flag, type OptionSpec, type ParsedOptions, param } from "./option-parser.js";
 import { absolutePath, quotePath } from "./paths.js";
@@ -22,14 +23,14 @@ export type CliTransferErrorCode =
   | "TAHOE_ERR_CLI_READ_FAILED"
   | "TAHOE_ERR_CLI_WRITE_FAILED";
 
-class CliTransferError extends TahoeError {
+export class CliTransferError extends TahoeError {
   declare readonly code: CliTransferErrorCode;
   constructor(code: CliTransferErrorCode, message: string, hint: string, cause?: unknown) {
     super(code, message, { hint, cause });
   }
 }
 
-const NODE_URL_OPTION = (context: { defaultNodeDir: string }): OptionSpec => ({
+export const NODE_URL_OPTION = (context: { defaultNodeDir: string }): OptionSpec => ({
   name: "node-url",
   short: "u",
   takesValue: true,
@@ -54,7 +55,7 @@ function checkNodeUrl(text: string, where: string): URL {
   return url;
 }
 
-function nodeDirectory(context: CommandContext): string {
+export function nodeDirectory(context: CommandContext): string {
   const { io, global } = context;
   return global.nodeDirectory !== undefined
     ? absolutePath(global.nodeDirectory, io.cwd, io.homeDir)
@@ -65,7 +66,7 @@ function nodeDirectory(context: CommandContext): string {
  * `Authorization: tahoe-bearer TOKEN` from BASEDIR/private/api_auth_token when this user can read it:
  * what a node with web.upload-authority = private asks of uploads. Absent otherwise.
  */
-async function uploadAuthorization(context: CommandContext): Promise<Record<string, string>> {
+export async function uploadAuthorization(context: CommandContext): Promise<Record<string, string>> {
   try {
     const token = (await readFile(join(nodeDirectory(context), "private", "api_auth_token"), "utf8")).trim();
     return token === "" ? {} : { authorization: `tahoe-bearer ${token}` };
@@ -75,7 +76,7 @@ async function uploadAuthorization(context: CommandContext): Promise<Record<stri
 }
 
 /** --node-url, else the node.url of -d/--node-directory, else of ~/.tahoe. */
-async function nodeUrl(parsed: ParsedOptions, context: CommandContext): Promise<URL> {
+export async function nodeUrl(parsed: ParsedOptions, context: CommandContext): Promise<URL> {
   const given = param(parsed, "node-url");
   if (given !== undefined) return checkNodeUrl(given, "--node-url");
   const { io, global } = context;
@@ -98,14 +99,14 @@ async function nodeUrl(parsed: ParsedOptions, context: CommandContext): Promise<
   return checkNodeUrl(text.trim(), quotePath(file));
 }
 
-async function readBody(res: IncomingMessage): Promise<string> {
+export async function readBody(res: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of res) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString("utf8");
 }
 
 /** The node's error page as one line: its text/plain body, or the status line. */
-async function httpError(res: IncomingMessage, what: string): Promise<CliTransferError> {
+export async function httpError(res: IncomingMessage, what: string): Promise<CliTransferError> {
   // The node's text error page starts with its own "Error NNN:", said once already here.
   const body = (await readBody(res).catch(() => "")).trim().replace(/^Error \d+:\s*/, "");
   const detail = body.length > 0 && body.length < 4000 ? body : (res.statusMessage ?? "");
@@ -116,7 +117,7 @@ async function httpError(res: IncomingMessage, what: string): Promise<CliTransfe
   );
 }
 
-function send(
+export function send(
   url: URL,
   method: string,
   body: Readable | undefined,
@@ -142,13 +143,13 @@ function send(
   });
 }
 
-function progressFor(context: CommandContext, total: number | undefined): Progress | undefined {
+export function progressFor(context: CommandContext, total: number | undefined): Progress | undefined {
   // Only a person watching a terminal wants the bar; pipes and logs get the result alone.
   if (context.global.quiet || process.stderr.isTTY !== true) return undefined;
   return createProgress((text) => context.err(text), total);
 }
 
-function counted(stream: Readable, progress: Progress | undefined): Readable {
+export function counted(stream: Readable, progress: Progress | undefined): Readable {
   if (progress !== undefined) stream.on("data", (chunk: Buffer) => progress.add(chunk.length));
   return stream;
 }
@@ -202,7 +203,12 @@ async function privateKeyArgument(
   }
 }
 
-function putTarget(parsed: ParsedOptions, to: string | undefined, privateKey: string | undefined): string {
+async function putTarget(
+  parsed: ParsedOptions,
+  to: string | undefined,
+  privateKey: string | undefined,
+  context: CommandContext,
+): Promise<string> {
   const query: string[] = [];
   if (flag(parsed, "mutable")) query.push("mutable=true");
   if (privateKey !== undefined) query.push(`private-key=${privateKey}`);
@@ -210,25 +216,29 @@ function putTarget(parsed: ParsedOptions, to: string | undefined, privateKey: st
   if (format !== undefined) query.push(`format=${encodeURIComponent(format)}`);
   const search = query.length > 0 ? `?${query.join("&")}` : "";
   if (to === undefined) return `uri${search}`;
-  if (!to.startsWith("URI:")) {
+  // Tahoe's put: a bare mutable write cap is overwritten in place; anything else is ALIAS:path.
+  if (to.startsWith("URI:SSK:") || to.startsWith("URI:MDMF:"))
+    return `uri/${encodeURIComponent(to)}${search}`;
+  const target = resolveGridPath(to, await readAliases(nodeDirectory(context))) as GridPath;
+  if (target.path.startsWith("/")) {
     throw new CliUsageError(
-      `'${to}' is not a cap: this tahoe put writes to a mutable file's write cap, not to an alias or path yet`,
-      "tahoe put FILE uploads a new file and prints its cap; tahoe put FILE URI:SSK:... (or URI:MDMF:...) replaces a mutable file's contents.",
+      "The remote filename must not start with a slash",
+      `Please try again, perhaps with '${to.replace("/", "")}'`,
     );
   }
-  // A read-only or immutable cap goes to the node too: its answer says which cap is needed.
-  return `uri/${encodeURIComponent(to)}${search}`;
+  // A directory cap alone gets a trailing '/', as Tahoe sends it: the node then names nothing.
+  return `${gridPathUrl(target)}${target.path === "" ? "/" : ""}${search}`;
 }
 
 async function put(parsed: ParsedOptions, context: CommandContext): Promise<number> {
   if (parsed.args.length > 2) {
     throw new CliUsageError(
-      `Wrong number of arguments: expected at most FILE and a write cap, got ${parsed.args.length}.`,
-      "tahoe put [FILE|-] [WRITECAP]: one file, from stdin with '-' or nothing; a mutable file's write cap to replace its contents.",
+      `Wrong number of arguments: expected at most FILE and a target, got ${parsed.args.length}.`,
+      "tahoe put [FILE|-] [ALIAS:path|WRITECAP]: one file, from stdin with '-' or nothing; where to link it, or a mutable file's write cap to replace its contents.",
     );
   }
   const typed = parsed.args[0] ?? "-";
-  const target = putTarget(parsed, parsed.args[1], await privateKeyArgument(parsed, context));
+  const target = await putTarget(parsed, parsed.args[1], await privateKeyArgument(parsed, context), context);
   const url = await nodeUrl(parsed, context);
   let body: Readable;
   let size: number | undefined;
@@ -274,15 +284,10 @@ async function get(parsed: ParsedOptions, context: CommandContext): Promise<numb
       "tahoe get URI:CHK:... [FILE|-]: without FILE, or with '-', the file goes to stdout.",
     );
   }
-  if (!cap.startsWith("URI:")) {
-    throw new CliUsageError(
-      `'${cap}' is not a cap`,
-      "Give the cap tahoe put printed: URI:CHK:..., URI:LIT:..., or a mutable file's URI:SSK:/URI:MDMF: (or its -RO read cap); aliases need directories, not there yet.",
-    );
-  }
+  const source = resolveGridPath(cap, await readAliases(nodeDirectory(context))) as GridPath;
   const url = await nodeUrl(parsed, context);
-  const res = await send(new URL(`uri/${encodeURIComponent(cap)}`, url), "GET", undefined, {});
-  if (res.statusCode !== 200) throw await httpError(res, "downloading the file");
+  const res = await send(new URL(gridPathUrl(source), url), "GET", undefined, {});
+  if (res.statusCode !== 200) throw await httpError(res, `downloading ${cap}`);
   const length = Number(res.headers["content-length"]);
   if (target === undefined || target === "-") {
     await pipeline(res, process.stdout as Writable, { end: false });
@@ -320,12 +325,13 @@ export const putCommand: CliCommand = {
   name: "put",
   group: "Using the filesystem",
   summary: "Upload a file into the grid.",
-  synopsis: "[options] [FROMFILE|-] [WRITECAP]",
+  synopsis: "[options] [FROMFILE|-] [TOPATH|WRITECAP]",
   description:
     "Upload FROMFILE (or stdin, with '-' or no argument) to the grid through the node's web API " +
     "and print its cap (URI:CHK:... or URI:LIT:... for 55 bytes or less). With --mutable or " +
     "--format=SDMF|MDMF the new file is mutable and its write cap (URI:SSK:... or URI:MDMF:...) is " +
-    "printed. With WRITECAP, the mutable file it names is modified in place, whether or not " +
+    "printed. With TOPATH (ALIAS:path, DIRCAP:./path, or a path under the 'tahoe' alias) the file is " +
+    "linked there, intermediate directories created. With WRITECAP, the mutable file it names is modified in place, whether or not " +
     "--mutable is given. The node is found through BASEDIR/node.url, or --node-url. A progress bar " +
     "is shown when stderr is a terminal.",
   options: (context) => [
@@ -357,9 +363,9 @@ export const getCommand: CliCommand = {
   name: "get",
   group: "Using the filesystem",
   summary: "Retrieve a file from the grid.",
-  synopsis: "[options] CAP [LOCAL_FILE|-]",
+  synopsis: "[options] REMOTE_FILE [LOCAL_FILE|-]",
   description:
-    "Download the file CAP names (immutable, or the newest version of a mutable file) and write it to LOCAL_FILE, or to stdout without one or with '-'. " +
+    "Download the file REMOTE_FILE names (a cap, ALIAS:path, DIRCAP:./path or a path under the 'tahoe' alias; immutable, or the newest version of a mutable file) and write it to LOCAL_FILE, or to stdout without one or with '-'. " +
     "Every block is verified against the cap; a failed download leaves no partial LOCAL_FILE. " +
     "The node is found through BASEDIR/node.url, or --node-url.",
   options: (context) => [NODE_URL_OPTION(context)],

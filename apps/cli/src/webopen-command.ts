@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { readFile, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { TahoeError } from "@lafs/interface";
+import { type GridPath, gridPathUrl, readAliases, resolveGridPath } from "./aliases.js";
 import type { CliCommand, CommandContext } from "./command.js";
 import { flag, type ParsedOptions } from "./option-parser.js";
 import { absolutePath, quotePath } from "./paths.js";
@@ -95,15 +96,21 @@ function openInBrowser(url: string): Promise<void> {
 }
 
 async function webopen(parsed: ParsedOptions, context: CommandContext): Promise<number> {
-  if (parsed.args.length > 0) {
+  if (parsed.args.length > 1) {
     throw new CliUsageError(
-      `Wrong number of arguments: tahoe webopen takes none, got ${parsed.args.length}.`,
-      "Give the node directory with -d NODEDIR; aliases need directories, which lafs-ts does not have yet.",
+      `Wrong number of arguments: tahoe webopen takes at most one PATH, got ${parsed.args.length}.`,
+      "tahoe webopen [ALIAS:path]: the welcome page, or a directory's or file's page.",
     );
   }
   const basedir = basedirOf(context);
   const nodeUrl = await readNodeUrl(basedir);
   let url = nodeUrl.href;
+  const typed = parsed.args[0];
+  if (typed !== undefined) {
+    // Tahoe's webopen: the alias's directory (or the path under it) on the node's web UI.
+    const target = resolveGridPath(typed, await readAliases(basedir)) as GridPath;
+    url = new URL(gridPathUrl(target), nodeUrl).href;
+  }
   if (flag(parsed, "control-panel")) {
     if (!(await hasPrivateDirectory(basedir))) {
       throw new WebopenError(
@@ -129,9 +136,9 @@ export const webopenCommand: CliCommand = {
   name: "webopen",
   group: "Using the filesystem",
   summary: "Open the welcome page or control panel in a browser.",
-  synopsis: "[options]",
+  synopsis: "[options] [ALIAS:PATH]",
   description:
-    "Open the node's welcome page (found through BASEDIR/node.url) in the desktop's browser " +
+    "With ALIAS:PATH (or a path under the 'tahoe' alias), open that directory's or file's page. Otherwise open the node's welcome page (found through BASEDIR/node.url) in the desktop's browser " +
     "(xdg-open, open or start). With --control-panel, write a fresh secret into " +
     "BASEDIR/private/web.secret and open the control panel at node.url/control/SECRET/ instead: " +
     "an earlier panel URL stops working at once. That needs the node's own directory, with private/. " +

@@ -183,7 +183,7 @@ describe("tahoe put, mutable files", () => {
     expect(got.code).toBe(0);
   });
 
-  it("refuses a bad --format, a target that is not a cap, and three arguments, before any request", async () => {
+  it("refuses a bad --format, an unknown alias, and three arguments, before any request", async () => {
     sandbox = makeSandbox();
     fake = freshFake();
     writeFileSync(join(sandbox.cwd, "a"), "first");
@@ -191,11 +191,13 @@ describe("tahoe put, mutable files", () => {
     expect(format.code).toBe(2);
     expect(format.stderr).toContain("XDMF is an invalid format");
     const alias = await sandbox.run(["put", `--node-url=${fake.url}`, "a", "tahoe:foo"]);
-    expect(alias.code).toBe(2);
-    expect(alias.stderr).toContain("'tahoe:foo' is not a cap");
+    expect(alias.code).toBe(1);
+    expect(alias.stderr).toContain(
+      "Unknown alias 'tahoe', please create it with 'tahoe add-alias' or 'tahoe create-alias'.",
+    );
     const three = await sandbox.run(["put", `--node-url=${fake.url}`, "a", "URI:SSK:a:b", "c"]);
     expect(three.code).toBe(2);
-    expect(three.stderr).toContain("expected at most FILE and a write cap, got 3");
+    expect(three.stderr).toContain("expected at most FILE and a target, got 3");
     expect(fake.uploads).toHaveLength(0);
   });
 });
@@ -234,11 +236,11 @@ describe("tahoe get", () => {
     expect(existsSync(join(sandbox.cwd, "out"))).toBe(false);
   });
 
-  it("refuses what is not a cap, and extra arguments, as usage errors", async () => {
+  it("refuses an unknown alias, and extra arguments", async () => {
     sandbox = makeSandbox();
     const notCap = await sandbox.run(["get", "--node-url=http://127.0.0.1:1/", "alias:file"]);
-    expect(notCap.code).toBe(2);
-    expect(notCap.stderr).toContain("'alias:file' is not a cap");
+    expect(notCap.code).toBe(1);
+    expect(notCap.stderr).toContain("Unknown alias 'alias'");
     const extra = await sandbox.run(["get", "--node-url=http://127.0.0.1:1/", "URI:LIT:", "a", "b"]);
     expect(extra.code).toBe(2);
     expect(extra.stderr).toContain("expected CAP and an optional FILE, got 3");

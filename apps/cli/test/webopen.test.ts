@@ -21,6 +21,18 @@ describe("tahoe webopen", () => {
     expect(res).toMatchObject({ code: 0, stdout: "http://127.0.0.1:3456/\n" });
   });
 
+  it("--print ALIAS:path prints that directory's page, each name percent-encoded", async () => {
+    writeFileSync(join(nodedir, "node.url"), "http://127.0.0.1:3456/\n");
+    mkdirSync(join(nodedir, "private"), { recursive: true });
+    const dircap = "URI:DIR2:hcxfasxcqka3nsf6auf43p6t5a:opjsiuw2ony7eaz42dyq2cwbcesceososexyeupg4pdk3gpt22ca";
+    expect((await sandbox.run(["-d", nodedir, "add-alias", "home", dircap])).code).toBe(0);
+    const res = await sandbox.run(["-d", nodedir, "webopen", "--print", "home:photos/été"]);
+    expect(res.stdout).toBe(`http://127.0.0.1:3456/uri/${encodeURIComponent(dircap)}/photos/%C3%A9t%C3%A9\n`);
+    const unknown = await sandbox.run(["-d", nodedir, "webopen", "--print", "nope:x"]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain("Unknown alias 'nope'");
+  });
+
   it("--control-panel --print writes a fresh secret (0600) each time and prints the panel's URL", async () => {
     writeFileSync(join(nodedir, "node.url"), "http://127.0.0.1:3456/\n");
     mkdirSync(join(nodedir, "private"), { mode: 0o700 });

@@ -22,6 +22,7 @@ import {
   type WebTorStatus,
   type WebUploadOptions,
 } from "@lafs/web";
+import { createDirectoryOps } from "./directory-ops.js";
 import type { GridClients } from "./grid-clients.js";
 import { createMutableOps } from "./mutable-ops.js";
 import { nodeSpoolPrefix } from "./spool-cleanup.js";
@@ -358,6 +359,15 @@ export function createWebNode(options: WebNodeOptions): NodeWebNode {
     ...mutable,
 
     transfers: () => transfers.list(),
+
+    directories: createDirectoryOps({
+      leaseSecret: options.leaseSecret,
+      convergenceSecret: options.convergenceSecret,
+      encoding: options.encoding,
+      writeServers: mutableWriteServers,
+      readServers: () => options.clients.uploadServers(),
+      logger: log,
+    }),
 
     async abortUploads() {
       const entries = [...inFlight];

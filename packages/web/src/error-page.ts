@@ -32,6 +32,10 @@ const STATUS_BY_CODE: [RegExp, number][] = [
   // than their hashes promise (a lying uploader) leave the file as unrecoverable.
   [/^TAHOE_ERR_((DOWNLOAD|IMMUTABLE)_NOT_ENOUGH_SHARES|IMMUTABLE_CRYPTTEXT_HASH)$/, 410],
   [/_ABORTED$/, 503],
+  // Directories (@lafs/directory): Tahoe's 404 for a missing child, 409 for replace=false, 400 for the rest of the caller's mistakes.
+  [/^TAHOE_ERR_DIRECTORY_NO_SUCH_CHILD$/, 404],
+  [/^TAHOE_ERR_DIRECTORY_EXISTS$/, 409],
+  [/^TAHOE_ERR_DIRECTORY_(NOT_A_DIRECTORY|READ_ONLY|BAD_NAME|NOT_DEEP_IMMUTABLE|BAD_CAP|CAP)$/, 400],
   // The body did not match its Content-Length: the client's doing.
   [/^TAHOE_ERR_NODE_UPLOAD_TRUNCATED$/, 400],
 ];

@@ -17,7 +17,8 @@ export type WebErrorCode =
   | "TAHOE_ERR_WEB_URL_TOO_LONG"
   | "TAHOE_ERR_WEB_TIMEOUT"
   | "TAHOE_ERR_WEB_NOT_SUPPORTED"
-  | "TAHOE_ERR_WEB_NOT_WRITABLE";
+  | "TAHOE_ERR_WEB_NOT_WRITABLE"
+  | "TAHOE_ERR_WEB_CONFLICT";
 
 /** An error of the web front; `status` is the HTTP status its error page is sent with. */
 export class WebError extends TahoeError {

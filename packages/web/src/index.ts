@@ -24,11 +24,16 @@ export {
 export { secretEquals, type UploadAuthority } from "./upload-authority.js";
 export type {
   WebCorruptShare,
+  WebDirectories,
+  WebDirectory,
+  WebDirectoryChild,
+  WebDirectoryEntry,
   WebDownload,
   WebMutableFile,
   WebMutableFormat,
   WebNode,
   WebNodeStatus,
+  WebReplace,
   WebServerInfo,
   WebStorageReport,
   WebTorStatus,

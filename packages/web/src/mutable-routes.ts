@@ -1,6 +1,7 @@
 import { formatMutableCap, type MutableCap } from "@lafs/mutable";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { parseFileCap } from "./caps.js";
+import { isDirectoryCapText } from "./directory-json.js";
 import { abortOnClose } from "./disconnect.js";
 import { WebError } from "./errors.js";
 import { badRequest, putBody, queryOf } from "./request-args.js";
@@ -8,6 +9,8 @@ import { assertMayUpload, type UploadAuthority } from "./upload-authority.js";
 import { uploadFromForm } from "./upload-form.js";
 import type { BodyLimits } from "./upload-source.js";
 import type { WebNode } from "./web-node.js";
+
+type DirectoryHandler = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
 
 function notWritable(message: string, hint: string): WebError {
   return new WebError("TAHOE_ERR_WEB_NOT_WRITABLE", 400, message, { hint });
@@ -72,8 +75,10 @@ export function registerMutableWriteRoutes(
   node: WebNode,
   limits: BodyLimits,
   uploadAuthority?: UploadAuthority,
+  directories?: { put: DirectoryHandler; post: DirectoryHandler },
 ): void {
   app.put<{ Params: { cap: string } }>("/uri/:cap", async (request, reply) => {
+    if (directories && isDirectoryCapText(request.params.cap)) return directories.put(request, reply);
     await assertMayUpload(request, uploadAuthority);
     const query = queryOf(request);
     const t = (query.t ?? "").trim();
@@ -101,6 +106,7 @@ export function registerMutableWriteRoutes(
   });
 
   app.post<{ Params: { cap: string } }>("/uri/:cap", async (request, reply) => {
+    if (directories && isDirectoryCapText(request.params.cap)) return directories.post(request, reply);
     await assertMayUpload(request, uploadAuthority);
     const query = queryOf(request);
     const t = (query.t ?? "").trim();

@@ -62,6 +62,7 @@ export interface FormUploadOptions {
   limits: BodyLimits;
   /** Checks the fields seen so far once the 'file' part starts; throws to refuse. */
   beforeFile?: (fields: FormFields) => void;
+  /** `filename` is the file part's own name, which a directory upload links it under by default. */
   upload: (body: AsyncIterable<Uint8Array>, filename?: string) => Promise<{ cap: string }>;
 }
 

@@ -4,6 +4,8 @@ import { isTahoeError, type Logger } from "@lafs/interface";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { fileNodeJson, mutableFileNodeJson, parseFileCap } from "./caps.js";
 import { attachmentDisposition, contentTypeFor } from "./content-type.js";
+import { isDirectoryCapText } from "./directory-json.js";
+import { createDirectoryHandlers, registerDirectoryRoutes } from "./directory-routes.js";
 import { abortOnClose } from "./disconnect.js";
 import { WebError } from "./errors.js";
 import { fileInfoPage } from "./file-info-page.js";
@@ -28,26 +30,11 @@ import type { WebDownload, WebNode, WebUploadOptions } from "./web-node.js";
 const URI_T_VALUES = "/uri accepts only PUT, PUT?t=mkdir, POST?t=upload, and POST?t=mkdir";
 const MKDIR_T_VALUES = new Set(["mkdir", "mkdir-with-children", "mkdir-immutable"]);
 
-/**
- * Tahoe-LAFS's directory calls are valid requests this node cannot serve yet: 501 (the server
- * lacks the function), not 400 (the client did nothing wrong), and never a file upload.
- */
-function directoriesNotSupported(method: string, t: string): WebError {
-  return new WebError(
-    "TAHOE_ERR_WEB_NOT_SUPPORTED",
-    501,
-    `${method} /uri?t=${t} creates a directory; directories are not supported by this node yet`,
-    { hint: "Upload files with PUT /uri or POST /uri?t=upload and keep their caps; directories come later." },
-  );
-}
-
-/** Refuses a t= that /uri does not implement: 501 for the directory calls, 400 for the rest. */
+/** Refuses a t= that /uri does not implement; the mkdir calls go to the directory handlers. */
 function checkUriT(method: "PUT" | "POST", t: string | undefined): void {
   const value = (t ?? "").trim();
   if (value === "" || (method === "POST" && value === "upload")) return;
-  if (MKDIR_T_VALUES.has(value) && (method === "POST" || value === "mkdir")) {
-    throw directoriesNotSupported(method, value);
-  }
+  if (MKDIR_T_VALUES.has(value) && (method === "POST" || value === "mkdir")) return;
   throw badRequest(
     `unknown t=${value} for ${method} /uri: ${URI_T_VALUES}`,
     "Leave t= out of PUT /uri to upload a file.",
@@ -126,10 +113,17 @@ export function registerUriRoutes(
   logger: Logger,
   uploadAuthority?: UploadAuthority,
 ): void {
+  const directories = createDirectoryHandlers(
+    node,
+    limits,
+    (request, reply, cap, name) => download(request, reply, cap, name),
+    uploadAuthority,
+  );
   app.put("/uri", async (request, reply) => {
     await assertMayUpload(request, uploadAuthority);
     const query = queryOf(request);
     checkUriT("PUT", query.t);
+    if (query.t?.trim() === "mkdir") return directories.mkdirUnlinked(request, reply, "mkdir");
     const format = uploadFormatOf(query);
     // Tahoe's PUTUnlinkedSSK takes the caller's key; its CHK upload ignores the argument.
     const privateKey = format === "CHK" ? undefined : privateKeyOf(query);
@@ -148,6 +142,8 @@ export function registerUriRoutes(
     const query = queryOf(request);
     // A t= in the query is refused before the body is read; one in the form, when it is seen.
     if (query.t !== undefined) checkUriT("POST", query.t === "" ? "upload" : query.t);
+    const t = query.t?.trim() ?? "";
+    if (MKDIR_T_VALUES.has(t)) return directories.mkdirUnlinked(request, reply, t);
     if (!request.isMultipart()) {
       throw badRequest(
         "POST /uri needs a multipart/form-data body with a 'file' field",
@@ -174,6 +170,8 @@ export function registerUriRoutes(
       upload: (body, name) => store(node, format, body, name === undefined ? { signal } : { signal, name }),
     });
     if (cap === undefined) {
+      // The welcome page's mkdir form sends t=mkdir as a field.
+      if (fields.t?.trim() === "mkdir") return directories.mkdirUnlinked(request, reply, "mkdir");
       checkUriT("POST", fields.t ?? "");
       throw badRequest("the form has no 'file' field", "Choose a file in the form's 'file' field.");
     }
@@ -195,6 +193,7 @@ export function registerUriRoutes(
   });
 
   const download = async (request: FastifyRequest, reply: FastifyReply, capText: string, name?: string) => {
+    if (name === undefined && isDirectoryCapText(capText)) return directories.get(request, reply);
     const query = queryOf(request);
     const parsed = parseFileCap(capText);
     if (query.t !== undefined && query.t !== "" && query.t !== "json" && query.t !== "info") {
@@ -306,7 +305,8 @@ export function registerUriRoutes(
     return reply.send(body);
   };
 
-  registerMutableWriteRoutes(app, node, limits, uploadAuthority);
+  registerMutableWriteRoutes(app, node, limits, uploadAuthority, directories);
+  registerDirectoryRoutes(app, directories);
   app.get<{ Params: { cap: string } }>("/uri/:cap", (request, reply) =>
     download(request, reply, request.params.cap),
   );

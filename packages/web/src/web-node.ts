@@ -147,4 +147,64 @@ export interface WebNode {
   ): Promise<{ cap: string }>;
   /** Running and recent uploads and downloads for /status (a TransferLog's list); none when absent. */
   transfers?(): WebTransfer[];
+  /** Directories (@lafs/directory); absent on a node without them. */
+  directories?: WebDirectories | undefined;
+}
+
+/** A directory entry as the node's directory layer gives it (@lafs/directory's DirectoryEntry). */
+export interface WebDirectoryEntry {
+  readonly name: string;
+  readonly writeCap?: string | undefined;
+  readonly readCap?: string | undefined;
+  readonly metadata: Record<string, unknown>;
+  readonly kind: "dirnode" | "filenode" | "unknown";
+  readonly mutable?: boolean | undefined;
+}
+
+/** What a caller links: a cap or two, and metadata (Tahoe's set_uri / set_children). */
+export interface WebDirectoryChild {
+  readonly writeCap?: string | undefined;
+  readonly readCap?: string | undefined;
+  readonly metadata?: Record<string, unknown> | undefined;
+}
+
+/** Tahoe-LAFS's `replace=`: true (the default), false (409 when the name exists), or only-files. */
+export type WebReplace = boolean | "only-files";
+
+/**
+ * An opened directory (@lafs/directory's DirectoryHandle): every edit is a read-modify-publish
+ * loop in the node, so two writers never lose an entry. TahoeErrors TAHOE_ERR_DIRECTORY_* for a
+ * missing child, an existing name, a read-only directory.
+ */
+export interface WebDirectory {
+  readonly cap: string;
+  readonly readCap: string;
+  /** Undefined for DIR2-LIT, which has none. */
+  readonly verifyCap: string | undefined;
+  readonly writable: boolean;
+  readonly format: "SDMF" | "MDMF" | "CHK" | "LIT";
+  list(): Promise<readonly WebDirectoryEntry[]>;
+  get(name: string): Promise<WebDirectoryEntry | undefined>;
+  set(name: string, child: WebDirectoryChild, opts?: { replace?: WebReplace }): Promise<void>;
+  delete(name: string): Promise<WebDirectoryEntry>;
+  rename(
+    from: string,
+    to: string,
+    opts?: { replace?: WebReplace; toDirectory?: WebDirectory },
+  ): Promise<void>;
+}
+
+/** The node's directories; a WebNode without them answers the directory calls with 501. */
+export interface WebDirectories {
+  create(options: {
+    format: WebMutableFormat;
+    children?: readonly (WebDirectoryChild & { name: string })[];
+    signal: AbortSignal;
+  }): Promise<{ writeCap: string; readCap: string }>;
+  /** Every child must be immutable (CHK, LIT, DIR2-CHK, DIR2-LIT). */
+  createImmutable(options: {
+    children: readonly (WebDirectoryChild & { name: string })[];
+    signal: AbortSignal;
+  }): Promise<{ cap: string }>;
+  open(cap: string, options: { signal: AbortSignal }): Promise<WebDirectory>;
 }

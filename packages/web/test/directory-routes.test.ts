@@ -1,0 +1,220 @@
+import type { FastifyInstance } from "fastify";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createWebApp } from "../src/index.js";
+import { createMemoryDirectories } from "./memory-directories.js";
+import { createMemoryNode, type MemoryNode } from "./memory-node.js";
+
+let node: MemoryNode;
+let app: FastifyInstance;
+
+beforeEach(async () => {
+  node = createMemoryNode();
+  node.directories = createMemoryDirectories();
+  app = await createWebApp(node, { maxUploadBytes: 1024 * 1024 });
+});
+afterEach(() => app.close());
+
+const at = (cap: string, path = "", query = "") =>
+  `/uri/${encodeURIComponent(cap)}${path === "" ? "" : `/${path.split("/").map(encodeURIComponent).join("/")}`}${query}`;
+
+async function mkdir(query = "t=mkdir"): Promise<string> {
+  const res = await app.inject({ method: "POST", url: `/uri?${query}` });
+  expect(res.statusCode, res.body).toBe(200);
+  return res.body;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: Tahoe's JSON, checked field by field below
+async function json(url: string): Promise<[string, Record<string, any>]> {
+  const res = await app.inject({ method: "GET", url });
+  expect(res.statusCode, res.body).toBe(200);
+  expect(res.headers["content-type"]).toMatch(/^text\/plain/);
+  return JSON.parse(res.body);
+}
+
+const big = Buffer.alloc(1000, 7);
+
+describe("creating directories", () => {
+  it("POST /uri?t=mkdir makes SDMF by default and MDMF with format=, PUT /uri?t=mkdir too", async () => {
+    expect(await mkdir()).toMatch(/^URI:DIR2:[a-z2-7]{26}:[a-z2-7]{52}$/);
+    expect(await mkdir("t=mkdir&format=MDMF")).toMatch(/^URI:DIR2-MDMF:/);
+    const put = await app.inject({ method: "PUT", url: "/uri?t=mkdir" });
+    expect(put.body).toMatch(/^URI:DIR2:/);
+    const bad = await app.inject({ method: "POST", url: "/uri?t=mkdir&format=CHK" });
+    expect(bad.statusCode).toBe(400);
+  });
+
+  it("mkdir-with-children keeps the given metadata; mkdir-immutable refuses a mutable child", async () => {
+    const body = JSON.stringify({ "a.txt": ["filenode", { ro_uri: "URI:LIT:mfrgg", metadata: { x: 1 } }] });
+    const res = await app.inject({ method: "POST", url: "/uri?t=mkdir-with-children", payload: body });
+    expect(res.statusCode).toBe(200);
+    const [, dir] = await json(at(res.body, "", "?t=json"));
+    expect(dir.children["a.txt"]).toEqual([
+      "filenode",
+      { mutable: false, format: "CHK", size: 3, metadata: { x: 1 }, ro_uri: "URI:LIT:mfrgg" },
+    ]);
+    const mutableKid = JSON.stringify({ d: ["dirnode", { rw_uri: res.body }] });
+    const imm = await app.inject({ method: "POST", url: "/uri?t=mkdir-immutable", payload: mutableKid });
+    expect(imm.statusCode).toBe(400);
+    expect(imm.body).toContain("not immutable");
+  });
+});
+
+describe("a directory's children", () => {
+  it("PUT a file at a path creates the intermediate directories, answers 201 then 200, and ?t=json has Tahoe's shape", async () => {
+    const root = await mkdir();
+    const first = await app.inject({ method: "PUT", url: at(root, "docs/café/a.bin"), payload: big });
+    expect(first.statusCode).toBe(201);
+    expect(first.body).toMatch(/^URI:CHK:/);
+    const again = await app.inject({ method: "PUT", url: at(root, "docs/café/a.bin"), payload: big });
+    expect(again.statusCode).toBe(200);
+    const [type, top] = await json(at(root, "", "?t=json"));
+    expect(type).toBe("dirnode");
+    expect(Object.keys(top)).toEqual(["children", "ro_uri", "rw_uri", "verify_uri", "mutable"]);
+    expect(top.rw_uri).toBe(root);
+    expect(top.children.docs[0]).toBe("dirnode");
+    expect(top.children.docs[1]).toMatchObject({
+      mutable: true,
+      rw_uri: expect.stringMatching(/^URI:DIR2:/),
+    });
+    expect(top.children.docs[1].metadata.tahoe).toEqual({
+      linkcrtime: expect.any(Number),
+      linkmotime: expect.any(Number),
+    });
+    const [, sub] = await json(at(root, "docs/café", "?t=json"));
+    expect(sub.children["a.bin"][1]).toMatchObject({
+      mutable: false,
+      format: "CHK",
+      size: 1000,
+      ro_uri: first.body,
+    });
+    expect(sub.children["a.bin"][1].verify_uri).toMatch(/^URI:CHK-Verifier:/);
+    const file = await app.inject({ method: "GET", url: at(root, "docs/café/a.bin") });
+    expect(file.statusCode).toBe(200);
+    expect(file.rawPayload.equals(big)).toBe(true);
+    // The raw JSON is Python's json.dumps(indent=1): one-space indents, non-ASCII escaped.
+    const raw = await app.inject({ method: "GET", url: at(root, "docs", "?t=json") });
+    expect(raw.body).toContain('\n   "caf\\u00e9": [\n    "dirnode",');
+  });
+
+  it("replace=false and only-files are refused with 409 before any upload; a mutable child is overwritten in place", async () => {
+    const root = await mkdir();
+    await app.inject({ method: "PUT", url: at(root, "f"), payload: "one" });
+    await app.inject({ method: "POST", url: at(root, "", "?t=mkdir&name=sub") });
+    const uploads = node.files.size;
+    const no = await app.inject({ method: "PUT", url: at(root, "f", "?replace=false"), payload: "two" });
+    expect(no.statusCode).toBe(409);
+    const dir = await app.inject({
+      method: "PUT",
+      url: at(root, "sub", "?replace=only-files"),
+      payload: "two",
+    });
+    expect(dir.statusCode).toBe(409);
+    expect(node.files.size).toBe(uploads);
+    const m = await app.inject({ method: "PUT", url: at(root, "m", "?format=MDMF"), payload: "v1" });
+    expect(m.statusCode).toBe(201);
+    const m2 = await app.inject({ method: "PUT", url: at(root, "m"), payload: "v2" });
+    expect(m2).toMatchObject({ statusCode: 200, body: m.body });
+    expect((await app.inject({ method: "GET", url: at(root, "m") })).body).toBe("v2");
+  });
+
+  it("links a cap with t=uri, renames, relinks into another directory, and unlinks with DELETE", async () => {
+    const root = await mkdir();
+    const other = await mkdir();
+    const link = await app.inject({
+      method: "PUT",
+      url: at(root, "lit", "?t=uri"),
+      payload: "URI:LIT:mfrgg",
+    });
+    expect(link).toMatchObject({ statusCode: 201, body: "URI:LIT:mfrgg" });
+    const post = await app.inject({ method: "POST", url: at(root, "", "?t=uri&name=two&uri=URI:LIT:mfrgg") });
+    expect(post.statusCode).toBe(200);
+    const ren = await app.inject({
+      method: "POST",
+      url: at(root, "", "?t=rename&from_name=lit&to_name=renamed"),
+    });
+    expect(ren).toMatchObject({ statusCode: 200, body: "thing moved" });
+    const toDir = await app.inject({
+      method: "POST",
+      url: at(root, "", `?t=rename&from_name=two&to_dir=${encodeURIComponent(other)}`),
+    });
+    expect(toDir.statusCode).toBe(400);
+    const rel = await app.inject({
+      method: "POST",
+      url: at(root, "", `?t=relink&from_name=two&to_dir=${encodeURIComponent(other)}`),
+    });
+    expect(rel.statusCode).toBe(200);
+    expect(Object.keys((await json(at(root, "", "?t=json")))[1].children)).toEqual(["renamed"]);
+    expect(Object.keys((await json(at(other, "", "?t=json")))[1].children)).toEqual(["two"]);
+    const del = await app.inject({ method: "DELETE", url: at(root, "renamed") });
+    expect(del).toMatchObject({ statusCode: 200, body: "URI:LIT:mfrgg" });
+    expect((await app.inject({ method: "DELETE", url: at(root, "renamed") })).statusCode).toBe(404);
+  });
+
+  it("refuses empty names and slashes with Tahoe's words, and writes through a read cap with 400", async () => {
+    const root = await mkdir();
+    const empty = await app.inject({ method: "PUT", url: `${at(root)}/a//b`, payload: "x" });
+    expect(empty.statusCode).toBe(400);
+    expect(empty.body).toContain("The webapi does not allow empty pathname components, i.e. a double slash");
+    const slash = await app.inject({ method: "POST", url: at(root, "", "?t=mkdir&name=a%2Fb") });
+    expect(slash.statusCode).toBe(400);
+    expect(slash.body).toContain("may not contain a slash");
+    const ro = (await json(at(root, "", "?t=json")))[1].ro_uri as string;
+    const write = await app.inject({ method: "PUT", url: at(ro, "x"), payload: "x" });
+    expect(write.statusCode).toBe(400);
+    expect(write.body).toContain("read-only");
+    expect((await app.inject({ method: "GET", url: at(root, "nope") })).statusCode).toBe(404);
+  });
+
+  it("serves an HTML listing with the forms, and the form actions answer with the cap", async () => {
+    const root = await mkdir();
+    await app.inject({ method: "PUT", url: at(root, "<b>.txt"), payload: "hi" });
+    const page = await app.inject({ method: "GET", url: at(root) });
+    expect(page.headers["content-type"]).toMatch(/^text\/html/);
+    expect(page.body).toContain("&lt;b&gt;.txt");
+    expect(page.body).toContain('name="from_name"');
+    expect(page.body).toContain("t=upload");
+    const made = await app.inject({
+      method: "POST",
+      url: at(root, "", "?t=mkdir&when_done=."),
+      payload: "name=new",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+    });
+    expect(made.statusCode).toBe(200);
+    expect(made.body).toMatch(/<code>URI:DIR2:[a-z2-7:]+<\/code>/);
+    const boundary = "----dirboundary";
+    const form = Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="up.txt"\r\n\r\nuploaded\r\n--${boundary}--\r\n`,
+    );
+    const up = await app.inject({
+      method: "POST",
+      url: at(root, "", "?t=upload&when_done=."),
+      payload: form,
+      headers: { "content-type": `multipart/form-data; boundary=${boundary}` },
+    });
+    expect(up.statusCode).toBe(200);
+    expect(up.body).toContain("URI:LIT:");
+    expect((await app.inject({ method: "GET", url: at(root, "up.txt") })).body).toBe("uploaded");
+  });
+
+  it("t=stream-manifest lists every file and directory depth first, then a stats line", async () => {
+    const root = await mkdir();
+    await app.inject({ method: "PUT", url: at(root, "a/b.txt"), payload: "bee" });
+    await app.inject({ method: "PUT", url: at(root, "c.txt"), payload: big });
+    const res = await app.inject({ method: "POST", url: at(root, "", "?t=stream-manifest") });
+    expect(res.statusCode).toBe(200);
+    const units = res.body
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(units.map((u) => [u.type, (u.path ?? []).join("/")])).toEqual([
+      ["directory", ""],
+      ["directory", "a"],
+      ["file", "a/b.txt"],
+      ["file", "c.txt"],
+      ["stats", ""],
+    ]);
+    expect(units[0].cap).toBe(root);
+    expect(units[3].verifycap).toMatch(/^URI:CHK-Verifier:/);
+    expect(units[4].stats).toEqual({ "count-directories": 2, "count-files": 2 });
+  });
+});

@@ -1,0 +1,148 @@
+import { createHash, randomBytes } from "node:crypto";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Grid, startGrid, tahoe, tahoeOk } from "../support/local-grid.js";
+
+/**
+ * Directories on a grid of real processes (an introducer, three lafs-ts storage nodes and a
+ * client, each run with `tahoe run`; k/happy/N = 2/2/3), through the client's web API and
+ * through the CLI's alias verbs (create-alias, mkdir, put/get ALIAS:path, ls, ln, mv, unlink).
+ * The steps run in order and share the tree they build.
+ */
+
+let grid: Grid;
+let local: string;
+const sha = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
+
+beforeAll(async () => {
+  grid = await startGrid({ storage: ["s1", "s2", "s3"], k: 2, happy: 2, n: 3 });
+  local = await mkdtemp(join(tmpdir(), "lafs-dir-e2e-"));
+}, 60_000);
+
+afterAll(async () => {
+  await grid?.close();
+  if (local) await rm(local, { recursive: true, force: true });
+});
+
+const cli = (...args: string[]) => tahoeOk(["-d", grid.dirs.client as string, ...args]);
+const url = (path: string) => new URL(path, grid.nodeUrl);
+
+describe("directories through the web API", { timeout: 120_000 }, () => {
+  let root: string;
+  const big = randomBytes(20_000);
+
+  it("POST /uri?t=mkdir makes a directory; PUT at a path creates the intermediate ones and links the file", async () => {
+    const made = await fetch(url("uri?t=mkdir"), { method: "POST" });
+    expect(made.status).toBe(200);
+    root = (await made.text()).trim();
+    expect(root).toMatch(/^URI:DIR2:[a-z2-7]{26}:[a-z2-7]{52}$/);
+    const put = await fetch(url(`uri/${encodeURIComponent(root)}/docs/${encodeURIComponent("résumé.bin")}`), {
+      method: "PUT",
+      body: big,
+    });
+    expect(put.status).toBe(201);
+    const cap = (await put.text()).trim();
+    expect(cap).toMatch(/^URI:CHK:/);
+    const listing = await fetch(url(`uri/${encodeURIComponent(root)}/docs?t=json`));
+    const [type, dir] = (await listing.json()) as [
+      string,
+      { children: Record<string, [string, Record<string, unknown>]> },
+    ];
+    expect(type).toBe("dirnode");
+    expect(dir.children["résumé.bin"]?.[1]).toMatchObject({
+      ro_uri: cap,
+      size: big.length,
+      format: "CHK",
+      mutable: false,
+    });
+    const back = await fetch(url(`uri/${encodeURIComponent(root)}/docs/${encodeURIComponent("résumé.bin")}`));
+    expect(sha(Buffer.from(await back.arrayBuffer()))).toBe(sha(big));
+  });
+
+  it("refuses replace=false with 409, an empty name with Tahoe's words, and a missing child with 404", async () => {
+    const again = await fetch(
+      url(`uri/${encodeURIComponent(root)}/docs/${encodeURIComponent("résumé.bin")}?replace=false`),
+      {
+        method: "PUT",
+        body: "x",
+      },
+    );
+    expect(again.status).toBe(409);
+    const empty = await fetch(url(`uri/${encodeURIComponent(root)}/docs//x`), { method: "PUT", body: "x" });
+    expect(empty.status).toBe(400);
+    expect(await empty.text()).toContain("empty pathname components");
+    expect((await fetch(url(`uri/${encodeURIComponent(root)}/nope?t=json`))).status).toBe(404);
+  });
+});
+
+describe("directories through the CLI", { timeout: 180_000 }, () => {
+  it("create-alias, mkdir, put/get ALIAS:path, ls -l, ln, mv, unlink", async () => {
+    expect((await cli("create-alias", "home")).toString()).toBe("Alias 'home' created\n");
+    const aliases = await readFile(join(grid.dirs.client as string, "private", "aliases"), "utf8");
+    expect(aliases).toMatch(/^home: URI:DIR2:[a-z2-7]{26}:[a-z2-7]{52}\n$/);
+    expect((await cli("mkdir", "home:photos")).toString()).toMatch(/^URI:DIR2:/);
+    const data = randomBytes(5000);
+    const file = join(local, "a.bin");
+    await writeFile(file, data);
+    expect((await cli("put", file, "home:photos/a.bin")).toString()).toMatch(/^URI:CHK:/);
+    expect(sha(await cli("get", "home:photos/a.bin"))).toBe(sha(data));
+    const ls = (await cli("ls", "home:")).toString();
+    expect(ls).toBe("photos\n");
+    const long = (await cli("ls", "-l", "home:photos")).toString();
+    expect(long).toMatch(/^-r-- 5000 \w{3} \d{2} \d{2}:\d{2} a\.bin\n$/);
+    expect((await cli("ln", "home:photos/a.bin", "home:b.bin")).toString()).toBe("OK\n");
+    expect((await cli("mv", "home:photos/a.bin", "home:c.bin")).toString()).toBe("OK\n");
+    expect((await cli("ls", "home:")).toString()).toBe("b.bin\nc.bin\nphotos\n");
+    expect((await cli("ls", "home:photos")).toString()).toBe("");
+    expect((await cli("unlink", "home:b.bin")).toString()).toBe("200 OK\n");
+    const json = JSON.parse((await cli("ls", "--json", "home:")).toString()) as [
+      string,
+      { children: object },
+    ];
+    expect(Object.keys(json[1].children)).toEqual(["c.bin", "photos"]);
+    const missing = await tahoe(["-d", grid.dirs.client as string, "ls", "home:nothing"]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toBe("No such file or directory\n");
+  });
+
+  it("cp -r copies a local tree with unicode names to the grid, within the grid, and back, byte for byte", async () => {
+    const tree = join(local, "tree");
+    await mkdir(join(tree, "sub", "déjà"), { recursive: true });
+    const files: Record<string, Buffer> = {
+      "one.txt": Buffer.from("one"),
+      "sub/big.bin": randomBytes(70_000),
+      "sub/déjà/vu.txt": Buffer.from("encore"),
+    };
+    for (const [name, bytes] of Object.entries(files)) await writeFile(join(tree, name), bytes);
+    expect((await cli("cp", "-r", tree, "home:")).toString()).toBe("Success: files copied\n");
+    expect((await cli("ls", "home:tree/sub")).toString()).toBe("big.bin\ndéjà\n");
+    expect(sha(await cli("get", "home:tree/sub/déjà/vu.txt"))).toBe(sha(files["sub/déjà/vu.txt"] as Buffer));
+    expect((await cli("cp", "-r", "home:tree", "home:photos")).toString()).toBe("Success: files copied\n");
+    const out = join(local, "out");
+    await mkdir(out);
+    await cli("cp", "-r", "home:photos/tree", out);
+    for (const [name, bytes] of Object.entries(files)) {
+      expect(sha(await readFile(join(out, "tree", name))), name).toBe(sha(bytes));
+    }
+    const caps = join(local, "caps");
+    await mkdir(caps);
+    await cli("cp", "-r", "--caps-only", "home:tree", caps);
+    expect((await readFile(join(caps, "tree", "one.txt"), "utf8")).trim()).toMatch(/^URI:LIT:/);
+    expect(await readdir(join(caps, "tree", "sub"))).toEqual(["big.bin", "déjà"]);
+    const manifest = (await cli("manifest", "home:tree")).toString().trim().split("\n");
+    expect(manifest.map((l) => l.slice(l.indexOf(" ") + 1))).toEqual([
+      "",
+      "one.txt",
+      "sub",
+      "sub/big.bin",
+      "sub/déjà",
+      "sub/déjà/vu.txt",
+    ]);
+    expect(manifest[1]).toMatch(/^URI:LIT:/);
+    const noR = await tahoe(["-d", grid.dirs.client as string, "cp", "home:tree", out]);
+    expect(noR.code).toBe(2);
+    expect(noR.stderr).toContain("cannot copy directories without --recursive");
+  });
+});
