@@ -1,3 +1,4 @@
+import { checkCommand } from "./check-command.js";
 import type { CliCommand } from "./command.js";
 import { logsCommand, statusCommand, stopCommand } from "./control-commands.js";
 import { createClientCommand, createIntroducerCommand, createNodeCommand } from "./create-commands.js";
@@ -23,6 +24,7 @@ export const COMMANDS: readonly CliCommand[] = [
   debugCommand,
   putCommand,
   getCommand,
+  checkCommand,
   webopenCommand,
 ];
 

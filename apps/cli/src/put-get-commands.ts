@@ -29,7 +29,7 @@ class CliTransferError extends TahoeError {
   }
 }
 
-const NODE_URL_OPTION = (context: { defaultNodeDir: string }): OptionSpec => ({
+export const NODE_URL_OPTION = (context: { defaultNodeDir: string }): OptionSpec => ({
   name: "node-url",
   short: "u",
   takesValue: true,
@@ -75,7 +75,7 @@ async function uploadAuthorization(context: CommandContext): Promise<Record<stri
 }
 
 /** --node-url, else the node.url of -d/--node-directory, else of ~/.tahoe. */
-async function nodeUrl(parsed: ParsedOptions, context: CommandContext): Promise<URL> {
+export async function nodeUrl(parsed: ParsedOptions, context: CommandContext): Promise<URL> {
   const given = param(parsed, "node-url");
   if (given !== undefined) return checkNodeUrl(given, "--node-url");
   const { io, global } = context;
@@ -98,14 +98,14 @@ async function nodeUrl(parsed: ParsedOptions, context: CommandContext): Promise<
   return checkNodeUrl(text.trim(), quotePath(file));
 }
 
-async function readBody(res: IncomingMessage): Promise<string> {
+export async function readBody(res: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of res) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString("utf8");
 }
 
 /** The node's error page as one line: its text/plain body, or the status line. */
-async function httpError(res: IncomingMessage, what: string): Promise<CliTransferError> {
+export async function httpError(res: IncomingMessage, what: string): Promise<CliTransferError> {
   // The node's text error page starts with its own "Error NNN:", said once already here.
   const body = (await readBody(res).catch(() => "")).trim().replace(/^Error \d+:\s*/, "");
   const detail = body.length > 0 && body.length < 4000 ? body : (res.statusMessage ?? "");
@@ -116,7 +116,7 @@ async function httpError(res: IncomingMessage, what: string): Promise<CliTransfe
   );
 }
 
-function send(
+export function send(
   url: URL,
   method: string,
   body: Readable | undefined,

@@ -15,6 +15,7 @@ import {
   withServerFlags,
 } from "@lafs/storage-client";
 import type { WebNode, WebServerInfo, WebStorageReport, WebTorStatus, WebUploadOptions } from "@lafs/web";
+import { createCheckOps } from "./check-ops.js";
 import type { GridClients } from "./grid-clients.js";
 import { createMutableOps } from "./mutable-ops.js";
 import { nodeSpoolPrefix } from "./spool-cleanup.js";
@@ -330,6 +331,14 @@ export function createWebNode(options: WebNodeOptions): NodeWebNode {
     },
 
     ...mutable,
+
+    ...createCheckOps({
+      leaseSecret: options.leaseSecret,
+      encoding: options.encoding,
+      readServers: () => options.clients.uploadServers(),
+      writeServers: mutableWriteServers,
+      logger: log,
+    }),
 
     async abortUploads() {
       const entries = [...inFlight];

@@ -15,6 +15,9 @@ export { SECURITY_HEADERS } from "./page.js";
 export { createWebServer, type WebServer, type WebServerOptions } from "./server.js";
 export { secretEquals, type UploadAuthority } from "./upload-authority.js";
 export type {
+  WebCheckAndRepairResults,
+  WebCheckOptions,
+  WebCheckResults,
   WebCorruptShare,
   WebDownload,
   WebMutableFile,

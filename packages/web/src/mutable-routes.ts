@@ -1,6 +1,7 @@
 import { formatMutableCap, type MutableCap } from "@lafs/mutable";
 import type { FastifyInstance } from "fastify";
 import { parseFileCap } from "./caps.js";
+import { replyToCheck } from "./check-routes.js";
 import { abortOnClose } from "./disconnect.js";
 import { WebError } from "./errors.js";
 import { badRequest, putBody, queryOf } from "./request-args.js";
@@ -101,9 +102,12 @@ export function registerMutableWriteRoutes(
   });
 
   app.post<{ Params: { cap: string } }>("/uri/:cap", async (request, reply) => {
-    await assertMayUpload(request, uploadAuthority);
     const query = queryOf(request);
     const t = (query.t ?? "").trim();
+    if (t === "check") {
+      return replyToCheck(request, reply, node, query, () => assertMayUpload(request, uploadAuthority));
+    }
+    await assertMayUpload(request, uploadAuthority);
     if (t !== "upload") {
       throw badRequest(
         `POST to file: bad t=${t}`,

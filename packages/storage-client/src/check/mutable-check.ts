@@ -1,0 +1,195 @@
+import { base32Encode } from "@lafs/crypto";
+import { type Logger, silentLogger } from "@lafs/interface";
+import { formatMutableCap, type MutableCap, mutableLeaseSecrets, parseMutableCap } from "@lafs/mutable";
+import { openMutableFile, overwriteMutableFile } from "../mutable/files.js";
+import type { MutableGridOptions } from "../mutable/grid.js";
+import { type ServerMap, updateServermap } from "../mutable/servermap.js";
+import { SHARE_QUERY_TIMEOUT_MS } from "../server-selection.js";
+import type { CheckAndRepairResults, CheckOptions, CheckResults, CorruptShare } from "./results.js";
+import { happinessOf } from "./results.js";
+
+export interface MutableCheckOptions extends CheckOptions {
+  readonly leaseSecret: Uint8Array;
+  readonly logger?: Logger | undefined;
+}
+
+function reasonOf(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return typeof code === "string" ? `${code}: ${error.message}` : error.message;
+  }
+  return String(error);
+}
+
+/** Tahoe's mutable checker counters, from a servermap (and a full read of the best version with verify). */
+function resultsOf(
+  map: ServerMap,
+  corrupt: CorruptShare[],
+  leaseFailures: CheckResults["leaseFailures"],
+): CheckResults {
+  const siText = base32Encode(map.storageIndex);
+  const best = map.best;
+  const k = best?.header.k ?? map.versions[0]?.header.k ?? 0;
+  const n = best?.header.n ?? map.versions[0]?.header.n ?? 0;
+  const corruptKeys = new Set(corrupt.map((c) => `${c.serverId}/${c.shareNumber}`));
+  const sharemap = new Map<number, string[]>();
+  for (const share of best?.shares ?? []) {
+    if (corruptKeys.has(`${share.server.id}/${share.shnum}`)) continue;
+    const ids = sharemap.get(share.shnum) ?? [];
+    ids.push(share.server.id);
+    sharemap.set(share.shnum, ids);
+  }
+  for (const ids of sharemap.values()) ids.sort();
+  const sorted = new Map([...sharemap].sort((a, b) => a[0] - b[0]));
+  const sharesGood = sorted.size;
+  const recoverableVersions = map.versions.filter((v) => v.recoverable).length;
+  const unrecoverableVersions = map.versions.length - recoverableVersions;
+  // Shares of other versions than the best are "wrong shares", as Tahoe counts them.
+  const wrongShares = map.shares.filter((s) => best === undefined || !best.shares.includes(s)).length;
+  const recoverable = best !== undefined && sharesGood >= k;
+  const healthy = recoverable && sharesGood >= n && recoverableVersions === 1 && unrecoverableVersions === 0;
+  let summary = "Healthy";
+  if (!recoverable) summary = "Unhealthy: no recoverable version";
+  else if (!healthy) {
+    summary =
+      map.versions.length > 1
+        ? "Unhealthy: there are multiple versions"
+        : `Unhealthy: best version has only ${sharesGood} shares (encoding is ${k}-of-${n})`;
+  }
+  return {
+    storageIndex: siText,
+    summary,
+    healthy,
+    recoverable,
+    sharesGood,
+    sharesNeeded: k,
+    sharesExpected: n,
+    happiness: happinessOf(sorted),
+    goodShareHosts: new Set([...sorted.values()].flat()).size,
+    wrongShares,
+    corruptShares: [
+      ...map.badShares.map((b) => ({
+        serverId: b.server.id,
+        storageIndex: siText,
+        shareNumber: b.shnum,
+        reason: b.reason,
+      })),
+      ...corrupt,
+    ],
+    serversResponding: map.answered.map((s) => s.id).sort(),
+    sharemap: sorted,
+    recoverableVersions,
+    unrecoverableVersions,
+    leaseFailures,
+  };
+}
+
+/**
+ * Checks a mutable file (SDMF or MDMF): every connected server is asked for its shares and
+ * each share's signed header is checked (bad ones are advised as corrupt by the servermap).
+ * verify also reads the whole newest version, which checks its block and share hash trees
+ * (a read cap or write cap is needed for that). addLease renews our lease on every server
+ * that holds a share.
+ */
+export async function checkMutable(
+  capText: string,
+  grid: Pick<MutableGridOptions, "servers">,
+  options: MutableCheckOptions,
+): Promise<CheckResults> {
+  const cap: MutableCap = parseMutableCap(capText.trim());
+  const logger = options.logger ?? silentLogger;
+  const map = await updateServermap(cap, {
+    servers: grid.servers,
+    signal: options.signal,
+    logger,
+    queryTimeoutMs: options.queryTimeoutMs ?? SHARE_QUERY_TIMEOUT_MS,
+    forWrite: false,
+  });
+  const corrupt: CorruptShare[] = [];
+  if (options.verify && cap.kind !== "verify" && map.best !== undefined) {
+    try {
+      const handle = await openMutableFile({
+        servers: grid.servers,
+        leaseSecret: options.leaseSecret,
+        k: 1,
+        happy: 1,
+        n: 1,
+        signal: options.signal,
+        logger,
+        cap: formatMutableCap(cap),
+      });
+      for await (const _ of handle.read(undefined, options.signal)) {
+        // Reading verifies every block against the share hash trees; the bytes are not kept.
+      }
+    } catch (error) {
+      logger.warn({ err: reasonOf(error) }, "mutable verify read failed");
+    }
+  }
+  const leaseFailures: { serverId: string; reason: string }[] = [];
+  if (options.addLease) {
+    const holders = [...new Map(map.shares.map((s) => [s.server.id, s.server])).values()];
+    await Promise.all(
+      holders.map(async (server) => {
+        try {
+          const secrets = mutableLeaseSecrets(options.leaseSecret, map.storageIndex, server.leaseSeed);
+          await server.client.addOrRenewLease(
+            map.storageIndex,
+            secrets,
+            options.signal ? { signal: options.signal } : {},
+          );
+        } catch (error) {
+          leaseFailures.push({ serverId: server.id, reason: reasonOf(error) });
+        }
+      }),
+    );
+  }
+  return resultsOf(map, corrupt, leaseFailures);
+}
+
+/**
+ * Tahoe's mutable repair: a file that is not healthy gets its newest recoverable version
+ * published again (next seqnum) to every server placement gives it, which fills missing
+ * shares and replaces stale ones. Needs the write cap, as in Tahoe; a healthy file is left alone.
+ */
+export async function checkAndRepairMutable(
+  capText: string,
+  grid: MutableGridOptions,
+  options: MutableCheckOptions,
+): Promise<CheckAndRepairResults> {
+  const pre = await checkMutable(capText, grid, options);
+  const cap = parseMutableCap(capText.trim());
+  const base = { storageIndex: pre.storageIndex, preRepair: pre, sharesPlaced: new Map() };
+  if (pre.healthy) {
+    return { ...base, repairAttempted: false, repairSuccessful: false, postRepair: pre };
+  }
+  if (cap.kind !== "write") {
+    return {
+      ...base,
+      repairAttempted: false,
+      repairSuccessful: false,
+      postRepair: pre,
+      repairProblem: "repairing a mutable file needs its write cap (Tahoe: repair requires a writecap)",
+    };
+  }
+  let problem: string | undefined;
+  if (!pre.recoverable) problem = "no recoverable version: nothing to republish";
+  else {
+    try {
+      const writeCap = formatMutableCap(cap);
+      const handle = await openMutableFile({ ...grid, cap: writeCap });
+      const parts: Uint8Array[] = [];
+      for await (const part of handle.read(undefined, grid.signal)) parts.push(part);
+      await overwriteMutableFile({ ...grid, writeCap, contents: Buffer.concat(parts) });
+    } catch (error) {
+      problem = reasonOf(error);
+    }
+  }
+  const post = await checkMutable(capText, grid, { ...options, addLease: false });
+  return {
+    ...base,
+    repairAttempted: true,
+    repairSuccessful: problem === undefined && post.healthy,
+    postRepair: post,
+    repairProblem: problem ?? (post.healthy ? undefined : post.summary),
+  };
+}
