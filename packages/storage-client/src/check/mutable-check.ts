@@ -5,6 +5,7 @@ import { openMutableFile, overwriteMutableFile } from "../mutable/files.js";
 import type { MutableGridOptions } from "../mutable/grid.js";
 import { type ServerMap, updateServermap } from "../mutable/servermap.js";
 import { SHARE_QUERY_TIMEOUT_MS } from "../server-selection.js";
+import { verifyMutableVersion } from "./mutable-verify.js";
 import type { CheckAndRepairResults, CheckOptions, CheckResults, CorruptShare } from "./results.js";
 import { happinessOf } from "./results.js";
 
@@ -87,8 +88,8 @@ function resultsOf(
 /**
  * Checks a mutable file (SDMF or MDMF): every connected server is asked for its shares and
  * each share's signed header is checked (bad ones are advised as corrupt by the servermap).
- * verify also reads the whole newest version, which checks its block and share hash trees
- * (a read cap or write cap is needed for that). addLease renews our lease on every server
+ * verify also reads every share of the newest recoverable version and checks its share hash
+ * chain, block hash tree and every block (no key needed: a verify cap will do). addLease renews our lease on every server
  * that holds a share.
  */
 export async function checkMutable(
@@ -106,23 +107,15 @@ export async function checkMutable(
     forWrite: false,
   });
   const corrupt: CorruptShare[] = [];
-  if (options.verify && cap.kind !== "verify" && map.best !== undefined) {
-    try {
-      const handle = await openMutableFile({
-        servers: grid.servers,
-        leaseSecret: options.leaseSecret,
-        k: 1,
-        happy: 1,
-        n: 1,
-        signal: options.signal,
-        logger,
-        cap: formatMutableCap(cap),
-      });
-      for await (const _ of handle.read(undefined, options.signal)) {
-        // Reading verifies every block against the share hash trees; the bytes are not kept.
-      }
-    } catch (error) {
-      logger.warn({ err: reasonOf(error) }, "mutable verify read failed");
+  if (options.verify && map.best !== undefined) {
+    const siText = base32Encode(map.storageIndex);
+    for (const { share, reason } of await verifyMutableVersion(
+      map.storageIndex,
+      map.best,
+      logger,
+      options.signal,
+    )) {
+      corrupt.push({ serverId: share.server.id, storageIndex: siText, shareNumber: share.shnum, reason });
     }
   }
   const leaseFailures: { serverId: string; reason: string }[] = [];
