@@ -253,7 +253,7 @@ describe("check, verify, repair and add-lease against 6 real storage servers", (
         expect(r.repairSuccessful, r.repairProblem).toBe(true);
         expect(r.postRepair).toMatchObject({ healthy: true, sharesGood: 6 });
         const file = await openMutableFile({ ...mgrid(), cap: created.readCap });
-        expect((await file.readAll()).equals(contents)).toBe(true);
+        expect(Buffer.from(await file.readAll()).equals(contents)).toBe(true);
       }
       // A read cap cannot repair, as in Tahoe; nothing is written.
       await rm((await holderOfSlot(msi, 2)).sharePath(msi, 2));
