@@ -38,7 +38,12 @@ function jsonCheckResults(r: WebCheckResults): Record<string, unknown> {
       "count-corrupt-shares": r.corruptShares.length,
       "list-corrupt-shares": r.corruptShares.map((c) => [c.serverId, c.storageIndex, c.shareNumber]),
       "servers-responding": [...r.serversResponding],
-      sharemap: Object.fromEntries([...r.sharemap].map(([sn, ids]) => [String(sn), [...ids]])),
+      sharemap: Object.fromEntries(
+        [...r.sharemap].map(([sn, ids]) => [
+          r.shareIdPrefix === undefined ? String(sn) : `${r.shareIdPrefix}sh${sn}`,
+          [...ids],
+        ]),
+      ),
       "count-wrong-shares": r.wrongShares,
       "count-recoverable-versions": r.recoverableVersions,
       "count-unrecoverable-versions": r.unrecoverableVersions,

@@ -125,6 +125,8 @@ export interface WebCheckResults {
   }[];
   readonly serversResponding: readonly string[];
   readonly sharemap: ReadonlyMap<number, readonly string[]>;
+  /** Mutable: Tahoe's share ids are `${shareIdPrefix}sh${shnum}` (seq1-abcd-sh0). */
+  readonly shareIdPrefix?: string | undefined;
   readonly recoverableVersions: number;
   readonly unrecoverableVersions: number;
 }

@@ -79,6 +79,10 @@ function resultsOf(
     ],
     serversResponding: map.answered.map((s) => s.id).sort(),
     sharemap: sorted,
+    shareIdPrefix:
+      best === undefined
+        ? undefined
+        : `seq${best.header.seqnum}-${base32Encode(best.header.rootHash).slice(0, 4)}-`,
     recoverableVersions,
     unrecoverableVersions,
     leaseFailures,

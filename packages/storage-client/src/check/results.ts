@@ -26,6 +26,11 @@ export interface CheckResults {
   readonly serversResponding: readonly string[];
   /** Share number -> ids of the servers holding a good copy (sorted). */
   readonly sharemap: ReadonlyMap<number, readonly string[]>;
+  /**
+   * Mutable files: Tahoe names shares by version, `seq{N}-{root hash, 4 base32 chars}-sh{shnum}`;
+   * this is the part before `sh`. Undefined for immutable files (plain share numbers).
+   */
+  readonly shareIdPrefix?: string | undefined;
   readonly recoverableVersions: number;
   readonly unrecoverableVersions: number;
   /** Servers whose lease renewal failed (add-lease), and why. */
