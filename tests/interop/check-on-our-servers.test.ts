@@ -128,6 +128,36 @@ describe.skipIf(peer === undefined)("Tahoe's checker and ours on lafs-ts storage
     }
   }, 60_000);
 
+  it("check --verify agrees on an MDMF file with a flipped block byte", async () => {
+    const res = await fetch(new URL("uri?format=MDMF", ours.url), {
+      method: "PUT",
+      body: fileOf(300_000, "mdmf-a"),
+    });
+    expect(res.status).toBe(200);
+    const cap = (await res.text()).trim();
+    const [t0, o0] = await Promise.all([
+      checkJson(theirs, cap, "&verify=true"),
+      checkJson(ours, cap, "&verify=true"),
+    ]);
+    expect(comparable(o0)).toEqual(comparable(t0));
+    const [victim] = await shareFiles(o0["storage-index"]);
+    const original = await readFile(victim!);
+    // Mutable container header (468 bytes), then the MDMF share: its share-data offset is the
+    // u64 at 99 (59-byte signed prefix, then enc_privkey, chain, signature, key, key end, data).
+    const at = 468 + Number(original.readBigUInt64BE(468 + 99)) + 1000;
+    const changed = Buffer.from(original);
+    changed[at]! ^= 0x10;
+    await writeFile(victim!, changed);
+    try {
+      const t1 = await checkJson(theirs, cap, "&verify=true");
+      const o1 = await checkJson(ours, cap, "&verify=true");
+      expect(comparable(o1)).toEqual(comparable(t1));
+      expect(t1.results["count-corrupt-shares"]).toBe(1);
+    } finally {
+      await writeFile(victim!, original);
+    }
+  }, 60_000);
+
   it("Tahoe's check --repair --add-lease on our servers re-creates a missing share and adds its lease", async () => {
     const cap = await ours.put(fileOf(150_000, "repair-interop"));
     const si = (await checkJson(ours, cap, ""))["storage-index"];
