@@ -22,6 +22,7 @@ interface ResultsJson extends Record<string, unknown> {
 }
 interface Json {
   "storage-index": string;
+  summary?: string;
   results: ResultsJson;
   "repair-attempted"?: boolean;
   "repair-successful"?: boolean;
@@ -43,6 +44,7 @@ function comparable(r: Json): Record<string, unknown> {
   const x = r.results;
   return {
     si: r["storage-index"],
+    summary: r.summary,
     healthy: x.healthy,
     recoverable: x.recoverable,
     good: x["count-shares-good"],

@@ -49,14 +49,30 @@ function resultsOf(
   const wrongShares = map.shares.filter((s) => best === undefined || !best.shares.includes(s)).length;
   const recoverable = best !== undefined && sharesGood >= k;
   const healthy = recoverable && sharesGood >= n && recoverableVersions === 1 && unrecoverableVersions === 0;
-  let summary = "Healthy";
-  if (!recoverable) summary = "Unhealthy: no recoverable version";
-  else if (!healthy) {
-    summary =
-      map.versions.length > 1
-        ? "Unhealthy: there are multiple versions"
-        : `Unhealthy: best version has only ${sharesGood} shares (encoding is ${k}-of-${n})`;
+  const allCorrupt: CorruptShare[] = [
+    ...map.badShares.map((b) => ({
+      serverId: b.server.id,
+      storageIndex: siText,
+      shareNumber: b.shnum,
+      reason: b.reason,
+    })),
+    ...corrupt,
+  ];
+  // Tahoe's words (mutable/checker.py): "Unhealthy: " and the problems, corrupt shares named
+  // by the server's short name and share number.
+  const problems: string[] = [];
+  if (unrecoverableVersions > 0) problems.push("some versions are unrecoverable");
+  if (recoverableVersions === 0) problems.push("no versions are recoverable");
+  if (recoverableVersions > 1) problems.push("multiple versions are recoverable");
+  if (best?.recoverable && sharesGood < n) problems.push(`${sharesGood} shares (enc ${k}-of-${n})`);
+  if (allCorrupt.length > 0) {
+    // Tahoe's server name: the first 8 characters of the id after its "v0-".
+    const named = allCorrupt
+      .map((c) => ({ short: c.serverId.replace(/^v0-/, "").slice(0, 8), sn: c.shareNumber }))
+      .sort((a, b) => (a.short < b.short ? -1 : a.short > b.short ? 1 : a.sn - b.sn));
+    problems.push("Corrupt Shares:", ...named.map((c) => `${c.short}-sh${c.sn}`));
   }
+  const summary = healthy ? "Healthy" : `Unhealthy: ${problems.join(" ")}`;
   return {
     storageIndex: siText,
     summary,
@@ -68,15 +84,7 @@ function resultsOf(
     happiness: happinessOf(sorted),
     goodShareHosts: new Set([...sorted.values()].flat()).size,
     wrongShares,
-    corruptShares: [
-      ...map.badShares.map((b) => ({
-        serverId: b.server.id,
-        storageIndex: siText,
-        shareNumber: b.shnum,
-        reason: b.reason,
-      })),
-      ...corrupt,
-    ],
+    corruptShares: allCorrupt,
     serversResponding: map.answered.map((s) => s.id).sort(),
     sharemap: sorted,
     shareIdPrefix:
