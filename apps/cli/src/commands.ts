@@ -1,4 +1,5 @@
 import { addAliasCommand, createAliasCommand, listAliasesCommand } from "./alias-commands.js";
+import { checkCommand } from "./check-command.js";
 import type { CliCommand } from "./command.js";
 import { logsCommand, statusCommand, stopCommand } from "./control-commands.js";
 import { cpCommand } from "./cp-command.js";
@@ -45,6 +46,7 @@ export const COMMANDS: readonly CliCommand[] = [
   unlinkCommand,
   rmCommand,
   manifestCommand,
+  checkCommand,
   webopenCommand,
 ];
 

@@ -22,6 +22,7 @@ import {
   type WebTorStatus,
   type WebUploadOptions,
 } from "@lafs/web";
+import { createCheckOps } from "./check-ops.js";
 import { createDirectoryOps } from "./directory-ops.js";
 import type { GridClients } from "./grid-clients.js";
 import { createMutableOps } from "./mutable-ops.js";
@@ -366,6 +367,14 @@ export function createWebNode(options: WebNodeOptions): NodeWebNode {
       encoding: options.encoding,
       writeServers: mutableWriteServers,
       readServers: () => options.clients.uploadServers(),
+      logger: log,
+    }),
+
+    ...createCheckOps({
+      leaseSecret: options.leaseSecret,
+      encoding: options.encoding,
+      readServers: () => options.clients.uploadServers(),
+      writeServers: mutableWriteServers,
       logger: log,
     }),
 

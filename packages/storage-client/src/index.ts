@@ -1,4 +1,17 @@
 export {
+  type CheckAndRepairResults,
+  type CheckOptions,
+  type CheckResults,
+  type CorruptShare,
+  checkAndRepairImmutable,
+  checkAndRepairMutable,
+  checkImmutable,
+  checkMutable,
+  type ImmutableCheckOptions,
+  type ImmutableRepairOptions,
+  type MutableCheckOptions,
+} from "./check/index.js";
+export {
   type AllocateRequest,
   type CallOptions,
   createStorageClient,

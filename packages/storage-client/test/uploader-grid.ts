@@ -61,7 +61,7 @@ async function listFiles(dir: string): Promise<string[]> {
 }
 
 /** Extra storage-server options for the server at `index`, such as a reserved space. */
-export type ServerTweaks = (index: number) => { reservedSpace?: number };
+export type ServerTweaks = (index: number) => { reservedSpace?: number; now?: () => number };
 
 export async function startGrid(count: number, tweaks?: ServerTweaks): Promise<Grid> {
   const id = sharedIdentity();

@@ -23,6 +23,9 @@ export {
 } from "./transfer-log.js";
 export { secretEquals, type UploadAuthority } from "./upload-authority.js";
 export type {
+  WebCheckAndRepairResults,
+  WebCheckOptions,
+  WebCheckResults,
   WebCorruptShare,
   WebDirectories,
   WebDirectory,

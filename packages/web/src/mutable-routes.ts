@@ -1,6 +1,7 @@
 import { formatMutableCap, type MutableCap } from "@lafs/mutable";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { parseFileCap } from "./caps.js";
+import { replyToCheck } from "./check-routes.js";
 import { isDirectoryCapText } from "./directory-json.js";
 import { abortOnClose } from "./disconnect.js";
 import { WebError } from "./errors.js";
@@ -107,9 +108,12 @@ export function registerMutableWriteRoutes(
 
   app.post<{ Params: { cap: string } }>("/uri/:cap", async (request, reply) => {
     if (directories && isDirectoryCapText(request.params.cap)) return directories.post(request, reply);
-    await assertMayUpload(request, uploadAuthority);
     const query = queryOf(request);
     const t = (query.t ?? "").trim();
+    if (t === "check") {
+      return replyToCheck(request, reply, node, query, () => assertMayUpload(request, uploadAuthority));
+    }
+    await assertMayUpload(request, uploadAuthority);
     if (t !== "upload") {
       throw badRequest(
         `POST to file: bad t=${t}`,

@@ -113,6 +113,47 @@ export interface WebMutableFile extends WebDownload {
   verifyCap: string;
 }
 
+/** One check's findings (storage-client's CheckResults), as t=check shows them. */
+export interface WebCheckResults {
+  readonly storageIndex: string;
+  readonly summary: string;
+  readonly healthy: boolean;
+  readonly recoverable: boolean;
+  readonly sharesGood: number;
+  readonly sharesNeeded: number;
+  readonly sharesExpected: number;
+  readonly happiness: number;
+  readonly goodShareHosts: number;
+  readonly wrongShares: number;
+  readonly corruptShares: readonly {
+    readonly serverId: string;
+    readonly storageIndex: string;
+    readonly shareNumber: number;
+  }[];
+  readonly serversResponding: readonly string[];
+  readonly sharemap: ReadonlyMap<number, readonly string[]>;
+  /** Mutable: Tahoe's share ids are `${shareIdPrefix}sh${shnum}` (seq1-abcd-sh0). */
+  readonly shareIdPrefix?: string | undefined;
+  readonly recoverableVersions: number;
+  readonly unrecoverableVersions: number;
+}
+
+/** t=check&repair=true: the check before, what repair did, the check after. */
+export interface WebCheckAndRepairResults {
+  readonly storageIndex: string;
+  readonly repairAttempted: boolean;
+  readonly repairSuccessful: boolean;
+  readonly preRepair: WebCheckResults;
+  readonly postRepair: WebCheckResults;
+  readonly repairProblem?: string | undefined;
+}
+
+export interface WebCheckOptions {
+  readonly verify: boolean;
+  readonly addLease: boolean;
+  readonly signal: AbortSignal;
+}
+
 /** What the web front needs from the node; apps/node implements it, tests use an in-memory one. */
 export interface WebNode {
   status(): WebNodeStatus;
@@ -138,6 +179,10 @@ export interface WebNode {
     body: AsyncIterable<Uint8Array>,
     options: WebUploadOptions,
   ): Promise<{ cap: string }>;
+  /** t=check on a file (LIT answers without servers); absent on nodes that cannot check (501). */
+  checkFile?(cap: string, options: WebCheckOptions): Promise<WebCheckResults>;
+  /** t=check&repair=true on a file. */
+  checkAndRepairFile?(cap: string, options: WebCheckOptions): Promise<WebCheckAndRepairResults>;
   /** Writes the body at `offset` (at most the file's size; MDMF rewrites only the touched segments). */
   updateMutable(
     writeCap: string,

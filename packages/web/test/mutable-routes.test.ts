@@ -285,9 +285,15 @@ describe("writing mutable files", () => {
     });
     expect(ro.statusCode).toBe(400);
     expect(ro.body).toContain("TAHOE_ERR_WEB_NOT_WRITABLE");
-    const badT = await app.inject({ method: "POST", url: url(cap, "?t=check"), ...form({}, bytes(5)) });
+    const badT = await app.inject({ method: "POST", url: url(cap, "?t=frobnicate"), ...form({}, bytes(5)) });
     expect(badT.statusCode).toBe(400);
-    expect(badT.body).toContain("POST to file: bad t=check");
+    expect(badT.body).toContain("POST to file: bad t=frobnicate");
+    // t=check is the checker's; this in-memory node has none: 501, not a 400 for the client.
+    const check = await app.inject({ method: "POST", url: url(cap, "?t=check") });
+    expect(check.statusCode).toBe(501);
+    const badFlag = await app.inject({ method: "POST", url: url(cap, "?t=check&repair=maybe") });
+    expect(badFlag.statusCode).toBe(400);
+    expect(badFlag.body).toContain("repair=");
   });
 
   it("shows another writer's collision as 409 and the grid's refusal as 503, keeping the old contents", async () => {

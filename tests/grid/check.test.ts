@@ -1,0 +1,140 @@
+import { readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Grid, startGrid, tahoe, tahoeOk } from "../support/local-grid.js";
+
+/**
+ * `tahoe check [--verify] [--repair] [--add-lease] [--raw]` and `POST /uri/CAP?t=check` on a
+ * grid of real `tahoe run` processes: an introducer, five storage servers and a client,
+ * k/happy/N = 3/4/5. Shares are damaged on disk between steps.
+ */
+
+const STORAGE = ["s1", "s2", "s3", "s4", "s5"];
+let grid: Grid;
+
+beforeAll(async () => {
+  grid = await startGrid({ storage: STORAGE, k: 3, happy: 4, n: 5 });
+  await grid.waitForServers(
+    (list) => list.filter((s) => s.connection.state === "connected").length === 5,
+    "5 servers",
+  );
+}, 60_000);
+
+afterAll(async () => {
+  await grid?.close();
+});
+
+const check = async (...args: string[]) =>
+  (await tahoeOk(["-d", grid.dirs.client!, "check", ...args])).toString();
+
+async function put(body: Uint8Array, query = ""): Promise<string> {
+  const res = await fetch(new URL(`uri${query}`, grid.nodeUrl), { method: "PUT", body });
+  expect(res.status).toBe(200);
+  return (await res.text()).trim();
+}
+
+/** Every share file of storage index `si` (base32), with its node. */
+async function shareFiles(si: string): Promise<{ node: string; shnum: number; path: string }[]> {
+  const out: { node: string; shnum: number; path: string }[] = [];
+  for (const node of STORAGE) {
+    const dir = join(grid.dirs[node]!, "storage/shares", si.slice(0, 2), si);
+    for (const name of await readdir(dir).catch(() => []))
+      out.push({ node, shnum: Number(name), path: join(dir, name) });
+  }
+  return out.sort((a, b) => a.shnum - b.shnum);
+}
+
+describe("tahoe check on a grid of real processes", { timeout: 60_000 }, () => {
+  let cap: string;
+  let si: string;
+
+  it("a healthy CHK file: Tahoe's summary lines, and Tahoe's JSON with --raw", async () => {
+    cap = await put(Buffer.alloc(100_000, 7));
+    const raw = JSON.parse(await check("--raw", cap));
+    si = raw["storage-index"];
+    expect(raw.summary).toBe("Healthy");
+    expect(raw.results).toMatchObject({
+      "count-happiness": 5,
+      "count-shares-good": 5,
+      "count-shares-needed": 3,
+      "count-shares-expected": 5,
+      "count-good-share-hosts": 5,
+      "count-corrupt-shares": 0,
+      "list-corrupt-shares": [],
+      "count-wrong-shares": 0,
+      "count-recoverable-versions": 1,
+      "count-unrecoverable-versions": 0,
+      healthy: true,
+      recoverable: true,
+    });
+    expect(raw.results["servers-responding"]).toHaveLength(5);
+    expect(Object.keys(raw.results.sharemap).sort()).toEqual(["0", "1", "2", "3", "4"]);
+    expect(await check(cap)).toBe(
+      `Summary: Healthy\n storage index: ${si}\n good-shares: 5 (encoding is 3-of-5)\n wrong-shares: 0\n`,
+    );
+  });
+
+  it("--verify finds a flipped byte and names the share; the server got an advisory", async () => {
+    const [victim] = await shareFiles(si);
+    const original = await readFile(victim!.path);
+    const changed = Buffer.from(original);
+    changed[12 + 0x24 + 500]! ^= 1; // inside block 0
+    await writeFile(victim!.path, changed);
+    try {
+      expect(await check(cap)).toContain("Summary: Healthy\n");
+      const out = await check("--verify", cap);
+      const id = await grid.idOf(victim!.node);
+      expect(out).toContain("Summary: Not Healthy: 4 shares (enc 3-of-5)\n");
+      expect(out).toContain(` corrupt shares:\n  server ${id}, SI ${si}, shnum ${victim!.shnum}\n`);
+      const advisories = await readdir(join(grid.dirs[victim!.node]!, "storage/corruption-advisories"));
+      expect(advisories.length).toBeGreaterThan(0);
+    } finally {
+      await writeFile(victim!.path, original);
+    }
+  });
+
+  it("--repair re-creates a missing share; the file is healthy again", async () => {
+    const [first] = await shareFiles(si);
+    await rm(first!.path);
+    const out = await check("--repair", "--add-lease", cap);
+    expect(out).toBe(
+      `Summary: not healthy\n storage index: ${si}\n good-shares: 4 (encoding is 3-of-5)\n wrong-shares: 0\n repair successful\n`,
+    );
+    expect((await shareFiles(si)).map((s) => s.shnum)).toContain(first!.shnum);
+    expect(await check(cap)).toContain("Summary: Healthy\n");
+  });
+
+  it("a LIT file, a mutable file's repair, the HTML page and a bad flag", async () => {
+    const lit = await put(Buffer.from("small"));
+    expect(await check(lit)).toBe("Summary: Healthy (LIT)\n storage index: \n");
+    expect(JSON.parse(await check("--raw", "--repair", lit))).toEqual({
+      "storage-index": "",
+      "repair-attempted": false,
+    });
+
+    const mutable = await put(Buffer.alloc(20_000, 3), "?format=MDMF");
+    const msi = JSON.parse(await check("--raw", mutable))["storage-index"];
+    const [one] = await shareFiles(msi);
+    await rm(one!.path);
+    const repaired = JSON.parse(await check("--raw", "--repair", mutable));
+    expect(repaired["pre-repair-results"].results["count-shares-good"]).toBe(4);
+    expect(repaired["repair-attempted"]).toBe(true);
+    expect(repaired["repair-successful"]).toBe(true);
+    expect(repaired["post-repair-results"].results.healthy).toBe(true);
+
+    const page = await fetch(new URL(`uri/${encodeURIComponent(cap)}?t=check`, grid.nodeUrl), {
+      method: "POST",
+    });
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-type")).toMatch(/text\/html/);
+    expect(await page.text()).toContain(`File Check Results for SI=${si}`);
+
+    const bad = await fetch(new URL(`uri/${encodeURIComponent(cap)}?t=check&verify=maybe`, grid.nodeUrl), {
+      method: "POST",
+    });
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toContain("verify=");
+    const notCap = await tahoe(["-d", grid.dirs.client!, "check", "nonsense"]);
+    expect(notCap.code).not.toBe(0);
+  });
+});

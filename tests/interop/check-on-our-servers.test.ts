@@ -1,0 +1,177 @@
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Grid, startGrid } from "../support/local-grid.js";
+import { exportServers, findRefPeer, startRefStaticClient, stopRef } from "../support/refpeer.js";
+import { convergenceOf, fileOf, type WebClient, webClient } from "./support.js";
+
+/**
+ * Tahoe-LAFS 1.20's checker and ours on the same files, on four lafs-ts storage nodes: the same
+ * verdicts and counters from `t=check&verify=true`, the same corrupt share found, and Tahoe's
+ * `--repair --add-lease` (POST t=check&repair=true&add-lease=true) working on our servers.
+ */
+
+const peer = findRefPeer("interop tests (check/verify/repair, Tahoe and lafs-ts)");
+const STORAGE = ["s1", "s2", "s3", "s4"];
+
+interface ResultsJson extends Record<string, unknown> {
+  healthy: boolean;
+  recoverable: boolean;
+  sharemap: Record<string, string[]>;
+  "list-corrupt-shares": [string, string, number][];
+  "servers-responding": string[];
+}
+interface Json {
+  "storage-index": string;
+  summary?: string;
+  results: ResultsJson;
+  "repair-attempted"?: boolean;
+  "repair-successful"?: boolean;
+  "pre-repair-results": Json;
+}
+
+async function checkJson(client: WebClient, cap: string, flags: string): Promise<Json> {
+  const res = await fetch(new URL(`uri/${encodeURIComponent(cap)}?t=check&output=JSON${flags}`, client.url), {
+    method: "POST",
+  });
+  const text = await res.text();
+  if (res.status !== 200)
+    throw new Error(`${client.name}: t=check${flags} answered ${res.status}: ${text.slice(0, 500)}`);
+  return JSON.parse(text) as Json;
+}
+
+/** The parts of json_check_results that do not name servers (our ids and Tahoe's differ in form). */
+function comparable(r: Json): Record<string, unknown> {
+  const x = r.results;
+  return {
+    si: r["storage-index"],
+    summary: r.summary,
+    healthy: x.healthy,
+    recoverable: x.recoverable,
+    good: x["count-shares-good"],
+    needed: x["count-shares-needed"],
+    expected: x["count-shares-expected"],
+    hosts: x["count-good-share-hosts"],
+    corrupt: x["count-corrupt-shares"],
+    corruptShares: x["list-corrupt-shares"].map((c) => [c[1], c[2]]),
+    responding: x["servers-responding"].length,
+    sharemap: Object.keys(x.sharemap).sort(),
+    wrong: x["count-wrong-shares"],
+  };
+}
+
+describe.skipIf(peer === undefined)("Tahoe's checker and ours on lafs-ts storage servers", () => {
+  const ref = peer!;
+  let grid: Grid | undefined;
+  let root: string | undefined;
+  let theirs: WebClient;
+  let ours: WebClient;
+
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), "lafs-interop-check-"));
+    grid = await startGrid({ storage: STORAGE, k: 2, happy: 3, n: 4 });
+    const serversYaml = join(root, "servers.yaml");
+    await exportServers(
+      ref,
+      serversYaml,
+      STORAGE.map((name) => grid!.dirs[name]!),
+    );
+    const url = await startRefStaticClient(ref, join(root, "tahoe-client"), serversYaml, {
+      k: 2,
+      happy: 3,
+      n: 4,
+      convergence: await convergenceOf(grid.dirs.client!),
+    });
+    theirs = webClient("Tahoe client", url);
+    ours = webClient("lafs-ts client", grid.nodeUrl);
+  }, 120_000);
+
+  afterAll(async () => {
+    try {
+      if (root !== undefined) await stopRef(ref, join(root, "tahoe-client"));
+    } finally {
+      await grid?.close();
+      if (root !== undefined) await rm(root, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  async function shareFiles(si: string): Promise<string[]> {
+    const out: string[] = [];
+    for (const name of STORAGE) {
+      const dir = join(grid!.dirs[name]!, "storage/shares", si.slice(0, 2), si);
+      for (const f of await readdir(dir).catch(() => [])) out.push(join(dir, f));
+    }
+    return out.sort((a, b) => Number(a.split("/").pop()) - Number(b.split("/").pop()));
+  }
+
+  it("check --verify agrees on a healthy file and on one with a flipped byte", async () => {
+    const cap = await ours.put(fileOf(300_000, "check-interop"));
+    const [t0, o0] = await Promise.all([
+      checkJson(theirs, cap, "&verify=true"),
+      checkJson(ours, cap, "&verify=true"),
+    ]);
+    expect(comparable(o0)).toEqual(comparable(t0));
+    expect(t0.results.healthy).toBe(true);
+
+    const [victim] = await shareFiles(o0["storage-index"]);
+    const original = await readFile(victim!);
+    const changed = Buffer.from(original);
+    changed[12 + 0x24 + 1000]! ^= 0x10; // a block byte
+    await writeFile(victim!, changed);
+    try {
+      const t1 = await checkJson(theirs, cap, "&verify=true");
+      const o1 = await checkJson(ours, cap, "&verify=true");
+      expect(comparable(o1)).toEqual(comparable(t1));
+      expect(t1.results["count-corrupt-shares"]).toBe(1);
+      expect(t1.results.healthy).toBe(false);
+    } finally {
+      await writeFile(victim!, original);
+    }
+  }, 60_000);
+
+  it("check --verify agrees on an MDMF file with a flipped block byte", async () => {
+    const res = await fetch(new URL("uri?format=MDMF", ours.url), {
+      method: "PUT",
+      body: fileOf(300_000, "mdmf-a"),
+    });
+    expect(res.status).toBe(200);
+    const cap = (await res.text()).trim();
+    const [t0, o0] = await Promise.all([
+      checkJson(theirs, cap, "&verify=true"),
+      checkJson(ours, cap, "&verify=true"),
+    ]);
+    expect(comparable(o0)).toEqual(comparable(t0));
+    const [victim] = await shareFiles(o0["storage-index"]);
+    const original = await readFile(victim!);
+    // Mutable container header (468 bytes), then the MDMF share: its share-data offset is the
+    // u64 at 99 (59-byte signed prefix, then enc_privkey, chain, signature, key, key end, data).
+    const at = 468 + Number(original.readBigUInt64BE(468 + 99)) + 1000;
+    const changed = Buffer.from(original);
+    changed[at]! ^= 0x10;
+    await writeFile(victim!, changed);
+    try {
+      const t1 = await checkJson(theirs, cap, "&verify=true");
+      const o1 = await checkJson(ours, cap, "&verify=true");
+      expect(comparable(o1)).toEqual(comparable(t1));
+      expect(t1.results["count-corrupt-shares"]).toBe(1);
+    } finally {
+      await writeFile(victim!, original);
+    }
+  }, 60_000);
+
+  it("Tahoe's check --repair --add-lease on our servers re-creates a missing share and adds its lease", async () => {
+    const cap = await ours.put(fileOf(150_000, "repair-interop"));
+    const si = (await checkJson(ours, cap, ""))["storage-index"];
+    const files = await shareFiles(si);
+    await rm(files[1]!);
+    const leasesBefore = (await readFile(files[0]!)).readUInt32BE(8);
+    const repaired = await checkJson(theirs, cap, "&repair=true&add-lease=true");
+    expect(repaired["repair-attempted"]).toBe(true);
+    expect(repaired["repair-successful"]).toBe(true);
+    expect(repaired["pre-repair-results"].results["count-shares-good"]).toBe(3);
+    expect((await checkJson(ours, cap, "&verify=true")).results.healthy).toBe(true);
+    // Tahoe's node has its own lease secret: its lease is one more on the share.
+    expect((await readFile(files[0]!)).readUInt32BE(8)).toBe(leasesBefore + 1);
+  }, 60_000);
+});
