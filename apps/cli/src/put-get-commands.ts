@@ -217,8 +217,9 @@ async function putTarget(
   const search = query.length > 0 ? `?${query.join("&")}` : "";
   if (to === undefined) return `uri${search}`;
   // Tahoe's put: a bare mutable write cap is overwritten in place; anything else is ALIAS:path.
-  if (to.startsWith("URI:SSK:") || to.startsWith("URI:MDMF:"))
-    return `uri/${encodeURIComponent(to)}${search}`;
+  // A bare read-only mutable cap goes the same way, so the node refuses it in its own words
+  // ("read-only cap") instead of "not a directory cap" for the path Tahoe would build.
+  if (/^URI:(?:SSK|MDMF)(?:-RO)?:[^/]+$/.test(to)) return `uri/${encodeURIComponent(to)}${search}`;
   const target = resolveGridPath(to, await readAliases(nodeDirectory(context))) as GridPath;
   if (target.path.startsWith("/")) {
     throw new CliUsageError(
