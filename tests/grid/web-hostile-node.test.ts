@@ -178,10 +178,11 @@ describe("a real tahoe run node", () => {
       ["form cut short", form("XyZ", fileForm("XyZ").slice(0, -16)), 400, "TAHOE_ERR_WEB_BAD_FORM"],
       ["no boundary", form("", "abc").replace("; boundary=", ""), 400, "TAHOE_ERR_WEB_BAD_FORM"],
       [
-        "PUT t=mkdir",
+        "PUT t=mkdir with no servers",
         "PUT /uri?t=mkdir HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 5\r\n\r\nhello",
-        501,
-        "TAHOE_ERR_WEB_NOT_SUPPORTED",
+        // Directories are served now: with no storage server connected, the new directory cannot be placed.
+        503,
+        "TAHOE_ERR_MUTABLE_NOT_ENOUGH_SERVERS",
       ],
       [
         "unknown t",

@@ -59,7 +59,7 @@ async function stop(child: ChildProcess): Promise<void> {
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "lafs-bench-tor-"));
-  const base = 20_000 + Math.floor(Math.random() * 300) * 100;
+  const base = 20_000 + Math.floor(Math.random() * 127) * 100;
   const env = {
     ...process.env,
     TORNET_DIR: join(dir, "net"),

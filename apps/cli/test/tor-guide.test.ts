@@ -39,7 +39,7 @@ describe.skipIf(!torOnPath)("docs/tor.md on a private Tor network", () => {
 
   beforeAll(async () => {
     env.TORNET_DIR = mkdtempSync(join(tmpdir(), "lafs-guide-tornet-"));
-    const base = 20_000 + Math.floor(Math.random() * 300) * 100;
+    const base = 20_000 + Math.floor(Math.random() * 127) * 100;
     env.TORNET_BASE_PORT = String(base);
     ports = { control: base + 62, socks: base + 63 };
     await execFileAsync("bash", [TORNET, "start"], { env, timeout: 240_000 });

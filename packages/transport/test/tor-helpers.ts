@@ -48,7 +48,7 @@ function portFree(port: number): Promise<boolean> {
 /** A base port with `count` free ports after it, in a range the kernel does not hand out for port 0. */
 export async function freePortRange(count: number): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 300) * 100;
+    const base = 20_000 + Math.floor(Math.random() * 127) * 100;
     let ok = true;
     for (let p = base; p < base + count && ok; p++) ok = await portFree(p);
     if (ok) return base;

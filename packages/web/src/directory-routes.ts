@@ -1,7 +1,14 @@
 import { Readable } from "node:stream";
 import { formatMutableCap, parseMutableCap, readCapOf } from "@lafs/mutable";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { childJson, directoryJson, isDirectoryCapText, pythonJson } from "./directory-json.js";
+import { parseFileCap } from "./caps.js";
+import {
+  backingFileCapText,
+  childJson,
+  directoryJson,
+  isDirectoryCapText,
+  pythonJson,
+} from "./directory-json.js";
 import { abortOnClose } from "./disconnect.js";
 import { WebError } from "./errors.js";
 import { html } from "./html.js";
@@ -272,6 +279,8 @@ export function createDirectoryHandlers(
   const open = (cap: string, signal: AbortSignal) => {
     if (!isDirectoryCapText(cap))
       throw badRequest(`not a directory cap: ${cap.slice(0, 40)}`, "Give a URI:DIR2... cap.");
+    // A malformed cap is the caller's mistake (400) whether or not this node serves directories.
+    parseFileCap(backingFileCapText(cap));
     return directoriesOf(node).open(cap, { signal });
   };
 
