@@ -1,6 +1,8 @@
 import { Readable } from "node:stream";
 import { formatMutableCap, parseMutableCap, readCapOf } from "@lafs/mutable";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { checkFlag, replyToCheck } from "./check-routes.js";
+import { backingFileCap, replyToDeepCheck } from "./deep-check-routes.js";
 import { childJson, directoryJson, isDirectoryCapText, pythonJson } from "./directory-json.js";
 import { abortOnClose } from "./disconnect.js";
 import { WebError } from "./errors.js";
@@ -541,6 +543,22 @@ export function createDirectoryHandlers(
       }
       case "stream-manifest":
         return streamManifest(reply, dir);
+      case "check":
+        return replyToCheck(
+          request as FastifyRequest<{ Params: { cap: string } }>,
+          reply,
+          node,
+          query,
+          async () => {},
+          backingFileCap(dir.cap),
+        );
+      case "stream-deep-check":
+        return replyToDeepCheck(reply, dir, {
+          node,
+          repair: checkFlag(query, "repair"),
+          options: { verify: checkFlag(query, "verify"), addLease: checkFlag(query, "add-lease"), signal },
+          open: (child) => open(child, signal),
+        });
       case "set_children":
       case "set-children": {
         const children = childrenOf(await readJsonBody(request));
@@ -550,7 +568,7 @@ export function createDirectoryHandlers(
       default:
         throw badRequest(
           `POST to a directory: bad t=${t}`,
-          "t= is mkdir, mkdir-with-children, mkdir-immutable, upload, uri, unlink, rename, relink, set_children or stream-manifest.",
+          "t= is mkdir, mkdir-with-children, mkdir-immutable, upload, uri, unlink, rename, relink, set_children, stream-manifest, check or stream-deep-check.",
         );
     }
   }
