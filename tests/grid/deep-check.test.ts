@@ -1,7 +1,7 @@
 import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Grid, startGrid, tahoeOk } from "../support/local-grid.js";
+import { type Grid, startGrid, tahoe, tahoeOk } from "../support/local-grid.js";
 
 /**
  * `tahoe deep-check` and `POST DIRCAP?t=stream-deep-check` / `t=check` on a directory, on a grid
@@ -101,5 +101,21 @@ describe("tahoe deep-check on a grid of real processes", { timeout: 90_000 }, ()
     );
     expect(await shareFiles(badSi)).toHaveLength(5);
     expect(await deepCheck("--verify", root)).toBe("done: 5 objects checked, 5 healthy, 0 unhealthy\n");
+  });
+
+  it("a linked directory nobody can read ends the stream with Tahoe's ERROR: line; the CLI exits 1", async () => {
+    const top = await web("POST", "uri?t=mkdir");
+    // Four checks run at once: after five objects the first line has gone out with status 200.
+    for (const name of ["a1", "a2", "a3", "a4"])
+      await web("PUT", `uri/${encodeURIComponent(top)}/${name}`, Buffer.from(name));
+    const ghost = `URI:DIR2:${"q".repeat(26)}:${"a".repeat(52)}`;
+    await web("POST", `uri/${encodeURIComponent(top)}?t=uri&name=ghost&uri=${encodeURIComponent(ghost)}`);
+    const lines = (await web("POST", `uri/${encodeURIComponent(top)}?t=stream-deep-check`)).split("\n");
+    expect(JSON.parse(lines[0]!).type).toBe("directory");
+    expect(lines.at(-1)).toMatch(/^ERROR: \S+\(.+\)$/);
+    const run = await tahoe(["-d", grid.dirs.client!, "deep-check", top]);
+    expect(run.code).toBe(1);
+    expect(run.stderr.toString()).toContain("ERROR: ");
+    expect(run.stdout.toString()).not.toContain("done:");
   });
 });

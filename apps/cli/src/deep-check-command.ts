@@ -97,8 +97,15 @@ async function deepCheck(parsed: ParsedOptions, context: CommandContext): Promis
   const report = new DeepCheckReport(repair, flag(parsed, "verbose"));
   // Progress is for a person watching: a redrawn count on a terminal's stderr, nothing in a pipe.
   const progress = !raw && !context.global.quiet && process.stderr.isTTY === true;
+  let failedLine = false;
   for await (const line of createInterface({ input: res, crlfDelay: Number.POSITIVE_INFINITY })) {
     if (line.trim() === "") continue;
+    // As Tahoe: from an "ERROR:" line on, the node's words go to stderr and the exit code is 1.
+    if (failedLine || line.startsWith("ERROR:")) {
+      failedLine = true;
+      context.err(`${line}\n`);
+      continue;
+    }
     if (raw) {
       context.out(`${line}\n`);
       continue;
@@ -109,6 +116,7 @@ async function deepCheck(parsed: ParsedOptions, context: CommandContext): Promis
     if (progress) context.err(`${report.objects} objects checked..`);
   }
   if (progress) context.err("\r\x1b[K");
+  if (failedLine) return 1;
   if (!raw) for (const l of report.done()) context.out(`${l}\n`);
   return 0;
 }

@@ -144,7 +144,13 @@ export async function replyToDeepCheck(
   const first = await lines.next();
   async function* rest(): AsyncGenerator<string> {
     if (!first.done) yield first.value;
-    yield* lines;
+    try {
+      yield* lines;
+    } catch (error) {
+      // The status line is gone already: Tahoe ends the stream with a non-JSON "ERROR:" line.
+      const e = error as { code?: string; message?: string };
+      yield `ERROR: ${e.code ?? "Error"}(${String(e.message ?? error).replace(/\n/g, " ")})\n`;
+    }
   }
   return reply.code(200).type("text/plain; charset=utf-8").send(Readable.from(rest()));
 }
