@@ -124,7 +124,7 @@ async function deepCheck(parsed: ParsedOptions, context: CommandContext): Promis
 export const deepCheckCommand: CliCommand = {
   name: "deep-check",
   group: "Using the filesystem",
-  summary: "Check all files/directories reachable from a starting point.",
+  summary: "Check all files/directories reachable from a point.",
   synopsis: "[options] [ALIAS:PATH]",
   description:
     "Check every file and directory under PATH (POST PATH?t=stream-deep-check), each directory " +
