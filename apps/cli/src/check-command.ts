@@ -89,7 +89,7 @@ export const checkCommand: CliCommand = {
     "Ask the node to check the file CAP names: which servers hold which shares (and with --verify, " +
     "read and check every block of every share). --repair re-creates missing shares on servers " +
     "placement allows; --add-lease renews this node's lease on every share. Prints Tahoe's summary, " +
-    "or the node's JSON with --raw. Directories (and deep-check) come with the directory package.",
+    "or the node's JSON with --raw. A directory cap checks the directory's own file; tahoe deep-check walks a tree.",
   options: (context) => [
     NODE_URL_OPTION(context),
     { name: "raw", takesValue: false, help: "Display raw JSON data instead of parsed." },

@@ -5,6 +5,7 @@ import { logsCommand, statusCommand, stopCommand } from "./control-commands.js";
 import { cpCommand } from "./cp-command.js";
 import { createClientCommand, createIntroducerCommand, createNodeCommand } from "./create-commands.js";
 import { debugCommand } from "./debug-commands.js";
+import { deepCheckCommand } from "./deep-check-command.js";
 import {
   lnCommand,
   lsCommand,
@@ -47,6 +48,7 @@ export const COMMANDS: readonly CliCommand[] = [
   rmCommand,
   manifestCommand,
   checkCommand,
+  deepCheckCommand,
   webopenCommand,
 ];
 

@@ -20,7 +20,7 @@ interface Answer {
 }
 
 /** One request to the node's web API, its whole (small) answer read. */
-async function call(
+export async function call(
   parsed: ParsedOptions,
   context: CommandContext,
   method: string,
@@ -43,7 +43,7 @@ async function call(
   return { status: res.statusCode ?? 0, text: await readBody(res) };
 }
 
-function failed(answer: Answer): CliTransferError {
+export function failed(answer: Answer): CliTransferError {
   return new CliTransferError(
     "TAHOE_ERR_CLI_HTTP",
     answer.text,
@@ -51,7 +51,7 @@ function failed(answer: Answer): CliTransferError {
   );
 }
 
-async function gridPath(typed: string, context: CommandContext): Promise<GridPath> {
+export async function gridPath(typed: string, context: CommandContext): Promise<GridPath> {
   return resolveGridPath(typed, await readAliases(nodeDirectory(context))) as GridPath;
 }
 

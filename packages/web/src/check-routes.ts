@@ -11,7 +11,7 @@ const TRUE_WORDS = new Set(["true", "t", "1", "on", "yes", "y"]);
 const FALSE_WORDS = new Set(["false", "f", "0", "off", "no", "n", ""]);
 
 /** Tahoe's boolean_of_arg: true/t/1/on (any case) or false/f/0/off; anything else is a 400. */
-function flag(query: Query, name: string): boolean {
+export function checkFlag(query: Query, name: string): boolean {
   const value = query[name];
   if (value === undefined) return false;
   const word = value.trim().toLowerCase();
@@ -24,7 +24,7 @@ function flag(query: Query, name: string): boolean {
 }
 
 /** Tahoe's json_check_counts plus healthy/recoverable (web/check_results.py). */
-function jsonCheckResults(r: WebCheckResults): Record<string, unknown> {
+export function jsonCheckResults(r: WebCheckResults): Record<string, unknown> {
   if (r.storageIndex === "") return { "storage-index": "", results: { healthy: true } };
   return {
     "storage-index": r.storageIndex,
@@ -54,7 +54,7 @@ function jsonCheckResults(r: WebCheckResults): Record<string, unknown> {
 }
 
 /** Tahoe's json_check_and_repair_results. */
-function jsonCheckAndRepairResults(r: WebCheckAndRepairResults): Record<string, unknown> {
+export function jsonCheckAndRepairResults(r: WebCheckAndRepairResults): Record<string, unknown> {
   if (r.storageIndex === "") return { "storage-index": "", "repair-attempted": false };
   return {
     "storage-index": r.storageIndex,
@@ -135,13 +135,15 @@ export async function replyToCheck(
   query: Query,
   /** Repair writes shares: it needs what an upload needs. */
   assertMayWrite: () => Promise<void>,
+  /** A directory's backing file cap, checked in the directory's place. */
+  backingCap?: string,
 ): Promise<FastifyReply> {
-  const verify = flag(query, "verify");
-  const repair = flag(query, "repair");
-  const addLease = flag(query, "add-lease");
+  const verify = checkFlag(query, "verify");
+  const repair = checkFlag(query, "repair");
+  const addLease = checkFlag(query, "add-lease");
   const json = (query.output ?? "").trim().toLowerCase() === "json";
-  const capText = request.params.cap.trim();
-  parseFileCap(capText);
+  const capText = backingCap ?? request.params.cap.trim();
+  if (backingCap === undefined) parseFileCap(capText);
   const signal = abortOnClose(reply);
   const send = (body: string, type: string) => reply.code(200).type(type).send(body);
   if (repair) {

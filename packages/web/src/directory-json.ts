@@ -15,14 +15,6 @@ export function isDirectoryCapText(cap: string): boolean {
   return /^URI:DIR2(-RO|-MDMF|-MDMF-RO|-CHK|-LIT)?:/.test(cap);
 }
 
-/** The file cap a directory cap is stored as (Tahoe's wrapping rule); other caps unchanged. */
-export function backingFileCapText(cap: string): string {
-  for (const [dir, file] of DIR_TO_FILE) if (cap.startsWith(dir)) return file + cap.slice(dir.length);
-  if (cap.startsWith("URI:DIR2-CHK:")) return `URI:CHK:${cap.slice("URI:DIR2-CHK:".length)}`;
-  if (cap.startsWith("URI:DIR2-LIT:")) return `URI:LIT:${cap.slice("URI:DIR2-LIT:".length)}`;
-  return cap;
-}
-
 /** A cap's verify cap as Tahoe's get_verify_cap gives it; undefined for LIT and unknown caps. */
 export function verifyCapText(cap: string): string | undefined {
   try {

@@ -2,13 +2,9 @@ import { Readable } from "node:stream";
 import { formatMutableCap, parseMutableCap, readCapOf } from "@lafs/mutable";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { parseFileCap } from "./caps.js";
-import {
-  backingFileCapText,
-  childJson,
-  directoryJson,
-  isDirectoryCapText,
-  pythonJson,
-} from "./directory-json.js";
+import { checkFlag, replyToCheck } from "./check-routes.js";
+import { backingFileCap, replyToDeepCheck } from "./deep-check-routes.js";
+import { childJson, directoryJson, isDirectoryCapText, pythonJson } from "./directory-json.js";
 import { abortOnClose } from "./disconnect.js";
 import { WebError } from "./errors.js";
 import { html } from "./html.js";
@@ -280,7 +276,7 @@ export function createDirectoryHandlers(
     if (!isDirectoryCapText(cap))
       throw badRequest(`not a directory cap: ${cap.slice(0, 40)}`, "Give a URI:DIR2... cap.");
     // A malformed cap is the caller's mistake (400) whether or not this node serves directories.
-    parseFileCap(backingFileCapText(cap));
+    parseFileCap(backingFileCap(cap));
     return directoriesOf(node).open(cap, { signal });
   };
 
@@ -550,6 +546,22 @@ export function createDirectoryHandlers(
       }
       case "stream-manifest":
         return streamManifest(reply, dir);
+      case "check":
+        return replyToCheck(
+          request as FastifyRequest<{ Params: { cap: string } }>,
+          reply,
+          node,
+          query,
+          async () => {},
+          backingFileCap(dir.cap),
+        );
+      case "stream-deep-check":
+        return replyToDeepCheck(reply, dir, {
+          node,
+          repair: checkFlag(query, "repair"),
+          options: { verify: checkFlag(query, "verify"), addLease: checkFlag(query, "add-lease"), signal },
+          open: (child) => open(child, signal),
+        });
       case "set_children":
       case "set-children": {
         const children = childrenOf(await readJsonBody(request));
@@ -559,7 +571,7 @@ export function createDirectoryHandlers(
       default:
         throw badRequest(
           `POST to a directory: bad t=${t}`,
-          "t= is mkdir, mkdir-with-children, mkdir-immutable, upload, uri, unlink, rename, relink, set_children or stream-manifest.",
+          "t= is mkdir, mkdir-with-children, mkdir-immutable, upload, uri, unlink, rename, relink, set_children, stream-manifest, check or stream-deep-check.",
         );
     }
   }
