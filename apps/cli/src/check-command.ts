@@ -1,5 +1,5 @@
 import type { CliCommand, CommandContext } from "./command.js";
-import { flag, type ParsedOptions } from "./option-parser.js";
+import { flag, type OptionSpec, type ParsedOptions } from "./option-parser.js";
 import { httpError, NODE_URL_OPTION, nodeUrl, readBody, send } from "./put-get-commands.js";
 import { CliUsageError } from "./usage-error.js";
 
@@ -80,6 +80,18 @@ async function check(parsed: ParsedOptions, context: CommandContext): Promise<nu
   return 0;
 }
 
+/** The flags `tahoe check` and `tahoe deep-check` share, in Tahoe-LAFS's words. */
+export const CHECK_FLAG_OPTIONS: readonly OptionSpec[] = [
+  { name: "raw", takesValue: false, help: "Display raw JSON data instead of parsed." },
+  {
+    name: "verify",
+    takesValue: false,
+    help: "Verify all hashes, instead of merely querying share presence.",
+  },
+  { name: "repair", takesValue: false, help: "Automatically repair any problems found." },
+  { name: "add-lease", takesValue: false, help: "Add/renew lease on all shares." },
+];
+
 export const checkCommand: CliCommand = {
   name: "check",
   group: "Using the filesystem",
@@ -90,16 +102,6 @@ export const checkCommand: CliCommand = {
     "read and check every block of every share). --repair re-creates missing shares on servers " +
     "placement allows; --add-lease renews this node's lease on every share. Prints Tahoe's summary, " +
     "or the node's JSON with --raw. A directory cap checks the directory's own file; tahoe deep-check walks a tree.",
-  options: (context) => [
-    NODE_URL_OPTION(context),
-    { name: "raw", takesValue: false, help: "Display raw JSON data instead of parsed." },
-    {
-      name: "verify",
-      takesValue: false,
-      help: "Verify all hashes, instead of merely querying share presence.",
-    },
-    { name: "repair", takesValue: false, help: "Automatically repair any problems found." },
-    { name: "add-lease", takesValue: false, help: "Add/renew lease on all shares." },
-  ],
+  options: (context) => [NODE_URL_OPTION(context), ...CHECK_FLAG_OPTIONS],
   run: check,
 };

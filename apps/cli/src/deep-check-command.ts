@@ -1,5 +1,6 @@
 import { createInterface } from "node:readline";
 import { gridPathUrl } from "./aliases.js";
+import { CHECK_FLAG_OPTIONS } from "./check-command.js";
 import type { CliCommand, CommandContext } from "./command.js";
 import { gridPath } from "./dir-commands.js";
 import { flag, type ParsedOptions } from "./option-parser.js";
@@ -133,14 +134,7 @@ export const deepCheckCommand: CliCommand = {
     "or the node's JSON lines with --raw. On a terminal, a running count goes to stderr.",
   options: (context) => [
     NODE_URL_OPTION(context),
-    { name: "raw", takesValue: false, help: "Display raw JSON data instead of parsed." },
-    {
-      name: "verify",
-      takesValue: false,
-      help: "Verify all hashes, instead of merely querying share presence.",
-    },
-    { name: "repair", takesValue: false, help: "Automatically repair any problems found." },
-    { name: "add-lease", takesValue: false, help: "Add/renew lease on all shares." },
+    ...CHECK_FLAG_OPTIONS,
     { name: "verbose", short: "v", takesValue: false, help: "Be noisy about what is happening." },
   ],
   run: deepCheck,
