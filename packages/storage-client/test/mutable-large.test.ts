@@ -6,7 +6,7 @@ import { type Grid, startGrid, testBytes } from "./uploader-grid.js";
 const MIB = 1024 * 1024;
 const leaseSecret = new Uint8Array(32).fill(7);
 
-describe("a 100 MiB MDMF file on 4 real storage servers", () => {
+describe("100 MiB mutable files on 4 real storage servers", () => {
   let g: Grid;
   beforeAll(async () => {
     g = await startGrid(4);
@@ -55,5 +55,20 @@ describe("a 100 MiB MDMF file on 4 real storage servers", () => {
     const window = await back.readAll({ start: offset - 10, end: offset + MIB + 10 });
     expect(Buffer.from(window.subarray(10, 10 + MIB)).equals(patch)).toBe(true);
     expect(Buffer.from(window.subarray(0, 10)).equals(data.subarray(offset - 10, offset))).toBe(true);
+  });
+
+  it("round-trips a 100 MiB SDMF file: one segment, each share a third of the file", {
+    timeout: 600_000,
+  }, async () => {
+    const size = 100 * MIB;
+    const data = testBytes(size, 102);
+    const o = { servers: g.servers(), leaseSecret, k: 3, happy: 7, n: 10 };
+    const created = await createMutableFile({ ...o, format: "SDMF", contents: data, size });
+    expect(created.writeCap).toMatch(/^URI:SSK:/);
+    const file = await openMutableFile({ ...o, cap: created.readCap });
+    expect(file.size).toBe(size);
+    const hash = createHash("sha256");
+    for await (const part of file.read()) hash.update(part);
+    expect(hash.digest("hex")).toBe(createHash("sha256").update(data).digest("hex"));
   });
 });
