@@ -4,6 +4,7 @@ import { existsSync, readdirSync, rmSync } from "node:fs";
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { i2pdConf } from "../../packages/transport/test/i2pd-conf.js";
 
 /**
  * A private I2P network on this machine: i2pd routers, each in a network namespace of its own
@@ -96,66 +97,24 @@ function freeSubnet(): number {
 }
 
 function routerConf(dir: string, address: string, floodfill: boolean): string {
-  return `log = file
-logfile = ${join(dir, "i2pd.log")}
-loglevel = info
-daemon = false
-ipv4 = true
-ipv6 = false
-host = ${address}
-address4 = ${address}
-port = 12345
-nat = false
-netid = 99
-floodfill = ${floodfill}
-reservedrange = false
-bandwidth = X
-[ntcp2]
-enabled = true
-published = true
-port = 12345
-[ssu2]
-enabled = false
-[exploratory]
-inbound.length = 1
-outbound.length = 1
-inbound.quantity = 2
-outbound.quantity = 2
-[http]
-enabled = false
-[httpproxy]
-enabled = false
-[socksproxy]
-enabled = false
-[sam]
-enabled = true
-address = 127.0.0.1
-port = 7656
-[bob]
-enabled = false
-[i2cp]
-enabled = false
-[i2pcontrol]
-enabled = false
-[upnp]
-enabled = false
-[reseed]
-urls =
-yggurls =
-file =
-zipfile =
-threshold = 0
-[addressbook]
-# On: i2pd 2.45 crashes on a STREAM CONNECT to a full destination without it. An empty
-# subscriptions = would be read as one empty URL, which i2pd crashes on once its shared
-# destination is ready (3 minutes in); the default list names hosts it cannot resolve here.
-enabled = true
-defaulturl =
-[nettime]
-enabled = false
-[meshnets]
-yggdrasil = false
-`;
+  return i2pdConf({
+    logFile: join(dir, "i2pd.log"),
+    logLevel: "info",
+    host: address,
+    routerPort: 12345,
+    floodfill,
+    published: true,
+    samPort: 7656,
+    mainExtra: [`address4 = ${address}`, "nat = false", "reservedrange = false", "bandwidth = X"],
+    exploratory: [
+      "inbound.length = 1",
+      "outbound.length = 1",
+      "inbound.quantity = 2",
+      "outbound.quantity = 2",
+    ],
+    // Without it the default subscription list names hosts it cannot resolve here.
+    emptySubscriptions: false,
+  });
 }
 
 /** The router's identity hash as i2pd names its netDb file: base64 (I2P alphabet) of SHA-256. */

@@ -4,6 +4,7 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { allocatePort } from "../src/index.js";
+import { i2pdConf } from "./i2pd-conf.js";
 
 export function hasI2pd(): boolean {
   return spawnSync("sh", ["-c", "command -v i2pd"]).status === 0;
@@ -34,56 +35,16 @@ export async function startOfflineI2pd(options: OfflineI2pdOptions = {}): Promis
   const samPort = await allocatePort({ host: "127.0.0.1" });
   const routerPort = await allocatePort({ host: "127.0.0.1" });
   const dataDir = join(dir, "data");
-  const conf = `log = file
-logfile = ${join(dir, "i2pd.log")}
-loglevel = ${options.logLevel ?? "warn"}
-daemon = false
-ipv4 = true
-ipv6 = false
-host = 127.0.0.1
-port = ${routerPort}
-netid = 99
-floodfill = false
-[ntcp2]
-enabled = true
-published = false
-port = ${routerPort}
-[ssu2]
-enabled = false
-[http]
-enabled = false
-[httpproxy]
-enabled = false
-[socksproxy]
-enabled = false
-[sam]
-enabled = true
-address = 127.0.0.1
-port = ${samPort}
-[bob]
-enabled = false
-[i2cp]
-enabled = false
-[i2pcontrol]
-enabled = false
-[upnp]
-enabled = false
-[reseed]
-urls =
-yggurls =
-file =
-zipfile =
-threshold = 0
-[addressbook]
-# On: i2pd 2.45 crashes (SIGSEGV) on a STREAM CONNECT to a full base64 destination without it.
-enabled = true
-defaulturl =
-subscriptions =
-[nettime]
-enabled = false
-[meshnets]
-yggdrasil = false
-`;
+  const conf = i2pdConf({
+    logFile: join(dir, "i2pd.log"),
+    logLevel: options.logLevel ?? "warn",
+    host: "127.0.0.1",
+    routerPort,
+    floodfill: false,
+    published: false,
+    samPort,
+    emptySubscriptions: true,
+  });
   await writeFile(join(dir, "i2pd.conf"), conf);
   await writeFile(join(dir, "tunnels.conf"), "");
   const child: ChildProcess = spawn(
