@@ -1,5 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer, request, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -145,4 +147,66 @@ describe("directories through the CLI", { timeout: 180_000 }, () => {
     expect(noR.code).toBe(2);
     expect(noR.stderr).toContain("cannot copy directories without --recursive");
   });
+
+  it("cp links each grid directory's files with one POST ?t=set_children, as Tahoe's cp does, and overwrites a mutable file in place", async () => {
+    const tree = join(local, "batch");
+    await mkdir(join(tree, "sub"), { recursive: true });
+    for (const name of ["a.txt", "b.txt", "m.txt", "sub/c.txt", "sub/d.txt"])
+      await writeFile(join(tree, name), `contents of ${name}`);
+    await cli("mkdir", "home:batch");
+    const mutableCap = (await cli("put", "--mutable", join(tree, "a.txt"), "home:batch/m.txt"))
+      .toString()
+      .trim();
+    expect(mutableCap).toMatch(/^URI:SSK:/);
+    const { url: proxied, requests, close } = await recordingProxy(grid.nodeUrl);
+    try {
+      const out = await cli("cp", "-r", "-u", proxied, tree, "home:");
+      expect(out.toString()).toBe("Success: files copied\n");
+    } finally {
+      await close();
+    }
+    const linking = requests.filter((r) => r.includes("t=set_children"));
+    expect(linking).toHaveLength(2);
+    expect(linking.every((r) => r.startsWith("POST "))).toBe(true);
+    // No file was linked one by one: files went to PUT /uri (unlinked), except the mutable one.
+    expect(requests.filter((r) => /^PUT \/uri\/[^ ]+\/(a|b|c|d)\.txt/.test(r))).toEqual([]);
+    expect(requests.filter((r) => r.startsWith("PUT /uri ") || r === "PUT /uri")).toHaveLength(4);
+    expect(requests.filter((r) => /^PUT \/uri\/[^ ]+\/m\.txt/.test(r))).toHaveLength(1);
+    expect((await cli("ls", "home:batch")).toString()).toBe("a.txt\nb.txt\nm.txt\nsub\n");
+    expect((await cli("ls", "home:batch/sub")).toString()).toBe("c.txt\nd.txt\n");
+    expect((await cli("get", "home:batch/sub/d.txt")).toString()).toBe("contents of sub/d.txt");
+    const m = JSON.parse((await cli("ls", "--json", "home:batch/m.txt")).toString()) as [
+      string,
+      { rw_uri: string },
+    ];
+    expect(m[1].rw_uri, "the mutable file keeps its cap").toBe(mutableCap);
+    expect((await cli("get", "home:batch/m.txt")).toString()).toBe("contents of m.txt");
+  });
 });
+
+/** A plain HTTP forwarder to the node that records each request's method and path, to see what the CLI sends. */
+async function recordingProxy(
+  target: string,
+): Promise<{ url: string; requests: string[]; close(): Promise<void> }> {
+  const requests: string[] = [];
+  const server: Server = createServer((req, res) => {
+    requests.push(`${req.method} ${req.url}`);
+    const upstream = request(
+      new URL(req.url ?? "/", target),
+      { method: req.method, headers: req.headers },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    upstream.on("error", (error) => res.destroy(error));
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    requests,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}

@@ -1,18 +1,14 @@
-import { mkdtemp, readdir, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { base32Decode, base32Encode, taggedHash } from "@lafs/crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Grid, startGrid } from "../support/local-grid.js";
+import { findRefPeer } from "../support/refpeer.js";
 import {
-  exportServers,
-  findRefPeer,
-  type RefGrid,
-  startRefGrid,
-  startRefStaticClient,
-  stopRef,
-} from "../support/refpeer.js";
-import { fileOf, SEGMENT, type StaticClient, startStaticClient, summary } from "./support.js";
+  fileOf,
+  type MixedGrid,
+  type MixedGridStart,
+  mutableShareCount,
+  SEGMENT,
+  startMixedGrid,
+  summary,
+} from "./support.js";
 
 /**
  * Mutable files (SDMF and MDMF) between lafs-ts and Tahoe-LAFS 1.20 on one grid with storage
@@ -23,7 +19,6 @@ import { fileOf, SEGMENT, type StaticClient, startStaticClient, summary } from "
  */
 
 const peer = findRefPeer("interop tests (mutable files on a mixed lafs-ts and Tahoe grid)");
-const OURS = ["s1", "s2"];
 
 interface MutableClient {
   name: string;
@@ -67,69 +62,21 @@ function mutableClient(name: string, url: string): MutableClient {
   };
 }
 
-function storageIndexOf(writeCap: string): string {
-  const writekey = base32Decode(writeCap.split(":")[2]!);
-  const readkey = taggedHash("allmydata_mutable_writekey_to_readkey_v1", writekey, 16);
-  return base32Encode(taggedHash("allmydata_mutable_readkey_to_storage_index_v1", readkey, 16));
-}
-
-async function shareCount(writeCap: string, nodeDirs: string[]): Promise<number> {
-  const si = storageIndexOf(writeCap);
-  let count = 0;
-  for (const dir of nodeDirs) {
-    count += (await readdir(join(dir, "storage/shares", si.slice(0, 2), si)).catch(() => [])).length;
-  }
-  return count;
-}
-
-function settled<T>(result: PromiseSettledResult<T>): T | undefined {
-  return result.status === "fulfilled" ? result.value : undefined;
-}
-
 describe.skipIf(peer === undefined)("mutable files between lafs-ts and Tahoe-LAFS on a mixed grid", () => {
   const ref = peer!;
-  let root: string | undefined;
-  let grid: Grid | undefined;
-  let refGrid: RefGrid | undefined;
-  let client: StaticClient | undefined;
+  let start: MixedGridStart | undefined;
+  let mixed: MixedGrid | undefined;
   let ours: MutableClient;
   let theirs: MutableClient;
 
   beforeAll(async () => {
-    root = await mkdtemp(join(tmpdir(), "lafs-interop-m-"));
-    const grids = await Promise.allSettled([
-      startGrid({ storage: OURS, k: 2, happy: 2, n: 2 }),
-      startRefGrid(ref, join(root, "grid"), { n: 2, k: 2, happy: 2, total: 2 }),
-    ]);
-    grid = settled(grids[0]);
-    refGrid = settled(grids[1]);
-    for (const result of grids) if (result.status === "rejected") throw result.reason;
-    const serversYaml = join(root, "servers.yaml");
-    const ourDirs = OURS.map((name) => grid!.dirs[name]!);
-    await exportServers(ref, serversYaml, [...ourDirs, ...refGrid!.storageDirs]);
-    const clients = await Promise.allSettled([
-      startRefStaticClient(ref, join(root, "tahoe-client"), serversYaml, { k: 2, happy: 3, n: 4 }),
-      startStaticClient(serversYaml, { k: 2, happy: 3, n: 4, servers: 4 }),
-    ]);
-    client = settled(clients[1]);
-    const url = settled(clients[0]);
-    for (const result of clients) if (result.status === "rejected") throw result.reason;
-    theirs = mutableClient("Tahoe client", url!);
-    ours = mutableClient("lafs-ts client", client!.url);
-  }, 120_000);
+    start = startMixedGrid(ref, { k: 2, happy: 3, n: 4 });
+    mixed = await start.ready;
+    theirs = mutableClient("Tahoe client", mixed.tahoeClient.url);
+    ours = mutableClient("lafs-ts client", mixed.client.url);
+  }, 180_000);
 
-  afterAll(async () => {
-    try {
-      await client?.close();
-    } finally {
-      try {
-        if (root !== undefined) await stopRef(ref, join(root, "tahoe-client"), join(root, "grid"));
-      } finally {
-        await grid?.close();
-        if (root !== undefined) await rm(root, { recursive: true, force: true });
-      }
-    }
-  }, 60_000);
+  afterAll(() => start?.close(), 180_000);
 
   const SIZES = { SDMF: 5000, MDMF: 2 * SEGMENT + 12_345 } as const;
 
@@ -149,9 +96,14 @@ describe.skipIf(peer === undefined)("mutable files between lafs-ts and Tahoe-LAF
           size: first.length,
           rw_uri: cap,
         });
-        const ourDirs = OURS.map((name) => grid!.dirs[name]!);
-        expect(await shareCount(cap, ourDirs), "shares on lafs-ts servers").toBeGreaterThan(0);
-        expect(await shareCount(cap, refGrid!.storageDirs), "shares on Tahoe servers").toBeGreaterThan(0);
+        expect(
+          await mutableShareCount(cap, mixed!.ourStorageDirs),
+          "shares on lafs-ts servers",
+        ).toBeGreaterThan(0);
+        expect(
+          await mutableShareCount(cap, mixed!.tahoe.storageDirs),
+          "shares on Tahoe servers",
+        ).toBeGreaterThan(0);
 
         // The other client overwrites; the maker reads the new version, then overwrites it back.
         const second = fileOf(SIZES[format] + 777, `m-${format}-${direction}-2`);

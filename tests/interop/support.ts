@@ -1,10 +1,19 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
+import { mkdtempSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { base32Decode, base32Encode, taggedHash } from "@lafs/crypto";
-import { type ServerState, tahoeOk } from "../support/local-grid.js";
+import { type Grid, type ServerState, startGrid, tahoeOk } from "../support/local-grid.js";
+import {
+  exportServers,
+  type RefGrid,
+  type RefPeer,
+  startRefGrid,
+  startRefStaticClient,
+  stopRef,
+} from "../support/refpeer.js";
 
 /**
  * Interop helpers in the compliance-suite shape (DESIGN.md §9): a `WebClient` is any node that
@@ -116,6 +125,21 @@ export async function sharesOf(cap: string, nodeDirs: string[]): Promise<Record<
   return found;
 }
 
+/**
+ * How many shares of a mutable file, or of a mutable directory (URI:DIR2: or URI:DIR2-MDMF:, whose
+ * third field is the same write key), the storage node directories hold, of either kind.
+ */
+export async function mutableShareCount(writeCap: string, nodeDirs: string[]): Promise<number> {
+  const writekey = base32Decode(writeCap.split(":")[2]!);
+  const readkey = taggedHash("allmydata_mutable_writekey_to_readkey_v1", writekey, 16);
+  const si = base32Encode(taggedHash("allmydata_mutable_readkey_to_storage_index_v1", readkey, 16));
+  let count = 0;
+  for (const dir of nodeDirs) {
+    count += (await readdir(join(dir, "storage/shares", si.slice(0, 2), si)).catch(() => [])).length;
+  }
+  return count;
+}
+
 export function allShareNumbers(shares: Record<string, number[]>): number[] {
   return Object.values(shares)
     .flat()
@@ -205,6 +229,132 @@ export async function startStaticClient(
     await client.close();
     throw error;
   }
+}
+
+export interface MixedGrid {
+  root: string;
+  /** Our grid (introducer, the storage nodes in `ourStorageDirs`, and its own client). */
+  ours: Grid;
+  ourStorageDirs: string[];
+  /** The Tahoe grid (introducer, two storage nodes, its own client). */
+  tahoe: RefGrid;
+  /** servers.yaml naming all four storage nodes, ours first. */
+  serversYaml: string;
+  /** A lafs-ts client that knows only the four servers (servers.yaml, no introducer). */
+  client: StaticClient;
+  /** A Tahoe client that knows only the four servers. */
+  tahoeClient: { dir: string; url: string };
+}
+
+export interface MixedGridStart {
+  /** The grid once every node is up; a start that fails stops what it had started, then rejects. */
+  ready: Promise<MixedGrid>;
+  /**
+   * Stops every node, the reference ones by path, each even when another fails. Safe at any
+   * moment: called while the start is still running (a beforeAll that timed out), it ends the
+   * reference start scripts at once and stops our nodes as soon as their start returns.
+   */
+  close(): Promise<void>;
+}
+
+function settled<T>(result: PromiseSettledResult<T>): T | undefined {
+  return result.status === "fulfilled" ? result.value : undefined;
+}
+
+/** How long close() waits for a start still running (ours has no abort) before stopping what it has. */
+const START_GRACE_MS = 90_000;
+
+/**
+ * One grid with storage servers of both kinds: two lafs-ts storage nodes and two Tahoe-LAFS 1.20
+ * storage nodes, one servers.yaml naming all four (export-servers.py reads both kinds of node
+ * directory), and a static client of each kind on it with the given k/happy/N. With happy > 2
+ * every upload must place shares on both kinds. Call it in beforeAll and keep the handle before
+ * awaiting `ready`, so afterAll can `close()` it whatever happened:
+ *
+ *   beforeAll(async () => { start = startMixedGrid(ref, shape); mixed = await start.ready; });
+ *   afterAll(() => start?.close());
+ */
+export function startMixedGrid(ref: RefPeer, shape: { k: number; happy: number; n: number }): MixedGridStart {
+  const root = mkdtempSync(join(tmpdir(), "lafs-interop-mixed-"));
+  const refGridDir = join(root, "grid");
+  const tahoeClientDir = join(root, "tahoe-client");
+  let ours: Grid | undefined;
+  let client: StaticClient | undefined;
+  let closing: Promise<void> | undefined;
+
+  async function stopAll(): Promise<void> {
+    try {
+      await client?.close();
+    } finally {
+      try {
+        await stopRef(ref, tahoeClientDir, refGridDir);
+      } finally {
+        try {
+          await ours?.close();
+        } finally {
+          await rm(root, { recursive: true, force: true });
+        }
+      }
+    }
+  }
+
+  async function start(): Promise<MixedGrid> {
+    // The two grids come up side by side (each takes seconds of process start-up). allSettled,
+    // so a grid that did start is kept for stopAll even when the other failed.
+    const grids = await Promise.allSettled([
+      startGrid({ storage: ["s1", "s2"], k: 2, happy: 2, n: 2 }),
+      startRefGrid(ref, refGridDir, { n: 2, k: 2, happy: 2, total: 2 }),
+    ]);
+    ours = settled(grids[0]);
+    const tahoe = settled(grids[1]);
+    for (const result of grids) if (result.status === "rejected") throw result.reason;
+    if (closing !== undefined) throw new Error("the mixed grid was closed while it started");
+    const ourStorageDirs = ours!.storage.map((name) => ours!.dirs[name]!);
+    const serversYaml = join(root, "servers.yaml");
+    await exportServers(ref, serversYaml, [...ourStorageDirs, ...tahoe!.storageDirs]);
+    const clients = await Promise.allSettled([
+      startRefStaticClient(ref, tahoeClientDir, serversYaml, shape),
+      startStaticClient(serversYaml, { ...shape, servers: 4 }),
+    ]);
+    client = settled(clients[1]);
+    for (const result of clients) if (result.status === "rejected") throw result.reason;
+    if (closing !== undefined) throw new Error("the mixed grid was closed while it started");
+    return {
+      root,
+      ours: ours!,
+      ourStorageDirs,
+      tahoe: tahoe!,
+      serversYaml,
+      client: client!,
+      tahoeClient: { dir: tahoeClientDir, url: settled(clients[0])! },
+    };
+  }
+
+  const ready = start().catch(async (error: unknown) => {
+    if (closing === undefined) await stopAll();
+    throw error;
+  });
+  // A start that fails after close() began is reported by close(), not as an unhandled rejection.
+  ready.catch(() => {});
+  return {
+    ready,
+    close() {
+      closing ??= (async () => {
+        // First the reference start scripts (stopRef ends a running one), then wait for ours.
+        await stopRef(ref, tahoeClientDir, refGridDir).catch(() => {});
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          ready.catch(() => {}),
+          new Promise((resolve) => {
+            timer = setTimeout(resolve, START_GRACE_MS);
+          }),
+        ]);
+        clearTimeout(timer);
+        await stopAll();
+      })();
+      return closing;
+    },
+  };
 }
 
 /** A convergence secret as a node keeps it (base32 of 32 bytes, as Tahoe writes it): both implementations read it. */

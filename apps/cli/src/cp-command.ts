@@ -20,7 +20,23 @@ import {
 import { CliUsageError } from "./usage-error.js";
 
 type Child = [string, Record<string, unknown>];
-type Where = { kind: "local"; path: string } | { kind: "grid"; url: string; name: string | undefined };
+
+/**
+ * A grid directory that files are copied into (Tahoe's TahoeDirectoryTarget): each file is
+ * uploaded unlinked (or, an immutable grid file, just named), and all of them are linked at the
+ * end with one `POST DIR?t=set_children`, one directory edit instead of one per file.
+ */
+interface GridDirectory {
+  url: string;
+  /** Its children when the copy began, read once on first use: a mutable file there is overwritten in place. */
+  existing: Record<string, Child> | undefined;
+  /** Name -> cap, for the set_children at the end. */
+  pending: Map<string, string>;
+}
+
+type Where =
+  | { kind: "local"; path: string }
+  | { kind: "grid"; url: string; name: string | undefined; into?: GridDirectory };
 
 interface Copier {
   base: URL;
@@ -33,6 +49,17 @@ interface Copier {
 
 function joinUrl(url: string, name: string): string {
   return `${url.replace(/\/$/, "")}/${encodeURIComponent(name)}`;
+}
+
+function gridDirectory(url: string): GridDirectory {
+  return { url, existing: undefined, pending: new Map() };
+}
+
+/** Where a child of `to` goes: a grid child is linked through its directory's batch. */
+function childWhere(to: Where, dir: GridDirectory | undefined, name: string): Where {
+  return to.kind === "grid"
+    ? { kind: "grid", url: joinUrl(to.url, name), name, ...(dir === undefined ? {} : { into: dir }) }
+    : { kind: "local", path: join(to.path, name) };
 }
 
 async function getJson(c: Copier, url: string): Promise<Child | undefined> {
@@ -50,13 +77,58 @@ async function expectOk(res: Awaited<ReturnType<typeof send>>, what: string): Pr
   return (await readBody(res)).trim();
 }
 
-async function putFile(c: Copier, from: string, to: string): Promise<void> {
+function bodyOf(text: string): [Readable, Record<string, number>] {
+  const bytes = Buffer.from(text);
+  return [Readable.from([bytes]), { "content-length": bytes.length }];
+}
+
+/**
+ * Bytes for `to`: into a directory, uploaded unlinked (PUT /uri) and kept for its set_children,
+ * unless the directory already holds a mutable file by that name, which is overwritten in place
+ * (as Tahoe's cp does); anywhere else, a PUT to the path itself.
+ */
+async function uploadTo(
+  c: Copier,
+  to: Extract<Where, { kind: "grid" }>,
+  body: Readable,
+  headers: Record<string, string | number>,
+  what: string,
+): Promise<void> {
+  const dir = to.into;
+  if (dir === undefined || to.name === undefined) {
+    await expectOk(await send(new URL(to.url, c.base), "PUT", body, { ...c.auth, ...headers }), what);
+    return;
+  }
+  dir.existing ??= ((await getJson(c, dir.url))?.[1].children as Record<string, Child> | undefined) ?? {};
+  const there = dir.existing[to.name];
+  if (there?.[0] === "filenode" && there[1].mutable === true) {
+    await expectOk(await send(new URL(to.url, c.base), "PUT", body, { ...c.auth, ...headers }), what);
+    dir.pending.delete(to.name);
+    return;
+  }
+  dir.pending.set(
+    to.name,
+    await expectOk(await send(new URL("uri", c.base), "PUT", body, { ...c.auth, ...headers }), what),
+  );
+}
+
+/** Links what was copied into `dir` with one set_children (Tahoe sends every cap as rw_uri; the node sorts them out). */
+async function linkPending(c: Copier, dir: GridDirectory): Promise<void> {
+  if (dir.pending.size === 0) return;
+  const children = Object.fromEntries(
+    [...dir.pending].map(([name, cap]) => [name, ["filenode", { rw_uri: cap }]]),
+  );
+  const [body, headers] = bodyOf(JSON.stringify(children));
+  await expectOk(
+    await send(new URL(`${dir.url}?t=set_children`, c.base), "POST", body, { ...c.auth, ...headers }),
+    `linking ${dir.pending.size} files into ${decodeURIComponent(dir.url)}`,
+  );
+  dir.pending.clear();
+}
+
+async function putFile(c: Copier, from: string, to: Extract<Where, { kind: "grid" }>): Promise<void> {
   const size = (await stat(from)).size;
-  const res = await send(new URL(to, c.base), "PUT", createReadStream(from), {
-    ...c.auth,
-    "content-length": size,
-  });
-  await expectOk(res, `uploading ${from}`);
+  await uploadTo(c, to, createReadStream(from), { "content-length": size }, `uploading ${from}`);
   c.files += 1;
   c.tick();
 }
@@ -88,55 +160,58 @@ async function gridToGrid(
   c: Copier,
   fromUrl: string,
   attrs: Record<string, unknown>,
-  to: string,
+  to: Extract<Where, { kind: "grid" }>,
 ): Promise<void> {
   const ro = attrs.ro_uri as string | undefined;
   if (attrs.mutable === false && ro !== undefined) {
-    await expectOk(
-      await send(new URL(`${to}?t=uri`, c.base), "PUT", Readable.from([Buffer.from(ro)]), {
-        ...c.auth,
-        "content-length": Buffer.byteLength(ro),
-      }),
-      `linking ${decodeURIComponent(to)}`,
-    );
+    if (to.into !== undefined && to.name !== undefined) to.into.pending.set(to.name, ro);
+    else {
+      const [body, headers] = bodyOf(ro);
+      await expectOk(
+        await send(new URL(`${to.url}?t=uri`, c.base), "PUT", body, { ...c.auth, ...headers }),
+        `linking ${decodeURIComponent(to.url)}`,
+      );
+    }
   } else {
     const res = await send(new URL(fromUrl, c.base), "GET", undefined, {});
     if (res.statusCode !== 200) throw await httpError(res, `downloading ${decodeURIComponent(fromUrl)}`);
     const length = res.headers["content-length"];
-    await expectOk(
-      await send(new URL(to, c.base), "PUT", res, {
-        ...c.auth,
-        ...(length ? { "content-length": length } : {}),
-      }),
-      `uploading ${decodeURIComponent(to)}`,
+    await uploadTo(
+      c,
+      to,
+      res,
+      length ? { "content-length": length } : {},
+      `uploading ${decodeURIComponent(to.url)}`,
     );
   }
   c.files += 1;
   c.tick();
 }
 
+/** POST ?t=mkdir on a grid path (an existing directory is kept): the directory its files are linked into. */
+async function makeGridDirectory(c: Copier, url: string): Promise<GridDirectory> {
+  await expectOk(
+    await send(new URL(`${url}?t=mkdir`, c.base), "POST", undefined, c.auth),
+    `making ${decodeURIComponent(url)}`,
+  );
+  return gridDirectory(url);
+}
+
 async function copyTree(c: Copier, from: Where, fromChild: Child | undefined, to: Where): Promise<void> {
   if (from.kind === "local") {
     const info = await stat(from.path);
     if (!info.isDirectory()) {
-      if (to.kind === "grid") return putFile(c, from.path, to.url);
+      if (to.kind === "grid") return putFile(c, from.path, to);
       await pipeline(createReadStream(from.path), createWriteStream(to.path));
       c.files += 1;
       return;
     }
-    if (to.kind === "grid")
-      await expectOk(
-        await send(new URL(`${to.url}?t=mkdir`, c.base), "POST", undefined, c.auth),
-        `making ${decodeURIComponent(to.url)}`,
-      );
-    else await mkdir(to.path, { recursive: true });
+    const dir = to.kind === "grid" ? await makeGridDirectory(c, to.url) : undefined;
+    if (to.kind === "local") await mkdir(to.path, { recursive: true });
     for (const name of (await readdir(from.path)).sort()) {
-      const next: Where =
-        to.kind === "grid"
-          ? { kind: "grid", url: joinUrl(to.url, name), name }
-          : { kind: "local", path: join(to.path, name) };
-      await copyTree(c, { kind: "local", path: join(from.path, name) }, undefined, next);
+      await copyTree(c, { kind: "local", path: join(from.path, name) }, undefined, childWhere(to, dir, name));
     }
+    if (dir !== undefined) await linkPending(c, dir);
     return;
   }
   const child = fromChild ?? (await getJson(c, from.url));
@@ -150,26 +225,20 @@ async function copyTree(c: Copier, from: Where, fromChild: Child | undefined, to
   const cap = (attrs.rw_uri ?? attrs.ro_uri) as string;
   if (kind !== "dirnode") {
     if (to.kind === "local") return getFile(c, from.url, cap, to.path);
-    return gridToGrid(c, from.url, attrs, to.url);
+    return gridToGrid(c, from.url, attrs, to);
   }
-  if (to.kind === "grid")
-    await expectOk(
-      await send(new URL(`${to.url}?t=mkdir`, c.base), "POST", undefined, c.auth),
-      `making ${decodeURIComponent(to.url)}`,
-    );
-  else await mkdir(to.path, { recursive: true });
+  const dir = to.kind === "grid" ? await makeGridDirectory(c, to.url) : undefined;
+  if (to.kind === "local") await mkdir(to.path, { recursive: true });
   const listing = (fromChild === undefined ? attrs : ((await getJson(c, from.url)) as Child)[1])
     .children as Record<string, Child>;
   // A child is reached by its own cap, so a directory that is renamed meanwhile is still read whole.
   for (const name of Object.keys(listing).sort()) {
     const sub = listing[name] as Child;
     const subCap = (sub[1].rw_uri ?? sub[1].ro_uri) as string;
-    const next: Where =
-      to.kind === "grid"
-        ? { kind: "grid", url: joinUrl(to.url, name), name }
-        : { kind: "local", path: join(to.path, name) };
-    await copyTree(c, { kind: "grid", url: `uri/${encodeURIComponent(subCap)}`, name }, sub, next);
+    const source: Where = { kind: "grid", url: `uri/${encodeURIComponent(subCap)}`, name };
+    await copyTree(c, source, sub, childWhere(to, dir, name));
   }
+  if (dir !== undefined) await linkPending(c, dir);
 }
 
 async function cp(parsed: ParsedOptions, context: CommandContext): Promise<number> {
@@ -213,6 +282,8 @@ async function cp(parsed: ParsedOptions, context: CommandContext): Promise<numbe
   if (sources.length > 1 && !targetIsDir) {
     throw new CliUsageError("when copying multiple sources, the target must be an existing directory");
   }
+  // Sources copied straight into an existing grid directory are linked there together at the end.
+  const targetDir = targetIsDir && target.kind === "grid" ? gridDirectory(target.url) : undefined;
   for (const source of sources) {
     const name = source.kind === "local" ? basename(source.path) : source.name;
     const child = source.kind === "grid" ? await getJson(c, source.url) : undefined;
@@ -231,14 +302,10 @@ async function cp(parsed: ParsedOptions, context: CommandContext): Promise<numbe
       );
     let to = target;
     // Into an existing directory: under the source's own name (a bare dircap's contents go straight in).
-    if (targetIsDir && name !== undefined) {
-      to =
-        target.kind === "local"
-          ? { kind: "local", path: join(target.path, name) }
-          : { kind: "grid", url: joinUrl(target.url, name), name };
-    }
+    if (targetIsDir && name !== undefined) to = childWhere(target, targetDir, name);
     await copyTree(c, source, child, to);
   }
+  if (targetDir !== undefined) await linkPending(c, targetDir);
   if (interactive) context.err("\n");
   context.out(c.files === 1 ? "Success: file copied\n" : "Success: files copied\n");
   return 0;

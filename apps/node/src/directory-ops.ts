@@ -51,6 +51,7 @@ function webHandle(handle: DirectoryHandle): WebDirectory & { handle: DirectoryH
     list: () => handle.list(),
     get: (name) => handle.get(name),
     set: (name, child, opts) => handle.set(name, child, opts),
+    setMany: (children, opts) => handle.setMany(children, opts),
     delete: (name) => handle.delete(name),
     rename: (from, to, opts) =>
       handle.rename(from, to, {

@@ -38,4 +38,4 @@ export {
   type UnpackOptions,
   unpackDirectory,
 } from "./pack.js";
-export { pythonFloatRepr, pythonJsonDumps } from "./python-json.js";
+export { isPythonFloatKey, pythonFloatRepr, pythonJsonDumps, pythonNumber } from "./python-json.js";

@@ -8,6 +8,17 @@
 
 const FLOAT_KEYS = new Set(["linkcrtime", "linkmotime", "ctime", "mtime"]);
 
+/** True for a metadata key whose number Python holds as a float (so 1700000000 is written 1700000000.0). */
+export function isPythonFloatKey(key: string): boolean {
+  return FLOAT_KEYS.has(key);
+}
+
+/** A number as `json.dumps` writes it: a float under a float key or when not a safe integer, else an int. */
+export function pythonNumber(value: number, floatKey: boolean): string {
+  if (floatKey || !Number.isSafeInteger(value)) return pythonFloatRepr(value);
+  return String(value);
+}
+
 /** Python's float repr: shortest round-trip digits; scientific below 1e-4 and from 1e16. */
 export function pythonFloatRepr(value: number): string {
   // Python writes NaN/Infinity, which no strict JSON reader takes back; directories never hold them.
@@ -39,10 +50,7 @@ function pythonString(value: string): string {
 function dumps(value: unknown, floatHint: boolean): string {
   if (value === null || value === undefined) return "null";
   if (typeof value === "boolean") return value ? "true" : "false";
-  if (typeof value === "number") {
-    if (floatHint || !Number.isInteger(value) || !Number.isSafeInteger(value)) return pythonFloatRepr(value);
-    return String(value);
-  }
+  if (typeof value === "number") return pythonNumber(value, floatHint);
   if (typeof value === "bigint") return value.toString();
   if (typeof value === "string") return pythonString(value);
   if (Array.isArray(value)) return `[${value.map((v) => dumps(v, false)).join(", ")}]`;

@@ -1,3 +1,4 @@
+import { isPythonFloatKey, pythonNumber } from "@lafs/directory";
 import { formatChkVerifyCap, parseChkReadCap, parseImmutableCap, verifyCapOf } from "@lafs/immutable";
 import { formatMutableCap, verifyCapOf as mutableVerifyCapOf, parseMutableCap } from "@lafs/mutable";
 import type { WebDirectory, WebDirectoryEntry } from "./web-node.js";
@@ -81,9 +82,11 @@ export function directoryJson(dir: WebDirectory, entries: readonly WebDirectoryE
 
 /**
  * Python's `json.dumps(value, indent=N)`: ',' and ': ' separators, non-ASCII as \uXXXX
- * (ensure_ascii), key order kept; an empty object or list stays on one line.
+ * (ensure_ascii), key order kept; an empty object or list stays on one line. Numbers as the
+ * dirnode metadata holds them: link and stat times are Python floats (`1700000000.0`), the
+ * rest ints unless fractional (the rule @lafs/directory packs by).
  */
-export function pythonJson(value: unknown, indent = 1, depth = 0): string {
+export function pythonJson(value: unknown, indent = 1, depth = 0, floatKey = false): string {
   const pad = (d: number) => `\n${" ".repeat(indent * d)}`;
   if (Array.isArray(value)) {
     if (value.length === 0) return "[]";
@@ -93,11 +96,13 @@ export function pythonJson(value: unknown, indent = 1, depth = 0): string {
     const keys = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
     if (keys.length === 0) return "{}";
     const items = keys.map(
-      ([k, v]) => `${pad(depth + 1)}${asciiString(k)}: ${pythonJson(v, indent, depth + 1)}`,
+      ([k, v]) =>
+        `${pad(depth + 1)}${asciiString(k)}: ${pythonJson(v, indent, depth + 1, isPythonFloatKey(k))}`,
     );
     return `{${items.join(",")}${pad(depth)}}`;
   }
   if (typeof value === "string") return asciiString(value);
+  if (typeof value === "number" && Number.isFinite(value)) return pythonNumber(value, floatKey);
   return JSON.stringify(value) ?? "null";
 }
 

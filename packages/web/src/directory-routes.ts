@@ -68,10 +68,15 @@ function pathOf(request: FastifyRequest): { cap: string; names: string[] } {
 }
 
 /** Tahoe's EmptyPathnameComponentError, and its refusal of '/' in a name. */
-function checkName(name: string, what: string): string {
+/**
+ * A child name from a path segment or a form field: never empty (a path's empty segment gets
+ * Tahoe's double-slash words, a field its own `ifEmpty` words), never with a slash (Tahoe's
+ * "name= may not contain a slash"; its dirnode itself would take one, which no path could reach).
+ */
+function checkName(name: string, what: string, ifEmpty?: string): string {
   if (name === "") {
     throw badRequest(
-      "The webapi does not allow empty pathname components, i.e. a double slash",
+      ifEmpty ?? "The webapi does not allow empty pathname components, i.e. a double slash",
       `Give a non-empty ${what}.`,
     );
   }
@@ -447,7 +452,11 @@ export function createDirectoryHandlers(
         fields,
         limits,
         upload: async (body, filename) => {
-          const name = checkName(fields.name?.trim() || (filename ?? ""), "name");
+          const name = checkName(
+            fields.name?.trim() || (filename?.trim() ?? ""),
+            "name=",
+            "upload requires a name",
+          );
           const replace = replaceOf(fields);
           checkReplace(await dir.get(name), replace, name);
           const format = uploadFormatOf(fields);
@@ -471,7 +480,11 @@ export function createDirectoryHandlers(
       const form = new URLSearchParams(await readJsonBodyText(request));
       for (const [k, v] of form) query[k] ??= v;
     }
-    const name = query.name === undefined ? undefined : checkName(query.name, "name=");
+    // Tahoe: a missing or empty name= is no name (t=mkdir then answers this directory's cap).
+    const name =
+      query.name === undefined || query.name === ""
+        ? undefined
+        : checkName(query.name, "name=", "name= may not be empty");
     switch (t) {
       case "mkdir": {
         if (name === undefined) return textReply(reply, 200, dir.cap);
@@ -498,8 +511,9 @@ export function createDirectoryHandlers(
         return textReply(reply, 200, made.writeCap ?? made.readCap);
       }
       case "uri": {
-        if (name === undefined || query.uri === undefined)
-          throw badRequest("t=uri needs name= and uri=", "POST ?t=uri&name=NAME&uri=CAP");
+        if (query.uri === undefined || query.uri.trim() === "")
+          throw badRequest("set-uri requires a uri", "POST ?t=uri&name=NAME&uri=CAP");
+        if (name === undefined) throw badRequest("set-uri requires a name", "POST ?t=uri&name=NAME&uri=CAP");
         const replace = replaceOf(query);
         checkReplace(await dir.get(name), replace, name);
         await dir.set(name, childOf(query.uri), { replace });
@@ -521,16 +535,23 @@ export function createDirectoryHandlers(
       }
       case "rename":
       case "relink": {
-        const from = checkName(query.from_name ?? "", "from_name=");
-        const to = checkName(query.to_name?.trim() ? query.to_name : from, "to_name=");
+        if (t === "rename" && query.to_dir !== undefined)
+          throw badRequest(
+            "to_dir= is not valid for rename",
+            "Use t=relink to move a child to another directory.",
+          );
+        if (t === "rename" && query.to_name === undefined)
+          throw badRequest("to_name= is required for rename", "POST ?t=rename&from_name=OLD&to_name=NEW");
+        if (query.from_name === undefined)
+          throw badRequest("from_name= is required", `POST ?t=${t}&from_name=OLD&to_name=NEW`);
+        const from = checkName(query.from_name.trim(), "from_name=", "from_name= may not be empty");
+        const to =
+          query.to_name === undefined
+            ? from
+            : checkName(query.to_name.trim(), "to_name=", "to_name= may not be empty");
         const replace = replaceOf(query);
         let target: WebDirectory | undefined;
         if (query.to_dir !== undefined && query.to_dir !== "") {
-          if (t === "rename")
-            throw badRequest(
-              "to_dir= is not allowed with t=rename",
-              "Use t=relink to move a child to another directory.",
-            );
           const [toCap, ...toPath] = query.to_dir.split("/");
           target = await walk(
             await open(toCap as string, signal),
@@ -564,8 +585,9 @@ export function createDirectoryHandlers(
         });
       case "set_children":
       case "set-children": {
-        const children = childrenOf(await readJsonBody(request));
-        for (const { name: child, ...caps } of children) await dir.set(child, caps, { replace: true });
+        // One edit for all of them, as Tahoe's node.set_children(children, overwrite=replace).
+        const replace = replaceOf(query);
+        await dir.setMany(childrenOf(await readJsonBody(request)), { replace });
         return textReply(reply, 200, "OK");
       }
       default:

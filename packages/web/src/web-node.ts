@@ -231,6 +231,11 @@ export interface WebDirectory {
   list(): Promise<readonly WebDirectoryEntry[]>;
   get(name: string): Promise<WebDirectoryEntry | undefined>;
   set(name: string, child: WebDirectoryChild, opts?: { replace?: WebReplace }): Promise<void>;
+  /** Several children in one edit (Tahoe's set_children): all of them are linked, or none. */
+  setMany(
+    children: readonly (WebDirectoryChild & { name: string })[],
+    opts?: { replace?: WebReplace },
+  ): Promise<void>;
   delete(name: string): Promise<WebDirectoryEntry>;
   rename(
     from: string,

@@ -165,6 +165,110 @@ describe("a directory's children", () => {
     expect((await app.inject({ method: "GET", url: at(root, "nope") })).statusCode).toBe(404);
   });
 
+  it("answers each verb's missing, empty or slashed name with Tahoe's words and status; unicode names pass, NFC", async () => {
+    const root = await mkdir();
+    const post = (query: string) => app.inject({ method: "POST", url: at(root, "", `?${query}`) });
+    const refused: [string, number, string][] = [
+      ["t=uri&name=x", 400, "set-uri requires a uri"],
+      ["t=uri&uri=URI:LIT:mfrgg", 400, "set-uri requires a name"],
+      ["t=uri&name=&uri=URI:LIT:mfrgg", 400, "set-uri requires a name"],
+      ["t=uri&name=a%2Fb&uri=URI:LIT:mfrgg", 400, "name= may not contain a slash"],
+      ["t=mkdir&name=a%2Fb", 400, "name= may not contain a slash"],
+      ["t=rename&from_name=a", 400, "to_name= is required for rename"],
+      [
+        `t=rename&from_name=a&to_name=b&to_dir=${encodeURIComponent(root)}`,
+        400,
+        "to_dir= is not valid for rename",
+      ],
+      ["t=relink&to_name=b", 400, "from_name= is required"],
+      ["t=rename&from_name=a%2Fb&to_name=c", 400, "from_name= may not contain a slash"],
+      ["t=rename&from_name=a&to_name=b%2Fc", 400, "to_name= may not contain a slash"],
+      ["t=rename&from_name=a&to_name=", 400, "to_name= may not be empty"],
+      ["t=rename&from_name=&to_name=b", 400, "from_name= may not be empty"],
+    ];
+    for (const [query, status, words] of refused) {
+      const res = await post(query);
+      expect(res.statusCode, query).toBe(status);
+      expect(res.body, query).toContain(words);
+    }
+    const empty = await app.inject({ method: "PUT", url: `${at(root)}//x`, payload: "x" });
+    expect(empty.statusCode).toBe(400);
+    expect(empty.body).toContain("The webapi does not allow empty pathname components, i.e. a double slash");
+    // Tahoe: t=mkdir with an empty name= is t=mkdir with none, and answers this directory's cap.
+    expect(await post("t=mkdir&name=")).toMatchObject({ statusCode: 200, body: root });
+    const boundary = "----lafs";
+    const form = (name: string, filename: string) =>
+      [
+        `--${boundary}\r\nContent-Disposition: form-data; name="name"\r\n\r\n${name}\r\n`,
+        `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${filename}"\r\n`,
+        "Content-Type: application/octet-stream\r\n\r\nhello\r\n",
+        `--${boundary}--\r\n`,
+      ].join("");
+    const upload = (name: string, filename: string) =>
+      app.inject({
+        method: "POST",
+        url: at(root, "", "?t=upload"),
+        headers: { "content-type": `multipart/form-data; boundary=${boundary}` },
+        payload: form(name, filename),
+      });
+    const noName = await upload("  ", "");
+    expect(noName.statusCode).toBe(400);
+    expect(noName.body).toContain("upload requires a name");
+    const slashed = await upload("a/b", "x");
+    expect(slashed.statusCode).toBe(400);
+    expect(slashed.body).toContain("name= may not contain a slash");
+    // Unicode: an NFD name is stored NFC, and found by either form; nothing refused above left a child.
+    const nfd = "de\u0301ja\u0300 \u{1f642}.txt";
+    expect((await post(`t=uri&name=${encodeURIComponent(nfd)}&uri=URI:LIT:mfrgg`)).statusCode).toBe(200);
+    expect(Object.keys((await json(at(root, "", "?t=json")))[1].children)).toEqual([nfd.normalize("NFC")]);
+    expect((await app.inject({ method: "GET", url: at(root, nfd) })).body).toBe("abc");
+    expect((await app.inject({ method: "GET", url: at(root, nfd.normalize("NFC")) })).body).toBe("abc");
+  });
+
+  it("POST t=set_children links every child in one edit, and replace=false refuses all of them", async () => {
+    const root = await mkdir();
+    const dirs = node.directories as ReturnType<typeof createMemoryDirectories>;
+    const body = JSON.stringify({
+      "a.txt": ["filenode", { rw_uri: "URI:LIT:mfrgg" }],
+      "b.txt": ["filenode", { ro_uri: "URI:LIT:mfrgg", metadata: { k: "v" } }],
+    });
+    const res = await app.inject({ method: "POST", url: at(root, "", "?t=set_children"), payload: body });
+    expect(res).toMatchObject({ statusCode: 200, body: "OK" });
+    expect(dirs.edits.get(root)).toBe(1);
+    expect(Object.keys((await json(at(root, "", "?t=json")))[1].children)).toEqual(["a.txt", "b.txt"]);
+    const again = JSON.stringify({
+      "b.txt": ["filenode", { ro_uri: "URI:LIT:mfrgg" }],
+      "c.txt": ["filenode", { ro_uri: "URI:LIT:mfrgg" }],
+    });
+    const keep = await app.inject({
+      method: "POST",
+      url: at(root, "", "?t=set_children&replace=false"),
+      payload: again,
+    });
+    expect(keep.statusCode).toBe(409);
+    expect(Object.keys((await json(at(root, "", "?t=json")))[1].children)).toEqual(["a.txt", "b.txt"]);
+  });
+
+  it("t=json writes link times as Python floats, as Tahoe's json.dumps does (1.0, not 1)", async () => {
+    const body = JSON.stringify({
+      "a.txt": [
+        "filenode",
+        {
+          ro_uri: "URI:LIT:mfrgg",
+          metadata: { custom: "x", size: 3, tahoe: { linkmotime: 1, linkcrtime: 1700000000.123456 } },
+        },
+      ],
+    });
+    const res = await app.inject({ method: "POST", url: "/uri?t=mkdir-with-children", payload: body });
+    const text = (await app.inject({ method: "GET", url: at(res.body, "", "?t=json") })).body;
+    const lines = text.split("\n").map((line) => line.trim());
+    expect(lines).toContain('"size": 3,');
+    expect(lines).toContain('"linkmotime": 1.0,');
+    expect(lines).toContain('"linkcrtime": 1700000000.123456');
+    const child = (await app.inject({ method: "GET", url: at(res.body, "a.txt", "?t=json") })).body;
+    expect(child).toContain('"linkmotime": 1.0,');
+  });
+
   it("serves an HTML listing with the forms, and the form actions answer with the cap", async () => {
     const root = await mkdir();
     await app.inject({ method: "PUT", url: at(root, "<b>.txt"), payload: "hi" });

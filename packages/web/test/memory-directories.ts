@@ -11,8 +11,11 @@ import type { WebDirectories, WebDirectory, WebDirectoryChild, WebDirectoryEntry
  */
 export function createMemoryDirectories(): WebDirectories & {
   dirs: Map<string, Map<string, WebDirectoryEntry>>;
+  /** Edits (set, setMany, delete, rename) per directory cap: one per read-modify-publish of a real one. */
+  edits: Map<string, number>;
 } {
   const dirs = new Map<string, Map<string, WebDirectoryEntry>>();
+  const edits = new Map<string, number>();
   /** Read and write caps of each mutable directory, by either. */
   const keyOf = new Map<string, string>();
   const readOf = new Map<string, string>();
@@ -42,6 +45,7 @@ export function createMemoryDirectories(): WebDirectories & {
     const writable = !cap.includes("-RO:") && cap === key && !/^URI:DIR2-(LIT|CHK):/.test(cap);
     const mustWrite = () => {
       if (!writable) throw error("TAHOE_ERR_DIRECTORY_READ_ONLY", "this directory is read-only");
+      edits.set(cap, (edits.get(cap) ?? 0) + 1);
     };
     const readOnlyView = (e: WebDirectoryEntry): WebDirectoryEntry =>
       writable ? e : { ...e, writeCap: undefined };
@@ -63,6 +67,17 @@ export function createMemoryDirectories(): WebDirectories & {
         if (old !== undefined && opts?.replace === false)
           throw error("TAHOE_ERR_DIRECTORY_EXISTS", `${n} exists`);
         store.set(n, entryOf(n, child, old));
+      },
+      async setMany(children, opts) {
+        mustWrite();
+        // All or none, as one edit of a real directory is.
+        for (const c of children)
+          if (opts?.replace === false && store.has(c.name.normalize("NFC")))
+            throw error("TAHOE_ERR_DIRECTORY_EXISTS", `${c.name} exists`);
+        for (const { name, ...child } of children) {
+          const n = name.normalize("NFC");
+          store.set(n, entryOf(n, child, store.get(n)));
+        }
       },
       async delete(name) {
         mustWrite();
@@ -89,6 +104,7 @@ export function createMemoryDirectories(): WebDirectories & {
 
   return {
     dirs,
+    edits,
     async create({ format, children }) {
       const caps = mutableCapsOf(format, randomBytes(16), randomBytes(32));
       const prefix = format === "SDMF" ? "URI:DIR2" : "URI:DIR2-MDMF";
