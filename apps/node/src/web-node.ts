@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
+import { readAliases } from "@lafs/config";
 import type { ActivityTracker } from "@lafs/control-tub";
 import { spoolToTempFile, streamingConvergentKey } from "@lafs/immutable";
 import { isTahoeError, type Logger, TahoeError } from "@lafs/interface";
@@ -376,6 +377,9 @@ export function createWebNode(options: WebNodeOptions): NodeWebNode {
     ...mutable,
 
     transfers: () => transfers.list(),
+
+    // Read at each visit, so an alias `tahoe create-alias` just made shows on the next reload.
+    aliases: async () => [...(await readAliases(options.basedir))].map(([name, cap]) => ({ name, cap })),
 
     directories: createDirectoryOps({
       leaseSecret: options.leaseSecret,

@@ -447,8 +447,8 @@ export function createDirectoryHandlers(
           const format = uploadFormatOf(fields);
           const made =
             format === "CHK"
-              ? await node.upload(body, { signal })
-              : await node.createMutable(body, { signal, format });
+              ? await node.upload(body, { signal, name })
+              : await node.createMutable(body, { signal, format, name });
           await dir.set(name, childOf(made.cap), { replace });
           linked.push(name);
           return made;
