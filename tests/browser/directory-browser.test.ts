@@ -255,6 +255,47 @@ suite(haveChromium ? "directory pages of a real node in Chromium" : MISSING_CHRO
     await checkPage("read-only");
   });
 
+  it("works without JavaScript: plain forms, the rename and confirmation pages, 303s back with the caps", async () => {
+    const { page } = browser;
+    const cdp = await browser.context.newCDPSession(page);
+    await cdp.send("Emulation.setScriptExecutionDisabled", { value: true });
+    try {
+      posts.length = 0;
+      await page.goto(dirUrl);
+      expect(await page.locator("#drop-hint").isVisible()).toBe(false);
+      expect(await page.locator("button.copy-cap").first().isVisible()).toBe(false);
+      await page.setInputFiles("#upload-files", [
+        { name: "plain-1.txt", mimeType: "text/plain", buffer: Buffer.from("one\n") },
+        { name: "plain-2.txt", mimeType: "text/plain", buffer: Buffer.from("two\n") },
+      ]);
+      await Promise.all([
+        page.waitForURL(/done=uploaded&name=plain-1.txt%2Fplain-2.txt/),
+        page.click("#dir-upload button[type=submit]"),
+      ]);
+      // The form itself posted (a document, not an XHR), and the 303 led back here.
+      expect(posts).toEqual([`document ${dirUrl}?t=upload`]);
+      expect(await page.locator("#notice").textContent()).toMatch(
+        /Uploaded 2 files.*plain-1.txt: URI:LIT:.*plain-2.txt: URI:LIT:/s,
+      );
+      await Promise.all([
+        page.waitForURL(/t=rename-form/),
+        page.click('a.dir-rename[data-name="plain-2.txt"]'),
+      ]);
+      await page.fill("#rename-to", "plain-two.txt");
+      await Promise.all([page.waitForURL(/done=renamed/), page.click("#rename button[type=submit]")]);
+      await Promise.all([
+        page.waitForURL(/t=confirm-delete/),
+        page.click('a.dir-delete[data-name="plain-1.txt"]'),
+      ]);
+      await Promise.all([page.waitForURL(/done=deleted/), page.click("#confirm-delete button[type=submit]")]);
+      expect(await page.locator("#notice").textContent()).toMatch(/Deleted plain-1.txt .*URI:LIT:/s);
+      expect(await rows()).toEqual(["photos", "alpha.txt", "dropped.txt", "plain-two.txt"]);
+    } finally {
+      await cdp.send("Emulation.setScriptExecutionDisabled", { value: false });
+      await cdp.detach();
+    }
+  });
+
   it("names the servers each transfer used on /status", async () => {
     const { page } = browser;
     await page.goto(`${grid.nodeUrl}status`);
