@@ -197,8 +197,9 @@ export function directoryPage(input: DirectoryPageInput): string {
 <thead><tr>${SORT_KEYS.map((k) => sortHeader(k, sort))}<th scope="col">Actions</th></tr></thead>
 <tbody>${rows.map((r) => row(place, r, dir.writable))}</tbody>
 </table>`;
+  // The script posts and returns to this URL (the page itself may have been reached without the trailing slash).
   const body = html`${breadcrumbs(place)}
-<h1>Directory: ${title}</h1>
+<h1 id="directory-title" data-here="${here}">Directory: ${title}</h1>
 ${notice(input.query, byName)}
 <div class="dir-caps">
 <p>${dir.writable ? "You can change this directory." : html`<span id="read-only">This directory is read-only: you can browse and download, not change it.</span>`}

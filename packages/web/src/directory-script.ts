@@ -12,6 +12,8 @@ export const DIRECTORY_JS = `"use strict";
   status.setAttribute("role", "status");
   document.body.append(status);
   const announce = (text) => { status.textContent = text; };
+  const titleElement = document.getElementById("directory-title");
+  const here = (titleElement && titleElement.dataset.here) || window.location.pathname;
 
   for (const t of document.querySelectorAll("time[data-local]")) {
     const when = new Date(t.getAttribute("datetime"));
@@ -85,7 +87,7 @@ export const DIRECTORY_JS = `"use strict";
       const name = link.dataset.name;
       const form = document.createElement("form");
       form.method = "post";
-      form.action = window.location.pathname + "?t=rename";
+      form.action = here + "?t=rename";
       form.className = "inline-rename";
       const id = "rename-" + Math.random().toString(36).slice(2);
       const label = document.createElement("label");
@@ -106,7 +108,7 @@ export const DIRECTORY_JS = `"use strict";
       cancel.type = "button";
       cancel.className = "secondary";
       cancel.textContent = "Cancel";
-      form.append(hidden("when_done", window.location.pathname), hidden("notice", "true"),
+      form.append(hidden("when_done", here), hidden("notice", "true"),
         hidden("from_name", name), label, input, " ", save, cancel);
       const before = [...cell.childNodes];
       const restore = () => { cell.replaceChildren(...before); link.focus(); };
@@ -209,14 +211,14 @@ export const DIRECTORY_JS = `"use strict";
       if (name !== null) linked.push(name);
     }
     if (linked.length === items.length) {
-      window.location.assign(window.location.pathname + "?done=uploaded&name=" + encodeURIComponent(linked.join("/")));
+      window.location.assign(here + "?done=uploaded&name=" + encodeURIComponent(linked.join("/")));
       return;
     }
     submit.disabled = false;
     announce("Some uploads failed; see the list.");
     const again = document.createElement("li");
     const link = document.createElement("a");
-    link.href = window.location.pathname + (linked.length ? "?done=uploaded&name=" + encodeURIComponent(linked.join("/")) : "");
+    link.href = here + (linked.length ? "?done=uploaded&name=" + encodeURIComponent(linked.join("/")) : "");
     link.textContent = "Show the directory with the files that did upload";
     again.append(link);
     list.append(again);

@@ -139,7 +139,12 @@ describe("the listing", () => {
     expect(crumbs).toContain(`<a href="${dirUrl(root)}">root</a>`);
     expect(crumbs).toContain(`<a href="${dirUrl(root, "docs")}">docs</a>`);
     expect(crumbs).toContain(`<a href="${dirUrl(root, "docs", "café")}" aria-current="page">café</a>`);
-    expect(page.body).toContain("<h1>Directory: café</h1>");
+    expect(page.body).toContain(
+      `<h1 id="directory-title" data-here="${dirUrl(root, "docs", "café")}">Directory: café</h1>`,
+    );
+    // Reached without the trailing slash, the page still names its own URL for the script.
+    const bare = await get(`/uri/${encodeURIComponent(root)}`);
+    expect(bare.body).toContain(`data-here="${dirUrl(root)}"`);
     // Child links stay under the root cap's path.
     expect(page.body).toContain(`href="${dirUrl(root, "docs", "café")}note.txt"`);
   });
