@@ -1,9 +1,8 @@
 import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Grid, startGrid, tahoeOk } from "../support/local-grid.js";
 import { type BrowserSession, haveChromium, MISSING_CHROMIUM, openBrowser } from "./chromium.js";
+import { SIZES, seriousViolations } from "./page-checks.js";
 
 /**
  * Every page of a real node's web front (`tahoe run`, two storage nodes, k/happy/N = 1/2/2) in
@@ -14,33 +13,8 @@ import { type BrowserSession, haveChromium, MISSING_CHROMIUM, openBrowser } from
 
 const STORAGE = ["s1", "s2"];
 const ENCODING = { k: 1, happy: 2, n: 2 };
-const SIZES = [
-  { width: 1280, height: 900 },
-  { width: 390, height: 844 },
-] as const;
-const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
-
 const suite = haveChromium ? describe : describe.skip;
 if (!haveChromium) console.warn(MISSING_CHROMIUM);
-
-interface AxeViolation {
-  id: string;
-  impact: string | null;
-  help: string;
-  nodes: { target: unknown[] }[];
-}
-
-/** axe-core's serious and critical findings on the page as it is now, with what they hit. */
-async function seriousViolations(page: Page): Promise<string[]> {
-  // Evaluated through the DevTools protocol, so the page's CSP (no script but 'self') stays as it is.
-  await page.evaluate(AXE_SOURCE);
-  const violations = (await page.evaluate(
-    "axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations)",
-  )) as AxeViolation[];
-  return violations
-    .filter((v) => v.impact === "serious" || v.impact === "critical")
-    .map((v) => `${v.id} (${v.impact}): ${v.help} at ${JSON.stringify(v.nodes.map((n) => n.target))}`);
-}
 
 suite(haveChromium ? "the web front of a real node in Chromium" : MISSING_CHROMIUM, {
   timeout: 60_000,

@@ -1,11 +1,12 @@
 import { existsSync } from "node:fs";
 import { readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { DEFAULT_ALIAS, readAliases } from "@lafs/config";
 import { TahoeError } from "@lafs/interface";
 import { formatMutableCap, parseMutableCap, readCapOf } from "@lafs/mutable";
 
-/** Tahoe-LAFS's DEFAULT_ALIAS: a path with no `ALIAS:` uses it. */
-export const DEFAULT_ALIAS = "tahoe";
+// One reading of private/aliases for the CLI and the node's welcome page.
+export { DEFAULT_ALIAS, readAliases };
 
 export type AliasErrorCode =
   | "TAHOE_ERR_CLI_ALIAS"
@@ -21,26 +22,6 @@ export class AliasError extends TahoeError {
 
 function aliasFile(nodeDir: string): string {
   return join(nodeDir, "private", "aliases");
-}
-
-/**
- * Tahoe's get_aliases: `tahoe` from private/root_dir.cap when it has one, then every
- * `NAME: CAP` line of private/aliases (split at the first ':', '#' lines and empty lines
- * skipped; a later line wins, as in Tahoe's dict).
- */
-export async function readAliases(nodeDir: string): Promise<Map<string, string>> {
-  const aliases = new Map<string, string>();
-  const root = await readFile(join(nodeDir, "private", "root_dir.cap"), "utf8").catch(() => "");
-  if (root.trim() !== "") aliases.set(DEFAULT_ALIAS, root.trim());
-  const text = await readFile(aliasFile(nodeDir), "utf8").catch(() => "");
-  for (const raw of text.split("\n")) {
-    const line = raw.trim();
-    if (line === "" || line.startsWith("#")) continue;
-    const colon = line.indexOf(":");
-    if (colon === -1) continue;
-    aliases.set(line.slice(0, colon), line.slice(colon + 1).trim());
-  }
-  return aliases;
 }
 
 /** `tahoe add-alias tahoe:` means the alias `tahoe`: one trailing colon is dropped, as Tahoe's option parser does. */

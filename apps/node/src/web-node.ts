@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
+import { readAliases } from "@lafs/config";
 import type { ActivityTracker } from "@lafs/control-tub";
 import { spoolToTempFile, streamingConvergentKey } from "@lafs/immutable";
 import { isTahoeError, type Logger, TahoeError } from "@lafs/interface";
@@ -141,6 +142,14 @@ export function createWebNode(options: WebNodeOptions): NodeWebNode {
     }
   }
 
+  /** A server as /status names it: its nickname, else the start of its id (Tahoe's short form). */
+  function serverName(serverId: string): string {
+    const known = options.serverList.servers().find((s) => s.serverId === serverId);
+    return known !== undefined && known.nickname !== ""
+      ? known.nickname
+      : serverId.replace(/^v0-/, "").slice(0, 8);
+  }
+
   /** Servers behind Tor stay unconnected while Tor is broken: say so first, it is the thing to fix. */
   function withTorReason(reason: string): string {
     const tor = options.torStatus?.();
@@ -153,7 +162,7 @@ export function createWebNode(options: WebNodeOptions): NodeWebNode {
     signal: AbortSignal,
     size: number | undefined,
     freshChunks: boolean,
-  ): Promise<{ cap: string }> {
+  ): Promise<{ cap: string; servers: string[] }> {
     await mkdir(options.tempdir, { recursive: true, mode: 0o700 });
     const encoding = await options.encoding.read();
     // The body is spooled so the encoder can read it at its own pace; the convergent key is
@@ -196,7 +205,7 @@ export function createWebNode(options: WebNodeOptions): NodeWebNode {
         { size: result.size, happiness: result.happiness, failed: result.failedServers.length },
         "upload done",
       );
-      return { cap: result.cap };
+      return { cap: result.cap, servers: [...result.sharesByServer.keys()].map(serverName) };
     } finally {
       await source.close();
     }
@@ -222,7 +231,7 @@ export function createWebNode(options: WebNodeOptions): NodeWebNode {
     const counted = counting(body, (n) => activity.progress(n));
     const done = run(counted, signal).then(
       (result) => {
-        activity.succeeded(result as { cap?: string });
+        activity.succeeded(result as { cap?: string; servers?: string[] });
         return result;
       },
       (error: unknown) => {
@@ -255,6 +264,8 @@ export function createWebNode(options: WebNodeOptions): NodeWebNode {
     range: { start: number; end: number } | undefined,
     chunks: AsyncGenerator<Uint8Array, void, undefined>,
     signal?: AbortSignal,
+    /** The shares being read now, for /status's "servers used". */
+    activeShares?: () => readonly { serverId: string }[],
   ): AsyncGenerator<Uint8Array, void, undefined> {
     const name = cap.replace(/^(URI:[A-Z-]+:[a-z2-7]{4}).*$/s, "$1…");
     const total = range === undefined ? size : range.end - range.start;
@@ -262,7 +273,11 @@ export function createWebNode(options: WebNodeOptions): NodeWebNode {
     return (async function* () {
       let finished = false;
       try {
-        yield* counting(chunks, (n) => activity.progress(n));
+        yield* counting(chunks, (n) => {
+          activity.progress(n);
+          if (activeShares !== undefined)
+            activity.usedServers(activeShares().map((s) => serverName(s.serverId)));
+        });
         finished = true;
         activity.succeeded();
       } catch (error) {
@@ -353,13 +368,18 @@ export function createWebNode(options: WebNodeOptions): NodeWebNode {
         // The decoder's plaintext chunks are new buffers, passed through unchanged.
         freshChunks: true,
         read: (range, signal) =>
-          trackedRead(cap, download.size, range, readWithSignal(download.read(range), signal), signal),
+          trackedRead(cap, download.size, range, readWithSignal(download.read(range), signal), signal, () =>
+            download.activeShares(),
+          ),
       };
     },
 
     ...mutable,
 
     transfers: () => transfers.list(),
+
+    // Read at each visit, so an alias `tahoe create-alias` just made shows on the next reload.
+    aliases: async () => [...(await readAliases(options.basedir))].map(([name, cap]) => ({ name, cap })),
 
     directories: createDirectoryOps({
       leaseSecret: options.leaseSecret,

@@ -1,3 +1,4 @@
+export { DEFAULT_ALIAS, readAliases } from "./aliases.js";
 export { renderConfigurationDoc } from "./config-doc.js";
 export {
   brokenControlPanelStateError,

@@ -8,7 +8,7 @@ import { registerControlRoutes } from "./control/control-routes.js";
 import { clientGone, isDisconnect } from "./disconnect.js";
 import { errorFormatFor, errorView, renderError } from "./error-page.js";
 import { WebError } from "./errors.js";
-import { SECURITY_HEADERS } from "./page.js";
+import { SCRIPT_PAGE_CSP, SECURITY_HEADERS } from "./page.js";
 
 import { registerStaticRoutes } from "./static-routes.js";
 import { statusPage, transfersJson } from "./status-page.js";
@@ -20,7 +20,7 @@ import type { WebNode } from "./web-node.js";
 import { welcomeJson, welcomePage } from "./welcome.js";
 
 /** The welcome page's CSP: the common one, plus its one script and the XHR it sends, both to the node only. */
-const WELCOME_CSP = `${SECURITY_HEADERS["Content-Security-Policy"]}; script-src 'self'; connect-src 'self'`;
+const WELCOME_CSP = SCRIPT_PAGE_CSP;
 
 export interface WebAppOptions {
   logger?: Logger;
@@ -117,9 +117,11 @@ export async function createWebApp(node: WebNode, options: WebAppOptions = {}): 
   app.addHook("onSend", async (_request, reply, payload) => {
     // The stylesheet and icon set their own Cache-Control; everything else is no-store.
     const cache = reply.getHeader("Cache-Control");
+    // A page with a script (the directory page) asked for the script CSP when it was rendered.
+    const scripted = reply.getHeader("Content-Security-Policy") === SCRIPT_PAGE_CSP;
     reply.headers(SECURITY_HEADERS);
     if (typeof cache === "string" && cache.startsWith("public")) reply.header("Cache-Control", cache);
-    if (welcomeCsp.has(reply)) reply.header("Content-Security-Policy", WELCOME_CSP);
+    if (welcomeCsp.has(reply) || scripted) reply.header("Content-Security-Policy", WELCOME_CSP);
     return payload;
   });
 
@@ -148,9 +150,10 @@ export async function createWebApp(node: WebNode, options: WebAppOptions = {}): 
       });
     }
     const uploadForm = options.uploadAuthority?.mode !== "private";
-    // Only this page runs a script (its upload progress): 'self' only, and XHR back to the node.
+    // This page runs a script (its upload progress): 'self' only, and XHR back to the node.
     if (uploadForm) welcomeCsp.add(reply);
-    return reply.type("text/html; charset=utf-8").send(welcomePage(status, now(), { uploadForm }));
+    const aliases = (await node.aliases?.()) ?? [];
+    return reply.type("text/html; charset=utf-8").send(welcomePage(status, now(), { uploadForm, aliases }));
   });
 
   registerStaticRoutes(app);

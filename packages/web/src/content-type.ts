@@ -32,6 +32,12 @@ export function contentTypeFor(filename: string | undefined): string {
   return TYPES[filename.slice(dot + 1).toLowerCase()] ?? "application/octet-stream";
 }
 
+/** The MIME type guessed from a name's extension, without parameters; undefined when unknown. */
+export function mimeTypeOf(filename: string): string | undefined {
+  const type = contentTypeFor(filename);
+  return type === "application/octet-stream" ? undefined : type.split(";")[0];
+}
+
 /** A Content-Disposition that survives any filename: an ASCII fallback plus RFC 8187 UTF-8. */
 export function attachmentDisposition(filename: string): string {
   const ascii = filename.replace(/[^\x20-\x7e]|["\\]/g, "_");

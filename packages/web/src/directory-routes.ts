@@ -5,6 +5,7 @@ import { parseFileCap } from "./caps.js";
 import { checkFlag, replyToCheck } from "./check-routes.js";
 import { backingFileCap, replyToDeepCheck } from "./deep-check-routes.js";
 import { childJson, directoryJson, isDirectoryCapText, pythonJson } from "./directory-json.js";
+import { DIRECTORY_PAGE_T, replyWithDirectoryPage } from "./directory-page.js";
 import { abortOnClose } from "./disconnect.js";
 import { WebError } from "./errors.js";
 import { html } from "./html.js";
@@ -32,6 +33,8 @@ export type FileServer = (
 ) => Promise<unknown>;
 
 const MAX_JSON_BODY = 4 * 1024 * 1024;
+/** Files one directory upload form may carry (the page's multi-file input); each is linked as it is stored. */
+const MAX_FILES_PER_UPLOAD = 50;
 
 function notFound(message: string): WebError {
   return new WebError("TAHOE_ERR_WEB_NOT_FOUND", 404, message, {
@@ -204,7 +207,12 @@ function textReply(reply: FastifyReply, status: number, text: string): FastifyRe
   return reply.code(status).type("text/plain; charset=utf-8").send(text);
 }
 
-/** After a form's action: the cap (or message) and a link back, for a person; text for a program. */
+/**
+ * After a form's action. With when_done= the answer is Tahoe's redirect there (303, so the browser
+ * GETs it and a reload never posts again); with notice=true as well (the directory page's forms)
+ * the redirect carries what was done, which that page shows with the new cap. Without when_done:
+ * the cap (or message) and a link back for a person, text for a program.
+ */
 function actionReply(
   request: FastifyRequest,
   reply: FastifyReply,
@@ -212,8 +220,17 @@ function actionReply(
   title: string,
   text: string,
   back: string,
+  notice: Record<string, string> = {},
 ) {
-  if (query.when_done !== undefined || request.headers.accept?.includes("text/html")) {
+  const whenDone = query.when_done?.trim();
+  // Only a path on this node (as the welcome page's upload): a redirect elsewhere is ignored.
+  if (whenDone !== undefined && /^(\/(?![/\\])|\.)/.test(whenDone)) {
+    const params = isTrue(query.notice) ? new URLSearchParams(notice).toString() : "";
+    const target = whenDone.replaceAll("%(uri)s", encodeURIComponent(text));
+    const location = params === "" ? target : `${target}${target.includes("?") ? "&" : "?"}${params}`;
+    return reply.code(303).header("Location", location).send();
+  }
+  if (whenDone !== undefined || request.headers.accept?.includes("text/html")) {
     const body = html`<h1>${title}</h1>
 <p><code>${text}</code></p>
 <p><a href="${back}">Back to the directory</a></p>`;
@@ -227,44 +244,6 @@ function actionReply(
 
 function dirUrl(cap: string): string {
   return `/uri/${encodeURIComponent(cap)}/`;
-}
-
-function listingPage(
-  dir: WebDirectory,
-  entries: readonly WebDirectoryEntry[],
-  path: readonly string[],
-): string {
-  const here = dirUrl(dir.cap);
-  const rows = entries.map((e) => {
-    const cap = e.writeCap ?? e.readCap ?? "";
-    const data = childJson(e)[1];
-    const link =
-      e.kind === "dirnode"
-        ? dirUrl(cap)
-        : `/uri/${encodeURIComponent(cap)}?filename=${encodeURIComponent(e.name)}`;
-    const remove = dir.writable
-      ? html`<form method="post" action="${here}?t=unlink&amp;when_done=."><input type="hidden" name="name" value="${e.name}"><button type="submit">Delete</button></form>`
-      : html``;
-    return html`<tr><td><a href="${link}">${e.name}</a></td><td>${e.kind === "dirnode" ? "DIR" : e.kind === "filenode" ? "FILE" : "?"}</td><td>${data.size === undefined ? "" : String(data.size)}</td><td>${remove}</td></tr>`;
-  });
-  const forms = dir.writable
-    ? html`<h2>Upload a file</h2>
-<form method="post" action="${here}?t=upload&amp;when_done=." enctype="multipart/form-data">
-<label>File <input type="file" name="file"></label> <label>Name <input type="text" name="name"></label>
-<button type="submit">Upload</button></form>
-<h2>Make a directory</h2>
-<form method="post" action="${here}?t=mkdir&amp;when_done=."><label>Name <input type="text" name="name"></label>
-<button type="submit">Create</button></form>
-<h2>Rename</h2>
-<form method="post" action="${here}?t=rename&amp;when_done=."><label>From <input type="text" name="from_name"></label>
-<label>To <input type="text" name="to_name"></label> <button type="submit">Rename</button></form>`
-    : html`<p>This directory is read-only.</p>`;
-  const body = html`<h1>Directory ${path.length > 0 ? path.join("/") : ""}</h1>
-<p>${dir.writable ? "Write cap" : "Read cap"}: <code>${dir.cap}</code></p>
-<table><thead><tr><th>Name</th><th>Type</th><th>Size</th><th></th></tr></thead>
-<tbody>${rows}</tbody></table>
-${forms}`;
-  return page("Directory - Tahoe-LAFS", body);
 }
 
 /**
@@ -346,12 +325,14 @@ export function createDirectoryHandlers(
 <tr><th>Verify cap</th><td><code>${dir.verifyCap ?? "(none: a literal directory)"}</code></td></tr></tbody></table>`;
       return reply.type("text/html; charset=utf-8").send(page("More info - Tahoe-LAFS", body));
     }
-    if (t !== "")
-      throw badRequest(
-        `unknown t=${t} for a directory`,
-        "A directory takes t=json, t=uri, t=readonly-uri, t=info, or no t.",
-      );
-    return reply.type("text/html; charset=utf-8").send(listingPage(dir, entries, names));
+    if (t === "" || DIRECTORY_PAGE_T.has(t)) {
+      const place = { rootCap: cap, path: names };
+      return replyWithDirectoryPage(reply, t, { status: node.status(), place, dir, entries, query });
+    }
+    throw badRequest(
+      `unknown t=${t} for a directory`,
+      "A directory takes t=json, t=uri, t=readonly-uri, t=info, t=confirm-delete, t=rename-form, or no t.",
+    );
   }
 
   async function put(request: FastifyRequest, reply: FastifyReply) {
@@ -447,30 +428,42 @@ export function createDirectoryHandlers(
           "Send the directory page's form.",
         );
       const fields: Query = { ...query };
-      let linked = "";
+      const linked: string[] = [];
       const { cap: fileCap } = await uploadFromForm(request, {
         fields,
         limits,
+        maxFiles: MAX_FILES_PER_UPLOAD,
         upload: async (body, filename) => {
-          const name = checkName(
-            fields.name?.trim() || (filename?.trim() ?? ""),
-            "name=",
-            "upload requires a name",
-          );
+          const given = fields.name?.trim() ?? "";
+          if (given === "" && (filename?.trim() ?? "") === "")
+            throw badRequest(
+              "upload requires a name (the form's file field is empty: no file was chosen)",
+              "Choose a file to upload.",
+            );
+          if (given !== "" && linked.length > 0) {
+            throw badRequest(
+              `name=${given} names one file, but the form has several (${linked.join(", ")} was stored first)`,
+              "Leave the name empty to upload several files under their own names.",
+            );
+          }
+          const name = checkName(given || (filename?.trim() ?? ""), "name=", "upload requires a name");
           const replace = replaceOf(fields);
           checkReplace(await dir.get(name), replace, name);
           const format = uploadFormatOf(fields);
           const made =
             format === "CHK"
-              ? await node.upload(body, { signal })
-              : await node.createMutable(body, { signal, format });
+              ? await node.upload(body, { signal, name })
+              : await node.createMutable(body, { signal, format, name });
           await dir.set(name, childOf(made.cap), { replace });
-          linked = name;
+          linked.push(name);
           return made;
         },
       });
       if (fileCap === undefined) throw badRequest("the form has no 'file' field", "Choose a file.");
-      return actionReply(request, reply, fields, `Uploaded ${linked}`, fileCap, back);
+      return actionReply(request, reply, fields, `Uploaded ${linked.join(", ")}`, fileCap, back, {
+        done: "uploaded",
+        name: linked.join("/"),
+      });
     }
     if (request.isMultipart()) {
       // The directory page's small forms (mkdir, rename, unlink) send their fields as multipart too.
@@ -492,7 +485,10 @@ export function createDirectoryHandlers(
         checkReplace(await dir.get(name), replace, name);
         const made = await directoriesOf(node).create({ format: formatOf(query), signal });
         await dir.set(name, { writeCap: made.writeCap, readCap: made.readCap }, { replace });
-        return actionReply(request, reply, query, `Created directory ${name}`, made.writeCap, back);
+        return actionReply(request, reply, query, `Created directory ${name}`, made.writeCap, back, {
+          done: "created",
+          name,
+        });
       }
       case "mkdir-with-children":
       case "mkdir-immutable": {
@@ -517,21 +513,22 @@ export function createDirectoryHandlers(
         const replace = replaceOf(query);
         checkReplace(await dir.get(name), replace, name);
         await dir.set(name, childOf(query.uri), { replace });
-        return actionReply(request, reply, query, `Linked ${name}`, query.uri, back);
+        return actionReply(request, reply, query, `Linked ${name}`, query.uri, back, {
+          done: "linked",
+          name,
+        });
       }
       case "unlink":
       case "delete": {
         if (name === undefined) throw badRequest(`t=${t} needs name=`, `POST ?t=${t}&name=NAME`);
         if ((await dir.get(name)) === undefined) throw notFound(`No such child: ${name}`);
         const removed = await dir.delete(name);
-        return actionReply(
-          request,
-          reply,
-          query,
-          `Deleted ${name}`,
-          removed.writeCap ?? removed.readCap ?? "thing unlinked",
-          back,
-        );
+        const removedCap = removed.writeCap ?? removed.readCap ?? "thing unlinked";
+        return actionReply(request, reply, query, `Deleted ${name}`, removedCap, back, {
+          done: "deleted",
+          name,
+          cap: removedCap,
+        });
       }
       case "rename":
       case "relink": {
@@ -563,7 +560,11 @@ export function createDirectoryHandlers(
         if ((await dir.get(from)) === undefined) throw notFound(`No such child: ${from}`);
         checkReplace(await (target ?? dir).get(to), replace, to);
         await dir.rename(from, to, { replace, ...(target !== undefined ? { toDirectory: target } : {}) });
-        return actionReply(request, reply, query, `Moved ${from} to ${to}`, "thing moved", back);
+        return actionReply(request, reply, query, `Moved ${from} to ${to}`, "thing moved", back, {
+          done: "renamed",
+          name: to,
+          from,
+        });
       }
       case "stream-manifest":
         return streamManifest(reply, dir);

@@ -23,6 +23,7 @@ export {
 } from "./transfer-log.js";
 export { secretEquals, type UploadAuthority } from "./upload-authority.js";
 export type {
+  WebAlias,
   WebCheckAndRepairResults,
   WebCheckOptions,
   WebCheckResults,

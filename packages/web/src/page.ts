@@ -17,6 +17,9 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   "X-Content-Type-Options": "nosniff",
 };
 
+/** A page with a script of its own (welcome, directories): the common CSP plus scripts and XHR to the node only. */
+export const SCRIPT_PAGE_CSP = `${SECURITY_HEADERS["Content-Security-Policy"]}; script-src 'self'; connect-src 'self'`;
+
 /**
  * A whole HTML document around `body`, in the one design every page shares. With the node's
  * status the page gets the header (name, servers, uploads, Tor); an error raised before the

@@ -49,7 +49,23 @@ progress{width:100%;height:1rem}
 .sim-refused{border:2px solid var(--bad);padding:.5rem 1rem}.sim-off{color:var(--muted)}
 fieldset{margin:.5rem 0 1rem;border:1px solid var(--line);min-width:0}input[type=number]{width:5rem}
 #sim-si{width:20rem;max-width:100%;font-family:ui-monospace,monospace}button{margin:.2rem .4rem .2rem 0}
+.breadcrumbs{list-style:none;margin:.25rem 0;padding:0;display:flex;flex-wrap:wrap;gap:.25rem}
+.breadcrumbs li+li::before{content:"/";color:var(--muted);margin-right:.25rem}
+.breadcrumbs [aria-current=page]{color:var(--fg);text-decoration:none}
+.listing td.entry{font-weight:600}.listing td.actions a{margin-right:.6rem;white-space:nowrap}
+.listing th a{color:var(--fg)}.listing td.actions button{padding:.1rem .6rem;font-size:.9rem}
+details.write-cap{margin:.3rem 0}details.write-cap summary{cursor:pointer;color:var(--link)}
+.dir-caps{margin:0 0 1rem}
+.drop-zone{border:2px dashed var(--muted);border-radius:6px;padding:.25rem 1rem}
+.drop-zone.dragging{border-color:var(--link);background:var(--panel)}
+.upload-list{list-style:none;padding:0}.upload-list li{display:grid;grid-template-columns:minmax(0,1fr) minmax(6rem,2fr) minmax(0,1.5fr);gap:.5rem;align-items:center;margin:.3rem 0;overflow-wrap:anywhere}
+button.danger{background:var(--bad);border-color:var(--bad)}
+button.secondary{background:var(--bg);color:var(--fg);border-color:var(--muted)}
+dialog{background:var(--bg);color:var(--fg);border:2px solid var(--line);border-radius:6px;max-width:min(32rem,92vw)}
+dialog::backdrop{background:rgba(0,0,0,.5)}
+.inline-rename{display:flex;flex-wrap:wrap;gap:.3rem;align-items:center}.inline-rename input[type=text]{width:auto;flex:1 1 10rem}
 @media (max-width:40rem){main{padding:.75rem}
+.upload-list li{grid-template-columns:1fr}
 .reflow,.reflow tbody,.reflow tr,.reflow td,.reflow th{display:block;width:100%}
 .reflow thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
 .reflow tr{border:1px solid var(--line);border-radius:4px;margin-bottom:.75rem}

@@ -78,6 +78,7 @@ function row(t: WebTransfer, now: number): SafeHtml {
 <td data-label="Size">${t.totalBytes === undefined ? "not known yet" : abbreviateSpace(t.totalBytes)}</td>
 <td data-label="Progress">${bar} (${abbreviateSpace(t.doneBytes)})</td>
 <td data-label="Speed">${rate(speed(t, now))}</td>
+<td data-label="Servers used">${t.servers === undefined ? html`<span class="hint">${t.state === "active" ? "not yet known" : "none named"}</span>` : t.servers.join(", ")}</td>
 <td data-label="Started"><time datetime="${new Date(t.startedAt).toISOString()}">${humanTime(t.startedAt)}</time> (${ago(t.startedAt, now)})</td>
 <td data-label="Result">${result}</td>
 </tr>`;
@@ -86,7 +87,7 @@ function row(t: WebTransfer, now: number): SafeHtml {
 function table(id: string, transfers: readonly WebTransfer[], now: number, empty: string): SafeHtml {
   if (transfers.length === 0) return html`<p id="${id}-none">${empty}</p>`;
   return html`<table id="${id}" class="reflow">
-<thead><tr><th scope="col">Type</th><th scope="col">Name</th><th scope="col">Size</th><th scope="col">Progress</th><th scope="col">Speed</th><th scope="col">Started</th><th scope="col">Result</th></tr></thead>
+<thead><tr><th scope="col">Type</th><th scope="col">Name</th><th scope="col">Size</th><th scope="col">Progress</th><th scope="col">Speed</th><th scope="col">Servers used</th><th scope="col">Started</th><th scope="col">Result</th></tr></thead>
 <tbody>${transfers.map((t) => row(t, now))}</tbody>
 </table>`;
 }

@@ -15,6 +15,8 @@ export interface WebTransfer {
   cap?: string;
   /** Why it failed: the error's code and message. */
   error?: string;
+  /** The storage servers that got shares (upload) or served blocks (download): nicknames or short ids. */
+  servers?: string[];
 }
 
 /** What the node's control tub also counts (@lafs/control-tub's ActivityTracker has this shape). */
@@ -28,7 +30,9 @@ export interface ActivitySink {
 
 export interface TransferHandle {
   progress(bytes: number): void;
-  succeeded(result?: { cap?: string }): void;
+  /** Servers the transfer used so far (added to those already named). */
+  usedServers(names: Iterable<string>): void;
+  succeeded(result?: { cap?: string; servers?: Iterable<string> }): void;
   failed(error: unknown, cancelled?: boolean): void;
 }
 
@@ -37,6 +41,9 @@ export interface TransferLog {
   /** Running ones first (oldest first), then finished ones (newest first). */
   list(): WebTransfer[];
 }
+
+/** How many servers one transfer names at most. */
+const MAX_SERVERS_SHOWN = 64;
 
 /** How many finished transfers the page keeps: a bounded history, the oldest dropped first. */
 export const RECENT_TRANSFERS = 50;
@@ -79,16 +86,24 @@ export function createTransferLog(
       };
       active.set(t.id, t);
       const sink = options.activity?.track(kind, name, totalBytes);
+      const used = new Set<string>();
+      // Bounded: a grid has few servers, but a peer's nickname is not to be trusted with memory.
+      const addServers = (names: Iterable<string>) => {
+        for (const n of names) if (used.size < MAX_SERVERS_SHOWN) used.add(n.slice(0, 64));
+        if (used.size > 0) t.servers = [...used];
+      };
       return {
         progress(bytes) {
           t.doneBytes = Math.max(t.doneBytes, bytes);
           sink?.progress(bytes);
         },
+        usedServers: addServers,
         succeeded(result) {
           if (!finish(t)) return;
           t.state = "done";
           if (t.totalBytes === undefined) t.totalBytes = t.doneBytes;
           if (result?.cap !== undefined) t.cap = result.cap;
+          if (result?.servers !== undefined) addServers(result.servers);
           sink?.done();
         },
         failed(error, cancelled = false) {
@@ -99,6 +114,9 @@ export function createTransferLog(
         },
       };
     },
-    list: () => [...active.values(), ...recent].map((t) => ({ ...t })),
+    list: () =>
+      [...active.values(), ...recent].map((t) =>
+        t.servers === undefined ? { ...t } : { ...t, servers: [...t.servers] },
+      ),
   };
 }

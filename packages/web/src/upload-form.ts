@@ -64,6 +64,8 @@ export interface FormUploadOptions {
   beforeFile?: (fields: FormFields) => void;
   /** `filename` is the file part's own name, which a directory upload links it under by default. */
   upload: (body: AsyncIterable<Uint8Array>, filename?: string) => Promise<{ cap: string }>;
+  /** How many 'file' parts the form may hold, each stored as it arrives (a directory's upload); default 1. */
+  maxFiles?: number;
 }
 
 /**
@@ -80,9 +82,12 @@ export async function uploadFromForm(
   const fields = options.fields;
   let cap: string | undefined;
   let filename: string | undefined;
-  let sawFile = false;
+  let files = 0;
+  const maxFiles = options.maxFiles ?? 1;
+  // A browser's empty extra file inputs are skipped, so a few more file parts than files are read.
+  const limits = { ...UPLOAD_FORM_LIMITS, files: Math.max(UPLOAD_FORM_LIMITS.files, maxFiles + 3) };
   try {
-    for await (const part of request.parts({ limits: UPLOAD_FORM_LIMITS }) as AsyncIterable<Multipart>) {
+    for await (const part of request.parts({ limits }) as AsyncIterable<Multipart>) {
       if (part.type === "field") {
         if (part.valueTruncated) {
           throw badForm(
@@ -96,12 +101,19 @@ export async function uploadFromForm(
         part.file.resume();
         continue;
       }
-      // The first file is stored by now (its bytes streamed on as they came): it stays unlinked.
-      if (sawFile) throw badForm("the form has more than one 'file' field");
-      sawFile = true;
+      // The files before are stored by now (their bytes streamed on as they came).
+      if (files === maxFiles) {
+        throw badForm(
+          maxFiles === 1
+            ? "the form has more than one 'file' field"
+            : `the form has more than ${maxFiles} files; the first ${maxFiles} were stored`,
+          maxFiles === 1 ? FORM_HINT : `Send at most ${maxFiles} files per form.`,
+        );
+      }
+      files += 1;
       options.beforeFile?.(fields);
       // The browser's name for the file, so the result page can offer it back under that name.
-      if (part.filename) filename = part.filename;
+      filename = part.filename ? part.filename : undefined;
       ({ cap } = await options.upload(
         limitedBody(part.file, options.limits, request.raw, formParseError),
         filename,

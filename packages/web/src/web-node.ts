@@ -192,8 +192,16 @@ export interface WebNode {
   ): Promise<{ cap: string }>;
   /** Running and recent uploads and downloads for /status (a TransferLog's list); none when absent. */
   transfers?(): WebTransfer[];
+  /** The node's aliases (private/aliases, and `tahoe` from private/root_dir.cap) for the welcome page. */
+  aliases?(): Promise<readonly WebAlias[]>;
   /** Directories (@lafs/directory); absent on a node without them. */
   directories?: WebDirectories | undefined;
+}
+
+/** One line of private/aliases: a name and its directory cap. */
+export interface WebAlias {
+  name: string;
+  cap: string;
 }
 
 /** A directory entry as the node's directory layer gives it (@lafs/directory's DirectoryEntry). */

@@ -6,7 +6,7 @@ import {
   leaseCrawlerJson,
   leaseCrawlerSection,
 } from "./storage-upkeep-view.js";
-import type { WebNodeStatus, WebServerInfo, WebStorageReport, WebTorStatus } from "./web-node.js";
+import type { WebAlias, WebNodeStatus, WebServerInfo, WebStorageReport, WebTorStatus } from "./web-node.js";
 
 /** "5 minutes ago", as Tahoe-LAFS's welcome page writes times. */
 export function ago(then: number | undefined, now: number): string {
@@ -224,10 +224,35 @@ function serverRow(s: WebServerInfo, now: number): SafeHtml {
 </tr>`;
 }
 
+/** Where to start browsing: the node's aliases (links only; a write cap is never printed here) and any cap. */
+function directoriesSection(aliases: readonly WebAlias[]): SafeHtml {
+  const kind = (cap: string) =>
+    /^URI:DIR2(-MDMF)?:/.test(cap)
+      ? "writable directory"
+      : /^URI:DIR2/.test(cap)
+        ? "read-only directory"
+        : "not a directory cap";
+  const list =
+    aliases.length === 0
+      ? html`<p id="no-aliases">This node has no aliases yet: <code>tahoe create-alias NAME</code> on the node's machine makes one.</p>`
+      : html`<ul id="aliases" class="aliases">${aliases.map((a) =>
+          /^URI:DIR2/.test(a.cap)
+            ? html`<li><a href="/uri/${encodeURIComponent(a.cap)}/">${a.name}:</a> <span class="hint">${kind(a.cap)}</span></li>`
+            : html`<li>${a.name}: <span class="hint">${kind(a.cap)}</span></li>`,
+        )}</ul>`;
+  return html`<h2 id="directories">Directories</h2>
+${list}
+<form id="open-cap" action="/uri" method="get">
+<p><label for="open-cap-input">Open a directory or file by its cap:</label>
+<input type="text" id="open-cap-input" name="uri" required autocomplete="off" spellcheck="false" placeholder="URI:DIR2:..."></p>
+<p><input type="submit" value="Open"></p>
+</form>`;
+}
+
 export function welcomePage(
   status: WebNodeStatus,
   now: number,
-  options: { uploadForm?: boolean } = {},
+  options: { uploadForm?: boolean; aliases?: readonly WebAlias[] } = {},
 ): string {
   const connected = status.servers.filter((s) => s.connection.state === "connected").length;
   const upload = status.uploads.ready
@@ -275,6 +300,7 @@ ${
 ${status.servers.map((s) => serverRow(s, now))}
 </table>`
 }
+${directoriesSection(options.aliases ?? [])}
 ${uploadForm}
 <h2>Download a file</h2>
 <form id="welcome-download" action="/uri" method="get">
