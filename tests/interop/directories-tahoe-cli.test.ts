@@ -1,4 +1,3 @@
-import { execFile } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -6,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Grid, startGrid, tahoeOk } from "../support/local-grid.js";
 import { exportServers, findRefPeer, startRefStaticClient, stopRef } from "../support/refpeer.js";
-import { convergenceOf } from "./support.js";
+import { convergenceOf, refTahoe } from "./support.js";
 
 /**
  * Directories between lafs-ts and Tahoe-LAFS 1.20: three lafs-ts storage nodes, our client and a
@@ -18,16 +17,6 @@ import { convergenceOf } from "./support.js";
 
 const peer = findRefPeer("interop tests (directories between lafs-ts and Tahoe-LAFS)");
 const sha = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
-
-function refTahoe(cli: string, args: string[]): Promise<Buffer> {
-  return new Promise((resolve, reject) =>
-    execFile(cli, args, { encoding: "buffer", maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) =>
-      error === null
-        ? resolve(stdout)
-        : reject(new Error(`Tahoe's tahoe ${args.join(" ")}: ${stderr.toString()}`)),
-    ),
-  );
-}
 
 describe.skipIf(peer === undefined)(
   "directories between lafs-ts and Tahoe-LAFS",
