@@ -433,6 +433,17 @@ export function createDirectoryHandlers(
     const signal = abortOnClose(reply);
     const t = (query.t ?? "").trim();
     const root = await open(cap, signal);
+    // POST DIR/PATH/FILE?t=check reaches a file (Tahoe's FileNodeHandler), not a directory.
+    if (t === "check" && names.length > 0) {
+      const parent = await walk(root, names.slice(0, -1), signal, false);
+      const entry = await parent.get(names[names.length - 1] as string);
+      if (entry === undefined) throw notFound(`No such child: ${names.join("/")}`);
+      if (entry.kind !== "dirnode") {
+        const fileCap = (entry.writeCap ?? entry.readCap) as string;
+        const typed = request as FastifyRequest<{ Params: { cap: string } }>;
+        return replyToCheck(typed, reply, node, query, async () => {}, fileCap);
+      }
+    }
     const creates = t === "mkdir" || t === "mkdir-with-children" || t === "mkdir-immutable";
     const dir = await walk(root, names, signal, creates || t === "upload");
     const back = query.when_done !== undefined ? dirUrl(dir.cap) : dirUrl(dir.cap);

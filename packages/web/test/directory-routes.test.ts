@@ -196,6 +196,16 @@ describe("a directory's children", () => {
     expect((await app.inject({ method: "GET", url: at(root, "up.txt") })).body).toBe("uploaded");
   });
 
+  it("POST DIR/PATH/FILE?t=check checks the file, not a directory (Tahoe's FileNodeHandler)", async () => {
+    const root = await mkdir();
+    await app.inject({ method: "PUT", url: at(root, "d/f.bin"), payload: big });
+    // The memory node has no checker: the request reached the file check, which answers 501.
+    const res = await app.inject({ method: "POST", url: at(root, "d/f.bin", "?t=check&output=JSON") });
+    expect(res.statusCode, res.body).toBe(501);
+    const missing = await app.inject({ method: "POST", url: at(root, "d/nope", "?t=check") });
+    expect(missing.statusCode).toBe(404);
+  });
+
   it("t=stream-manifest walks as Tahoe does (files before subdirectories), then the full deep-stats line", async () => {
     const root = await mkdir();
     await app.inject({ method: "PUT", url: at(root, "a/b.txt"), payload: "bee" });
