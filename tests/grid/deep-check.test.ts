@@ -135,7 +135,7 @@ describe("slow operations and ALIAS: paths on a grid of real processes", { timeo
     expect(res.headers.get("location")).toBe(`/operations/${handle}?output=JSON`);
     for (;;) {
       const data = JSON.parse(await web("GET", `operations/${handle}?output=JSON`));
-      if (data.finished) return data;
+      if (data.finished) return { ...data, handle };
       await new Promise((r) => setTimeout(r, 200));
     }
   }
@@ -185,6 +185,12 @@ describe("slow operations and ALIAS: paths on a grid of real processes", { timeo
       "list-remaining-corrupt-shares": [],
     });
     expect(await shareFiles(badSi)).toHaveLength(5);
+    const page = await fetch(new URL(`operations/${repaired.handle}`, grid.nodeUrl));
+    const html = await page.text();
+    expect(page.headers.get("content-type")).toMatch(/^text\/html/);
+    expect(html).toContain("Deep-Check-And-Repair Results for root SI=");
+    expect(html).toContain("<li>Repairs Successful: 1</li>");
+    expect(html).toContain("deep/two.bin");
 
     const stats = JSON.parse(await cli("stats", "--raw", "work:"));
     expect(stats).toMatchObject({

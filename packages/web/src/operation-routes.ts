@@ -75,9 +75,11 @@ export async function replyToStartOperation(
   ops.table.add(handle, op, retainFor);
   request.log.debug({ kind }, "slow operation started");
   const output = a.query.output?.trim();
+  // when_done= may only lead back into this node (a path), never to another site.
+  const whenDone = a.query.when_done?.trim() ?? "";
   const target =
-    a.query.when_done !== undefined && a.query.when_done !== ""
-      ? a.query.when_done
+    whenDone.startsWith("/") && !whenDone.startsWith("//") && !whenDone.includes("\\")
+      ? whenDone
       : `/operations/${encodeURIComponent(handle)}${output ? `?output=${encodeURIComponent(output)}` : ""}`;
   return reply.code(302).header("Location", target).type("text/plain; charset=utf-8").send(`${target}\n`);
 }

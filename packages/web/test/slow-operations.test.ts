@@ -171,6 +171,11 @@ describe("/operations/H", () => {
     });
     expect(badRetain.statusCode).toBe(400);
     expect(badRetain.body).toContain("retain-for=");
+    // when_done= leads back into the node only.
+    expect(await start(root, "t=start-deep-stats&ophandle=w1&when_done=/status")).toBe("/status");
+    expect(await start(root, "t=start-deep-stats&ophandle=w2&when_done=https://elsewhere.example/")).toBe(
+      "/operations/w2",
+    );
     const check = await app.inject({ method: "POST", url: at(root, "", "?t=start-deep-check&ophandle=c") });
     // The memory node has no checker: refused before a handle is taken.
     expect(check.statusCode).toBe(501);
