@@ -4,6 +4,9 @@ import type { WalkedNode } from "./deep-walk.js";
 import { WebError } from "./errors.js";
 import type { WebCheckAndRepairResults, WebCheckOptions, WebCheckResults, WebNode } from "./web-node.js";
 
+/** How many checks run at once: each asks every server, so a few keep the grid busy enough. */
+export const CHECKS_AT_ONCE = 4;
+
 /** One node's outcome: undefined for LIT and unknown nodes, which Tahoe does not check. */
 export type NodeCheck =
   | { readonly kind: "check"; readonly results: WebCheckResults }

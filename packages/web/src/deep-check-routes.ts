@@ -1,13 +1,10 @@
 import { Readable } from "node:stream";
 import type { FastifyReply } from "fastify";
 import { jsonCheckAndRepairResults, jsonCheckResults } from "./check-routes.js";
-import { assertCanCheck, checkNode, type DeepCheckArgs } from "./deep-check-results.js";
+import { assertCanCheck, CHECKS_AT_ONCE, checkNode, type DeepCheckArgs } from "./deep-check-results.js";
 import { DeepStats } from "./deep-stats.js";
-import { deepWalk, manifestUnit, type WalkedNode } from "./deep-walk.js";
+import { inWalkOrder, manifestUnit, type WalkedNode } from "./deep-walk.js";
 import type { WebDirectory } from "./web-node.js";
-
-/** How many checks run at once: each asks every server, so a few keep the grid busy enough. */
-export const CHECKS_AT_ONCE = 4;
 
 interface StreamArgs extends DeepCheckArgs {
   readonly open: (cap: string) => Promise<WebDirectory>;
@@ -28,33 +25,6 @@ async function checkedLine(n: WalkedNode, a: DeepCheckArgs): Promise<string> {
         : { "storage-index": "", results: { healthy: true } };
   }
   return `${JSON.stringify(data)}\n`;
-}
-
-/**
- * Runs `work` for every node of the walk, at most `atOnce` at a time, and yields their answers in
- * walk order; `stats` sees every node and directory as the walk reaches it.
- */
-export async function* inWalkOrder<T>(
-  root: WebDirectory,
-  open: (cap: string) => Promise<WebDirectory>,
-  stats: DeepStats,
-  work: (n: WalkedNode) => Promise<T>,
-  atOnce: number,
-  signal?: AbortSignal,
-): AsyncGenerator<T> {
-  const inFlight: Promise<T>[] = [];
-  for await (const event of deepWalk(root, open, signal)) {
-    if (event.kind === "entered") {
-      stats.enterDirectory(event.directory);
-      continue;
-    }
-    stats.addNode(event.node);
-    const done = work(event.node);
-    done.catch(() => {}); // awaited below in order; this keeps an early failure from being unhandled
-    inFlight.push(done);
-    if (inFlight.length >= atOnce) yield await (inFlight.shift() as Promise<T>);
-  }
-  while (inFlight.length > 0) yield await (inFlight.shift() as Promise<T>);
 }
 
 /** Check lines in walk order, then Tahoe's stats line. */

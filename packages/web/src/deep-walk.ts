@@ -30,6 +30,12 @@ export interface WalkedDirectory {
   readonly size: number | undefined;
 }
 
+/** What sees every node and directory of a walk (deep-stats.ts's DeepStats). */
+export interface WalkObserver {
+  addNode(node: WalkedNode): void;
+  enterDirectory(directory: WalkedDirectory): void;
+}
+
 export type WalkEvent =
   | { readonly kind: "node"; readonly node: WalkedNode }
   | { readonly kind: "entered"; readonly directory: WalkedDirectory };
@@ -176,4 +182,31 @@ export function manifestUnit(node: WalkedNode): Record<string, unknown> {
     repaircap: node.repaircap,
     "storage-index": node.storageIndex,
   };
+}
+
+/**
+ * Runs `work` for every node of the walk, at most `atOnce` at a time, and yields their answers in
+ * walk order; `stats` sees every node and directory as the walk reaches it.
+ */
+export async function* inWalkOrder<T>(
+  root: WebDirectory,
+  open: (cap: string) => Promise<WebDirectory>,
+  stats: WalkObserver,
+  work: (n: WalkedNode) => Promise<T>,
+  atOnce: number,
+  signal?: AbortSignal,
+): AsyncGenerator<T> {
+  const inFlight: Promise<T>[] = [];
+  for await (const event of deepWalk(root, open, signal)) {
+    if (event.kind === "entered") {
+      stats.enterDirectory(event.directory);
+      continue;
+    }
+    stats.addNode(event.node);
+    const done = work(event.node);
+    done.catch(() => {}); // awaited below in order; this keeps an early failure from being unhandled
+    inFlight.push(done);
+    if (inFlight.length >= atOnce) yield await (inFlight.shift() as Promise<T>);
+  }
+  while (inFlight.length > 0) yield await (inFlight.shift() as Promise<T>);
 }

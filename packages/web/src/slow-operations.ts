@@ -1,7 +1,6 @@
-import { checkNode, type DeepCheckArgs, DeepCheckTally } from "./deep-check-results.js";
-import { CHECKS_AT_ONCE, inWalkOrder } from "./deep-check-routes.js";
+import { CHECKS_AT_ONCE, checkNode, type DeepCheckArgs, DeepCheckTally } from "./deep-check-results.js";
 import { DeepStats } from "./deep-stats.js";
-import type { WalkedNode } from "./deep-walk.js";
+import { inWalkOrder, type WalkedNode } from "./deep-walk.js";
 import { WebError } from "./errors.js";
 import type { TrackedOperation } from "./operation-table.js";
 import type { WebDirectory } from "./web-node.js";
@@ -85,7 +84,7 @@ export function startOperation(args: StartArgs): SlowOperation {
     cancel() {
       if (op.finished) return;
       op.cancelled = true;
-      controller.abort(new WebError("TAHOE_ERR_WEB_BAD_REQUEST", 400, "operation cancelled"));
+      controller.abort();
     },
     done: Promise.resolve(),
   };
