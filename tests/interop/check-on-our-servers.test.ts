@@ -1,10 +1,21 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Grid, startGrid } from "../support/local-grid.js";
+import { type Grid, startGrid, tahoeOk } from "../support/local-grid.js";
 import { exportServers, findRefPeer, startRefStaticClient, stopRef } from "../support/refpeer.js";
-import { convergenceOf, fileOf, type WebClient, webClient } from "./support.js";
+import {
+  checkJson,
+  comparableCheck,
+  convergenceOf,
+  deepCheckTree,
+  fileOf,
+  refTahoe,
+  shareFilesOf,
+  slowOperationJson,
+  type WebClient,
+  webClient,
+} from "./support.js";
 
 /**
  * Tahoe-LAFS 1.20's checker and ours on the same files, on four lafs-ts storage nodes: the same
@@ -14,52 +25,6 @@ import { convergenceOf, fileOf, type WebClient, webClient } from "./support.js";
 
 const peer = findRefPeer("interop tests (check/verify/repair, Tahoe and lafs-ts)");
 const STORAGE = ["s1", "s2", "s3", "s4"];
-
-interface ResultsJson extends Record<string, unknown> {
-  healthy: boolean;
-  recoverable: boolean;
-  sharemap: Record<string, string[]>;
-  "list-corrupt-shares": [string, string, number][];
-  "servers-responding": string[];
-}
-interface Json {
-  "storage-index": string;
-  summary?: string;
-  results: ResultsJson;
-  "repair-attempted"?: boolean;
-  "repair-successful"?: boolean;
-  "pre-repair-results": Json;
-}
-
-async function checkJson(client: WebClient, cap: string, flags: string): Promise<Json> {
-  const res = await fetch(new URL(`uri/${encodeURIComponent(cap)}?t=check&output=JSON${flags}`, client.url), {
-    method: "POST",
-  });
-  const text = await res.text();
-  if (res.status !== 200)
-    throw new Error(`${client.name}: t=check${flags} answered ${res.status}: ${text.slice(0, 500)}`);
-  return JSON.parse(text) as Json;
-}
-
-/** The parts of json_check_results that do not name servers (our ids and Tahoe's differ in form). */
-function comparable(r: Json): Record<string, unknown> {
-  const x = r.results;
-  return {
-    si: r["storage-index"],
-    summary: r.summary,
-    healthy: x.healthy,
-    recoverable: x.recoverable,
-    good: x["count-shares-good"],
-    needed: x["count-shares-needed"],
-    expected: x["count-shares-expected"],
-    hosts: x["count-good-share-hosts"],
-    corrupt: x["count-corrupt-shares"],
-    corruptShares: x["list-corrupt-shares"].map((c) => [c[1], c[2]]),
-    responding: x["servers-responding"].length,
-    sharemap: Object.keys(x.sharemap).sort(),
-    wrong: x["count-wrong-shares"],
-  };
-}
 
 describe.skipIf(peer === undefined)("Tahoe's checker and ours on lafs-ts storage servers", () => {
   const ref = peer!;
@@ -96,14 +61,11 @@ describe.skipIf(peer === undefined)("Tahoe's checker and ours on lafs-ts storage
     }
   }, 60_000);
 
-  async function shareFiles(si: string): Promise<string[]> {
-    const out: string[] = [];
-    for (const name of STORAGE) {
-      const dir = join(grid!.dirs[name]!, "storage/shares", si.slice(0, 2), si);
-      for (const f of await readdir(dir).catch(() => [])) out.push(join(dir, f));
-    }
-    return out.sort((a, b) => Number(a.split("/").pop()) - Number(b.split("/").pop()));
-  }
+  const shareFiles = (si: string) =>
+    shareFilesOf(
+      si,
+      STORAGE.map((name) => grid!.dirs[name]!),
+    );
 
   it("check --verify agrees on a healthy file and on one with a flipped byte", async () => {
     const cap = await ours.put(fileOf(300_000, "check-interop"));
@@ -111,7 +73,7 @@ describe.skipIf(peer === undefined)("Tahoe's checker and ours on lafs-ts storage
       checkJson(theirs, cap, "&verify=true"),
       checkJson(ours, cap, "&verify=true"),
     ]);
-    expect(comparable(o0)).toEqual(comparable(t0));
+    expect(comparableCheck(o0)).toEqual(comparableCheck(t0));
     expect(t0.results.healthy).toBe(true);
 
     const [victim] = await shareFiles(o0["storage-index"]);
@@ -122,7 +84,7 @@ describe.skipIf(peer === undefined)("Tahoe's checker and ours on lafs-ts storage
     try {
       const t1 = await checkJson(theirs, cap, "&verify=true");
       const o1 = await checkJson(ours, cap, "&verify=true");
-      expect(comparable(o1)).toEqual(comparable(t1));
+      expect(comparableCheck(o1)).toEqual(comparableCheck(t1));
       expect(t1.results["count-corrupt-shares"]).toBe(1);
       expect(t1.results.healthy).toBe(false);
     } finally {
@@ -141,7 +103,7 @@ describe.skipIf(peer === undefined)("Tahoe's checker and ours on lafs-ts storage
       checkJson(theirs, cap, "&verify=true"),
       checkJson(ours, cap, "&verify=true"),
     ]);
-    expect(comparable(o0)).toEqual(comparable(t0));
+    expect(comparableCheck(o0)).toEqual(comparableCheck(t0));
     const [victim] = await shareFiles(o0["storage-index"]);
     const original = await readFile(victim!);
     // Mutable container header (468 bytes), then the MDMF share: its share-data offset is the
@@ -153,7 +115,7 @@ describe.skipIf(peer === undefined)("Tahoe's checker and ours on lafs-ts storage
     try {
       const t1 = await checkJson(theirs, cap, "&verify=true");
       const o1 = await checkJson(ours, cap, "&verify=true");
-      expect(comparable(o1)).toEqual(comparable(t1));
+      expect(comparableCheck(o1)).toEqual(comparableCheck(t1));
       expect(t1.results["count-corrupt-shares"]).toBe(1);
     } finally {
       await writeFile(victim!, original);
@@ -174,4 +136,42 @@ describe.skipIf(peer === undefined)("Tahoe's checker and ours on lafs-ts storage
     // Tahoe's node has its own lease secret: its lease is one more on the share.
     expect((await readFile(files[0]!)).readUInt32BE(8)).toBe(leasesBefore + 1);
   }, 60_000);
+  it("Tahoe's deep-check --add-lease and --repair on a tree on our servers count as ours do", async () => {
+    const { root: dir, victim } = await deepCheckTree(ours);
+    const files = await shareFiles((await checkJson(ours, victim, ""))["storage-index"]);
+    await rm(files[0]!);
+    const leasesBefore = (await readFile(files[1]!)).readUInt32BE(8);
+    const theirDir = join(root!, "tahoe-client");
+    const tahoeSays = (
+      await refTahoe(ref.cli, ["-d", theirDir, "deep-check", "--add-lease", dir])
+    ).toString();
+    expect(tahoeSays).toBe("done: 5 objects checked, 4 healthy, 1 unhealthy\n");
+    expect((await tahoeOk(["-d", grid!.dirs.client!, "deep-check", dir])).toString()).toBe(tahoeSays);
+    // Tahoe's node has its own lease secret: its lease is one more on each share it checked.
+    expect((await readFile(files[1]!)).readUInt32BE(8)).toBe(leasesBefore + 1);
+
+    // The slow-operation form: the same counters, unhealthy paths and deep-stats from both nodes.
+    const [t, o] = await Promise.all([
+      slowOperationJson(theirs, dir, "t=start-deep-check"),
+      slowOperationJson(ours, dir, "t=start-deep-check"),
+    ]);
+    const shape = (d: Record<string, unknown>) => ({
+      ...Object.fromEntries(Object.keys(t).map((k) => [k, d[k]])),
+      "list-unhealthy-files": (d["list-unhealthy-files"] as [string[], unknown][]).map(([p]) => p),
+    });
+    expect(shape(o)).toEqual(shape(t));
+    expect(t["count-objects-unhealthy"]).toBe(1);
+    const [ts, os] = await Promise.all([
+      slowOperationJson(theirs, dir, "t=start-deep-stats"),
+      slowOperationJson(ours, dir, "t=start-deep-stats"),
+    ]);
+    expect(os).toEqual(ts);
+
+    const repaired = (await refTahoe(ref.cli, ["-d", theirDir, "deep-check", "--repair", dir])).toString();
+    expect(repaired).toContain(" 1 repairs attempted, 1 successful, 0 failed\n");
+    expect(await shareFiles((await checkJson(ours, victim, ""))["storage-index"])).toHaveLength(4);
+    expect((await tahoeOk(["-d", grid!.dirs.client!, "deep-check", "--verify", dir])).toString()).toBe(
+      "done: 5 objects checked, 5 healthy, 0 unhealthy\n",
+    );
+  }, 90_000);
 });

@@ -1,9 +1,22 @@
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { tahoeOk } from "../support/local-grid.js";
 import { exportServers, findRefPeer, type RefGrid, startRefGrid, stopRef } from "../support/refpeer.js";
-import { fileOf, type StaticClient, startStaticClient, type WebClient, webClient } from "./support.js";
+import {
+  checkJson,
+  comparableCheck,
+  deepCheckTree,
+  fileOf,
+  refTahoe,
+  type StaticClient,
+  shareFilesOf,
+  slowOperationJson,
+  startStaticClient,
+  type WebClient,
+  webClient,
+} from "./support.js";
 
 /**
  * Our checker on four Tahoe-LAFS 1.20 storage nodes (a reference grid), on files Tahoe's client
@@ -12,52 +25,6 @@ import { fileOf, type StaticClient, startStaticClient, type WebClient, webClient
  */
 
 const peer = findRefPeer("interop tests (lafs-ts check/verify/repair on Tahoe servers)");
-
-interface ResultsJson extends Record<string, unknown> {
-  healthy: boolean;
-  recoverable: boolean;
-  sharemap: Record<string, string[]>;
-  "list-corrupt-shares": [string, string, number][];
-  "servers-responding": string[];
-}
-interface Json {
-  "storage-index": string;
-  summary?: string;
-  results: ResultsJson;
-  "repair-attempted"?: boolean;
-  "repair-successful"?: boolean;
-  "pre-repair-results": Json;
-}
-
-async function checkJson(client: WebClient, cap: string, flags: string): Promise<Json> {
-  const res = await fetch(new URL(`uri/${encodeURIComponent(cap)}?t=check&output=JSON${flags}`, client.url), {
-    method: "POST",
-  });
-  const text = await res.text();
-  if (res.status !== 200)
-    throw new Error(`${client.name}: t=check${flags} answered ${res.status}: ${text.slice(0, 500)}`);
-  return JSON.parse(text) as Json;
-}
-
-/** The parts of json_check_results that do not name servers (our ids and Tahoe's differ in form). */
-function comparable(r: Json): Record<string, unknown> {
-  const x = r.results;
-  return {
-    si: r["storage-index"],
-    summary: r.summary,
-    healthy: x.healthy,
-    recoverable: x.recoverable,
-    good: x["count-shares-good"],
-    needed: x["count-shares-needed"],
-    expected: x["count-shares-expected"],
-    hosts: x["count-good-share-hosts"],
-    corrupt: x["count-corrupt-shares"],
-    corruptShares: x["list-corrupt-shares"].map((c) => [c[1], c[2]]),
-    responding: x["servers-responding"].length,
-    sharemap: Object.keys(x.sharemap).sort(),
-    wrong: x["count-wrong-shares"],
-  };
-}
 
 describe.skipIf(peer === undefined)("our checker on Tahoe-LAFS storage servers", () => {
   const ref = peer!;
@@ -88,14 +55,7 @@ describe.skipIf(peer === undefined)("our checker on Tahoe-LAFS storage servers",
     }
   }, 60_000);
 
-  async function shareFiles(si: string): Promise<string[]> {
-    const out: string[] = [];
-    for (const dir of refGrid!.storageDirs) {
-      const siDir = join(dir, "storage/shares", si.slice(0, 2), si);
-      for (const f of await readdir(siDir).catch(() => [])) out.push(join(siDir, f));
-    }
-    return out.sort((a, b) => Number(a.split("/").pop()) - Number(b.split("/").pop()));
-  }
+  const shareFiles = (si: string) => shareFilesOf(si, refGrid!.storageDirs);
 
   it("check --verify agrees with Tahoe's on a CHK file and an MDMF file Tahoe wrote", async () => {
     const cap = await theirs.put(fileOf(300_000, "check-interop-b"));
@@ -103,7 +63,7 @@ describe.skipIf(peer === undefined)("our checker on Tahoe-LAFS storage servers",
       checkJson(theirs, cap, "&verify=true"),
       checkJson(ours, cap, "&verify=true"),
     ]);
-    expect(comparable(o0)).toEqual(comparable(t0));
+    expect(comparableCheck(o0)).toEqual(comparableCheck(t0));
     expect(o0.results.healthy).toBe(true);
 
     const res = await fetch(new URL("uri?format=MDMF", theirs.url), {
@@ -116,7 +76,7 @@ describe.skipIf(peer === undefined)("our checker on Tahoe-LAFS storage servers",
       checkJson(theirs, mdmf, "&verify=true"),
       checkJson(ours, mdmf, "&verify=true"),
     ]);
-    expect(comparable(o1)).toEqual(comparable(t1));
+    expect(comparableCheck(o1)).toEqual(comparableCheck(t1));
     expect(o1.results.healthy).toBe(true);
   }, 60_000);
 
@@ -137,4 +97,39 @@ describe.skipIf(peer === undefined)("our checker on Tahoe-LAFS storage servers",
     // Our node's lease secret is not Tahoe's client's: one more lease on the share.
     expect((await readFile(files[0]!)).readUInt32BE(8)).toBe(leasesBefore + 1);
   }, 60_000);
+  it("our deep-check --add-lease and --repair on a tree on Tahoe's servers count as Tahoe's do", async () => {
+    const { root: dir, victim } = await deepCheckTree(theirs);
+    const si = (await checkJson(theirs, victim, ""))["storage-index"];
+    const tahoe = (...args: string[]) => refTahoe(ref.cli, [args[0]!, "-u", theirs.url, ...args.slice(1)]);
+    const lafs = (...args: string[]) => tahoeOk(["-d", client!.dir, ...args]);
+    await rm((await shareFiles(si))[0]!);
+    const files = await shareFiles(si);
+    const leasesBefore = (await readFile(files[0]!)).readUInt32BE(8);
+    const weSay = (await lafs("deep-check", "--add-lease", dir)).toString();
+    expect(weSay).toBe("done: 5 objects checked, 4 healthy, 1 unhealthy\n");
+    expect((await tahoe("deep-check", dir)).toString()).toBe(weSay);
+    // Our node's lease secret is not Tahoe's client's: one more lease on the share.
+    expect((await readFile(files[0]!)).readUInt32BE(8)).toBe(leasesBefore + 1);
+
+    const [t, o] = await Promise.all([
+      slowOperationJson(theirs, dir, "t=start-deep-check&verify=true"),
+      slowOperationJson(ours, dir, "t=start-deep-check&verify=true"),
+    ]);
+    const shape = (d: Record<string, unknown>) => ({
+      ...Object.fromEntries(Object.keys(t).map((k) => [k, d[k]])),
+      "list-unhealthy-files": (d["list-unhealthy-files"] as [string[], unknown][]).map(([p]) => p),
+    });
+    expect(shape(o)).toEqual(shape(t));
+
+    // Our repair, then the same damage again for Tahoe's: the two reports are the same.
+    const oursRepaired = (await lafs("deep-check", "--repair", dir)).toString();
+    expect(oursRepaired).toContain(" 1 repairs attempted, 1 successful, 0 failed\n");
+    expect(await shareFiles(si)).toHaveLength(4);
+    await rm((await shareFiles(si))[1]!);
+    const tahoeRepaired = (await tahoe("deep-check", "--repair", dir)).toString();
+    expect(oursRepaired).toBe(tahoeRepaired);
+    expect((await tahoe("deep-check", "--verify", dir)).toString()).toBe(
+      "done: 5 objects checked, 5 healthy, 0 unhealthy\n",
+    );
+  }, 90_000);
 });

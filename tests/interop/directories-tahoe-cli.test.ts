@@ -1,4 +1,3 @@
-import { execFile } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -11,6 +10,7 @@ import {
   type MixedGrid,
   type MixedGridStart,
   mutableShareCount,
+  refTahoe,
   sharesOf,
   startMixedGrid,
   webClient,
@@ -35,16 +35,6 @@ interface Cli {
   dir: string;
   url: string;
   run(args: string[]): Promise<Buffer>;
-}
-
-function refTahoe(cli: string, args: string[]): Promise<Buffer> {
-  return new Promise((resolve, reject) =>
-    execFile(cli, args, { encoding: "buffer", maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) =>
-      error === null
-        ? resolve(stdout)
-        : reject(new Error(`Tahoe's tahoe ${args.join(" ")}: ${stderr.toString()}`)),
-    ),
-  );
 }
 
 const FILES: Record<string, Buffer> = {

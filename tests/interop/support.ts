@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
@@ -460,3 +460,126 @@ export function connectedNicknames(
 
 export const oursConnected = (s: WelcomeServer) => s.connection?.state === "connected";
 export const tahoeConnected = (s: WelcomeServer) => s.connection_status === "connected";
+
+// Check, verify, repair and deep-check: what check-on-our-servers and check-on-tahoe-servers share.
+
+export interface CheckResultsJson extends Record<string, unknown> {
+  healthy: boolean;
+  recoverable: boolean;
+  sharemap: Record<string, string[]>;
+  "list-corrupt-shares": [string, string, number][];
+  "servers-responding": string[];
+}
+
+/** json_check_results, or json_check_and_repair_results with repair=true. */
+export interface CheckJson {
+  "storage-index": string;
+  summary?: string;
+  results: CheckResultsJson;
+  "repair-attempted"?: boolean;
+  "repair-successful"?: boolean;
+  "pre-repair-results": CheckJson;
+}
+
+/** `POST /uri/CAP?t=check&output=JSON` + flags ("&verify=true", ...) on either implementation. */
+export async function checkJson(client: WebClient, cap: string, flags: string): Promise<CheckJson> {
+  const res = await fetch(new URL(`uri/${encodeURIComponent(cap)}?t=check&output=JSON${flags}`, client.url), {
+    method: "POST",
+  });
+  const text = await res.text();
+  if (res.status !== 200)
+    throw new Error(`${client.name}: t=check${flags} answered ${res.status}: ${text.slice(0, 500)}`);
+  return JSON.parse(text) as CheckJson;
+}
+
+/** The parts of json_check_results that do not name servers (our ids and Tahoe's differ in form). */
+export function comparableCheck(r: CheckJson): Record<string, unknown> {
+  const x = r.results;
+  return {
+    si: r["storage-index"],
+    summary: r.summary,
+    healthy: x.healthy,
+    recoverable: x.recoverable,
+    good: x["count-shares-good"],
+    needed: x["count-shares-needed"],
+    expected: x["count-shares-expected"],
+    hosts: x["count-good-share-hosts"],
+    corrupt: x["count-corrupt-shares"],
+    corruptShares: x["list-corrupt-shares"].map((c) => [c[1], c[2]]),
+    responding: x["servers-responding"].length,
+    sharemap: Object.keys(x.sharemap).sort(),
+    wrong: x["count-wrong-shares"],
+  };
+}
+
+/** The share files of `si` under each storage node directory, in share-number order. */
+export async function shareFilesOf(si: string, nodeDirs: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const dir of nodeDirs) {
+    const siDir = join(dir, "storage/shares", si.slice(0, 2), si);
+    for (const f of await readdir(siDir).catch(() => [])) out.push(join(siDir, f));
+  }
+  return out.sort((a, b) => Number(a.split("/").pop()) - Number(b.split("/").pop()));
+}
+
+/**
+ * A slow operation through either implementation's web API: `POST DIR?t=start-...&ophandle=H`,
+ * then `/operations/H?output=JSON` until it says it is finished (Tahoe's SlowOperationRunner).
+ */
+export async function slowOperationJson(
+  client: WebClient,
+  dirCap: string,
+  query: string,
+): Promise<Record<string, unknown>> {
+  const handle = `op${Math.random().toString(36).slice(2)}`;
+  const start = await fetch(
+    new URL(`uri/${encodeURIComponent(dirCap)}?${query}&ophandle=${handle}&output=JSON`, client.url),
+    { method: "POST", redirect: "manual" },
+  );
+  if (start.status !== 302 && start.status !== 200)
+    throw new Error(
+      `${client.name}: ${query} answered ${start.status}: ${(await start.text()).slice(0, 500)}`,
+    );
+  for (const deadline = Date.now() + 60_000; Date.now() < deadline; ) {
+    const res = await fetch(new URL(`operations/${handle}?t=status&output=JSON`, client.url));
+    const text = await res.text();
+    if (res.status !== 200)
+      throw new Error(`${client.name}: /operations/${handle} answered ${res.status}: ${text}`);
+    const data = JSON.parse(text) as Record<string, unknown>;
+    if (data.finished) return data;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${client.name}: ${query} did not finish in 60 s`);
+}
+
+/** The reference `tahoe` command; fails with what it printed on stderr. */
+export function refTahoe(cli: string, args: string[]): Promise<Buffer> {
+  return new Promise((resolve, reject) =>
+    execFile(cli, args, { encoding: "buffer", maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) =>
+      error === null
+        ? resolve(stdout)
+        : reject(new Error(`Tahoe's tahoe ${args.join(" ")}: ${stderr.toString()}`)),
+    ),
+  );
+}
+
+/**
+ * A small tree for deep-check through a node's web API: a root (SDMF) holding a CHK file, a LIT
+ * file and a subdirectory with a second CHK file, whose cap is `victim`.
+ */
+export async function deepCheckTree(client: WebClient): Promise<{ root: string; victim: string }> {
+  const call = async (method: string, path: string, body?: Uint8Array) => {
+    const res = await fetch(new URL(path, client.url), { method, ...(body ? { body } : {}) });
+    const text = (await res.text()).trim();
+    if (res.status !== 200 && res.status !== 201)
+      throw new Error(`${client.name}: ${method} ${path.slice(0, 80)} answered ${res.status}: ${text}`);
+    return text;
+  };
+  const root = await call("POST", "uri?t=mkdir");
+  const r = encodeURIComponent(root);
+  await call("PUT", `uri/${r}/top.bin`, fileOf(90_000, "deep-top"));
+  await call("PUT", `uri/${r}/lit.txt`, Buffer.from("a literal"));
+  await call("POST", `uri/${r}?t=mkdir&name=sub`);
+  const victim = await call("PUT", `uri/${r}/sub/inner.bin`, fileOf(120_000, "deep-inner"));
+  return { root, victim };
+}

@@ -1,7 +1,8 @@
+import { gridPathUrl } from "./aliases.js";
 import type { CliCommand, CommandContext } from "./command.js";
+import { gridPath } from "./dir-commands.js";
 import { flag, type OptionSpec, type ParsedOptions } from "./option-parser.js";
 import { httpError, NODE_URL_OPTION, nodeUrl, readBody, send } from "./put-get-commands.js";
-import { CliUsageError } from "./usage-error.js";
 
 type Json = Record<string, unknown>;
 
@@ -48,28 +49,23 @@ export function formatCheckOutput(data: Json, repair: boolean): string {
   return `${lines.join("\n")}\n`;
 }
 
+/**
+ * Tahoe's tahoe_check.check: each location is `ALIAS:PATH`, `ALIAS:`, a bare cap or a path under
+ * the default alias (get_alias), checked with `POST uri/CAP[/PATH]?t=check&output=JSON`; none
+ * checks the `tahoe:` alias's directory. The first failure ends the run.
+ */
 async function check(parsed: ParsedOptions, context: CommandContext): Promise<number> {
-  if (parsed.args.length === 0) {
-    throw new CliUsageError(
-      "tahoe check needs a cap",
-      "tahoe check [--verify] [--repair] [--add-lease] [--raw] CAP",
-    );
-  }
   const url = await nodeUrl(parsed, context);
   const repair = flag(parsed, "repair");
-  for (const cap of parsed.args) {
-    if (!cap.startsWith("URI:")) {
-      throw new CliUsageError(
-        `'${cap}' is not a cap`,
-        "Give a file's cap (URI:CHK:, URI:LIT:, URI:SSK:, URI:MDMF:, or their read/verify caps); aliases need directories, not there yet.",
-      );
-    }
+  const locations = parsed.args.length === 0 ? [""] : parsed.args;
+  for (const location of locations) {
+    const target = await gridPath(location, context);
     let query = "t=check&output=JSON";
     if (flag(parsed, "verify")) query += "&verify=true";
     if (repair) query += "&repair=true";
     if (flag(parsed, "add-lease")) query += "&add-lease=true";
-    const res = await send(new URL(`uri/${encodeURIComponent(cap)}?${query}`, url), "POST", undefined, {});
-    if (res.statusCode !== 200) throw await httpError(res, "checking the file");
+    const res = await send(new URL(`${gridPathUrl(target)}?${query}`, url), "POST", undefined, {});
+    if (res.statusCode !== 200) throw await httpError(res, `checking ${location || "tahoe:"}`);
     const body = await readBody(res);
     if (flag(parsed, "raw")) {
       context.out(`${body.trimEnd()}\n`);
@@ -96,9 +92,10 @@ export const checkCommand: CliCommand = {
   name: "check",
   group: "Using the filesystem",
   summary: "Check a single file or directory.",
-  synopsis: "[options] CAP",
+  synopsis: "[options] [ALIAS:PATH]",
   description:
-    "Ask the node to check the file CAP names: which servers hold which shares (and with --verify, " +
+    "Ask the node to check each file or directory named (ALIAS:PATH, a cap, or a cap/PATH; none " +
+    "means the tahoe: alias): which servers hold which shares (and with --verify, " +
     "read and check every block of every share). --repair re-creates missing shares on servers " +
     "placement allows; --add-lease renews this node's lease on every share. Prints Tahoe's summary, " +
     "or the node's JSON with --raw. A directory cap checks the directory's own file; tahoe deep-check walks a tree.",

@@ -18,6 +18,7 @@ import {
 import { gridCommand } from "./grid-command.js";
 import { getCommand, putCommand } from "./put-get-commands.js";
 import { runCommand } from "./run-command.js";
+import { statsCommand } from "./stats-command.js";
 import { webopenCommand } from "./webopen-command.js";
 
 /**
@@ -47,6 +48,7 @@ export const COMMANDS: readonly CliCommand[] = [
   unlinkCommand,
   rmCommand,
   manifestCommand,
+  statsCommand,
   checkCommand,
   deepCheckCommand,
   webopenCommand,

@@ -40,7 +40,8 @@ export class DeepCheckReport {
     if (d.type !== "file" && d.type !== "directory") return [];
     this.objects += 1;
     const path = (d.path ?? []) as string[];
-    const lines: string[] = [];
+    // Tahoe prints this marker to stdout every 100 objects, verbose or not.
+    const lines: string[] = this.objects % 100 === 0 ? [`${this.objects} objects checked..`] : [];
     if (!this.repair) {
       const cr = (d["check-results"] ?? {}) as Json;
       const results = (cr.results ?? {}) as Json;

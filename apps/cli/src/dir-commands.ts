@@ -1,3 +1,4 @@
+import { createInterface } from "node:readline";
 import { Readable } from "node:stream";
 import { type GridPath, gridPathUrl, readAliases, resolveGridPath } from "./aliases.js";
 import type { CliCommand, CommandContext } from "./command.js";
@@ -216,34 +217,48 @@ async function moveOrLink(
   return 0;
 }
 
-/** Tahoe's tahoe_manifest: POST PATH?t=stream-manifest, one "CAP PATH" line per object. */
+/** The stdout line Tahoe's ManifestStreamer prints for one unit (none for the stats unit). */
+function manifestLine(parsed: ParsedOptions, unit: Record<string, unknown>): string | undefined {
+  if (unit.type !== "file" && unit.type !== "directory") return undefined;
+  const only = flag(parsed, "storage-index")
+    ? "storage-index"
+    : flag(parsed, "verify-cap")
+      ? "verifycap"
+      : flag(parsed, "repair-cap")
+        ? "repaircap"
+        : undefined;
+  if (only !== undefined) return unit[only] ? String(unit[only]) : undefined;
+  return `${String(unit.cap)} ${((unit.path ?? []) as string[]).join("/")}`;
+}
+
+/**
+ * Tahoe's tahoe_manifest: POST PATH?t=stream-manifest, read line by line: "CAP PATH" per
+ * object, or only its storage index, verify cap or repair cap. From an "ERROR:" line on, the
+ * node's words go to stderr and the exit code is 1; --raw copies the stream as it comes.
+ */
 async function manifest(parsed: ParsedOptions, context: CommandContext): Promise<number> {
   if (parsed.args.length > 1)
     throw new CliUsageError(`Wrong number of arguments: expected one PATH, got ${parsed.args.length}.`);
   const target = await gridPath(parsed.args[0] ?? "", context);
-  const answer = await call(parsed, context, "POST", `${gridPathUrl(target)}?t=stream-manifest`);
-  if (answer.status !== 200) throw failed(answer);
-  for (const line of answer.text.split("\n")) {
-    if (line.trim() === "") continue;
+  const url = new URL(`${gridPathUrl(target)}?t=stream-manifest`, await nodeUrl(parsed, context));
+  const res = await send(url, "POST", undefined, await uploadAuthorization(context));
+  if (res.statusCode !== 200) throw await httpError(res, "listing the manifest");
+  let failed = false;
+  for await (const line of createInterface({ input: res, crlfDelay: Number.POSITIVE_INFINITY })) {
     if (flag(parsed, "raw")) {
       context.out(`${line}\n`);
       continue;
     }
-    const unit = JSON.parse(line) as {
-      type: string;
-      cap?: string;
-      path?: string[];
-      verifycap?: string | null;
-      repaircap?: string;
-    };
-    if (unit.type !== "file" && unit.type !== "directory") continue;
-    if (flag(parsed, "verify-cap")) {
-      if (unit.verifycap) context.out(`${unit.verifycap}\n`);
-    } else if (flag(parsed, "repair-cap")) {
-      if (unit.repaircap) context.out(`${unit.repaircap}\n`);
-    } else context.out(`${unit.cap} ${(unit.path ?? []).join("/")}\n`);
+    if (failed || line.startsWith("ERROR:")) {
+      failed = true;
+      context.err(`${line}\n`);
+      continue;
+    }
+    if (line.trim() === "") continue;
+    const out = manifestLine(parsed, JSON.parse(line) as Record<string, unknown>);
+    if (out !== undefined) context.out(`${out}\n`);
   }
-  return 0;
+  return failed ? 1 : 0;
 }
 
 const GROUP = "Using the filesystem" as const;
@@ -254,12 +269,19 @@ export const manifestCommand: CliCommand = {
   summary: "List all files/directories in a subtree.",
   synopsis: "[options] [ALIAS:PATH]",
   description:
-    "Print a line 'CAP PATH' for every file and directory under PATH (POST PATH?t=stream-manifest).",
+    "Print a line 'CAP PATH' for every file and directory under PATH (POST PATH?t=stream-manifest), " +
+    "or only its storage index (-s), verify cap or repair cap; --raw prints the node's JSON lines.",
   options: (context) => [
     NODE_URL_OPTION(context),
-    { name: "raw", takesValue: false, help: "Display raw JSON data instead of parsed" },
-    { name: "verify-cap", takesValue: false, help: "Only print verifycap, not pathname" },
-    { name: "repair-cap", takesValue: false, help: "Only print repaircap, not pathname" },
+    {
+      name: "storage-index",
+      short: "s",
+      takesValue: false,
+      help: "Only print storage index strings, not pathname+cap.",
+    },
+    { name: "verify-cap", takesValue: false, help: "Only print verifycap, not pathname+cap." },
+    { name: "repair-cap", takesValue: false, help: "Only print repaircap, not pathname+cap." },
+    { name: "raw", short: "r", takesValue: false, help: "Display raw JSON data instead of parsed." },
   ],
   run: manifest,
 };

@@ -49,6 +49,10 @@ function webHandle(handle: DirectoryHandle): WebDirectory & { handle: DirectoryH
     writable: handle.writable,
     format: handle.format,
     list: () => handle.list(),
+    listWithSize: async () => {
+      const read = await handle.read();
+      return { entries: read.entries, size: read.size ?? 0 };
+    },
     get: (name) => handle.get(name),
     set: (name, child, opts) => handle.set(name, child, opts),
     setMany: (children, opts) => handle.setMany(children, opts),

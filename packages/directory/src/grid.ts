@@ -267,9 +267,10 @@ class GridDirectory implements DirectoryHandle {
   }
 
   async read(): Promise<UnpackedDirectory> {
-    const unpacked = unpackDirectory(await this.contents(), this.parsed);
+    const packed = await this.contents();
+    const unpacked = unpackDirectory(packed, this.parsed);
     unpacked.entries.sort((a, b) => compareNames(a.name, b.name));
-    return unpacked;
+    return { ...unpacked, size: packed.length };
   }
 
   async list(): Promise<readonly DirectoryEntry[]> {

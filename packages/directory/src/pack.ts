@@ -35,6 +35,8 @@ export interface DirectoryProblem {
 export interface UnpackedDirectory {
   readonly entries: DirectoryEntry[];
   readonly problems: DirectoryProblem[];
+  /** The packed length read (Tahoe's dirnode.get_size, which deep-stats adds up). */
+  readonly size?: number | undefined;
 }
 
 export interface PackOptions {

@@ -8,6 +8,7 @@ import { registerControlRoutes } from "./control/control-routes.js";
 import { clientGone, isDisconnect } from "./disconnect.js";
 import { errorFormatFor, errorView, renderError } from "./error-page.js";
 import { WebError } from "./errors.js";
+import { type OperationLimits, registerOperationRoutes } from "./operation-routes.js";
 import { SCRIPT_PAGE_CSP, SECURITY_HEADERS } from "./page.js";
 
 import { registerStaticRoutes } from "./static-routes.js";
@@ -34,6 +35,8 @@ export interface WebAppOptions {
   control?: WebControl;
   /** `[node]web.upload-authority`; absent = anyone may upload. */
   uploadAuthority?: UploadAuthority;
+  /** Bounds on slow operations (/operations): handles kept at once, results one keeps. */
+  operations?: OperationLimits;
 }
 
 /** The panel's URLs hold its secret: a 404 names none of them, so a wrong secret looks like any other. */
@@ -175,6 +178,7 @@ export async function createWebApp(node: WebNode, options: WebAppOptions = {}): 
 
   const limits = { maxBytes: options.maxUploadBytes, idleMs: options.uploadIdleTimeoutMs ?? BODY_IDLE_MS };
   registerUriRoutes(app, node, limits, logger, options.uploadAuthority);
+  registerOperationRoutes(app, node, now, options.operations);
   if (options.control !== undefined) {
     await registerControlRoutes(app, {
       node,

@@ -1,14 +1,15 @@
-import { Readable } from "node:stream";
 import { formatMutableCap, parseMutableCap, readCapOf } from "@lafs/mutable";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { parseFileCap } from "./caps.js";
 import { checkFlag, replyToCheck } from "./check-routes.js";
-import { backingFileCap, replyToDeepCheck } from "./deep-check-routes.js";
+import { replyToDeepCheck, replyToStreamManifest } from "./deep-check-routes.js";
+import { backingFileCap } from "./deep-walk.js";
 import { childJson, directoryJson, isDirectoryCapText, pythonJson } from "./directory-json.js";
 import { DIRECTORY_PAGE_T, replyWithDirectoryPage } from "./directory-page.js";
 import { abortOnClose } from "./disconnect.js";
 import { WebError } from "./errors.js";
 import { html } from "./html.js";
+import { replyToStartOperation } from "./operation-routes.js";
 import { page } from "./page.js";
 import { badRequest, isTrue, putBody, type Query, queryOf, uploadFormatOf } from "./request-args.js";
 import { assertMayUpload, type UploadAuthority } from "./upload-authority.js";
@@ -418,6 +419,17 @@ export function createDirectoryHandlers(
     const signal = abortOnClose(reply);
     const t = (query.t ?? "").trim();
     const root = await open(cap, signal);
+    // POST DIR/PATH/FILE?t=check reaches a file (Tahoe's FileNodeHandler), not a directory.
+    if (t === "check" && names.length > 0) {
+      const parent = await walk(root, names.slice(0, -1), signal, false);
+      const entry = await parent.get(names[names.length - 1] as string);
+      if (entry === undefined) throw notFound(`No such child: ${names.join("/")}`);
+      if (entry.kind !== "dirnode") {
+        const fileCap = (entry.writeCap ?? entry.readCap) as string;
+        const typed = request as FastifyRequest<{ Params: { cap: string } }>;
+        return replyToCheck(typed, reply, node, query, async () => {}, fileCap);
+      }
+    }
     const creates = t === "mkdir" || t === "mkdir-with-children" || t === "mkdir-immutable";
     const dir = await walk(root, names, signal, creates || t === "upload");
     const back = query.when_done !== undefined ? dirUrl(dir.cap) : dirUrl(dir.cap);
@@ -567,7 +579,12 @@ export function createDirectoryHandlers(
         });
       }
       case "stream-manifest":
-        return streamManifest(reply, dir);
+        return replyToStreamManifest(reply, dir, (child) => open(child, signal), signal);
+      case "start-deep-check":
+      case "start-manifest":
+      case "start-deep-size":
+      case "start-deep-stats":
+        return replyToStartOperation(request, reply, { t, node, dir, query, open });
       case "check":
         return replyToCheck(
           request as FastifyRequest<{ Params: { cap: string } }>,
@@ -594,47 +611,9 @@ export function createDirectoryHandlers(
       default:
         throw badRequest(
           `POST to a directory: bad t=${t}`,
-          "t= is mkdir, mkdir-with-children, mkdir-immutable, upload, uri, unlink, rename, relink, set_children, stream-manifest, check or stream-deep-check.",
+          "t= is mkdir, mkdir-with-children, mkdir-immutable, upload, uri, unlink, rename, relink, set_children, stream-manifest, check, stream-deep-check, start-deep-check, start-manifest, start-deep-size or start-deep-stats.",
         );
     }
-  }
-
-  /**
-   * `POST ...?t=stream-manifest`: one JSON line per file and directory under `dir`, depth first
-   * (a directory reached twice is listed, not walked again), then a stats line, as Tahoe streams it.
-   */
-  async function streamManifest(reply: FastifyReply, dir: WebDirectory) {
-    const signal = abortOnClose(reply);
-    const seen = new Set<string>();
-    const counts = { "count-directories": 0, "count-files": 0 };
-    async function* walkTree(d: WebDirectory, path: string[]): AsyncGenerator<string> {
-      counts["count-directories"] += 1;
-      yield `${JSON.stringify({ path, cap: d.cap, verifycap: d.verifyCap ?? null, repaircap: d.cap, type: "directory" })}\n`;
-      if (seen.has(d.readCap)) return;
-      seen.add(d.readCap);
-      for (const e of await d.list()) {
-        const cap = (e.writeCap ?? e.readCap) as string;
-        if (e.kind === "dirnode") {
-          yield* walkTree(await open(cap, signal), [...path, e.name]);
-        } else {
-          counts["count-files"] += 1;
-          const verify = childJson(e)[1].verify_uri ?? null;
-          yield `${JSON.stringify({ path: [...path, e.name], cap, verifycap: verify, repaircap: cap, type: "file" })}\n`;
-        }
-      }
-    }
-    async function* all(): AsyncGenerator<string> {
-      yield* walkTree(dir, []);
-      yield `${JSON.stringify({ type: "stats", stats: counts })}\n`;
-    }
-    // The first line is made before the headers go out, so a failure to read the top still gets an error page.
-    const lines = all();
-    const first = await lines.next();
-    async function* rest(): AsyncGenerator<string> {
-      if (!first.done) yield first.value;
-      yield* lines;
-    }
-    return reply.code(200).type("text/plain; charset=utf-8").send(Readable.from(rest()));
   }
 
   /** `POST /uri?t=mkdir[&format=]`, `t=mkdir-with-children`, `t=mkdir-immutable` (and PUT /uri?t=mkdir): a new unlinked directory. */

@@ -18,7 +18,11 @@ export type WebErrorCode =
   | "TAHOE_ERR_WEB_TIMEOUT"
   | "TAHOE_ERR_WEB_NOT_SUPPORTED"
   | "TAHOE_ERR_WEB_NOT_WRITABLE"
-  | "TAHOE_ERR_WEB_CONFLICT";
+  | "TAHOE_ERR_WEB_CONFLICT"
+  | "TAHOE_ERR_WEB_NEED_OPHANDLE"
+  | "TAHOE_ERR_WEB_UNKNOWN_OPHANDLE"
+  | "TAHOE_ERR_WEB_TOO_MANY_OPERATIONS"
+  | "TAHOE_ERR_WEB_OPERATION_TOO_LARGE";
 
 /** An error of the web front; `status` is the HTTP status its error page is sent with. */
 export class WebError extends TahoeError {

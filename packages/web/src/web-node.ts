@@ -237,6 +237,8 @@ export interface WebDirectory {
   readonly writable: boolean;
   readonly format: "SDMF" | "MDMF" | "CHK" | "LIT";
   list(): Promise<readonly WebDirectoryEntry[]>;
+  /** list() with the packed directory's length (Tahoe's dirnode.get_size), for deep-stats. */
+  listWithSize?(): Promise<{ entries: readonly WebDirectoryEntry[]; size: number }>;
   get(name: string): Promise<WebDirectoryEntry | undefined>;
   set(name: string, child: WebDirectoryChild, opts?: { replace?: WebReplace }): Promise<void>;
   /** Several children in one edit (Tahoe's set_children): all of them are linked, or none. */

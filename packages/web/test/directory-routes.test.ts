@@ -300,7 +300,17 @@ describe("a directory's children", () => {
     expect((await app.inject({ method: "GET", url: at(root, "up.txt") })).body).toBe("uploaded");
   });
 
-  it("t=stream-manifest lists every file and directory depth first, then a stats line", async () => {
+  it("POST DIR/PATH/FILE?t=check checks the file, not a directory (Tahoe's FileNodeHandler)", async () => {
+    const root = await mkdir();
+    await app.inject({ method: "PUT", url: at(root, "d/f.bin"), payload: big });
+    // The memory node has no checker: the request reached the file check, which answers 501.
+    const res = await app.inject({ method: "POST", url: at(root, "d/f.bin", "?t=check&output=JSON") });
+    expect(res.statusCode, res.body).toBe(501);
+    const missing = await app.inject({ method: "POST", url: at(root, "d/nope", "?t=check") });
+    expect(missing.statusCode).toBe(404);
+  });
+
+  it("t=stream-manifest walks as Tahoe does (files before subdirectories), then the full deep-stats line", async () => {
     const root = await mkdir();
     await app.inject({ method: "PUT", url: at(root, "a/b.txt"), payload: "bee" });
     await app.inject({ method: "PUT", url: at(root, "c.txt"), payload: big });
@@ -312,13 +322,36 @@ describe("a directory's children", () => {
       .map((l) => JSON.parse(l));
     expect(units.map((u) => [u.type, (u.path ?? []).join("/")])).toEqual([
       ["directory", ""],
+      ["file", "c.txt"],
       ["directory", "a"],
       ["file", "a/b.txt"],
-      ["file", "c.txt"],
       ["stats", ""],
     ]);
     expect(units[0].cap).toBe(root);
-    expect(units[3].verifycap).toMatch(/^URI:CHK-Verifier:/);
-    expect(units[4].stats).toEqual({ "count-directories": 2, "count-files": 2 });
+    expect(units[0].repaircap).toBe(root);
+    expect(units[0]["storage-index"]).toBe(units[0].verifycap.split(":")[2]);
+    expect(units[1].verifycap).toMatch(/^URI:CHK-Verifier:/);
+    // Tahoe repairs a CHK file from its verify cap; a LIT file has neither.
+    expect(units[1].repaircap).toBe(units[1].verifycap);
+    expect(units[3]).toMatchObject({ verifycap: "", repaircap: "", "storage-index": "" });
+    expect(units[4].stats).toEqual({
+      "api-version": 1,
+      "count-immutable-files": 1,
+      "count-mutable-files": 0,
+      "count-literal-files": 1,
+      "count-files": 2,
+      "count-directories": 2,
+      "count-unknown": 0,
+      "size-immutable-files": 1000,
+      "size-literal-files": 3,
+      "size-directories": 0,
+      "largest-directory": 0,
+      "largest-directory-children": 2,
+      "largest-immutable-file": 1000,
+      "size-files-histogram": [
+        [1, 3, 1],
+        [317, 1000, 1],
+      ],
+    });
   });
 });

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { formatLiteralCap } from "@lafs/immutable";
 import { TahoeError } from "@lafs/interface";
 import { formatMutableCap, mutableCapsOf } from "@lafs/mutable";
+import { verifyCapText } from "../src/directory-json.js";
 import type { WebDirectories, WebDirectory, WebDirectoryChild, WebDirectoryEntry } from "../src/index.js";
 
 /**
@@ -52,7 +53,8 @@ export function createMemoryDirectories(): WebDirectories & {
     const self: WebDirectory = {
       cap,
       readCap: readOf.get(key) as string,
-      verifyCap: `URI:DIR2-Verifier:${"a".repeat(26)}:${"b".repeat(52)}`,
+      // Each directory its own verify cap, as deep traversals tell directories apart by it.
+      verifyCap: verifyCapText(key),
       writable,
       format: key.startsWith("URI:DIR2-LIT") ? "LIT" : key.startsWith("URI:DIR2-MDMF") ? "MDMF" : "SDMF",
       list: async () => [...store.values()].sort((a, b) => (a.name < b.name ? -1 : 1)).map(readOnlyView),
