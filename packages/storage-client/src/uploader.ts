@@ -2,12 +2,13 @@ import { randomBytes } from "node:crypto";
 import { base32Encode } from "@lafs/crypto";
 import {
   type ByteSource,
-  type ChkEncodeResult,
-  type ChkEncoding,
+  type ChkSharesEncoding,
+  type ChkSharesResult,
   formatLiteralCap,
   LITERAL_MAX_SIZE,
   type ShareWrite,
   startChkEncode,
+  startChkEncodeOfCrypttext,
   uebHash,
 } from "@lafs/immutable";
 import { type Logger, silentLogger } from "@lafs/interface";
@@ -52,6 +53,22 @@ export interface UploadOptions {
    * was spooled); takes the place of convergenceSecret and randomKey.
    */
   readonly encryptionKey?: Uint8Array | undefined;
+  /**
+   * The source is the file's crypttext and this its storage index (a repair from a verify cap):
+   * nothing is encrypted, and the result's cap is the verify cap. Takes the place of the key options.
+   */
+  readonly crypttextOf?: Uint8Array | undefined;
+  /**
+   * Shares a server holds that a verify found corrupt, by server id. They count for nothing,
+   * and their server takes no new share in this upload: GBS cannot replace an immutable share
+   * and answers "already have" for its number, so the number goes to another server.
+   */
+  readonly corruptShares?: ReadonlyMap<string, readonly number[]> | undefined;
+  /**
+   * The UEB hash the shares must have (a repair knows it from the cap): checked before any
+   * share's last bytes go out, so a mismatch completes no share.
+   */
+  readonly expectedUebHash?: Uint8Array | undefined;
   readonly signal?: AbortSignal | undefined;
   readonly logger?: Logger | undefined;
   /** PATCH body size to aim for; default 1,000,000 bytes like Tahoe. */
@@ -132,7 +149,7 @@ function requiredWords(placement: { readonly refusals: readonly PlacementRefusal
  */
 export async function uploadImmutable(source: ByteSource, options: UploadOptions): Promise<UploadResult> {
   const { k, happy, n } = options;
-  if (source.size <= LITERAL_MAX_SIZE) {
+  if (source.size <= LITERAL_MAX_SIZE && options.crypttextOf === undefined) {
     const data = await source.read(0, source.size);
     if (data.length !== source.size) {
       throw new UploadError(
@@ -163,6 +180,11 @@ export async function uploadImmutable(source: ByteSource, options: UploadOptions
   }
   const logger = (options.logger ?? silentLogger).child({ component: "uploader" });
   const encodeParams = { k, n, maxSegmentSize: options.maxSegmentSize };
+  const { crypttextOf } = options;
+  if (crypttextOf !== undefined) {
+    const encode = () => startChkEncodeOfCrypttext(source, { ...encodeParams, storageIndex: crypttextOf });
+    return createUpload(encode(), async () => encode(), options, logger).run();
+  }
   const encoding = await startChkEncode(
     source,
     options.encryptionKey !== undefined
@@ -171,11 +193,17 @@ export async function uploadImmutable(source: ByteSource, options: UploadOptions
         ? { ...encodeParams, randomKey: true }
         : { ...encodeParams, convergenceSecret: options.convergenceSecret },
   );
-  const upload = createUpload(encoding, options, logger);
-  return upload.run(source, encodeParams);
+  // Replacement shares come from the same source encoded again with the same key.
+  const again = () => startChkEncode(source, { ...encodeParams, encryptionKey: encoding.key });
+  return createUpload(encoding, again, options, logger).run();
 }
 
-function createUpload(encoding: ChkEncoding, options: UploadOptions, logger: Logger) {
+function createUpload(
+  encoding: ChkSharesEncoding,
+  encodeAgain: () => Promise<ChkSharesEncoding>,
+  options: UploadOptions,
+  logger: Logger,
+) {
   const { k, happy, n, signal } = options;
   const si = encoding.storageIndex;
   const shareSize = encoding.shareSize;
@@ -183,7 +211,13 @@ function createUpload(encoding: ChkEncoding, options: UploadOptions, logger: Log
   const maxInFlight = options.patchesInFlight ?? DEFAULT_PATCHES_IN_FLIGHT;
   const maxBuffered = options.maxBufferedPerShare ?? (maxInFlight + 1) * batchSize;
   // Every server's secrets up front: a bad lease seed fails the upload before any request.
-  const states = initialServerStates(options.servers, options.leaseSecret, si, shareSize);
+  const states = initialServerStates(
+    options.servers,
+    options.leaseSecret,
+    si,
+    shareSize,
+    options.corruptShares,
+  );
   const byId = new Map(states.map((s) => [s.server.id, s]));
   const failed: ServerState[] = [];
   const cleanups: Promise<void>[] = [];
@@ -368,7 +402,7 @@ function createUpload(encoding: ChkEncoding, options: UploadOptions, logger: Log
                 st.server.lost ? { serverLost: st.server.lost } : undefined,
               );
               st.renewed = true;
-              for (const sn of result.alreadyHave) if (sn < n) st.existing.add(sn);
+              for (const sn of result.alreadyHave) if (sn < n && !st.corrupt.has(sn)) st.existing.add(sn);
               for (const sn of result.allocated) {
                 const b = newBucket(st, sn, uploadSecret);
                 st.buckets.set(sn, b);
@@ -422,7 +456,7 @@ function createUpload(encoding: ChkEncoding, options: UploadOptions, logger: Log
 
   /** Runs one encoding pass, sending each share's bytes to the buckets given. */
   async function push(
-    pass: ChkEncoding,
+    pass: ChkSharesEncoding,
     buckets: BucketWriter[],
     expectedUebHash?: Uint8Array,
   ): Promise<void> {
@@ -441,7 +475,9 @@ function createUpload(encoding: ChkEncoding, options: UploadOptions, logger: Log
         if (!uebHash(trailer.subarray(trailer.length - plan.uebSize)).equals(expectedUebHash)) {
           throw new UploadError(
             "TAHOE_ERR_UPLOAD_SOURCE_CHANGED",
-            `upload of ${what()}: the file changed while it was being uploaded (re-encoding it for replacement shares gave another file)`,
+            expectedUebHash === options.expectedUebHash
+              ? `upload of ${what()}: the encoded shares' UEB hash is not the cap's (repair re-encoded the file differently); no share was completed`
+              : `upload of ${what()}: the file changed while it was being uploaded (re-encoding it for replacement shares gave another file)`,
             {
               hint: "upload it again when nothing is writing to it",
               failedServers: failed.map((s) => s.server.id),
@@ -480,18 +516,15 @@ function createUpload(encoding: ChkEncoding, options: UploadOptions, logger: Log
     return Array.from({ length: n }, (_, i) => i).filter((sn) => !have.has(sn));
   };
 
-  async function run(
-    sourceData: ByteSource,
-    params: { k: number; n: number; maxSegmentSize?: number | undefined },
-  ): Promise<UploadResult> {
+  async function run(): Promise<UploadResult> {
     logger.info({ size: encoding.plan.size, k, happy, n, servers: states.length }, "upload starting");
     try {
       if (signal?.aborted) throw abortedError();
       await discover();
       const buckets = await placeAndAllocate();
       streaming = true;
-      await push(encoding, buckets);
-      const result: ChkEncodeResult = encoding.result();
+      await push(encoding, buckets, options.expectedUebHash);
+      const result: ChkSharesResult = encoding.result();
       const maxRounds = options.maxReplacementRounds ?? 2;
       for (let round = 0; failed.length > 0 && round < maxRounds; round++) {
         const holdings = holdingsNow(true);
@@ -508,7 +541,7 @@ function createUpload(encoding: ChkEncoding, options: UploadOptions, logger: Log
           { shares: replacements.map((b) => b.shareNumber) },
           "re-sending shares of failed servers",
         );
-        const again = await startChkEncode(sourceData, { ...params, encryptionKey: encoding.key });
+        const again = await encodeAgain();
         await push(again, replacements, result.uebHash);
       }
       const holdings = holdingsNow(true);
@@ -530,7 +563,7 @@ function createUpload(encoding: ChkEncoding, options: UploadOptions, logger: Log
       logger.info({ happiness, bytesSent, writeRequests, failed: failed.length }, "upload done");
       return {
         kind: "chk",
-        cap: result.readCap,
+        cap: "readCap" in result && typeof result.readCap === "string" ? result.readCap : result.verifyCap,
         verifyCap: result.verifyCap,
         storageIndex: si,
         size: encoding.plan.size,
