@@ -1,5 +1,6 @@
 import { copyFile, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { recordingLogger } from "@lafs/interface";
 import { afterEach, describe, expect, it } from "vitest";
 import { CRAWLER_STATE_FILE, type LeaseExpiryPolicy, type StorageServerOptions } from "../src/index.js";
 import { bucketDir, sharePath } from "../src/paths.js";
@@ -13,7 +14,6 @@ import {
   immutableShare,
   mutableShare,
   QUICK,
-  recordingLogger,
   storageIndex,
 } from "./lease-crawl-support.js";
 
