@@ -106,7 +106,7 @@ try {
   const f = (x: number) => x.toFixed(2);
   console.log(`lease crawler, ${BUCKETS} buckets (1 share each), default pacing, expire.enabled = false`);
   console.log(
-    `cycle: ${(cycleMs / 1000).toFixed(1)} s, ${s.slices} slices, largest slice ${s.largestSliceOps} ops, examined ${s.history[0].tally.examined.shares}, would remove ${s.history[0].tally.wouldRemove.shares}`,
+    `cycle: ${(cycleMs / 1000).toFixed(1)} s, ${s.slices} slices, largest slice ${s.largestSliceOps} ops, examined ${s.history[0].tally.space.examined.all.shares}, would remove ${s.history[0].tally.space.configured.all.shares}`,
   );
   console.log(
     `/version idle:     n=${base.n} p50=${f(base.p50)} ms p99=${f(base.p99)} ms max=${f(base.max)} ms`,
