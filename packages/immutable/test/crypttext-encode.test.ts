@@ -45,7 +45,8 @@ describe("encoding a file's crypttext with no key (repair from a verify cap)", (
       const again = await sharesOfCrypttext(crypttext, k, n, original.result.storageIndex);
       expect(Buffer.from(again.result.uebHash).equals(original.result.uebHash)).toBe(true);
       expect(again.result.verifyCap).toBe(original.result.verifyCap);
-      for (let i = 0; i < n; i++) expect(again.shares[i]!.equals(original.shares[i]!), `share ${i}`).toBe(true);
+      for (let i = 0; i < n; i++)
+        expect(again.shares[i]!.equals(original.shares[i]!), `share ${i}`).toBe(true);
     });
   }
 
