@@ -112,7 +112,7 @@ function addShare(space: SpaceRecovered, category: SpaceCategory, kind: ShareKin
   }
 }
 
-/** A whole bucket in a category: its directory's own disk space too, as Tahoe counts it. */
+/** A whole bucket in a category, with its directory's own disk space (Tahoe's increment_bucketspace; 0 for examined). */
 function addBucket(
   space: SpaceRecovered,
   category: SpaceCategory,
@@ -122,7 +122,7 @@ function addBucket(
   const tallies = kind === undefined ? [space[category].all] : [space[category].all, space[category][kind]];
   for (const counts of tallies) {
     counts.buckets++;
-    if (category !== "examined") counts.diskbytes += dirDiskbytes;
+    counts.diskbytes += dirDiskbytes;
   }
 }
 
@@ -373,13 +373,16 @@ export function createLeaseCrawler(o: {
     }
     if (seen === 0) return Math.max(1, kinds.size);
     const dir = bucketDir(o.layout.shares, si);
-    const dirDiskbytes = await stat(dir).then(
-      (st) => st.blocks * 512,
-      () => 0,
-    );
-    addBucket(space, "examined", bucketKind, dirDiskbytes);
-    for (const category of ["original", "configured", "actual"] as const) {
-      if (keeps[category] === 0) addBucket(space, category, bucketKind, dirDiskbytes);
+    addBucket(space, "examined", bucketKind, 0);
+    const whole = (["original", "configured", "actual"] as const).filter((c) => keeps[c] === 0);
+    // The directory's own blocks count only for a whole bucket: most buckets are kept, and
+    // they cost no extra stat.
+    if (whole.length > 0) {
+      const dirDiskbytes = await stat(dir).then(
+        (st) => st.blocks * 512,
+        () => 0,
+      );
+      for (const category of whole) addBucket(space, category, bucketKind, dirDiskbytes);
     }
     // A bucket left empty goes too, as Tahoe removes it; one holding anything else stays.
     if (keeps.actual === 0) await rmdir(dir).catch(() => undefined);
