@@ -137,4 +137,50 @@ describe("tahoe check on a grid of real processes", { timeout: 60_000 }, () => {
     const notCap = await tahoe(["-d", grid.dirs.client!, "check", "nonsense"]);
     expect(notCap.code).not.toBe(0);
   });
+
+  it("--verify --repair re-creates a corrupt share elsewhere; a verify cap repairs; a read cap is refused politely", async () => {
+    const file = await put(Buffer.alloc(120_000, 9));
+    const fsi = JSON.parse(await check("--raw", file))["storage-index"];
+    const [victim, , other] = await shareFiles(fsi);
+    const damaged = await readFile(victim!.path);
+    damaged[12 + 0x24 + 700]! ^= 0x02; // a block byte
+    await writeFile(victim!.path, damaged);
+    const out = await check("--verify", "--repair", file);
+    expect(out).toContain("Summary: not healthy\n");
+    expect(out).toContain(` corrupt shares:\n  server `);
+    expect(out).toContain(`, SI ${fsi}, shnum ${victim!.shnum}\n repair successful\n`);
+    const after = JSON.parse(await check("--raw", "--verify", file));
+    expect(after.results).toMatchObject({ healthy: true, "count-shares-good": 5, "count-corrupt-shares": 1 });
+
+    // The verify cap (no key) repairs too: Tahoe's repairer works on crypttext.
+    const info = await (await fetch(new URL(`uri/${encodeURIComponent(file)}?t=json`, grid.nodeUrl))).json();
+    const verifyCap = (info as [string, { verify_uri: string }])[1].verify_uri;
+    expect(verifyCap).toMatch(/^URI:CHK-Verifier:/);
+    await rm(other!.path);
+    const byVerifyCap = JSON.parse(await check("--raw", "--repair", verifyCap));
+    expect(byVerifyCap["repair-attempted"]).toBe(true);
+    expect(byVerifyCap["repair-successful"]).toBe(true);
+    expect((await shareFiles(fsi)).map((f) => f.shnum)).toContain(other!.shnum);
+
+    // A read cap of an unhealthy mutable file: Tahoe's answer, repair not attempted, no error.
+    const mutable = await put(Buffer.alloc(20_000, 4), "?format=MDMF");
+    const minfo = await (
+      await fetch(new URL(`uri/${encodeURIComponent(mutable)}?t=json`, grid.nodeUrl))
+    ).json();
+    const readCap = (minfo as [string, { ro_uri: string }])[1].ro_uri;
+    const msi = JSON.parse(await check("--raw", mutable))["storage-index"];
+    const [gone] = await shareFiles(msi);
+    await rm(gone!.path);
+    const refused = JSON.parse(await check("--raw", "--repair", readCap));
+    expect(refused["repair-attempted"]).toBe(false);
+    expect(refused["post-repair-results"].results.healthy).toBe(false);
+    const page = await fetch(
+      new URL(`uri/${encodeURIComponent(readCap)}?t=check&repair=true`, grid.nodeUrl),
+      {
+        method: "POST",
+      },
+    );
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain("Repair not attempted: repairing a mutable file needs its write cap");
+  });
 });

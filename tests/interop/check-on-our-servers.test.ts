@@ -174,4 +174,49 @@ describe.skipIf(peer === undefined)("Tahoe's checker and ours on lafs-ts storage
       "done: 5 objects checked, 5 healthy, 0 unhealthy\n",
     );
   }, 90_000);
+
+  it("check --verify --repair of a corrupt share on our servers: ours re-creates it elsewhere, and Tahoe's verify agrees", async () => {
+    const cap = await ours.put(fileOf(200_000, "corrupt-repair-interop"));
+    const si = (await checkJson(ours, cap, ""))["storage-index"];
+    const [victim] = await shareFiles(si);
+    const changed = await readFile(victim!);
+    changed[12 + 0x24 + 500]! ^= 0x08; // a block byte of share 0
+    await writeFile(victim!, changed);
+
+    // Tahoe 1.20's repairer believes a server's "already have" (immutable/repairer.py says so):
+    // share 0 is not placed anywhere else, and it reports the repair as failed.
+    const tahoe = await checkJson(theirs, cap, "&verify=true&repair=true");
+    expect(tahoe["repair-attempted"]).toBe(true);
+    expect(tahoe["repair-successful"]).toBe(false);
+    expect(tahoe["pre-repair-results"].results["list-corrupt-shares"].map((c) => c[2])).toEqual([0]);
+    expect(tahoe["post-repair-results"].results).toMatchObject({ healthy: false, "count-shares-good": 3 });
+    const afterTahoe = await checkJson(theirs, cap, "&verify=true");
+    expect(afterTahoe.results).toMatchObject({ healthy: false, "count-corrupt-shares": 1 });
+
+    const repaired = await checkJson(ours, cap, "&verify=true&repair=true");
+    expect(repaired["repair-attempted"]).toBe(true);
+    expect(repaired["repair-successful"]).toBe(true);
+    const pre = repaired["pre-repair-results"].results;
+    const post = repaired["post-repair-results"].results;
+    expect(pre["list-corrupt-shares"].map((c) => c[2])).toEqual([0]);
+    expect(pre.healthy).toBe(false);
+    // The corrupt copy cannot be overwritten on its server: it stays listed, and share 0 is
+    // good elsewhere.
+    expect(post["list-corrupt-shares"]).toEqual(pre["list-corrupt-shares"]);
+    expect(post.healthy).toBe(true);
+    expect(post.sharemap["0"]).not.toContain(pre["list-corrupt-shares"][0]![0]);
+    // Its bytes are untouched (Tahoe's repair attempt may have added a lease after them).
+    const shareBytes = (file: Buffer) => file.subarray(12, file.length - file.readUInt32BE(8) * 72);
+    expect(shareBytes(await readFile(victim!)).equals(shareBytes(changed))).toBe(true);
+
+    // Tahoe's own verifier now finds the file healthy, with the same corrupt copy listed.
+    const [t2, o2] = [
+      await checkJson(theirs, cap, "&verify=true"),
+      await checkJson(ours, cap, "&verify=true"),
+    ];
+    expect(t2.results.healthy).toBe(true);
+    expect(t2.results["count-shares-good"]).toBe(4);
+    expect(t2.results["list-corrupt-shares"].map((c) => c[2])).toEqual([0]);
+    expect(comparableCheck(o2)).toEqual(comparableCheck(t2));
+  }, 120_000);
 });

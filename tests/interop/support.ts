@@ -479,6 +479,7 @@ export interface CheckJson {
   "repair-attempted"?: boolean;
   "repair-successful"?: boolean;
   "pre-repair-results": CheckJson;
+  "post-repair-results": CheckJson;
 }
 
 /** `POST /uri/CAP?t=check&output=JSON` + flags ("&verify=true", ...) on either implementation. */

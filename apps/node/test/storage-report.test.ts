@@ -1,41 +1,15 @@
-import { randomBytes } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { NODE_FILES, writeFileAtomic, writePrivateFile } from "@lafs/config";
 import { base32Encode } from "@lafs/crypto";
-import { silentLogger } from "@lafs/interface";
 import { createStorageClient } from "@lafs/storage-client";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createNode, type TahoeNode } from "../src/index.js";
-import { makeNodeDir, tempDir } from "./helpers.js";
+import { describe, expect, it } from "vitest";
+import { useStorageNode } from "./storage-node-setup.js";
 
-let dir: ReturnType<typeof tempDir>;
-let basedir: string;
-let node: TahoeNode | undefined;
-
-beforeEach(() => {
-  dir = tempDir();
-  basedir = join(dir.path, "node");
-});
-afterEach(async () => {
-  await node?.stop();
-  node = undefined;
-  dir.cleanup();
-});
+const storageNode = useStorageNode();
 
 describe("the welcome page of a storage node", () => {
   it("shows the share files its storage server found damaged, and the advisories it received, in HTML and ?t=json", async () => {
-    await makeNodeDir(basedir);
-    const cfg = await readFile(join(basedir, "tahoe.cfg"), "utf8");
-    await writeFileAtomic(
-      join(basedir, "tahoe.cfg"),
-      cfg.replace("web.port =", "web.port = tcp:0:interface=127.0.0.1"),
-    );
-    await writePrivateFile(basedir, NODE_FILES.secret, `${base32Encode(randomBytes(32))}\n`);
-    await writePrivateFile(basedir, NODE_FILES.convergence, `${base32Encode(randomBytes(16))}\n`);
-    node = createNode(basedir, { logger: silentLogger, applicationVersion: "lafs-ts/test" });
-    await node.start();
-    const url = node.status().nodeUrl!;
+    const { url, nurl, basedir } = await storageNode.start();
 
     const clean = (await (await fetch(`${url}?t=json`)).json()) as { storage: Record<string, unknown> };
     expect(clean.storage).toMatchObject({
@@ -50,7 +24,7 @@ describe("the welcome page of a storage node", () => {
     const path = join(basedir, "storage", "shares", si.slice(0, 2), si, "4");
     await mkdir(join(path, ".."), { recursive: true });
     await writeFile(path, "this is not a share container");
-    const client = createStorageClient({ nurl: node.status().storage!.nurls[0]!, timeoutMs: 5000 });
+    const client = createStorageClient({ nurl, timeoutMs: 5000 });
     try {
       expect(await client.listImmutableShares(si)).toEqual([]);
     } finally {

@@ -1,31 +1,14 @@
 import { randomBytes } from "node:crypto";
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
-import { NODE_FILES, writeFileAtomic, writePrivateFile } from "@lafs/config";
 import { base32Encode } from "@lafs/crypto";
-import { silentLogger } from "@lafs/interface";
 import { createStorageClient } from "@lafs/storage-client";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createNode, type TahoeNode } from "../src/index.js";
-import { makeNodeDir, tempDir } from "./helpers.js";
+import { describe, expect, it } from "vitest";
+import { useStorageNode } from "./storage-node-setup.js";
 
-let dir: ReturnType<typeof tempDir>;
-let basedir: string;
-let node: TahoeNode | undefined;
-
-beforeEach(() => {
-  dir = tempDir();
-  basedir = join(dir.path, "node");
-});
-afterEach(async () => {
-  await node?.stop();
-  node = undefined;
-  dir.cleanup();
-});
+const storageNode = useStorageNode();
 
 describe("the welcome page of a storage node: lease expiry and advisories", () => {
   it("shows [storage]expire.* as the lease crawler runs it, and lists the corruption advisories received", async () => {
-    await makeNodeDir(basedir, {
+    const { url, nurl } = await storageNode.start({
       storage: [
         "enabled = true",
         "reserved_space = 0",
@@ -35,19 +18,9 @@ describe("the welcome page of a storage node: lease expiry and advisories", () =
         "expire.mutable = false",
       ],
     });
-    const cfg = await readFile(join(basedir, "tahoe.cfg"), "utf8");
-    await writeFileAtomic(
-      join(basedir, "tahoe.cfg"),
-      cfg.replace("web.port =", "web.port = tcp:0:interface=127.0.0.1"),
-    );
-    await writePrivateFile(basedir, NODE_FILES.secret, `${base32Encode(randomBytes(32))}\n`);
-    await writePrivateFile(basedir, NODE_FILES.convergence, `${base32Encode(randomBytes(16))}\n`);
-    node = createNode(basedir, { logger: silentLogger, applicationVersion: "lafs-ts/test" });
-    await node.start();
-    const url = node.status().nodeUrl!;
 
     const si = base32Encode(Buffer.alloc(16, 5));
-    const client = createStorageClient({ nurl: node.status().storage!.nurls[0]!, timeoutMs: 5000 });
+    const client = createStorageClient({ nurl, timeoutMs: 5000 });
     try {
       const uploadSecret = randomBytes(20);
       await client.allocate(si, {

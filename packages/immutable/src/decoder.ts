@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { netstring, taggedHash } from "@lafs/crypto";
 import { createCtrCipher } from "./aes-ctr.js";
-import { type ChkReadCap, parseChkReadCap } from "./caps.js";
+import { type ChkReadCap, type ChkVerifyCap, parseChkReadCap } from "./caps.js";
 import { CorruptShareError, ImmutableError, isCorruptShareError } from "./errors.js";
 import { freeNow } from "./free-buffer.js";
 import type { ChkPlan } from "./plan.js";
@@ -42,7 +42,8 @@ export interface ByteRange {
  * number on another server). Only the segments a range touches are fetched.
  */
 export interface ChkDecoder {
-  readonly cap: ChkReadCap;
+  /** With a verify cap the decoder yields the file's checked crypttext (a repairer's input). */
+  readonly cap: ChkReadCap | ChkVerifyCap;
   readonly size: number;
   /**
    * The plaintext of `range`, streamed one block (or less) at a time. Each chunk is a new
@@ -74,7 +75,7 @@ interface DecodeState {
 }
 
 export function createChkDecoder(
-  cap: ChkReadCap | string,
+  cap: ChkReadCap | ChkVerifyCap | string,
   shares: readonly ShareReader[],
   options: ChkDecoderOptions = {},
 ): ChkDecoder {
@@ -266,7 +267,9 @@ export function createChkDecoder(
     const { plan } = await fillActive();
     const first = Math.floor(start / plan.segmentSize);
     const last = Math.floor((end - 1) / plan.segmentSize);
-    const cipher = createCtrCipher(readCap.key, start);
+    // A verify cap has no key: the checked crypttext is the output (repair re-encodes it as is).
+    const cipher =
+      readCap.kind === "chk" ? createCtrCipher(readCap.key, start) : { update: (b: Uint8Array) => b.slice() };
     // A few segments are fetched ahead, so every server always has a request to answer while
     // the consumer takes the current one; memory stays at READ_AHEAD segments.
     const ahead: Promise<DecodedSegment>[] = [];

@@ -78,10 +78,8 @@ function segmentRelease(k: number, primaryBuffer: Uint8Array, parity: readonly U
   };
 }
 
-/** What an encode produced: the caps and the values a repairer or uploader records. */
-export interface ChkEncodeResult {
-  readonly cap: ChkReadCap;
-  readonly readCap: string;
+/** What encoding shares produced, with or without a key: what a verify-cap repairer gets. */
+export interface ChkSharesResult {
   readonly verifyCap: string;
   readonly storageIndex: Uint8Array;
   readonly uebHash: Uint8Array;
@@ -90,22 +88,34 @@ export interface ChkEncodeResult {
   readonly plan: ChkPlan;
 }
 
+/** What an encode produced: the caps and the values a repairer or uploader records. */
+export interface ChkEncodeResult extends ChkSharesResult {
+  readonly cap: ChkReadCap;
+  readonly readCap: string;
+}
+
 /**
  * An encode in progress. The key, storage index and share sizes are known before any share byte
  * exists, so an uploader can pick servers and allocate first; then it pulls `writes()` (each
  * share's bytes in ascending offset order, at most one segment's worth at a time, so awaiting
  * a slow server holds the encoder back) and reads `result()` at the end.
  */
-export interface ChkEncoding {
-  readonly plan: ChkPlan;
+export interface ChkEncoding extends ChkSharesEncoding {
   readonly key: Uint8Array;
+  writes(): AsyncGenerator<ShareWrite, ChkEncodeResult, undefined>;
+  result(): ChkEncodeResult;
+}
+
+/** An encode of shares, keyed (ChkEncoding) or of crypttext as it is (startChkEncodeOfCrypttext). */
+export interface ChkSharesEncoding {
+  readonly plan: ChkPlan;
   readonly storageIndex: Uint8Array;
   /** Every share's length: the `allocated-size` for servers. */
   readonly shareSize: number;
   /** Runs the encoding pass; call once. */
-  writes(): AsyncGenerator<ShareWrite, ChkEncodeResult, undefined>;
+  writes(): AsyncGenerator<ShareWrite, ChkSharesResult, undefined>;
   /** The caps; throws until writes() has been consumed to the end. */
-  result(): ChkEncodeResult;
+  result(): ChkSharesResult;
 }
 
 function chooseKeyMode(options: ChkEncodeOptions): "convergent" | "random" | "explicit" {
@@ -216,7 +226,18 @@ export async function startChkEncode(source: ByteSource, options: ChkEncodeOptio
     async *writes() {
       if (started) throw new Error("ChkEncoding.writes() can only run once");
       started = true;
-      outcome = yield* encodingPass(source, plan, key, storageIndex);
+      const cipher = createCtrCipher(key);
+      const shares = yield* encodingPass(source, plan, (p) => cipher.update(p), storageIndex);
+      cipher.final();
+      const cap: ChkReadCap = {
+        kind: "chk",
+        key,
+        uebHash: shares.uebHash,
+        k: plan.k,
+        n: plan.n,
+        size: plan.size,
+      };
+      outcome = { ...shares, cap, readCap: formatChkReadCap(cap) };
       return outcome;
     },
     result() {
@@ -226,15 +247,56 @@ export async function startChkEncode(source: ByteSource, options: ChkEncodeOptio
   };
 }
 
+/**
+ * Encodes a file's crypttext as it is, with no key: what Tahoe's repairer does from a verify
+ * cap. The storage index is the file's (a verify cap's); given the same k, N and segment size
+ * as the original upload, the shares come out byte for byte the same, and the caller checks
+ * the result's UEB hash against the cap's before it trusts them.
+ */
+export function startChkEncodeOfCrypttext(
+  source: ByteSource,
+  options: ChkParams & { readonly storageIndex: Uint8Array },
+): ChkSharesEncoding {
+  checkChkParams(options);
+  if (options.storageIndex.length !== 16) {
+    throw new ImmutableError(
+      "TAHOE_ERR_IMMUTABLE_PARAMS",
+      `storageIndex is ${options.storageIndex.length} bytes, not 16`,
+      { hint: "give the 16-byte storage index of the file's verify cap" },
+    );
+  }
+  const plan = planChk(source.size, options);
+  const storageIndex = Buffer.from(options.storageIndex);
+  let started = false;
+  let outcome: ChkSharesResult | undefined;
+  return {
+    plan,
+    storageIndex,
+    shareSize: plan.shareSize,
+    async *writes() {
+      if (started) throw new Error("ChkSharesEncoding.writes() can only run once");
+      started = true;
+      // A copy: the source may reuse its buffers, and the blocks are views of this one.
+      outcome = yield* encodingPass(source, plan, (c) => Uint8Array.prototype.slice.call(c), storageIndex);
+      return outcome;
+    },
+    result() {
+      if (outcome === undefined)
+        throw new Error("ChkSharesEncoding.result() called before writes() finished");
+      return outcome;
+    },
+  };
+}
+
+/** `toCrypttext` gives each segment's crypttext as a new buffer the pass may keep and free. */
 async function* encodingPass(
   source: ByteSource,
   plan: ChkPlan,
-  key: Buffer,
+  toCrypttext: (segment: Uint8Array) => Uint8Array,
   storageIndex: Buffer,
-): AsyncGenerator<ShareWrite, ChkEncodeResult, undefined> {
+): AsyncGenerator<ShareWrite, ChkSharesResult, undefined> {
   const { k, n, numSegments, segmentSize, layout } = plan;
   const coder = createErasureCoder(k, n, { implementation: "fast" });
-  const cipher = createCtrCipher(key);
   const crypttextHasher = createHash("sha256").update(CRYPTTEXT_PREFIX);
   const segmentHashes: Uint8Array[] = [];
   const blockHashes: Uint8Array[][] = Array.from({ length: n }, () => []);
@@ -252,7 +314,7 @@ async function* encodingPass(
     const plaintext = await next!;
     // Read ahead: the file system works on the next segment while this one is encoded.
     next = s + 1 < numSegments ? readSegment(s + 1) : undefined;
-    const crypttext = cipher.update(plaintext);
+    const crypttext = toCrypttext(plaintext);
     crypttextHasher.update(crypttext);
     segmentHashes.push(prefixedHash(CRYPTTEXT_SEGMENT_PREFIX, crypttext));
     const bs = s === numSegments - 1 ? plan.tailBlockSize : plan.blockSize;
@@ -273,7 +335,6 @@ async function* encodingPass(
       release: segmentRelease(k, padded, parity),
     };
   }
-  cipher.final();
 
   const crypttextHash = createHash("sha256").update(crypttextHasher.digest()).digest();
   const crypttextTree = buildHashTree(segmentHashes);
@@ -305,10 +366,7 @@ async function* encodingPass(
   }
   yield { offset: layout.plaintextHashTree, data: trailers, release: noRelease };
 
-  const cap: ChkReadCap = { kind: "chk", key, uebHash: hash, k, n, size: plan.size };
   return {
-    cap,
-    readCap: formatChkReadCap(cap),
     verifyCap: formatChkVerifyCap({ storageIndex, uebHash: hash, k, n, size: plan.size }),
     storageIndex,
     uebHash: hash,

@@ -20,12 +20,15 @@ export {
   type ChkEncodeOptions,
   type ChkEncodeResult,
   type ChkEncoding,
+  type ChkSharesEncoding,
+  type ChkSharesResult,
   computeImmutableCap,
   encodeChkToBuffers,
   type LiteralEncodeResult,
   type ShareWrite,
   type StreamingConvergentKey,
   startChkEncode,
+  startChkEncodeOfCrypttext,
   streamingConvergentKey,
 } from "./encoder.js";
 export {

@@ -26,3 +26,37 @@ export const silentLogger: Logger = {
   fatal: ignore,
   child: () => silentLogger,
 };
+
+/** One line a recordingLogger kept: its level, message and fields (the child bindings included). */
+export interface LogLine {
+  level: string;
+  msg: string;
+  fields: Record<string, unknown>;
+}
+
+/**
+ * A logger that keeps every line in memory, so a caller (a test, or a page that shows recent
+ * lines) can read what was logged and at which level.
+ */
+export function recordingLogger(): { logger: Logger; lines: LogLine[] } {
+  const lines: LogLine[] = [];
+  const make = (bindings: Record<string, unknown>): Logger => {
+    const at =
+      (level: string) =>
+      (first?: unknown, second?: unknown): void => {
+        const fields = typeof first === "object" && first !== null ? (first as Record<string, unknown>) : {};
+        const msg = typeof first === "string" ? first : typeof second === "string" ? second : "";
+        lines.push({ level, msg, fields: { ...bindings, ...fields } });
+      };
+    return {
+      trace: at("trace"),
+      debug: at("debug"),
+      info: at("info"),
+      warn: at("warn"),
+      error: at("error"),
+      fatal: at("fatal"),
+      child: (more) => make({ ...bindings, ...more }),
+    };
+  };
+  return { logger: make({}), lines };
+}

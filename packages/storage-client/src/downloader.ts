@@ -31,6 +31,12 @@ export interface DownloadOptions {
    * sooner (GridServer.lost).
    */
   readonly readIdleTimeoutMs?: number | undefined;
+  /**
+   * Takes a verify cap (URI:CHK-Verifier:) and yields the file's crypttext, every block and
+   * segment checked as usual: what a repairer without the key re-encodes. Off by default, so a
+   * verify cap given for a download is refused in words.
+   */
+  readonly crypttext?: boolean | undefined;
 }
 
 /** See DownloadOptions.readIdleTimeoutMs. */
@@ -170,7 +176,7 @@ export async function openDownload(
   const parsed = typeof cap === "string" ? parseImmutableCap(cap) : cap;
   const capText = typeof cap === "string" ? cap.trim() : undefined;
   if (parsed.kind === "lit") return literalDownload(capText ?? formatCap(parsed), parsed.data);
-  if (parsed.kind !== "chk") {
+  if (parsed.kind !== "chk" && !options.crypttext) {
     throw new DownloadError(
       "TAHOE_ERR_DOWNLOAD_CAP",
       "a URI:CHK-Verifier: cap cannot be downloaded: it has no decryption key",
@@ -180,7 +186,7 @@ export async function openDownload(
     );
   }
   const logger = (options.logger ?? silentLogger).child({ component: "downloader" });
-  const si = storageIndexOfKey(parsed.key);
+  const si = parsed.kind === "chk" ? storageIndexOfKey(parsed.key) : parsed.storageIndex;
   const siText = base32Encode(si);
   const { signal } = options;
   const ordered = connectedInPermutedOrder(si, servers);

@@ -20,6 +20,22 @@ export interface UploadOptions {
    * was spooled); takes the place of convergenceSecret and randomKey.
    */
   readonly encryptionKey?: Uint8Array | undefined;
+  /**
+   * The source is the file's crypttext and this its storage index (a repair from a verify cap):
+   * nothing is encrypted, and the result's cap is the verify cap. Takes the place of the key options.
+   */
+  readonly crypttextOf?: Uint8Array | undefined;
+  /**
+   * Shares a server holds that a verify found corrupt, by server id. They count for nothing,
+   * and their server takes no new share in this upload: GBS cannot replace an immutable share
+   * and answers "already have" for its number, so the number goes to another server.
+   */
+  readonly corruptShares?: ReadonlyMap<string, readonly number[]> | undefined;
+  /**
+   * The UEB hash the shares must have (a repair knows it from the cap): checked before any
+   * share's last bytes go out, so a mismatch completes no share.
+   */
+  readonly expectedUebHash?: Uint8Array | undefined;
   readonly signal?: AbortSignal | undefined;
   readonly logger?: Logger | undefined;
   /** PATCH body size to aim for; default 1,000,000 bytes like Tahoe. */

@@ -105,7 +105,7 @@ export async function discoverShares(
   for (const answer of answers) {
     const st = answer.server.state;
     if (answer.ok) {
-      for (const sn of answer.shares) if (sn < n) st.existing.add(sn);
+      for (const sn of answer.shares) if (sn < n && !st.corrupt.has(sn)) st.existing.add(sn);
     } else if (answer.timedOut) {
       // Tahoe's rule: a slow server may still hold shares, but gets no new ones.
       st.writable = false;

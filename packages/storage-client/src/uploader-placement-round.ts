@@ -42,7 +42,7 @@ async function allocateOn(up: Upload, plan: ServerPlan, created: BucketWriter[])
       st.server.lost ? { serverLost: st.server.lost } : undefined,
     );
     st.renewed = true;
-    for (const sn of result.alreadyHave) if (sn < up.options.n) st.existing.add(sn);
+    for (const sn of result.alreadyHave) if (sn < up.options.n && !st.corrupt.has(sn)) st.existing.add(sn);
     for (const sn of result.allocated) {
       const b = newBucket(up, st, sn, uploadSecret);
       st.buckets.set(sn, b);

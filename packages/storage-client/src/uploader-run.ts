@@ -1,4 +1,4 @@
-import { type ByteSource, type ChkEncodeResult, type ChkEncoding, startChkEncode } from "@lafs/immutable";
+import type { ChkSharesEncoding, ChkSharesResult } from "@lafs/immutable";
 import type { Logger } from "@lafs/interface";
 import { happinessOf, PlacementRefusedError } from "@lafs/placement";
 import { SHARE_QUERY_TIMEOUT_MS } from "./server-selection.js";
@@ -18,8 +18,6 @@ import {
   type Upload,
   unhappy,
 } from "./uploader-state.js";
-
-export type EncodeParams = { k: number; n: number; maxSegmentSize?: number | undefined };
 
 const requiredSatisfied = (up: Upload, holdings: Map<string, number[]>) =>
   up.states.every((st) => !st.server.required || holdings.has(st.server.id));
@@ -44,13 +42,12 @@ function discover(up: Upload): Promise<void> {
 
 /**
  * Shares of servers that failed mid-upload go to other servers, by encoding the source again
- * with the same key, as long as some are missing or a required server holds none.
+ * (same key, or the same crypttext), as long as some are missing or a required server holds none.
  */
 async function replaceFailedShares(
   up: Upload,
-  source: ByteSource,
-  params: EncodeParams,
-  result: ChkEncodeResult,
+  encodeAgain: () => Promise<ChkSharesEncoding>,
+  result: ChkSharesResult,
 ): Promise<void> {
   const maxRounds = up.options.maxReplacementRounds ?? 2;
   for (let round = 0; up.failed.length > 0 && round < maxRounds; round++) {
@@ -65,7 +62,7 @@ async function replaceFailedShares(
     }
     if (replacements.length === 0) break;
     up.logger.info({ shares: replacements.map((b) => b.shareNumber) }, "re-sending shares of failed servers");
-    const again = await startChkEncode(source, { ...params, encryptionKey: up.encoding.key });
+    const again = await encodeAgain();
     await pumpSegments(up, again, replacements, result.uebHash);
   }
 }
@@ -84,7 +81,7 @@ function sharesBySource(up: Upload, holdings: Map<string, number[]>) {
   return { uploaded, reused };
 }
 
-async function finish(up: Upload, result: ChkEncodeResult): Promise<UploadResult> {
+async function finish(up: Upload, result: ChkSharesResult): Promise<UploadResult> {
   const { k, happy, n } = up.options;
   const holdings = holdingsNow(up, true);
   const happiness = happinessOf(holdings);
@@ -98,7 +95,8 @@ async function finish(up: Upload, result: ChkEncodeResult): Promise<UploadResult
   up.logger.info({ happiness, bytesSent, writeRequests, failed: up.failed.length }, "upload done");
   return {
     kind: "chk",
-    cap: result.readCap,
+    // A repair from a verify cap has no read cap to give.
+    cap: "readCap" in result && typeof result.readCap === "string" ? result.readCap : result.verifyCap,
     verifyCap: result.verifyCap,
     storageIndex: up.si,
     size: up.encoding.plan.size,
@@ -120,11 +118,10 @@ async function finish(up: Upload, result: ChkEncodeResult): Promise<UploadResult
  * servers' shares, then the happiness verdict. On any failure every unfinished share is aborted.
  */
 export async function runUpload(
-  encoding: ChkEncoding,
+  encoding: ChkSharesEncoding,
+  encodeAgain: () => Promise<ChkSharesEncoding>,
   options: UploadOptions,
   logger: Logger,
-  source: ByteSource,
-  params: EncodeParams,
 ): Promise<UploadResult> {
   const up = createUploadState(encoding, options, logger);
   const unwatch = watchLostServers(up);
@@ -135,9 +132,9 @@ export async function runUpload(
     await discover(up);
     const buckets = await placeAndAllocate(up);
     up.streaming = true;
-    await pumpSegments(up, encoding, buckets);
+    await pumpSegments(up, encoding, buckets, options.expectedUebHash);
     const result = encoding.result();
-    await replaceFailedShares(up, source, params, result);
+    await replaceFailedShares(up, encodeAgain, result);
     return await finish(up, result);
   } catch (error) {
     await abortEverything(up, error);

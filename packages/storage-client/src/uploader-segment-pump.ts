@@ -1,4 +1,4 @@
-import { type ChkEncoding, type ShareWrite, uebHash } from "@lafs/immutable";
+import { type ChkSharesEncoding, type ShareWrite, uebHash } from "@lafs/immutable";
 import { UploadError } from "./transfer-errors.js";
 import type { BucketWriter } from "./uploader-bucket.js";
 import { serverFailed } from "./uploader-failures.js";
@@ -34,14 +34,21 @@ function throwIfStopped(up: Upload): void {
  * A re-encoding for replacement shares must give the same file. The trailer ends with the UEB:
  * it is compared before it goes out, so no inconsistent share completes.
  */
-function checkSameFile(up: Upload, pass: ChkEncoding, write: ShareWrite, expectedUebHash: Uint8Array): void {
+function checkSameFile(
+  up: Upload,
+  pass: ChkSharesEncoding,
+  write: ShareWrite,
+  expectedUebHash: Uint8Array,
+): void {
   const { plan } = pass;
   if (write.offset !== plan.layout.plaintextHashTree) return;
   const trailer = write.data[0]!;
   if (uebHash(trailer.subarray(trailer.length - plan.uebSize)).equals(expectedUebHash)) return;
   throw new UploadError(
     "TAHOE_ERR_UPLOAD_SOURCE_CHANGED",
-    `upload of ${what(up)}: the file changed while it was being uploaded (re-encoding it for replacement shares gave another file)`,
+    expectedUebHash === up.options.expectedUebHash
+      ? `upload of ${what(up)}: the encoded shares' UEB hash is not the cap's (repair re-encoded the file differently); no share was completed`
+      : `upload of ${what(up)}: the file changed while it was being uploaded (re-encoding it for replacement shares gave another file)`,
     {
       hint: "upload it again when nothing is writing to it",
       failedServers: up.failed.map((s) => s.server.id),
@@ -71,7 +78,7 @@ function failIncomplete(up: Upload, buckets: readonly BucketWriter[]): void {
  */
 export async function pumpSegments(
   up: Upload,
-  pass: ChkEncoding,
+  pass: ChkSharesEncoding,
   buckets: BucketWriter[],
   expectedUebHash?: Uint8Array,
 ): Promise<void> {

@@ -14,6 +14,8 @@ export interface ServerState {
   writable: boolean;
   /** Complete shares the server holds (its answer to the query or to allocate). */
   readonly existing: Set<number>;
+  /** Shares it holds that a verify found corrupt: never counted as existing. */
+  readonly corrupt: ReadonlySet<number>;
   /** Shares this upload allocated on it. */
   readonly buckets: Map<number, BucketWriter>;
   renewed: boolean;
@@ -25,26 +27,35 @@ export interface ServerState {
 /**
  * Every server's state at the start of an upload, secrets included: a bad lease seed fails the
  * upload before any request. A server whose known share-size limit is below `shareSize` is
- * read-only from the start.
+ * read-only from the start, and so is one holding a share in `corruptShares` (by server id).
  */
 export function initialServerStates(
   servers: readonly UploadServer[],
   leaseSecret: Uint8Array,
   storageIndex: Uint8Array,
   shareSize: number,
+  corruptShares?: ReadonlyMap<string, readonly number[]>,
 ): ServerState[] {
-  return servers.map((server) => ({
-    server,
-    lease: deriveLeaseSecrets(leaseSecret, storageIndex, server.leaseSeed),
-    label: serverLabel(server),
-    alive: true,
-    writable: server.maximumImmutableShareSize === undefined || server.maximumImmutableShareSize >= shareSize,
-    existing: new Set<number>(),
-    buckets: new Map<number, BucketWriter>(),
-    renewed: false,
-    failure: undefined,
-    full: false,
-  }));
+  return servers.map((server) => {
+    const corrupt = new Set(corruptShares?.get(server.id) ?? []);
+    return {
+      server,
+      lease: deriveLeaseSecrets(leaseSecret, storageIndex, server.leaseSeed),
+      label: serverLabel(server),
+      alive: true,
+      // A server with a corrupt share would answer "already have" for its number: placement
+      // (which has no per-share refusal) must not count on it for new shares.
+      writable:
+        corrupt.size === 0 &&
+        (server.maximumImmutableShareSize === undefined || server.maximumImmutableShareSize >= shareSize),
+      existing: new Set<number>(),
+      corrupt,
+      buckets: new Map<number, BucketWriter>(),
+      renewed: false,
+      failure: undefined,
+      full: false,
+    };
+  });
 }
 
 export function sorted(values: Iterable<number>): number[] {

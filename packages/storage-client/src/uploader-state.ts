@@ -1,5 +1,5 @@
 import { base32Encode } from "@lafs/crypto";
-import type { ChkEncoding } from "@lafs/immutable";
+import type { ChkSharesEncoding } from "@lafs/immutable";
 import type { Logger } from "@lafs/interface";
 import { happinessOf, type Placement, type PlacementRefusal, placeShares } from "@lafs/placement";
 import { UploadError } from "./transfer-errors.js";
@@ -11,7 +11,7 @@ const DEFAULT_PATCHES_IN_FLIGHT = 2;
 
 /** One CHK upload in progress: its settings, every server's state, and how it is going. */
 export interface Upload {
-  readonly encoding: ChkEncoding;
+  readonly encoding: ChkSharesEncoding;
   readonly options: UploadOptions;
   readonly logger: Logger;
   readonly si: Uint8Array;
@@ -34,12 +34,22 @@ export interface Upload {
   writeRequests: number;
 }
 
-export function createUploadState(encoding: ChkEncoding, options: UploadOptions, logger: Logger): Upload {
+export function createUploadState(
+  encoding: ChkSharesEncoding,
+  options: UploadOptions,
+  logger: Logger,
+): Upload {
   const si = encoding.storageIndex;
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   const maxInFlight = options.patchesInFlight ?? DEFAULT_PATCHES_IN_FLIGHT;
   // Every server's secrets up front: a bad lease seed fails the upload before any request.
-  const states = initialServerStates(options.servers, options.leaseSecret, si, encoding.shareSize);
+  const states = initialServerStates(
+    options.servers,
+    options.leaseSecret,
+    si,
+    encoding.shareSize,
+    options.corruptShares,
+  );
   return {
     encoding,
     options,

@@ -1,4 +1,10 @@
-import { type ByteSource, formatLiteralCap, LITERAL_MAX_SIZE, startChkEncode } from "@lafs/immutable";
+import {
+  type ByteSource,
+  formatLiteralCap,
+  LITERAL_MAX_SIZE,
+  startChkEncode,
+  startChkEncodeOfCrypttext,
+} from "@lafs/immutable";
 import { silentLogger } from "@lafs/interface";
 import { UploadError } from "./transfer-errors.js";
 import type { UploadOptions, UploadResult } from "./uploader-api.js";
@@ -50,9 +56,15 @@ async function uploadLiteral(source: ByteSource, options: UploadOptions): Promis
  */
 export async function uploadImmutable(source: ByteSource, options: UploadOptions): Promise<UploadResult> {
   const { k, n } = options;
-  if (source.size <= LITERAL_MAX_SIZE) return uploadLiteral(source, options);
+  if (source.size <= LITERAL_MAX_SIZE && options.crypttextOf === undefined)
+    return uploadLiteral(source, options);
   const logger = (options.logger ?? silentLogger).child({ component: "uploader" });
   const encodeParams = { k, n, maxSegmentSize: options.maxSegmentSize };
+  const { crypttextOf } = options;
+  if (crypttextOf !== undefined) {
+    const encode = () => startChkEncodeOfCrypttext(source, { ...encodeParams, storageIndex: crypttextOf });
+    return runUpload(encode(), async () => encode(), options, logger);
+  }
   const encoding = await startChkEncode(
     source,
     options.encryptionKey !== undefined
@@ -61,5 +73,7 @@ export async function uploadImmutable(source: ByteSource, options: UploadOptions
         ? { ...encodeParams, randomKey: true }
         : { ...encodeParams, convergenceSecret: options.convergenceSecret },
   );
-  return runUpload(encoding, options, logger, source, encodeParams);
+  // Replacement shares come from the same source encoded again with the same key.
+  const again = () => startChkEncode(source, { ...encodeParams, encryptionKey: encoding.key });
+  return runUpload(encoding, again, options, logger);
 }

@@ -104,9 +104,13 @@ try {
   await busy.stop();
 
   const f = (x: number) => x.toFixed(2);
+  // LAFS_BENCH_DIST may name a release from before Tahoe's categories (examined/wouldRemove).
+  const t = s.history[0].tally;
+  const examined = t.space?.examined.all.shares ?? t.examined.shares;
+  const wouldRemove = t.space?.configured.all.shares ?? t.wouldRemove.shares;
   console.log(`lease crawler, ${BUCKETS} buckets (1 share each), default pacing, expire.enabled = false`);
   console.log(
-    `cycle: ${(cycleMs / 1000).toFixed(1)} s, ${s.slices} slices, largest slice ${s.largestSliceOps} ops, examined ${s.history[0].tally.examined.shares}, would remove ${s.history[0].tally.wouldRemove.shares}`,
+    `cycle: ${(cycleMs / 1000).toFixed(1)} s, ${s.slices} slices, largest slice ${s.largestSliceOps} ops, examined ${examined}, would remove ${wouldRemove}`,
   );
   console.log(
     `/version idle:     n=${base.n} p50=${f(base.p50)} ms p99=${f(base.p99)} ms max=${f(base.max)} ms`,

@@ -1,14 +1,30 @@
 import { open, readFile, rename, rm, stat } from "node:fs/promises";
 
-/** Share, bucket and byte counts of one category (examined, would remove, removed). */
-export interface ShareTally {
+/** Bucket, share and byte counts, as Tahoe's lease checker keeps them. */
+export interface SpaceCounts {
   buckets: number;
   shares: number;
-  /** Bytes of the share files on disk. */
-  bytes: number;
-  immutableShares: number;
-  mutableShares: number;
+  /** The share files' sizes. */
+  sharebytes: number;
+  /** What they take on disk (st_blocks * 512), bucket directories included for whole buckets. */
+  diskbytes: number;
 }
+
+/** One category, over all shares and by kind (a bucket's kind is its last share's, as in Tahoe). */
+export interface ShareTally {
+  all: SpaceCounts;
+  mutable: SpaceCounts;
+  immutable: SpaceCounts;
+}
+
+/**
+ * Tahoe's space-recovered categories: examined (looked at), original (would go if every lease
+ * ran its own 31 days), configured (would go under [storage]expire.*, enabled or not) and
+ * actual (removed: configured with expire.enabled).
+ */
+export const SPACE_CATEGORIES = ["examined", "original", "configured", "actual"] as const;
+export type SpaceCategory = (typeof SPACE_CATEGORIES)[number];
+export type SpaceRecovered = Record<SpaceCategory, ShareTally>;
 
 /** A share file the crawler could not judge: it is left alone and listed for the operator. */
 export interface CrawlerCorruptShare {
@@ -19,15 +35,16 @@ export interface CrawlerCorruptShare {
 
 /** What one cycle has seen so far (Tahoe's lease checker "cycle-to-date"). */
 export interface CycleTally {
-  examined: ShareTally;
-  /** Shares the configured policy would remove, even with expire.enabled = false. */
-  wouldRemove: ShareTally;
-  /** Shares removed (expire.enabled = true only). */
-  removed: ShareTally;
+  space: SpaceRecovered;
   /** Shares left alone because their container could not be read; `list` holds the first ones. */
   corrupt: { count: number; list: CrawlerCorruptShare[] };
   /** Shares by their number of leases: "0", "1", "2", ... */
   leasesPerShare: Record<string, number>;
+  /**
+   * Leases by whole days since their last renewal: "0", "1", ...; the key LEASE_AGE_DAYS_KEPT
+   * also counts every older lease (so the histogram has a bounded number of keys).
+   */
+  leaseAgeDays: Record<string, number>;
 }
 
 export interface FinishedCycle {
@@ -39,7 +56,7 @@ export interface FinishedCycle {
 
 /** The crawler's position and tallies; saved after every slice, so a restart resumes where it was. */
 export interface CrawlerState {
-  version: 1;
+  version: 2;
   /** Cycles begun since the state file was created; the first is 1. */
   cycle: number;
   /** ms since the epoch (the server's clock); undefined while waiting for the next cycle. */
@@ -57,54 +74,71 @@ export interface CrawlerState {
 
 export const CORRUPT_LISTED = 100;
 export const HISTORY_KEPT = 10;
+/** Lease ages past this many days are counted together, in the histogram's last key. */
+export const LEASE_AGE_DAYS_KEPT = 3650;
 const STATE_FILE_LIMIT = 4 * 1024 * 1024;
 
+const emptyCounts = (): SpaceCounts => ({ buckets: 0, shares: 0, sharebytes: 0, diskbytes: 0 });
 const emptyShareTally = (): ShareTally => ({
-  buckets: 0,
-  shares: 0,
-  bytes: 0,
-  immutableShares: 0,
-  mutableShares: 0,
+  all: emptyCounts(),
+  mutable: emptyCounts(),
+  immutable: emptyCounts(),
 });
 
 export function emptyCycleTally(): CycleTally {
   return {
-    examined: emptyShareTally(),
-    wouldRemove: emptyShareTally(),
-    removed: emptyShareTally(),
+    space: {
+      examined: emptyShareTally(),
+      original: emptyShareTally(),
+      configured: emptyShareTally(),
+      actual: emptyShareTally(),
+    },
     corrupt: { count: 0, list: [] },
     leasesPerShare: {},
+    leaseAgeDays: {},
   };
 }
 
 export function initialState(): CrawlerState {
-  return { version: 1, cycle: 0, prefixIndex: 0, tally: emptyCycleTally(), history: [] };
+  return { version: 2, cycle: 0, prefixIndex: 0, tally: emptyCycleTally(), history: [] };
 }
 
 const isCount = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
 
-function isShareTally(v: unknown): v is ShareTally {
+function isSpaceCounts(v: unknown): boolean {
+  if (typeof v !== "object" || v === null) return false;
+  const c = v as Record<string, unknown>;
+  return ["buckets", "shares", "sharebytes", "diskbytes"].every((k) => isCount(c[k]));
+}
+
+function isShareTally(v: unknown): boolean {
   if (typeof v !== "object" || v === null) return false;
   const t = v as Record<string, unknown>;
-  return ["buckets", "shares", "bytes", "immutableShares", "mutableShares"].every((k) => isCount(t[k]));
+  return isSpaceCounts(t.all) && isSpaceCounts(t.mutable) && isSpaceCounts(t.immutable);
 }
+
+const isHistogram = (v: unknown, maxKeys: number): boolean =>
+  typeof v === "object" &&
+  v !== null &&
+  Object.keys(v).length <= maxKeys &&
+  Object.entries(v).every(([k, n]) => /^\d{1,6}$/.test(k) && isCount(n));
 
 function isCycleTally(v: unknown): v is CycleTally {
   if (typeof v !== "object" || v === null) return false;
   const t = v as Record<string, unknown>;
+  const space = t.space as Record<string, unknown> | undefined;
   const corrupt = t.corrupt as { count?: unknown; list?: unknown } | undefined;
   return (
-    isShareTally(t.examined) &&
-    isShareTally(t.wouldRemove) &&
-    isShareTally(t.removed) &&
+    typeof space === "object" &&
+    space !== null &&
+    SPACE_CATEGORIES.every((c) => isShareTally(space[c])) &&
+    isHistogram(t.leaseAgeDays, LEASE_AGE_DAYS_KEPT + 1) &&
     typeof corrupt === "object" &&
     corrupt !== null &&
     isCount(corrupt.count) &&
     Array.isArray(corrupt.list) &&
     corrupt.list.length <= CORRUPT_LISTED &&
-    typeof t.leasesPerShare === "object" &&
-    t.leasesPerShare !== null &&
-    Object.values(t.leasesPerShare).every(isCount)
+    isHistogram(t.leasesPerShare, 100_000)
   );
 }
 
@@ -117,7 +151,8 @@ export function parseState(text: string): CrawlerState | string {
     return "it is not JSON";
   }
   const s = value as Partial<CrawlerState> | null;
-  if (typeof s !== "object" || s === null || s.version !== 1) return "it is not version 1 of the format";
+  // Version 1 (before Tahoe's space-recovered categories) is not read: a fresh cycle begins.
+  if (typeof s !== "object" || s === null || s.version !== 2) return "it is not version 2 of the format";
   if (!isCount(s.cycle) || !isCount(s.prefixIndex) || s.prefixIndex > 1024)
     return "its position is not valid";
   if (s.lastBucket !== undefined && !/^[a-z2-7]{26}$/.test(s.lastBucket))

@@ -1,7 +1,15 @@
 export type { AdvisoryRecord } from "./advisories.js";
 export { authorizationValue, type SecretKind } from "./auth.js";
 export { blake2b } from "./blake2b.js";
-export type { CrawlerCorruptShare, CycleTally, FinishedCycle, ShareTally } from "./crawler-state.js";
+export type {
+  CrawlerCorruptShare,
+  CycleTally,
+  FinishedCycle,
+  ShareTally,
+  SpaceCategory,
+  SpaceCounts,
+  SpaceRecovered,
+} from "./crawler-state.js";
 export { isStorageServerError, StorageServerError, type StorageServerErrorCode } from "./errors.js";
 export {
   IMMUTABLE_CONTAINER_VERSION,

@@ -1,4 +1,4 @@
-import { open, readdir, rm, rmdir } from "node:fs/promises";
+import { open, readdir, rm, rmdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "@lafs/interface";
 import { CorruptContainerError } from "./container-errors.js";
@@ -11,12 +11,15 @@ import {
   type FinishedCycle,
   HISTORY_KEPT,
   initialState,
+  LEASE_AGE_DAYS_KEPT,
   loadState,
-  type ShareTally,
+  SPACE_CATEGORIES,
+  type SpaceCategory,
+  type SpaceRecovered,
   saveState,
 } from "./crawler-state.js";
 import { readImmutableContainer } from "./immutable-container.js";
-import { judgeShare, type LeaseExpiryPolicy } from "./lease-expiry.js";
+import { judgeShare, type LeaseExpiryPolicy, leaseRenewedAt } from "./lease-expiry.js";
 import type { Lease } from "./leases.js";
 import { readMutableContainer } from "./mutable-container.js";
 import { bucketDir, type StorageLayout, sharePath } from "./paths.js";
@@ -70,6 +73,13 @@ export interface LeaseCrawlerStatus {
   /** The storage index last examined in this cycle. */
   lastBucket?: string;
   cycleToDate: CycleTally;
+  /**
+   * Tahoe's estimated-remaining-cycle and estimated-current-cycle space-recovered: this cycle so
+   * far scaled by the part not yet done, and so far plus that. Only while a cycle is under way
+   * and past its first prefix (before, Tahoe answers None).
+   */
+  estimatedRemaining?: SpaceRecovered;
+  estimatedCycle?: SpaceRecovered;
   nextCycleAt?: number;
   /** Finished cycles, newest first (at most 10). */
   history: FinishedCycle[];
@@ -86,11 +96,56 @@ export interface LeaseCrawler {
   status(): LeaseCrawlerStatus;
 }
 
-function addShare(t: ShareTally, kind: ShareKind, bytes: number): void {
-  t.shares++;
-  t.bytes += bytes;
-  if (kind === "immutable") t.immutableShares++;
-  else t.mutableShares++;
+const DAY_SECONDS = 24 * 60 * 60;
+
+/** A share file's size and what it takes on disk (Tahoe: st_blocks * 512). */
+interface FileSpace {
+  sharebytes: number;
+  diskbytes: number;
+}
+
+function addShare(space: SpaceRecovered, category: SpaceCategory, kind: ShareKind, file: FileSpace): void {
+  for (const counts of [space[category].all, space[category][kind]]) {
+    counts.shares++;
+    counts.sharebytes += file.sharebytes;
+    counts.diskbytes += file.diskbytes;
+  }
+}
+
+/** A whole bucket in a category, with its directory's own disk space (Tahoe's increment_bucketspace; 0 for examined). */
+function addBucket(
+  space: SpaceRecovered,
+  category: SpaceCategory,
+  kind: ShareKind | undefined,
+  dirDiskbytes: number,
+): void {
+  const tallies = kind === undefined ? [space[category].all] : [space[category].all, space[category][kind]];
+  for (const counts of tallies) {
+    counts.buckets++;
+    counts.diskbytes += dirDiskbytes;
+  }
+}
+
+/** Tahoe's estimate: `so far` scaled by (1 - p) / p for the rest of the cycle, p the part done. */
+function estimates(
+  space: SpaceRecovered,
+  done: number,
+): { estimatedRemaining: SpaceRecovered; estimatedCycle: SpaceRecovered } | undefined {
+  if (!(done > 0) || done >= 1) return undefined;
+  const m = (1 - done) / done;
+  const scale = (f: (n: number) => number) =>
+    Object.fromEntries(
+      SPACE_CATEGORIES.map((c) => [
+        c,
+        Object.fromEntries(
+          (["all", "mutable", "immutable"] as const).map((k) => [
+            k,
+            Object.fromEntries(Object.entries(space[c][k]).map(([name, n]) => [name, f(n)])),
+          ]),
+        ),
+      ]),
+    ) as unknown as SpaceRecovered;
+  return { estimatedRemaining: scale((n) => n * m), estimatedCycle: scale((n) => n + n * m) };
 }
 
 /**
@@ -189,19 +244,19 @@ export function createLeaseCrawler(o: {
     state.nextCycleAt = startedAt + pacing.cycleIntervalMs;
     state.tally = emptyCycleTally();
     phase = "waiting";
-    const t = finished.tally;
+    const { examined, configured, actual } = finished.tally.space;
     log.info(
       {
         cycle: finished.cycle,
-        examined: t.examined,
-        wouldRemove: t.wouldRemove,
-        removed: t.removed,
-        corrupt: t.corrupt.count,
+        examined: examined.all,
+        configured: configured.all,
+        actual: actual.all,
+        corrupt: finished.tally.corrupt.count,
         enabled: o.policy.enabled,
       },
       o.policy.enabled
-        ? `lease crawler: cycle done; removed ${t.removed.shares} of ${t.examined.shares} shares (${t.removed.bytes} bytes)`
-        : `lease crawler: cycle done; expire.enabled is false, so nothing removed; it would remove ${t.wouldRemove.shares} of ${t.examined.shares} shares (${t.wouldRemove.bytes} bytes)`,
+        ? `lease crawler: cycle done; removed ${actual.all.shares} of ${examined.all.shares} shares (${actual.all.sharebytes} bytes)`
+        : `lease crawler: cycle done; expire.enabled is false, so nothing removed; it would remove ${configured.all.shares} of ${examined.all.shares} shares (${configured.all.sharebytes} bytes)`,
     );
   }
 
@@ -224,15 +279,25 @@ export function createLeaseCrawler(o: {
     return { ...(pending.length > 0 ? { si: pending.shift()! } : {}), ops: 1 };
   }
 
-  async function readLeases(path: string, kind: ShareKind): Promise<{ leases: Lease[]; size: number }> {
+  async function readLeases(path: string, kind: ShareKind): Promise<{ leases: Lease[]; file: FileSpace }> {
     const fh = await open(path, "r");
     try {
-      const { size } = await fh.stat();
+      const { size, blocks } = await fh.stat();
       const container =
         kind === "immutable" ? await readImmutableContainer(path, fh) : await readMutableContainer(path, fh);
-      return { leases: container.leases, size };
+      return { leases: container.leases, file: { sharebytes: size, diskbytes: blocks * 512 } };
     } finally {
       await fh.close();
+    }
+  }
+
+  function noteLeaseAges(leases: readonly Lease[], nowSeconds: number): void {
+    const ages = state.tally.leaseAgeDays;
+    for (const lease of leases) {
+      // A lease renewed "in the future" (a clock set back) counts as renewed today.
+      const days = Math.max(0, Math.floor((nowSeconds - leaseRenewedAt(lease)) / DAY_SECONDS));
+      const key = String(Math.min(days, LEASE_AGE_DAYS_KEPT));
+      ages[key] = (ages[key] ?? 0) + 1;
     }
   }
 
@@ -244,58 +309,83 @@ export function createLeaseCrawler(o: {
     }
   }
 
-  /** Judges every share of one bucket, under its lock; the number of share files looked at. */
+  /**
+   * Judges every share of one bucket, under its lock, into Tahoe's categories; the number of
+   * share files looked at. A share that cannot be read is kept in every category.
+   */
   async function crawlBucket(si: string): Promise<number> {
     const kinds = await o.shareFiles.kinds(si);
     const nowSeconds = Math.floor(o.now() / 1000);
-    const t = state.tally;
-    let kept = 0;
-    let wouldKeep = 0;
-    let examined = 0;
+    const space = state.tally.space;
+    // Shares each category would keep; a bucket none of them keeps counts as a whole bucket.
+    const keeps: Record<Exclude<SpaceCategory, "examined">, number> = {
+      original: 0,
+      configured: 0,
+      actual: 0,
+    };
+    let seen = 0;
+    let bucketKind: ShareKind | undefined;
     for (const [shnum, kind] of kinds) {
       const path = sharePath(o.layout.shares, si, shnum);
       if (kind === undefined) {
         // shareFiles already told the corruption log.
         noteCorrupt(si, shnum, "neither an immutable nor a mutable container");
-        kept++;
-        wouldKeep++;
+        seen++;
+        keeps.original++;
+        keeps.configured++;
+        keeps.actual++;
         continue;
       }
       let leases: Lease[];
-      let size: number;
+      let file: FileSpace;
       try {
-        ({ leases, size } = await readLeases(path, kind));
+        ({ leases, file } = await readLeases(path, kind));
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === "ENOENT") continue;
         const why = error instanceof CorruptContainerError ? error.problem : (error as Error).message;
         if (error instanceof CorruptContainerError) o.corruption.report(path, kind, why);
         noteCorrupt(si, shnum, why);
-        kept++;
-        wouldKeep++;
+        seen++;
+        keeps.original++;
+        keeps.configured++;
+        keeps.actual++;
         continue;
       }
-      examined++;
-      addShare(t.examined, kind, size);
+      seen++;
+      bucketKind = kind;
+      addShare(space, "examined", kind, file);
+      const t = state.tally;
       t.leasesPerShare[String(leases.length)] = (t.leasesPerShare[String(leases.length)] ?? 0) + 1;
+      noteLeaseAges(leases, nowSeconds);
       const verdict = judgeShare(kind, leases, o.policy, nowSeconds);
-      if (verdict.wouldRemove) addShare(t.wouldRemove, kind, size);
-      else wouldKeep++;
+      if (verdict.originalExpired) addShare(space, "original", kind, file);
+      else keeps.original++;
+      if (verdict.wouldRemove) addShare(space, "configured", kind, file);
+      else keeps.configured++;
       if (verdict.remove) {
         await rm(path, { force: true });
-        addShare(t.removed, kind, size);
+        addShare(space, "actual", kind, file);
         log.info(
-          { si, shnum, kind, bytes: size },
+          { si, shnum, kind, bytes: file.sharebytes },
           "lease crawler: removed a share whose leases have all expired",
         );
-      } else kept++;
+      } else keeps.actual++;
     }
-    if (examined > 0 || kept > 0) t.examined.buckets++;
-    if (examined > 0 && wouldKeep === 0) t.wouldRemove.buckets++;
-    if (examined > 0 && kept === 0) {
-      t.removed.buckets++;
-      // A bucket left empty goes too, as Tahoe removes it; one holding anything else stays.
-      await rmdir(bucketDir(o.layout.shares, si)).catch(() => undefined);
+    if (seen === 0) return Math.max(1, kinds.size);
+    const dir = bucketDir(o.layout.shares, si);
+    addBucket(space, "examined", bucketKind, 0);
+    const whole = (["original", "configured", "actual"] as const).filter((c) => keeps[c] === 0);
+    // The directory's own blocks count only for a whole bucket: most buckets are kept, and
+    // they cost no extra stat.
+    if (whole.length > 0) {
+      const dirDiskbytes = await stat(dir).then(
+        (st) => st.blocks * 512,
+        () => 0,
+      );
+      for (const category of whole) addBucket(space, category, bucketKind, dirDiskbytes);
     }
+    // A bucket left empty goes too, as Tahoe removes it; one holding anything else stays.
+    if (keeps.actual === 0) await rmdir(dir).catch(() => undefined);
     return Math.max(1, kinds.size);
   }
 
@@ -372,14 +462,16 @@ export function createLeaseCrawler(o: {
 
     status() {
       const s = structuredClone(state);
+      const progress = s.cycleStartedAt === undefined ? 0 : s.prefixIndex / PREFIXES.length;
       return {
         policy: { ...o.policy },
         state: phase,
         cycle: s.cycle,
         ...(s.cycleStartedAt === undefined ? {} : { cycleStartedAt: s.cycleStartedAt }),
-        progress: s.cycleStartedAt === undefined ? 0 : s.prefixIndex / PREFIXES.length,
+        progress,
         ...(s.lastBucket === undefined ? {} : { lastBucket: s.lastBucket }),
         cycleToDate: s.tally,
+        ...(s.cycleStartedAt === undefined ? {} : estimates(s.tally.space, progress)),
         ...(s.nextCycleAt === undefined ? {} : { nextCycleAt: s.nextCycleAt }),
         history: s.history,
         slices,

@@ -42,6 +42,11 @@ export function leaseExpired(lease: Lease, policy: LeaseExpiryPolicy, nowSeconds
 }
 
 export interface ShareVerdict {
+  /**
+   * Every lease is past its own expiration time (Tahoe's "original" category: what would go if
+   * each lease ran its own 31 days, whatever the configuration says).
+   */
+  originalExpired: boolean;
   /** Every lease has expired under the policy's mode (a share with no lease at all counts). */
   expired: boolean;
   /** The policy would remove the share: expired, and expiry applies to its kind. */
@@ -57,7 +62,8 @@ export function judgeShare(
   policy: LeaseExpiryPolicy,
   nowSeconds: number,
 ): ShareVerdict {
+  const originalExpired = leases.every((lease) => lease.expiration <= nowSeconds);
   const expired = leases.every((lease) => leaseExpired(lease, policy, nowSeconds));
   const wouldRemove = expired && (kind === "immutable" ? policy.immutable : policy.mutable);
-  return { expired, wouldRemove, remove: wouldRemove && policy.enabled };
+  return { originalExpired, expired, wouldRemove, remove: wouldRemove && policy.enabled };
 }

@@ -1,4 +1,3 @@
-import type { Logger } from "@lafs/interface";
 import type { LeaseCrawlerPacing, LeaseCrawlerStatus } from "../src/index.js";
 import { renew as defaultRenew, type Gbs } from "./gbs-requests.js";
 import { secretHeader, type TestServer } from "./helpers.js";
@@ -64,34 +63,4 @@ export async function addLease(t: TestServer, si: string, renew: Uint8Array = de
     },
   });
   return r.status;
-}
-
-export interface LogLine {
-  level: string;
-  msg: string;
-  fields: Record<string, unknown>;
-}
-
-/** A Logger that keeps every line, so a test can read what the crawler told the operator. */
-export function recordingLogger(): { logger: Logger; lines: LogLine[] } {
-  const lines: LogLine[] = [];
-  const make = (bindings: Record<string, unknown>): Logger => {
-    const at =
-      (level: string) =>
-      (first?: unknown, second?: unknown): void => {
-        const fields = typeof first === "object" && first !== null ? (first as Record<string, unknown>) : {};
-        const msg = typeof first === "string" ? first : typeof second === "string" ? second : "";
-        lines.push({ level, msg, fields: { ...bindings, ...fields } });
-      };
-    return {
-      trace: at("trace"),
-      debug: at("debug"),
-      info: at("info"),
-      warn: at("warn"),
-      error: at("error"),
-      fatal: at("fatal"),
-      child: (more) => make({ ...bindings, ...more }),
-    };
-  };
-  return { logger: make({}), lines };
 }

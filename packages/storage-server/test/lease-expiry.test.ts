@@ -1,7 +1,13 @@
 import { copyFile, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { recordingLogger } from "@lafs/interface";
 import { afterEach, describe, expect, it } from "vitest";
-import { CRAWLER_STATE_FILE, type LeaseExpiryPolicy, type StorageServerOptions } from "../src/index.js";
+import {
+  CRAWLER_STATE_FILE,
+  type LeaseExpiryPolicy,
+  type ShareTally,
+  type StorageServerOptions,
+} from "../src/index.js";
 import { bucketDir, sharePath } from "../src/paths.js";
 import { gbs } from "./gbs-requests.js";
 import { startTestServer, type TestServer } from "./helpers.js";
@@ -13,9 +19,17 @@ import {
   immutableShare,
   mutableShare,
   QUICK,
-  recordingLogger,
   storageIndex,
 } from "./lease-crawl-support.js";
+
+/** One category's totals in the words these tests were written in. */
+const counts = (t: ShareTally) => ({
+  buckets: t.all.buckets,
+  shares: t.all.shares,
+  bytes: t.all.sharebytes,
+  immutableShares: t.immutable.shares,
+  mutableShares: t.mutable.shares,
+});
 
 const AGE: LeaseExpiryPolicy = { enabled: true, mode: "age", immutable: true, mutable: true };
 const running: TestServer[] = [];
@@ -50,14 +64,19 @@ describe("lease expiry, age mode", () => {
     t.clock.now += 20 * DAY_MS;
     await immutableShare(g, storageIndex(3), 1);
     const done = await crawlAfter(t, 12, { expiry: AGE });
-    expect(done.tally.examined).toMatchObject({
+    expect(counts(done.tally.space.examined)).toMatchObject({
       buckets: 3,
       shares: 3,
       immutableShares: 2,
       mutableShares: 1,
     });
-    expect(done.tally.removed).toMatchObject({ buckets: 2, shares: 2, immutableShares: 1, mutableShares: 1 });
-    expect(done.tally.removed.bytes).toBeGreaterThan(1000);
+    expect(counts(done.tally.space.actual)).toMatchObject({
+      buckets: 2,
+      shares: 2,
+      immutableShares: 1,
+      mutableShares: 1,
+    });
+    expect(counts(done.tally.space.actual).bytes).toBeGreaterThan(1000);
     expect(await sharesOf(t, storageIndex(1))).toEqual([]);
     await expect(readdir(bucketDir(join(t.storageDir, "shares"), storageIndex(2)))).rejects.toThrow(/ENOENT/);
     expect(await sharesOf(t, storageIndex(3))).toEqual(["1"]);
@@ -72,7 +91,7 @@ describe("lease expiry, age mode", () => {
     t.clock.now += 6 * DAY_MS;
     await immutableShare(g, storageIndex(2), 0);
     const done = await crawlAfter(t, 5, { expiry: { ...AGE, overrideLeaseDurationSeconds: 10 * 86400 } });
-    expect(done.tally.removed.shares).toBe(1);
+    expect(counts(done.tally.space.actual).shares).toBe(1);
     expect(await sharesOf(t, storageIndex(1))).toEqual([]);
     expect(await sharesOf(t, storageIndex(2))).toEqual(["0"]);
   });
@@ -84,13 +103,13 @@ describe("lease expiry, age mode", () => {
     await immutableShare(g, storageIndex(1), 1, 500);
     await mutableShare(g, storageIndex(2), 0);
     const done = await crawlAfter(t, 40, { expiry: { ...AGE, enabled: false } });
-    expect(done.tally.wouldRemove).toMatchObject({
+    expect(counts(done.tally.space.configured)).toMatchObject({
       buckets: 2,
       shares: 3,
       immutableShares: 2,
       mutableShares: 1,
     });
-    expect(done.tally.removed).toMatchObject({ buckets: 0, shares: 0, bytes: 0 });
+    expect(counts(done.tally.space.actual)).toMatchObject({ buckets: 0, shares: 0, bytes: 0 });
     expect(done.tally.leasesPerShare).toEqual({ "1": 3 });
     expect(await sharesOf(t, storageIndex(1))).toEqual(["0", "1"]);
     expect(await sharesOf(t, storageIndex(2))).toEqual(["0"]);
@@ -102,8 +121,12 @@ describe("lease expiry, age mode", () => {
     await immutableShare(g, storageIndex(1), 0);
     await mutableShare(g, storageIndex(2), 0);
     let done = await crawlAfter(t, 40, { expiry: { ...AGE, immutable: false } });
-    expect(done.tally.removed).toMatchObject({ shares: 1, mutableShares: 1, immutableShares: 0 });
-    expect(done.tally.wouldRemove).toMatchObject({ shares: 1, mutableShares: 1 });
+    expect(counts(done.tally.space.actual)).toMatchObject({
+      shares: 1,
+      mutableShares: 1,
+      immutableShares: 0,
+    });
+    expect(counts(done.tally.space.configured)).toMatchObject({ shares: 1, mutableShares: 1 });
     expect(await sharesOf(t, storageIndex(1))).toEqual(["0"]);
     expect(await sharesOf(t, storageIndex(2))).toEqual([]);
 
@@ -111,7 +134,11 @@ describe("lease expiry, age mode", () => {
     t.clock.now += 40 * DAY_MS;
     await t.restart({ leaseCrawler: QUICK, expiry: { ...AGE, mutable: false } });
     done = await cycleDone(t, 2);
-    expect(done.tally.removed).toMatchObject({ shares: 1, immutableShares: 1, mutableShares: 0 });
+    expect(counts(done.tally.space.actual)).toMatchObject({
+      shares: 1,
+      immutableShares: 1,
+      mutableShares: 0,
+    });
     expect(await sharesOf(t, storageIndex(1))).toEqual([]);
     expect(await sharesOf(t, storageIndex(4))).toEqual(["0"]);
   });
@@ -131,7 +158,12 @@ describe("lease expiry, cutoff-date mode", () => {
     const done = await crawlAfter(t, 100, {
       expiry: { ...AGE, mode: "cutoff-date", cutoffDateSeconds: cutoff },
     });
-    expect(done.tally.removed).toMatchObject({ buckets: 2, shares: 2, immutableShares: 1, mutableShares: 1 });
+    expect(counts(done.tally.space.actual)).toMatchObject({
+      buckets: 2,
+      shares: 2,
+      immutableShares: 1,
+      mutableShares: 1,
+    });
     expect(await sharesOf(t, storageIndex(1))).toEqual([]);
     expect(await sharesOf(t, storageIndex(2))).toEqual([]);
     expect(await sharesOf(t, storageIndex(3))).toEqual(["0"]);
@@ -152,7 +184,7 @@ describe("lease renewal keeps shares alive", () => {
     expect(await addLease(t, storageIndex(3), Buffer.alloc(32, 0x55))).toBe(204);
     const done = await crawlAfter(t, 10, { expiry: AGE });
     expect(done.tally.leasesPerShare).toEqual({ "1": 1, "2": 2 });
-    expect(done.tally.removed).toMatchObject({ shares: 1, immutableShares: 1 });
+    expect(counts(done.tally.space.actual)).toMatchObject({ shares: 1, immutableShares: 1 });
     expect(await sharesOf(t, storageIndex(1))).toEqual(["0"]);
     expect(await sharesOf(t, storageIndex(2))).toEqual([]);
     expect(await sharesOf(t, storageIndex(3))).toEqual(["0"]);
@@ -166,7 +198,7 @@ describe("lease renewal keeps shares alive", () => {
     expect(await addLease(t, storageIndex(1))).toBe(204);
     const done = await crawlAfter(t, 30, { expiry: AGE });
     expect(done.tally.leasesPerShare).toEqual({ "1": 1 });
-    expect(done.tally.removed.shares).toBe(0);
+    expect(counts(done.tally.space.actual).shares).toBe(0);
     expect(await sharesOf(t, storageIndex(1))).toEqual(["0"]);
   });
 });
@@ -192,23 +224,23 @@ describe("the crawler", () => {
       cycle: number;
       cycleStartedAt: number;
       prefixIndex: number;
-      tally: { examined: { buckets: number } };
+      tally: { space: { examined: { all: { buckets: number } } } };
     };
     for (;;) {
       await new Promise((r) => setTimeout(r, 20));
       const text = await readFile(statePath, "utf8").catch(() => "");
       if (text === "") continue;
       saved = JSON.parse(text);
-      if (saved.tally.examined.buckets >= 3) break;
+      if (saved.tally.space.examined.all.buckets >= 3) break;
     }
     await t.restart({ leaseCrawler: QUICK, expiry: AGE, logger: recorded.logger });
     const atStop = JSON.parse(await readFile(statePath, "utf8"));
     expect(atStop.cycle).toBe(1);
-    expect(atStop.tally.examined.buckets).toBeLessThan(buckets);
+    expect(counts(atStop.tally.space.examined).buckets).toBeLessThan(buckets);
     const done = await cycleDone(t, 1);
     expect(done.startedAt).toBe(saved.cycleStartedAt);
-    expect(done.tally.examined.buckets).toBe(buckets);
-    expect(done.tally.removed.buckets).toBe(buckets);
+    expect(counts(done.tally.space.examined).buckets).toBe(buckets);
+    expect(counts(done.tally.space.actual).buckets).toBe(buckets);
     expect(crawler(t).history).toHaveLength(1);
     expect(recorded.lines.some((l) => l.msg.includes("resuming the cycle"))).toBe(true);
     expect(recorded.lines.some((l) => l.msg.includes("removed 24 of 24 shares"))).toBe(true);
@@ -240,7 +272,7 @@ describe("the crawler", () => {
     // 1024 directory reads and 100 shares, at most 32 (plus the bucket begun last) per slice.
     expect(s.largestSliceOps).toBeLessThanOrEqual(33);
     expect(s.slices).toBeGreaterThanOrEqual(Math.floor((1024 + buckets) / 33));
-    expect(s.history[0]!.tally.examined.shares).toBe(buckets);
+    expect(counts(s.history[0]!.tally.space.examined).shares).toBe(buckets);
   }, 60_000);
 
   it("leaves shares with damaged lease records alone, lists them, and carries on", async () => {
@@ -267,7 +299,7 @@ describe("the crawler", () => {
       storageIndex(1),
       storageIndex(2),
     ]);
-    expect(done.tally.removed.shares).toBe(1);
+    expect(counts(done.tally.space.actual).shares).toBe(1);
     expect(await readFile(immutablePath)).toEqual(immutableBytes);
     expect(await readFile(mutablePath)).toEqual(mutableBytes);
     expect(await sharesOf(t, storageIndex(3))).toEqual([]);
@@ -285,7 +317,7 @@ describe("the crawler", () => {
     await writeFile(join(t.storageDir, CRAWLER_STATE_FILE), '{"version":1,"cycle":"x"');
     const recorded = recordingLogger();
     const done = await crawlAfter(t, 1, { expiry: AGE, logger: recorded.logger });
-    expect(done.tally.examined.shares).toBe(1);
+    expect(counts(done.tally.space.examined).shares).toBe(1);
     expect(recorded.lines.some((l) => l.level === "warn" && l.msg.includes("state file not used"))).toBe(
       true,
     );
@@ -299,6 +331,6 @@ describe("the crawler", () => {
     expect(crawler(t).nextCycleAt).toBeGreaterThan(t.clock.now);
     t.clock.now += 2 * 60 * 60_000;
     const second = await cycleDone(t, 2);
-    expect(second.tally.examined.shares).toBe(1);
+    expect(counts(second.tally.space.examined).shares).toBe(1);
   });
 });

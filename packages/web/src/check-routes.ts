@@ -109,8 +109,11 @@ function repairPage(r: WebCheckAndRepairResults): string {
       html`<h1>File Check Results for LIT file</h1><div>No repair necessary</div>`,
     );
   }
+  // A read-only or verify cap of an unhealthy mutable file: Tahoe does not try, and says why here.
   const outcome = !r.repairAttempted
-    ? "No repair necessary"
+    ? r.repairProblem
+      ? `Repair not attempted: ${r.repairProblem}`
+      : "No repair necessary"
     : r.repairSuccessful
       ? "Repair successful"
       : `Repair unsuccessful${r.repairProblem ? `: ${r.repairProblem}` : ""}`;

@@ -1,21 +1,32 @@
 import { html, type SafeHtml } from "./html.js";
 
-/** Share, bucket and byte counts of one category of the lease crawler's tally. */
-export interface WebShareTally {
+/** Bucket, share and byte counts (Tahoe's lease checker: sharebytes, and diskbytes as st_blocks * 512). */
+export interface WebSpaceCounts {
   buckets: number;
   shares: number;
-  bytes: number;
-  immutableShares: number;
-  mutableShares: number;
+  sharebytes: number;
+  diskbytes: number;
 }
 
+/** One category over all shares and by kind. */
+export interface WebShareTally {
+  all: WebSpaceCounts;
+  mutable: WebSpaceCounts;
+  immutable: WebSpaceCounts;
+}
+
+const CATEGORIES = ["examined", "original", "configured", "actual"] as const;
+type Category = (typeof CATEGORIES)[number];
+
+/** Tahoe's space-recovered categories: looked at; gone under 31-day leases; under expire.*; removed. */
+export type WebSpaceRecovered = Record<Category, WebShareTally>;
+
 export interface WebCrawlerTally {
-  examined: WebShareTally;
-  /** What the configured expiry would remove, even with expire.enabled = false. */
-  wouldRemove: WebShareTally;
-  removed: WebShareTally;
+  space: WebSpaceRecovered;
   corrupt: { count: number; list: { storageIndex: string; shareNumber: number; problem: string }[] };
   leasesPerShare: Record<string, number>;
+  /** Leases by whole days since their last renewal; the last key also counts older ones. */
+  leaseAgeDays: Record<string, number>;
 }
 
 /** The storage server's lease crawler (expiry), as @lafs/storage-server reports it. */
@@ -33,6 +44,9 @@ export interface WebLeaseCrawler {
   cycleStartedAt?: number;
   progress: number;
   cycleToDate: WebCrawlerTally;
+  /** Tahoe's estimated-remaining-cycle / estimated-current-cycle; absent before an estimate can be made. */
+  estimatedRemaining?: WebSpaceRecovered;
+  estimatedCycle?: WebSpaceRecovered;
   nextCycleAt?: number;
   history: { cycle: number; startedAt: number; finishedAt: number; tally: WebCrawlerTally }[];
   problem?: string;
@@ -52,51 +66,90 @@ export interface WebAdvisory {
 type Ago = (then: number | undefined, now: number) => string;
 type Space = (bytes: number | undefined) => string;
 
-function tallyJson(t: WebCrawlerTally) {
-  const counts = (s: WebShareTally) => ({
-    buckets: s.buckets,
-    shares: s.shares,
-    bytes: s.bytes,
-    immutable_shares: s.immutableShares,
-    mutable_shares: s.mutableShares,
-  });
+const DAY_SECONDS = 86_400;
+/** Lease-age histogram keys at or past this also count every older lease (the crawler's bound). */
+const LEASE_AGE_DAYS_KEPT = 3650;
+
+/** Tahoe's flat space-recovered dictionary ("examined-buckets", "actual-diskbytes-mutable", ...); null where unknown. */
+function spaceRecoveredJson(space: WebSpaceRecovered | undefined): Record<string, number | null> {
+  const out: Record<string, number | null> = {};
+  for (const a of CATEGORIES) {
+    for (const b of ["buckets", "shares", "sharebytes", "diskbytes"] as const) {
+      out[`${a}-${b}`] = space?.[a].all[b] ?? null;
+      out[`${a}-${b}-mutable`] = space?.[a].mutable[b] ?? null;
+      out[`${a}-${b}-immutable`] = space?.[a].immutable[b] ?? null;
+    }
+  }
+  return out;
+}
+
+/** Tahoe's lease-age-histogram: [min age, max age, count] in seconds; the last open-ended bucket has max null. */
+function leaseAgeHistogramJson(days: Record<string, number>): [number, number | null, number][] {
+  return Object.entries(days)
+    .map(([d, count]) => [Number(d), count] as const)
+    .sort((x, y) => x[0] - y[0])
+    .map(([d, count]) => [d * DAY_SECONDS, d >= LEASE_AGE_DAYS_KEPT ? null : (d + 1) * DAY_SECONDS, count]);
+}
+
+function sharetypes(p: WebLeaseCrawler["policy"]): string[] {
+  return [...(p.immutable ? ["immutable"] : []), ...(p.mutable ? ["mutable"] : [])];
+}
+
+/** Tahoe's cycle-to-date or history entry, with our damaged-share count and problems beside its list. */
+function cycleJson(t: WebCrawlerTally, p: WebLeaseCrawler["policy"]) {
   return {
-    examined: counts(t.examined),
-    would_remove: counts(t.wouldRemove),
-    removed: counts(t.removed),
-    corrupt_shares: {
-      count: t.corrupt.count,
-      list: t.corrupt.list.map((c) => ({
-        storage_index: c.storageIndex,
-        share_number: c.shareNumber,
-        problem: c.problem,
-      })),
-    },
-    leases_per_share_histogram: { ...t.leasesPerShare },
+    "expiration-enabled": p.enabled,
+    "configured-expiration-mode": [
+      p.mode,
+      p.overrideLeaseDurationSeconds ?? null,
+      p.cutoffDateSeconds ?? null,
+      sharetypes(p),
+    ],
+    "lease-age-histogram": leaseAgeHistogramJson(t.leaseAgeDays),
+    "leases-per-share-histogram": { ...t.leasesPerShare },
+    "corrupt-shares": t.corrupt.list.map((c) => [c.storageIndex, c.shareNumber]),
+    "corrupt-shares-count": t.corrupt.count,
+    "corrupt-share-problems": t.corrupt.list.map((c) => c.problem),
+    "space-recovered": spaceRecoveredJson(t.space),
   };
 }
 
-/** `/?t=json`'s storage.lease_checker (times in seconds, as the rest of the page). */
+/**
+ * `/?t=json`'s storage.lease_checker: our summary (times in seconds, as the rest of the page)
+ * and Tahoe's lease checker state (storage/expirer.py get_state): cycle-to-date and the two
+ * estimates while a cycle runs, and the history by cycle number. Recorded cycles keep the
+ * policy in force now (the crawler does not store the one of each cycle).
+ */
 export function leaseCrawlerJson(c: WebLeaseCrawler) {
+  const crawling = c.state === "crawling";
   return {
     expiration_enabled: c.policy.enabled,
     mode: c.policy.mode,
     override_lease_duration: c.policy.overrideLeaseDurationSeconds ?? null,
     cutoff_date: c.policy.cutoffDateSeconds ?? null,
-    sharetypes: [...(c.policy.immutable ? ["immutable"] : []), ...(c.policy.mutable ? ["mutable"] : [])],
+    sharetypes: sharetypes(c.policy),
     state: c.state,
     cycle: c.cycle,
     cycle_started: c.cycleStartedAt === undefined ? null : c.cycleStartedAt / 1000,
     progress: c.progress,
-    cycle_to_date: tallyJson(c.cycleToDate),
     next_cycle: c.nextCycleAt === undefined ? null : c.nextCycleAt / 1000,
-    history: c.history.map((h) => ({
-      cycle: h.cycle,
-      started: h.startedAt / 1000,
-      finished: h.finishedAt / 1000,
-      ...tallyJson(h.tally),
-    })),
     problem: c.problem ?? null,
+    ...(crawling
+      ? {
+          "cycle-to-date": cycleJson(c.cycleToDate, c.policy),
+          "estimated-remaining-cycle": { "space-recovered": spaceRecoveredJson(c.estimatedRemaining) },
+          "estimated-current-cycle": { "space-recovered": spaceRecoveredJson(c.estimatedCycle) },
+        }
+      : {}),
+    history: Object.fromEntries(
+      c.history.map((h) => [
+        String(h.cycle),
+        {
+          "cycle-start-finish-times": [h.startedAt / 1000, h.finishedAt / 1000],
+          ...cycleJson(h.tally, c.policy),
+        },
+      ]),
+    ),
   };
 }
 
@@ -123,14 +176,58 @@ function policyText(p: WebLeaseCrawler["policy"]): string {
   return `${rule}; expiry applies to ${which} shares`;
 }
 
-function tallyRows(t: WebCrawlerTally, enabled: boolean, space: Space): SafeHtml {
-  const row = (label: string, s: WebShareTally) =>
-    html`<tr><th>${label}</th><td>${s.buckets}</td><td>${s.shares} (${s.immutableShares} immutable, ${s.mutableShares} mutable)</td><td>${space(s.bytes)}</td></tr>`;
-  return html`<table class="lease-tally"><tr><th></th><th>Buckets</th><th>Shares</th><th>Size</th></tr>
-${row("Examined", t.examined)}
-${row(enabled ? "Expired" : "Would remove", t.wouldRemove)}
-${row("Removed", t.removed)}
-</table>${t.corrupt.count > 0 ? html`<p>${t.corrupt.count} share file${t.corrupt.count === 1 ? "" : "s"} could not be read and ${t.corrupt.count === 1 ? "was" : "were"} left alone: ${t.corrupt.list.map((c, i) => html`${i > 0 ? "; " : ""}<code>${c.storageIndex}</code> share ${c.shareNumber} (${c.problem})`)}.</p>` : ""}`;
+/** Tahoe's format_recovered: "N shares, N buckets (N mutable / N immutable), SIZE (SIZE / SIZE)"; "?" where unknown. */
+function recovered(space: WebSpaceRecovered | undefined, a: Category, size: Space): string {
+  const n = (v: number | undefined) => (v === undefined ? "?" : String(Math.trunc(v)));
+  const bytes = (v: number | undefined) => (v === undefined ? "?" : size(Math.round(v)));
+  const t = space?.[a];
+  return `${n(t?.all.shares)} shares, ${n(t?.all.buckets)} buckets (${n(t?.mutable.buckets)} mutable / ${n(t?.immutable.buckets)} immutable), ${bytes(t?.all.diskbytes)} (${bytes(t?.mutable.diskbytes)} / ${bytes(t?.immutable.diskbytes)})`;
+}
+
+function corruptItem(t: WebCrawlerTally): SafeHtml | string {
+  if (t.corrupt.count === 0) return "";
+  const more = t.corrupt.count - t.corrupt.list.length;
+  return html`<li>Corrupt shares (left alone):<ul>${t.corrupt.list.map((c) => html`<li>SI <code>${c.storageIndex}</code> shnum ${c.shareNumber} (${c.problem})</li>`)}${more > 0 ? html`<li>and ${more} more</li>` : ""}</ul></li>`;
+}
+
+function leaseAgeItem(t: WebCrawlerTally): SafeHtml | string {
+  const entries = Object.entries(t.leaseAgeDays).sort((x, y) => Number(x[0]) - Number(y[0]));
+  if (entries.length === 0) return "";
+  const words = entries.map(([d, n]) => `${Number(d) >= LEASE_AGE_DAYS_KEPT ? `${d}+` : d}: ${n}`).join(", ");
+  return html`<li class="lease-age-histogram">Leases by days since their last renewal: ${words}</li>`;
+}
+
+/** Tahoe's "Current cycle:" list (web/storage.py render_lease_current_cycle_results). */
+function currentCycle(c: WebLeaseCrawler, size: Space): SafeHtml {
+  const t = c.cycleToDate;
+  const sr = t.space;
+  const [er, ec] = [c.estimatedRemaining, c.estimatedCycle];
+  const n = (v: number | undefined) => (v === undefined ? "?" : String(Math.trunc(v)));
+  const outlook = c.policy.enabled
+    ? html`<li>The remainder of this cycle is expected to recover: ${recovered(er, "actual", size)}</li>
+<li>The whole cycle is expected to examine ${n(ec?.examined.all.shares)} shares in ${n(ec?.examined.all.buckets)} buckets</li>
+<li>and to recover: ${recovered(ec, "actual", size)}</li>`
+    : html`<li>If expiration were enabled, we would have recovered: ${recovered(sr, "configured", size)} by now</li>
+<li>and the remainder of this cycle would probably recover: ${recovered(er, "configured", size)}</li>
+<li>and the whole cycle would probably recover: ${recovered(ec, "configured", size)}</li>`;
+  return html`<h4>Current cycle:</h4><ul id="lease-current-cycle">
+<li>So far, this cycle has examined ${sr.examined.all.shares} shares in ${sr.examined.all.buckets} buckets (${sr.examined.mutable.buckets} mutable / ${sr.examined.immutable.buckets} immutable) (${size(sr.examined.mutable.diskbytes)} / ${size(sr.examined.immutable.diskbytes)})</li>
+<li>and has recovered: ${recovered(sr, "actual", size)}</li>
+${outlook}
+<li>if we were strictly using each lease's default 31-day lease lifetime (instead of our configured behavior), this cycle would be expected to recover: ${recovered(ec, "original", size)}</li>
+${leaseAgeItem(t)}${corruptItem(t)}</ul>`;
+}
+
+/** Tahoe's "Last complete cycle" lines (render_lease_last_cycle_results). */
+function lastCycle(c: WebLeaseCrawler, now: number, ago: Ago, size: Space): SafeHtml | string {
+  const last = c.history[0];
+  if (last === undefined) return "";
+  const took = ago(last.startedAt, last.finishedAt).replace(/ ago$/, "");
+  const sr = last.tally.space;
+  return html`<h4>Last cycle (${last.cycle})</h4><p id="lease-last-cycle">Last complete cycle (which took ${took} and finished ${ago(last.finishedAt, now)}) recovered: ${recovered(sr, "actual", size)}</p>
+<ul><li>and saw a total of ${recovered(sr, "examined", size)}</li>
+${c.policy.enabled ? "" : html`<li>but expiration was not enabled. If it had been, it would have recovered: ${recovered(sr, "configured", size)}</li>`}
+${leaseAgeItem(last.tally)}${corruptItem(last.tally)}</ul>`;
 }
 
 /** The lease crawler's lines on the welcome page: the policy, this cycle so far, and the last cycle. */
@@ -147,12 +244,11 @@ export function leaseCrawlerSection(c: WebLeaseCrawler, now: number, ago: Ago, s
         : c.state === "starting"
           ? "The first cycle begins a few minutes after start."
           : "Stopped.";
-  const last = c.history[0];
   return html`<h3>Lease expiry</h3>
 ${headline}
 <p id="lease-crawler-state">${where}${c.problem ? html` <span role="alert">Last problem: ${c.problem}</span>` : ""}</p>
-${c.state === "crawling" ? html`<h4>This cycle so far</h4>${tallyRows(c.cycleToDate, p.enabled, space)}` : ""}
-${last === undefined ? "" : html`<h4>Last cycle (${last.cycle}), finished ${ago(last.finishedAt, now)}</h4>${tallyRows(last.tally, p.enabled, space)}`}`;
+${c.state === "crawling" ? currentCycle(c, space) : ""}
+${lastCycle(c, now, ago, space)}`;
 }
 
 /** The newest corruption advisories, for the operator to look at the shares they name. */

@@ -1,7 +1,8 @@
+import type { LogLine } from "@lafs/interface";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createWebServer, type WebServer } from "../src/index.js";
 import { createMemoryNode, type MemoryNode } from "./memory-node.js";
-import { httpRequest, type LogLine, multipartBody, rawRequest, startRecordedWebServer } from "./raw-http.js";
+import { httpRequest, multipartBody, rawRequest, startRecordedWebServer } from "./raw-http.js";
 
 /** Issue 15, defects 7 and 10: every refusal is a 4xx in our format, and a user's mistake is no ERROR. */
 

@@ -1,9 +1,9 @@
+import type { LogLine } from "@lafs/interface";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { WebServer } from "../src/index.js";
 import { createMemoryControl, createMemoryNode, type MemoryNode } from "./memory-node.js";
 import {
   httpRequest,
-  type LogLine,
   multipartBody,
   type RawRequestOptions,
   rawRequest,

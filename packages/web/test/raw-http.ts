@@ -1,5 +1,5 @@
 import { connect } from "node:net";
-import type { Logger } from "@lafs/interface";
+import { type LogLine, recordingLogger } from "@lafs/interface";
 import { createWebServer, type WebServer, type WebServerOptions } from "../src/index.js";
 
 /** What came back on the socket: the status and the body, or nothing when the server closed first. */
@@ -67,36 +67,6 @@ export function rawRequest(
       if (options.destroyAfterMs !== undefined) setTimeout(() => socket.destroy(), options.destroyAfterMs);
     });
   });
-}
-
-export interface LogLine {
-  level: string;
-  msg: string;
-  fields: Record<string, unknown>;
-}
-
-/** A Logger that keeps every line, so a test can say which level a request was logged at. */
-export function recordingLogger(): { logger: Logger; lines: LogLine[] } {
-  const lines: LogLine[] = [];
-  const make = (bindings: Record<string, unknown>): Logger => {
-    const at =
-      (level: string) =>
-      (first?: unknown, second?: unknown): void => {
-        const fields = typeof first === "object" && first !== null ? (first as Record<string, unknown>) : {};
-        const msg = typeof first === "string" ? first : typeof second === "string" ? second : "";
-        lines.push({ level, msg, fields: { ...bindings, ...fields } });
-      };
-    return {
-      trace: at("trace"),
-      debug: at("debug"),
-      info: at("info"),
-      warn: at("warn"),
-      error: at("error"),
-      fatal: at("fatal"),
-      child: (more) => make({ ...bindings, ...more }),
-    };
-  };
-  return { logger: make({}), lines };
 }
 
 /** A started web server on 127.0.0.1 (any free port) that logs to a recordingLogger. */

@@ -25,6 +25,8 @@ import {
 export interface ImmutableCheckOptions extends CheckOptions {
   /** The node's 32-byte `private/secret`, for add-lease. */
   readonly leaseSecret: Uint8Array;
+  /** Send a corruption advisory for each corrupt share verify finds (default true). */
+  readonly advise?: boolean | undefined;
 }
 
 interface FoundShare {
@@ -117,6 +119,7 @@ export async function checkImmutable(
       const reason = verdicts[i];
       if (reason === undefined) return true;
       corrupt.push({ serverId: f.server.id, storageIndex: siText, shareNumber: f.shareNumber, reason });
+      if (options.advise === false) return false;
       advisories.push(
         f.server.client
           .adviseCorrupt("immutable", si, f.shareNumber, reason.slice(0, 10_000))
@@ -172,12 +175,12 @@ export async function checkImmutable(
 
 /** The segment size the file was encoded with (from a good share's UEB): repair must match it. */
 export async function segmentSizeOf(
-  cap: ChkReadCap,
+  cap: ChkReadCap | ChkVerifyCap,
   results: CheckResults,
   servers: readonly UploadServer[],
   signal?: AbortSignal,
 ): Promise<number> {
-  const si = storageIndexOfKey(cap.key);
+  const si = storageIndexOfChk(cap);
   const byId = new Map(servers.map((s) => [s.id, s]));
   let lastError: unknown;
   for (const [shareNumber, ids] of results.sharemap) {

@@ -3,8 +3,13 @@ import { type Logger, silentLogger } from "@lafs/interface";
 import { openDownload } from "../downloader.js";
 import type { UploadServer } from "../grid-server.js";
 import { uploadImmutable } from "../uploader.js";
-import { checkImmutable, type ImmutableCheckOptions, segmentSizeOf } from "./immutable-check.js";
-import type { CheckAndRepairResults } from "./results.js";
+import {
+  checkImmutable,
+  type ImmutableCheckOptions,
+  segmentSizeOf,
+  storageIndexOfChk,
+} from "./immutable-check.js";
+import type { CheckAndRepairResults, CorruptShare } from "./results.js";
 
 export interface ImmutableRepairOptions extends ImmutableCheckOptions {
   /** Servers that may take new shares: the node's list with the allowed/required flags applied. */
@@ -22,13 +27,24 @@ function reasonOf(error: unknown): string {
   return String(error);
 }
 
+/** Corrupt shares by server id, as the uploader takes them. */
+function byServer(corrupt: readonly CorruptShare[]): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (const c of corrupt) out.set(c.serverId, [...(out.get(c.serverId) ?? []), c.shareNumber]);
+  return out;
+}
+
 /**
  * Tahoe's check-and-repair for an immutable file. A healthy file is left alone. Otherwise the
- * file is read from k good shares and encoded again with its own key, k, N and segment size,
- * which gives the very same shares; the uploader keeps the shares servers already hold and
- * places only the missing ones, on servers placement allows. Repair counts as successful when
- * the check after it finds the file healthy; the new shares must match the cap or nothing is
- * claimed (the uploader's cap is compared with the file's).
+ * file is read from k good shares and encoded again with its own k, N and segment size, which
+ * gives the very same shares: with a read cap the plaintext is encrypted again with the key,
+ * with a verify cap the checked crypttext is encoded as it is (Tahoe's repairer works on
+ * crypttext, so it needs no key). The uploader keeps the good shares servers hold and places
+ * the missing ones on servers placement allows. A share verify found corrupt counts as
+ * missing: GBS cannot overwrite it, so its number goes to another server and the corrupt copy
+ * stays listed (post-repair list-corrupt-shares) without being counted as good. The UEB hash
+ * is checked against the cap before any new share completes; repair counts as successful when
+ * the check after it finds the file healthy.
  */
 export async function checkAndRepairImmutable(
   cap: string | ImmutableCap,
@@ -38,18 +54,15 @@ export async function checkAndRepairImmutable(
   const parsed = typeof cap === "string" ? parseImmutableCap(cap) : cap;
   const logger = (options.logger ?? silentLogger).child({ component: "repairer" });
   const pre = await checkImmutable(parsed, servers, options);
-  const notTried = (problem?: string): CheckAndRepairResults => ({
-    storageIndex: pre.storageIndex,
-    repairAttempted: false,
-    repairSuccessful: false,
-    preRepair: pre,
-    postRepair: pre,
-    repairProblem: problem,
-    sharesPlaced: new Map(),
-  });
-  if (pre.healthy || parsed.kind === "lit") return notTried();
-  if (parsed.kind !== "chk") {
-    return notTried("a verify cap cannot repair: re-encoding needs the file's read cap (URI:CHK:)");
+  if (pre.healthy || parsed.kind === "lit") {
+    return {
+      storageIndex: pre.storageIndex,
+      repairAttempted: false,
+      repairSuccessful: false,
+      preRepair: pre,
+      postRepair: pre,
+      sharesPlaced: new Map(),
+    };
   }
   let problem: string | undefined;
   let sharesPlaced: ReadonlyMap<string, readonly number[]> = new Map();
@@ -61,6 +74,7 @@ export async function checkAndRepairImmutable(
       const download = await openDownload(parsed, servers, {
         signal: options.signal,
         logger: options.logger,
+        crypttext: parsed.kind === "chk-verifier",
       });
       const result = await uploadImmutable(
         {
@@ -76,7 +90,11 @@ export async function checkAndRepairImmutable(
           n: parsed.n,
           happy: Math.min(options.happy, parsed.n),
           maxSegmentSize: segmentSize,
-          encryptionKey: parsed.key,
+          ...(parsed.kind === "chk"
+            ? { encryptionKey: parsed.key }
+            : { crypttextOf: storageIndexOfChk(parsed) }),
+          corruptShares: byServer(pre.corruptShares),
+          expectedUebHash: parsed.uebHash,
           signal: options.signal,
           logger: options.logger,
         },
@@ -90,7 +108,9 @@ export async function checkAndRepairImmutable(
     }
   }
   logger.info({ si: pre.storageIndex, problem, placed: [...sharesPlaced] }, "repair finished");
-  const post = await checkImmutable(parsed, servers, { ...options, addLease: false });
+  // The corrupt copies are still on their servers (GBS cannot remove them): the check after
+  // lists them again, without advising their servers twice.
+  const post = await checkImmutable(parsed, servers, { ...options, addLease: false, advise: false });
   return {
     storageIndex: pre.storageIndex,
     repairAttempted: true,
