@@ -133,6 +133,30 @@ describe("tahoe backup", { timeout: 180_000 }, () => {
     expect(sha(first)).not.toBe(sha(files["big.bin"]));
   });
 
+  it("on a terminal, Tahoe's 'Backing up N/T' line is redrawn on stderr, and cleared before the summary", async () => {
+    await nextSecond();
+    // script(1) gives the command a pseudo-terminal; what the terminal received comes back on stdout.
+    const command = [
+      process.execPath,
+      TAHOE,
+      "-d",
+      grid.dirs.client as string,
+      "backup",
+      ...EXCLUDES(),
+      tree,
+      "bk:backups",
+    ]
+      .map((word) => `'${word.replaceAll("'", "'\\''")}'`)
+      .join(" ");
+    const screen = await new Promise<string>((resolve, reject) =>
+      execFile("script", ["-qec", command, "/dev/null"], (error, stdout) =>
+        error ? reject(error) : resolve(stdout.toString()),
+      ),
+    );
+    expect(screen).toContain("\rBacking up 7/7... 0h 0m ");
+    expect(screen).toContain("\r\x1b[K 0 files uploaded (3 reused)");
+  });
+
   it("an unreadable file, a symlink and a FIFO are skipped with Tahoe's warnings and exit 2; the rest is backed up", async () => {
     const other = join(local, "other");
     await mkdir(other);
@@ -182,7 +206,8 @@ describe("tahoe backup", { timeout: 180_000 }, () => {
   });
 
   it("tahoe ls of Archives shows every snapshot; a corrupt backupdb is one clear error and stays as it was", async () => {
-    expect((await text("ls", "bk:backups/Archives")).trim().split("\n")).toHaveLength(3);
+    const before = (await text("ls", "bk:backups/Archives")).trim().split("\n");
+    expect(before).toHaveLength(4);
     const dbFile = join(grid.dirs.client as string, "private", "backupdb.sqlite");
     const junk = randomBytes(2048);
     await writeFile(dbFile, junk);
@@ -191,6 +216,6 @@ describe("tahoe backup", { timeout: 180_000 }, () => {
     expect(run.stderr).toContain(`the backup database '${dbFile}' is unusable`);
     expect(run.stderr).not.toMatch(/internal error|\n\s+at /);
     expect((await readFile(dbFile)).equals(junk)).toBe(true);
-    expect((await text("ls", "bk:backups/Archives")).trim().split("\n")).toHaveLength(3);
+    expect((await text("ls", "bk:backups/Archives")).trim().split("\n")).toEqual(before);
   });
 });

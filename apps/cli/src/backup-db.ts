@@ -1,5 +1,6 @@
-import { open, rename, rm, stat } from "node:fs/promises";
+import { access, constants, open, rename, rm, stat } from "node:fs/promises";
 import { createRequire } from "node:module";
+import { dirname } from "node:path";
 import { base32Encode, netstring, taggedHash } from "@lafs/crypto";
 import { TahoeError } from "@lafs/interface";
 import type initSqlJs from "sql.js";
@@ -141,6 +142,10 @@ export class BackupDb {
       if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw unusable(file, error);
     }
     if (bytes === undefined) {
+      // Found out now, not after the whole backup is uploaded (Tahoe also fails at the start).
+      await access(dirname(file), constants.W_OK).catch((error: unknown) => {
+        throw cannotWrite(file, error);
+      });
       const db = new SQL.Database();
       for (const sql of [...TABLES_V1, TABLE_DIRECTORIES]) db.run(sql);
       db.run("INSERT INTO version (version) VALUES (?)", [SCHEMA_VERSION]);
@@ -252,12 +257,7 @@ export class BackupDb {
       await rename(temp, this.file);
     } catch (error) {
       await rm(temp, { force: true });
-      throw new BackupDbError(
-        "TAHOE_ERR_CLI_BACKUPDB_WRITE",
-        `cannot write the backup database ${quotePath(this.file)}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
-        "Check that NODEDIR/private exists and is writable, and that the disk has room. The backup on the grid is complete; the next one will upload again what this one could not record.",
-        error,
-      );
+      throw cannotWrite(this.file, error);
     }
     this.dirty = false;
   }
@@ -293,6 +293,15 @@ export class BackupDb {
       statement.free();
     }
   }
+}
+
+function cannotWrite(file: string, cause: unknown): BackupDbError {
+  return new BackupDbError(
+    "TAHOE_ERR_CLI_BACKUPDB_WRITE",
+    `cannot write the backup database ${quotePath(file)}: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`,
+    "Check that NODEDIR/private exists and is writable, and that the disk has room. Files already uploaded stay on the grid; the next backup uploads those this one could not record again, to the same caps.",
+    cause,
+  );
 }
 
 function unusable(file: string, cause: unknown): BackupDbError {

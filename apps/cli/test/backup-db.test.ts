@@ -1,5 +1,14 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -271,13 +280,18 @@ describe("databases written by others", () => {
     }
   });
 
-  it("a file that cannot be written back is a clear error, and the old one is left whole", async () => {
-    const db = await BackupDb.open(join(dir, "missing", "backupdb.sqlite"), options);
-    db.didUploadFile("/p", A, CAP);
-    await expect(db.save()).rejects.toMatchObject({
+  it("a database that cannot be written is a clear error: at the start when its directory is missing, else on save", async () => {
+    const missing = join(dir, "missing", "backupdb.sqlite");
+    await expect(BackupDb.open(missing, options)).rejects.toMatchObject({
       code: "TAHOE_ERR_CLI_BACKUPDB_WRITE",
-      message: expect.stringContaining(join(dir, "missing", "backupdb.sqlite")),
+      message: expect.stringContaining(missing),
     });
+    const sub = join(dir, "sub");
+    mkdirSync(sub);
+    const db = await BackupDb.open(join(sub, "backupdb.sqlite"), options);
+    db.didUploadFile("/p", A, CAP);
+    rmSync(sub, { recursive: true });
+    await expect(db.save()).rejects.toMatchObject({ code: "TAHOE_ERR_CLI_BACKUPDB_WRITE" });
     db.close();
   });
 });
