@@ -133,6 +133,7 @@ export class BackupDb {
 
   /** Opens FILE, or starts a new database that save() will create there. */
   static async open(file: string, options: BackupDbOptions = {}): Promise<BackupDb> {
+    await refuseLiveJournal(file);
     const SQL = await loadSqlJs();
     let bytes: Buffer | undefined;
     try {
@@ -317,6 +318,26 @@ export class BackupDb {
     }
     this.statement(sql).run(params);
     this.dirty = true;
+  }
+}
+
+/**
+ * A non-empty -journal (or -wal) beside the file is a transaction SQLite has not finished: a Tahoe
+ * backup running now, or one that crashed. SQLite would apply it on its next open, over whatever
+ * we wrote, so the file is left alone.
+ */
+async function refuseLiveJournal(file: string): Promise<void> {
+  for (const suffix of ["-journal", "-wal"]) {
+    const size = await stat(`${file}${suffix}`).then(
+      (s) => s.size,
+      () => 0,
+    );
+    if (size > 0)
+      throw new BackupDbError(
+        "TAHOE_ERR_CLI_BACKUPDB_UNUSABLE",
+        `the backup database ${quotePath(file)} has an unfinished SQLite transaction (${quotePath(`${file}${suffix}`)})`,
+        "Another tahoe backup may be running from this node directory: wait for it. If none is, a crashed one left it: run Tahoe-LAFS's tahoe backup once (SQLite rolls it back), or move both files aside.",
+      );
   }
 }
 

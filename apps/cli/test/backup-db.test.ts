@@ -280,6 +280,20 @@ describe("databases written by others", () => {
     }
   });
 
+  it("an unfinished SQLite transaction beside the file (a -journal) is refused, and nothing is touched", async () => {
+    const db = await BackupDb.open(file, options);
+    db.didUploadFile("/p", A, CAP);
+    await db.save();
+    db.close();
+    writeFileSync(`${file}-journal`, randomBytes(512));
+    await expect(BackupDb.open(file, options)).rejects.toMatchObject({
+      code: "TAHOE_ERR_CLI_BACKUPDB_UNUSABLE",
+      message: expect.stringContaining(`${file}-journal`),
+    });
+    writeFileSync(`${file}-journal`, "");
+    (await BackupDb.open(file, options)).close();
+  });
+
   it("a database that cannot be written is a clear error: at the start when its directory is missing, else on save", async () => {
     const missing = join(dir, "missing", "backupdb.sqlite");
     await expect(BackupDb.open(missing, options)).rejects.toMatchObject({
