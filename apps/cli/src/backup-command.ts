@@ -414,6 +414,8 @@ async function backup(parsed: ParsedOptions, context: CommandContext): Promise<n
       }
     }
     upper.drawProgress(true);
+    // Tahoe's elapsed time ends here, before the snapshot is linked.
+    const finished = Date.now();
     await db.save();
     const dircap = upper.lastDircap;
     if (dircap === undefined || targets[targets.length - 1]?.kind !== "directory")
@@ -434,7 +436,7 @@ async function backup(parsed: ParsedOptions, context: CommandContext): Promise<n
           linked.error ?? new CliTransferError("TAHOE_ERR_CLI_HTTP", `linking ${what}: ${linked.status}`, "")
         );
     }
-    context.out(summary(upper.counts, verbose, Date.now() - started));
+    context.out(summary(upper.counts, verbose, finished - started));
     const c = upper.counts;
     return c.filesSkipped > 0 || c.directoriesSkipped > 0 ? 2 : 0;
   } finally {

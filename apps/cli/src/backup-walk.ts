@@ -1,4 +1,4 @@
-import { lstat, readdir, stat } from "node:fs/promises";
+import { lstatSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 /**
@@ -16,11 +16,14 @@ export type BackupTarget =
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
+// The walk uses the synchronous calls, as Tahoe does: a CLI has nothing else to run meanwhile, and
+// on a busy machine a thread-pool round trip per stat cost seconds per thousand files.
+
 /** Names in a directory, or why it cannot be listed (Tahoe skips the whole directory then). */
-async function listNames(dir: string): Promise<string[] | "permission" | "encoding"> {
+function listNames(dir: string): string[] | "permission" | "encoding" {
   let raw: Buffer[];
   try {
-    raw = await readdir(dir, { encoding: "buffer" });
+    raw = readdirSync(dir, { encoding: "buffer" });
   } catch {
     return "permission";
   }
@@ -43,14 +46,19 @@ export async function collectBackupTargets(
 ): Promise<BackupTarget[]> {
   const targets: BackupTarget[] = [];
   const walk = async (dir: string): Promise<void> => {
-    const names = await listNames(dir);
+    const names = listNames(dir);
     if (typeof names === "string") {
       targets.push({ kind: "skip", path: dir, isDir: true, why: names });
       return;
     }
     for (const name of names.filter(keep)) {
       const path = join(dir, name);
-      const link = await lstat(path).catch(() => undefined);
+      let link: ReturnType<typeof lstatSync> | undefined;
+      try {
+        link = lstatSync(path);
+      } catch {
+        link = undefined;
+      }
       if (link?.isSymbolicLink()) {
         targets.push({ kind: "skip", path, isDir: false, why: "symlink" });
       } else if (link?.isDirectory()) {
@@ -121,7 +129,7 @@ const wholeSeconds = (ns: bigint) => Number(ns / NS - (ns % NS < 0n ? 1n : 0n));
 const floatSeconds = (ns: bigint) => wholeSeconds(ns) + Number(((ns % NS) + NS) % NS) * 1e-9;
 
 export async function localStat(path: string): Promise<LocalStat> {
-  const s = await stat(path, { bigint: true });
+  const s = statSync(path, { bigint: true });
   return {
     metadata: {
       ctime: floatSeconds(s.ctimeNs),
