@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { archiveName, formatElapsed, summary } from "../src/backup-command.js";
+import { archiveName, formatElapsed, summary } from "../src/backup-report.js";
 import { collectBackupTargets, excludeFilter, globToRegExp, localStat } from "../src/backup-walk.js";
 
 let dir: string;
