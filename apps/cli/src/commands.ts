@@ -1,4 +1,5 @@
 import { addAliasCommand, createAliasCommand, listAliasesCommand } from "./alias-commands.js";
+import { backupCommand } from "./backup-command.js";
 import { checkCommand } from "./check-command.js";
 import type { CliCommand } from "./command.js";
 import { logsCommand, statusCommand, stopCommand } from "./control-commands.js";
@@ -47,6 +48,7 @@ export const COMMANDS: readonly CliCommand[] = [
   mvCommand,
   unlinkCommand,
   rmCommand,
+  backupCommand,
   manifestCommand,
   statsCommand,
   checkCommand,

@@ -17,6 +17,8 @@ export interface ParsedOptions {
   /** Options the user gave: the value of a parameter (last one wins), or true for a flag. */
   readonly values: ReadonlyMap<string, string | true>;
   readonly args: readonly string[];
+  /** Every value of each parameter, in order (`tahoe backup --exclude=A --exclude=B`). */
+  readonly repeated?: ReadonlyMap<string, readonly string[]>;
   /** -h/--help was given: everything after it is ignored, as in Twisted. */
   readonly help: boolean;
 }
@@ -46,6 +48,11 @@ export function parseOptions(
 ): ParsedOptions {
   const all = [...specs, HELP];
   const values = new Map<string, string | true>();
+  const repeated = new Map<string, string[]>();
+  const setParam = (name: string, value: string) => {
+    values.set(name, value);
+    repeated.set(name, [...(repeated.get(name) ?? []), value]);
+  };
   const args: string[] = [];
   let i = 0;
   const takeValue = (shown: string): string => {
@@ -72,7 +79,7 @@ export function parseOptions(
       const shown = `--${spec.name}`;
       if (spec === HELP) return { values, args, help: true };
       if (spec.takesValue) {
-        values.set(spec.name, eq === -1 ? takeValue(shown) : word.slice(eq + 1));
+        setParam(spec.name, eq === -1 ? takeValue(shown) : word.slice(eq + 1));
       } else if (eq !== -1) {
         throw new CliUsageError(`option ${shown} is a flag and takes no value (got '${word}')`);
       } else {
@@ -91,7 +98,7 @@ export function parseOptions(
           continue;
         }
         const rest = word.slice(j + 1);
-        values.set(spec.name, rest !== "" ? rest : takeValue(`-${letter}`));
+        setParam(spec.name, rest !== "" ? rest : takeValue(`-${letter}`));
         break;
       }
       continue;
@@ -102,7 +109,7 @@ export function parseOptions(
     }
     args.push(word);
   }
-  return { values, args, help: false };
+  return { values, args, repeated, help: false };
 }
 
 function findLong(
@@ -129,6 +136,11 @@ function unknownOption(shown: string, misplaced: ReadonlyMap<string, string> | u
 export function param(parsed: ParsedOptions, name: string): string | undefined {
   const value = parsed.values.get(name);
   return typeof value === "string" ? value : undefined;
+}
+
+/** Every value given to a repeatable parameter, in the order typed. */
+export function params(parsed: ParsedOptions, name: string): readonly string[] {
+  return parsed.repeated?.get(name) ?? [];
 }
 
 export function flag(parsed: ParsedOptions, name: string): boolean {
