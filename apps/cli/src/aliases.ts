@@ -1,12 +1,20 @@
 import { existsSync } from "node:fs";
 import { readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { DEFAULT_ALIAS, readAliases } from "@lafs/config";
 import { TahoeError } from "@lafs/interface";
 import { formatMutableCap, parseMutableCap, readCapOf } from "@lafs/mutable";
 
-// One reading of private/aliases for the CLI and the node's welcome page.
-export { DEFAULT_ALIAS, readAliases };
+/** Tahoe's default alias (@lafs/config's DEFAULT_ALIAS, repeated so that help and --version need not load config). */
+export const DEFAULT_ALIAS = "tahoe";
+
+/**
+ * One reading of private/aliases for the CLI and the node's welcome page (@lafs/config's), loaded
+ * when a verb first needs it: config brings zod, which `tahoe --help` should not pay for.
+ */
+export async function readAliases(nodeDir: string): Promise<Map<string, string>> {
+  const config = await import("@lafs/config");
+  return config.readAliases(nodeDir);
+}
 
 export type AliasErrorCode =
   | "TAHOE_ERR_CLI_ALIAS"

@@ -1,7 +1,8 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { DEFAULT_ALIAS as CONFIG_DEFAULT_ALIAS } from "@lafs/config";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { directoryCapForms, gridPathUrl, resolveGridPath } from "../src/aliases.js";
+import { DEFAULT_ALIAS, directoryCapForms, gridPathUrl, resolveGridPath } from "../src/aliases.js";
 import { makeSandbox, type Sandbox } from "./helpers.js";
 
 // Caps from ../shared/vectors/tahoe-grid-snapshot (written by Tahoe-LAFS 1.20): a pair Tahoe made.
@@ -126,5 +127,11 @@ describe("add-alias and list-aliases", () => {
   it("lists nothing, and prints nothing, without an aliases file", async () => {
     expect(await sandbox.run(["list-aliases"])).toMatchObject({ code: 0, stdout: "" });
     expect((await sandbox.run(["list-aliases", "--json"])).stdout).toBe("{}\n");
+  });
+});
+
+describe("the default alias", () => {
+  it("is @lafs/config's, which the CLI repeats so that --help need not load config", () => {
+    expect(DEFAULT_ALIAS).toBe(CONFIG_DEFAULT_ALIAS);
   });
 });

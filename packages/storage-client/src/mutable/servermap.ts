@@ -20,7 +20,7 @@ import {
 import { serverLabel } from "@lafs/placement";
 import type { UploadServer } from "../grid-server.js";
 import { adviseCorrupt } from "./advise.js";
-import { reasonOf, throwIfAborted } from "./errors.js";
+import { mutableError, reasonOf, throwIfAborted } from "./errors.js";
 import { callOptions, usableServers } from "./grid.js";
 
 /** One share a server holds whose signature checks out. */
@@ -254,13 +254,43 @@ function groupVersions(shares: readonly ServermapShare[]): ServermapVersion[] {
     .sort((a, b) => compareVersions(b.header, a.header));
 }
 
-/** The signing key from the first share whose encrypted private key decrypts to the writekey. */
+/**
+ * Whether the share no longer holds the version the servermap saw: another writer replaced it
+ * between our reads, so bytes read at the old offsets mean nothing (and are no sign of corruption).
+ */
+async function shareChanged(
+  share: ServermapShare,
+  storageIndex: Uint8Array,
+  options: ServermapOptions,
+): Promise<boolean> {
+  try {
+    const call = callOptions(share.server, options.signal, options.queryTimeoutMs);
+    const now = await share.server.client.readMutable(
+      storageIndex,
+      share.shnum,
+      0,
+      SERVERMAP_READ_SIZE,
+      call,
+    );
+    const header = parseMutableHeader(now, share.shnum);
+    return !Buffer.from(header.checkstring).equals(share.head.header.checkstring);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The signing key from the first share whose encrypted private key decrypts to the writekey.
+ * When every share failed and some had been replaced meanwhile, two writers are racing: that is
+ * Tahoe's UncoordinatedWriteError, not a missing key.
+ */
 async function findPrivateKey(
   writekey: Uint8Array,
   storageIndex: Uint8Array,
   shares: readonly ServermapShare[],
   options: ServermapOptions,
 ): Promise<MutableKeyPair | undefined> {
+  let replaced = 0;
   for (const share of shares) {
     const range = shareRanges(share.head.header).encPrivkey;
     try {
@@ -275,6 +305,10 @@ async function findPrivateKey(
       return privateKeyFromShare(enc, writekey, share.shnum);
     } catch (error) {
       throwIfAborted("servermap update", options.signal);
+      if (error instanceof CorruptMutableShareError && (await shareChanged(share, storageIndex, options))) {
+        replaced++;
+        continue;
+      }
       options.logger.warn(
         { server: serverLabel(share.server), share: share.shnum, error: reasonOf(error) },
         "no usable private key in this share",
@@ -290,6 +324,13 @@ async function findPrivateKey(
         );
       }
     }
+  }
+  if (replaced > 0) {
+    throw mutableError(
+      "TAHOE_ERR_MUTABLE_UNCOORDINATED_WRITE",
+      `another writer changed mutable file ${base32Encode(storageIndex)} while its signing key was read (${replaced} share(s) replaced)`,
+      "Two writers changed the file at once (Tahoe's UncoordinatedWriteError). Read the file again and redo the change.",
+    );
   }
   return undefined;
 }
