@@ -171,11 +171,18 @@ export function treeCpuSince(before: Map<number, number>, pids: readonly number[
 /** Samples a process's RSS every 50 ms until the returned function is called: the peak, in MB. */
 export function watchPeak(pid: number): () => number {
   let peak = 0;
-  const timer = setInterval(() => {
-    peak = Math.max(peak, memoryOf(pid).rss);
-  }, 50);
+  // A process that has exited reads as 0: the transfer it was serving fails and says so.
+  const sample = () => {
+    try {
+      peak = Math.max(peak, memoryOf(pid).rss);
+    } catch {
+      // gone
+    }
+    return peak;
+  };
+  const timer = setInterval(sample, 50);
   return () => {
     clearInterval(timer);
-    return Math.max(peak, memoryOf(pid).rss);
+    return sample();
   };
 }

@@ -153,14 +153,21 @@ async function round(side: Side, mib: number): Promise<Round> {
   let peak = watchPeak(side.clientPid);
   let clientCpu = treeCpu(client);
   let serversCpu = treeCpu(servers);
-  const up = await upload(side.webUrl, freshChunks(mib * MIB));
+  const alive = () => {
+    for (const pid of side.pids) {
+      if (!existsSync(`/proc/${pid}`))
+        throw new Error(`${side.name}: a node of the grid (pid ${pid}) has exited`);
+    }
+  };
+  alive();
+  const up = await upload(side.webUrl, freshChunks(mib * MIB)).finally(alive);
   const upPeakRss = peak();
   const upClientCpu = treeCpuSince(clientCpu, client);
   const upServersCpu = treeCpuSince(serversCpu, servers);
   peak = watchPeak(side.clientPid);
   clientCpu = treeCpu(client);
   serversCpu = treeCpu(servers);
-  const downS = await download(side.webUrl, up.cap, up.sha, mib);
+  const downS = await download(side.webUrl, up.cap, up.sha, mib).finally(alive);
   const result: Round = {
     upS: up.s,
     downS,
