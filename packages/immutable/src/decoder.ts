@@ -18,8 +18,15 @@ function taggedHashOfPieces(tag: string, pieces: readonly Uint8Array[]): Buffer 
   return createHash("sha256").update(inner.digest()).digest();
 }
 
-/** Segments being fetched at once during a read: the current one and two ahead. */
-const READ_AHEAD = 3;
+/**
+ * A read asks each share for a run of consecutive blocks at once, up to this many bytes: one
+ * request per 512 KiB rather than per block (64 KiB at 2-of-N), since per request the client,
+ * the TLS connection and the server each pay more than for the bytes (docs/performance.md,
+ * "Download speed (issue 23)"). Small ranges still fetch only the segments they touch.
+ */
+export const RUN_BYTES = 512 * 1024;
+/** Runs being fetched at once during a read: the current one and one ahead. */
+const RUNS_AHEAD = 2;
 
 export interface ChkDecoderOptions {
   /**
@@ -27,6 +34,8 @@ export interface ChkDecoderOptions {
    * on; `reader` is the one that failed, as given to createChkDecoder.
    */
   readonly onShareFailure?: ((shareNumber: number, error: unknown, reader: ShareReader) => void) | undefined;
+  /** Bytes of each share asked for in one read (a run of whole blocks, at least one); default RUN_BYTES. */
+  readonly runBytes?: number | undefined;
 }
 
 /** A plaintext byte range [start, end); either end may be left out. */
@@ -62,10 +71,19 @@ export interface ChkDecoder {
   open(): Promise<void>;
 }
 
-/** A segment's crypttext as pieces, and which of their buffers the decoder may free after use. */
-interface DecodedSegment {
-  readonly pieces: readonly Uint8Array[];
+/**
+ * The crypttext of a run of segments, each as pieces, and which buffers the decoder may free
+ * once the run's plaintext is out.
+ */
+interface DecodedRun {
+  readonly segments: readonly (readonly Uint8Array[])[];
   readonly owned: readonly Uint8Array[];
+}
+
+/** Blocks from..to of one share, fetched in one read: the reply, and each block as a view of it. */
+interface FetchedBlocks {
+  readonly bytes: Uint8Array;
+  readonly blocks: readonly Uint8Array[];
 }
 
 interface DecodeState {
@@ -172,47 +190,63 @@ export function createChkDecoder(
     return state;
   }
 
-  async function fetchBlock(share: OpenedShare, plan: ChkPlan, s: number): Promise<Uint8Array> {
-    const bs = s === plan.numSegments - 1 ? plan.tailBlockSize : plan.blockSize;
-    const offset = share.header.data + s * plan.blockSize;
-    const block = await share.reader.read(offset, bs);
-    if (block.length !== bs) {
+  /** Blocks from..to (inclusive) of one share in one read, each checked against its block hash. */
+  async function fetchBlocks(
+    share: OpenedShare,
+    plan: ChkPlan,
+    from: number,
+    to: number,
+  ): Promise<FetchedBlocks> {
+    const sizeOf = (s: number) => (s === plan.numSegments - 1 ? plan.tailBlockSize : plan.blockSize);
+    const offset = share.header.data + from * plan.blockSize;
+    const length = (to - from) * plan.blockSize + sizeOf(to);
+    const bytes = await share.reader.read(offset, length);
+    if (bytes.length !== length) {
+      const s = Math.min(to, from + Math.floor(bytes.length / plan.blockSize));
+      const got = Math.max(0, bytes.length - (s - from) * plan.blockSize);
       throw new CorruptShareError(
         "TAHOE_ERR_IMMUTABLE_SHARE_TRUNCATED",
         share.shareNumber,
-        `block ${s} is ${block.length} bytes, expected ${bs} at offset ${offset}`,
+        `block ${s} is ${Math.min(got, sizeOf(s))} bytes, expected ${sizeOf(s)} at offset ${share.header.data + s * plan.blockSize}`,
       );
     }
-    const leaf = share.blockTree[share.blockTree.length - (share.blockTree.length + 1) / 2 + s]!;
-    if (!taggedHash(BLOCK_TAG, block).equals(leaf)) {
-      throw new CorruptShareError(
-        "TAHOE_ERR_IMMUTABLE_BLOCK_HASH",
-        share.shareNumber,
-        `block ${s} (bytes ${offset}..${offset + bs - 1}) does not match its block hash`,
-      );
+    const leaves = share.blockTree.length - (share.blockTree.length + 1) / 2;
+    const blocks: Uint8Array[] = [];
+    for (let s = from; s <= to; s++) {
+      const at = (s - from) * plan.blockSize;
+      const block = bytes.subarray(at, at + sizeOf(s));
+      if (!taggedHash(BLOCK_TAG, block).equals(share.blockTree[leaves + s]!)) {
+        const start = share.header.data + s * plan.blockSize;
+        throw new CorruptShareError(
+          "TAHOE_ERR_IMMUTABLE_BLOCK_HASH",
+          share.shareNumber,
+          `block ${s} (bytes ${start}..${start + block.length - 1}) does not match its block hash`,
+        );
+      }
+      blocks.push(block);
     }
-    return block;
+    return { bytes, blocks };
   }
 
   /**
-   * The crypttext of segment s as the decoded blocks' own bytes (the last one cut to the
-   * segment's end), every block and the segment checked. The blocks are hashed and decrypted
-   * where they lie: joining them would allocate a segment-sized buffer per segment, and at
-   * 1 GiB that churn is what keeps the client's RSS high (docs/performance.md, "Memory (issue 8)").
+   * The crypttext of segments from..to as the decoded blocks' own bytes (the last one cut to the
+   * segment's end), every block and segment checked. The blocks are hashed and decrypted where
+   * they lie: joining them would allocate a segment-sized buffer per segment, and at 1 GiB that
+   * churn is what keeps the client's RSS high (docs/performance.md, "Memory (issue 8)").
    */
-  async function fetchSegment(s: number): Promise<DecodedSegment> {
-    const got = new Map<number, Uint8Array>();
-    /** Fetched blocks the decoder may free once used (see ShareReader.freshReads). */
+  async function fetchRun(from: number, to: number): Promise<DecodedRun> {
+    const got = new Map<number, FetchedBlocks>();
+    /** Fetched replies the decoder may free once used (see ShareReader.freshReads). */
     const fresh = new Set<Uint8Array>();
     for (;;) {
       const { plan, crypttextTree } = await fillActive();
       // Concurrent fetches may each have replaced a failed share: k of them are enough.
       const todo = active.slice(0, k).filter((share) => !got.has(share.shareNumber));
-      const results = await Promise.allSettled(todo.map((share) => fetchBlock(share, plan, s)));
+      const results = await Promise.allSettled(todo.map((share) => fetchBlocks(share, plan, from, to)));
       results.forEach((r, i) => {
         if (r.status === "fulfilled") {
           got.set(todo[i]!.shareNumber, r.value);
-          if (todo[i]!.reader.freshReads) fresh.add(r.value);
+          if (todo[i]!.reader.freshReads) fresh.add(r.value.bytes);
         } else fail(todo[i]!.reader, r.reason, todo[i]);
       });
       if (active.length < k) continue;
@@ -222,31 +256,38 @@ export function createChkDecoder(
         .sort((a, b) => a - b);
       if (used.some((sn) => !got.has(sn))) continue;
       coder ??= createErasureCoder(k, readCap.n, { implementation: "fast" });
-      const blocks = used.map((sn) => got.get(sn)!);
-      const primary = coder.decode(blocks, used);
-      // Recovered blocks are the coder's own; fetched parity blocks are done with once decoded.
-      const owned = primary.filter((block) => fresh.has(block) || !blocks.includes(block));
-      for (const block of blocks) if (!primary.includes(block) && fresh.has(block)) freeNow(block);
-      const length = s === plan.numSegments - 1 ? plan.tailSize : plan.segmentSize;
-      const pieces: Uint8Array[] = [];
-      let at = 0;
-      for (const block of primary) {
-        if (at >= length) break;
-        const take = Math.min(block.length, length - at);
-        pieces.push(take === block.length ? block : block.subarray(0, take));
-        at += take;
+      const segments: Uint8Array[][] = [];
+      // The replies of the shares used; recovered blocks are the coder's own, added below.
+      const owned = used.map((sn) => got.get(sn)!.bytes).filter((bytes) => fresh.has(bytes));
+      for (let s = from; s <= to; s++) {
+        const blocks = used.map((sn) => got.get(sn)!.blocks[s - from]!);
+        const primary = coder.decode(blocks, used);
+        for (const block of primary) if (!blocks.includes(block)) owned.push(block);
+        const length = s === plan.numSegments - 1 ? plan.tailSize : plan.segmentSize;
+        const pieces: Uint8Array[] = [];
+        let at = 0;
+        for (const block of primary) {
+          if (at >= length) break;
+          const take = Math.min(block.length, length - at);
+          pieces.push(take === block.length ? block : block.subarray(0, take));
+          at += take;
+        }
+        const leaf = crypttextTree[crypttextTree.length - (crypttextTree.length + 1) / 2 + s]!;
+        if (!taggedHashOfPieces(CRYPTTEXT_SEGMENT_TAG, pieces).equals(leaf)) {
+          throw new ImmutableError(
+            "TAHOE_ERR_IMMUTABLE_CRYPTTEXT_HASH",
+            `segment ${s} decoded from shares ${used.join(", ")} does not match the crypttext hash tree`,
+            {
+              hint: "Every block matched its share's hashes, so the shares were encoded wrongly; try other shares and report this.",
+            },
+          );
+        }
+        segments.push(pieces);
       }
-      const leaf = crypttextTree[crypttextTree.length - (crypttextTree.length + 1) / 2 + s]!;
-      if (!taggedHashOfPieces(CRYPTTEXT_SEGMENT_TAG, pieces).equals(leaf)) {
-        throw new ImmutableError(
-          "TAHOE_ERR_IMMUTABLE_CRYPTTEXT_HASH",
-          `segment ${s} decoded from shares ${used.join(", ")} does not match the crypttext hash tree`,
-          {
-            hint: "Every block matched its share's hashes, so the shares were encoded wrongly; try other shares and report this.",
-          },
-        );
-      }
-      return { pieces, owned };
+      // Replies of shares not used (a share replaced half-way) are done with.
+      for (const [sn, fetched] of got)
+        if (!used.includes(sn) && fresh.has(fetched.bytes)) freeNow(fetched.bytes);
+      return { segments, owned };
     }
   }
 
@@ -270,31 +311,35 @@ export function createChkDecoder(
     // A verify cap has no key: the checked crypttext is the output (repair re-encodes it as is).
     const cipher =
       readCap.kind === "chk" ? createCtrCipher(readCap.key, start) : { update: (b: Uint8Array) => b.slice() };
-    // A few segments are fetched ahead, so every server always has a request to answer while
-    // the consumer takes the current one; memory stays at READ_AHEAD segments.
-    const ahead: Promise<DecodedSegment>[] = [];
+    const perRun = Math.max(1, Math.floor((options.runBytes ?? RUN_BYTES) / plan.blockSize));
+    // A run is fetched ahead, so every server always has a request to answer while the
+    // consumer takes the current one; memory stays at RUNS_AHEAD runs.
+    const ahead: Promise<DecodedRun>[] = [];
     let fetched = first;
     const topUp = () => {
-      while (fetched <= last && ahead.length < READ_AHEAD) {
-        const p = fetchSegment(fetched++);
+      while (fetched <= last && ahead.length < RUNS_AHEAD) {
+        const p = fetchRun(fetched, Math.min(last, fetched + perRun - 1));
+        fetched += perRun;
         // Keep a later fetch from being an unhandled rejection while the consumer holds this one.
         p.catch(() => {});
         ahead.push(p);
       }
     };
-    for (let s = first; s <= last; s++) {
+    for (let runStart = first; runStart <= last; runStart += perRun) {
       topUp();
-      const { pieces, owned } = await ahead.shift()!;
+      const { segments, owned } = await ahead.shift()!;
       topUp();
-      let pieceStart = s * plan.segmentSize;
-      for (const piece of pieces) {
-        const from = Math.max(start, pieceStart) - pieceStart;
-        const to = Math.min(end, pieceStart + piece.length) - pieceStart;
-        pieceStart += piece.length;
-        if (to > from) yield cipher.update(piece.subarray(from, to));
+      for (let i = 0; i < segments.length; i++) {
+        let pieceStart = (runStart + i) * plan.segmentSize;
+        for (const piece of segments[i]!) {
+          const from = Math.max(start, pieceStart) - pieceStart;
+          const to = Math.min(end, pieceStart + piece.length) - pieceStart;
+          pieceStart += piece.length;
+          if (to > from) yield cipher.update(piece.subarray(from, to));
+        }
       }
-      // The plaintext is the cipher's own new buffer: the crypttext blocks are done with.
-      for (const block of owned) freeNow(block);
+      // The plaintext is the cipher's own new buffers: the crypttext is done with.
+      for (const buffer of owned) freeNow(buffer);
     }
   }
 

@@ -14,7 +14,13 @@ export {
   verifyCapOf,
 } from "./caps.js";
 export { type ConvergenceHasher, convergenceTag, createConvergenceHasher } from "./convergence.js";
-export { type ByteRange, type ChkDecoder, type ChkDecoderOptions, createChkDecoder } from "./decoder.js";
+export {
+  type ByteRange,
+  type ChkDecoder,
+  type ChkDecoderOptions,
+  createChkDecoder,
+  RUN_BYTES,
+} from "./decoder.js";
 export {
   type ChkEncodedShares,
   type ChkEncodeOptions,

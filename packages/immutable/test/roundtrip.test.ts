@@ -186,8 +186,11 @@ describe("ranged reads", () => {
     const readers = [0, 1].map((sn) => ({
       shareNumber: sn,
       read: async (offset: number, length: number) => {
-        if (offset >= plan.layout.data && offset < plan.layout.plaintextHashTree) {
-          touched.add(Math.floor((offset - plan.layout.data) / plan.blockSize));
+        // A read may bring a run of blocks: count every block it covers.
+        for (let at = offset; at < offset + length; at += plan.blockSize) {
+          if (at >= plan.layout.data && at < plan.layout.plaintextHashTree) {
+            touched.add(Math.floor((at - plan.layout.data) / plan.blockSize));
+          }
         }
         return shares[sn]!.subarray(offset, offset + length);
       },
@@ -203,6 +206,78 @@ describe("ranged reads", () => {
     await expect(decoder.readAll({ start: 50, end: 10 })).rejects.toMatchObject({
       code: "TAHOE_ERR_IMMUTABLE_RANGE",
     });
+  });
+});
+
+describe("runs of blocks: one read brings several segments' blocks of a share", () => {
+  // 100 segments of 400 bytes, blocks of 200 at 2-of-4, five blocks per read.
+  const plaintext = pattern(40_000, 3);
+  const runBytes = 1000;
+
+  async function setUp(numbers: number[], corrupt?: { share: number; block: number }) {
+    const { result, shares } = await encode(plaintext, { k: 2, n: 4, maxSegmentSize: 400 });
+    const { plan } = result;
+    if (corrupt !== undefined)
+      shares[corrupt.share]![plan.layout.data + corrupt.block * plan.blockSize + 7]! ^= 1;
+    const dataReads: { share: number; first: number; last: number; length: number }[] = [];
+    const readers = numbers.map((sn) => ({
+      shareNumber: sn,
+      read: async (offset: number, length: number) => {
+        if (offset >= plan.layout.data && offset < plan.layout.plaintextHashTree) {
+          const first = (offset - plan.layout.data) / plan.blockSize;
+          dataReads.push({ share: sn, first, last: first + length / plan.blockSize - 1, length });
+        }
+        return shares[sn]!.subarray(offset, offset + length);
+      },
+    }));
+    return { result, readers, dataReads };
+  }
+
+  it("a whole read asks each share for runs of whole blocks, none longer than runBytes", async () => {
+    const { result, readers, dataReads } = await setUp([0, 1]);
+    const out = await createChkDecoder(result.readCap, readers, { runBytes }).readAll();
+    expect(out.equals(plaintext)).toBe(true);
+    expect(dataReads.every((r) => r.length <= runBytes && Number.isInteger(r.first))).toBe(true);
+    for (const share of [0, 1]) {
+      const runs = dataReads.filter((r) => r.share === share).sort((a, b) => a.first - b.first);
+      expect(runs).toHaveLength(20);
+      expect(runs.map((r) => r.first)).toEqual(Array.from({ length: 20 }, (_, i) => i * 5));
+    }
+  });
+
+  it("ranges across run boundaries come back exact, fetching only the segments they touch", async () => {
+    for (const [start, end] of [
+      [1_900, 4_100],
+      [1_999, 2_001],
+      [0, 1],
+      [39_999, 40_000],
+      [12_345, 38_000],
+    ] as const) {
+      const { result, readers, dataReads } = await setUp([2, 3]);
+      const out = await createChkDecoder(result.readCap, readers, { runBytes }).readAll({ start, end });
+      expect(out.equals(plaintext.subarray(start, end))).toBe(true);
+      const blocks = new Set(
+        dataReads.flatMap((r) => Array.from({ length: r.last - r.first + 1 }, (_, i) => r.first + i)),
+      );
+      const segments = Array.from(
+        { length: Math.floor((end - 1) / 400) - Math.floor(start / 400) + 1 },
+        (_, i) => Math.floor(start / 400) + i,
+      );
+      expect([...blocks].sort((a, b) => a - b)).toEqual(segments);
+    }
+  });
+
+  it("a corrupt block inside a run drops that share for another, and the bytes stay right", async () => {
+    const { result, readers } = await setUp([0, 1, 3], { share: 1, block: 47 });
+    const failures: { shareNumber: number; code: unknown }[] = [];
+    const decoder = createChkDecoder(result.readCap, readers, {
+      runBytes,
+      onShareFailure: (shareNumber, error) =>
+        failures.push({ shareNumber, code: (error as { code?: unknown }).code }),
+    });
+    expect((await decoder.readAll()).equals(plaintext)).toBe(true);
+    expect(failures).toEqual([{ shareNumber: 1, code: "TAHOE_ERR_IMMUTABLE_BLOCK_HASH" }]);
+    expect(decoder.activeShares()).toEqual([0, 3]);
   });
 });
 

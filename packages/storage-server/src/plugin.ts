@@ -498,7 +498,14 @@ async function sendShare(
     reply.header("content-type", "application/octet-stream");
     if (header !== undefined) reply.code(206).header("content-range", `bytes ${first}-${last}/*`);
     else reply.code(200);
-    if (data !== undefined) return reply.send(data);
+    if (data !== undefined) {
+      // The read's own buffer: once the reply is handed to the socket, its memory goes back now,
+      // not at a collection. Left to the GC, a download's MiB-sized reads made the server spend
+      // a third of its time in full collections (docs/performance.md, "Download speed (issue 23)").
+      const read = data;
+      reply.raw.once("finish", () => freeNow(read));
+      return reply.send(data);
+    }
     reply.header("content-length", String(length));
     const stream = share.fh.createReadStream({
       start: share.dataOffset + first,

@@ -336,6 +336,26 @@ describe("immutable shares", () => {
     expect((await read(1, `bytes=${share.length}-${share.length + 5}`)).status).toBe(204);
   });
 
+  it("answers many one-piece reads at once with the right bytes while each reply's buffer is freed once sent", async () => {
+    const upload = randomBytes(20);
+    const mib = 1024 * 1024;
+    const share = randomBytes(4 * mib);
+    await allocate([0], share.length, upload);
+    for (let at = 0; at < share.length; at += mib) await patch(0, at, share.subarray(at, at + mib), upload);
+    const ranges = Array.from({ length: 24 }, (_, i) => {
+      const first = (i * 170_003) % (3 * mib);
+      return [first, first + 512 * 1024 - 1 + (i % 3)] as const;
+    });
+    for (let round = 0; round < 2; round++) {
+      const replies = await Promise.all(ranges.map(([first, last]) => read(0, `bytes=${first}-${last}`)));
+      replies.forEach((r, i) => {
+        const [first, last] = ranges[i]!;
+        expect(r.status).toBe(206);
+        expect(r.body.equals(share.subarray(first, last + 1))).toBe(true);
+      });
+    }
+  });
+
   it("stores corruption advisories, 404 for an unknown share before reading the body", async () => {
     const upload = randomBytes(20);
     await allocate([2], 4, upload);
