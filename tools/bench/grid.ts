@@ -13,34 +13,38 @@
  *   pnpm bench:grid --rounds 5       (rounds per size, after the first transfer; default 3)
  *   pnpm bench:grid --servers 4 --k 2 --happy 3 --n 4
  *                                    (another shape: Tahoe-LAFS 1.20 was measured 2-of-4 on 4 servers)
+ *   pnpm bench:grid --vs-tahoe       (side by side with the reference Tahoe-LAFS: grid-vs-tahoe.ts)
  */
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { type IncomingMessage, request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 // The root package does not depend on @lafs/immutable, so its build output is imported directly.
 import { bytesSource, startChkEncode } from "../../packages/immutable/dist/index.js";
+import {
+  chunks,
+  cpuSeconds,
+  download,
+  http,
+  MB,
+  MIB,
+  median,
+  memoryOf,
+  numberOption,
+  readAll,
+  seconds,
+  sleep,
+  upload,
+  watchPeak,
+} from "./grid-transfer.js";
 
 const BIN = join(import.meta.dirname, "..", "..", "apps", "cli", "bin", "tahoe.js");
-const MIB = 1024 * 1024;
-const MB = 1e6;
 const SIZES_MIB = [10, 100];
 const GIB_MIB = process.argv.includes("--no-gib") ? 0 : 1024;
 
-/** `--name value` or `--name=value`: a whole number, or `fallback` when not given. */
-function numberOption(name: string, fallback: number): number {
-  const args = process.argv;
-  const at = args.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
-  if (at < 0) return fallback;
-  const text = args[at]!.includes("=") ? args[at]!.split("=")[1] : args[at + 1];
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} wants a whole number, got ${text}`);
-  return value;
-}
 const SERVERS = numberOption("servers", 5);
 const K = numberOption("k", 3);
 const HAPPY = numberOption("happy", Math.min(4, SERVERS));
@@ -50,24 +54,6 @@ const DEFAULT_SHAPE = K === 3 && N === 5 && HAPPY === Math.min(4, SERVERS) && SE
 const READY_ROUNDS = 3;
 /** Rounds per size after the first transfer; each row is their median. */
 const ROUNDS = numberOption("rounds", 3);
-
-// Chunks cut from a random pool at chunk-specific offsets: incompressible, different in every
-// chunk and every run (so no upload is a convergent duplicate of an earlier one), and never
-// held in memory whole, so the benchmark's own RSS stays out of the way.
-const POOL = randomBytes(8 * MIB);
-function* chunks(totalBytes: number, salt: number): Generator<Buffer> {
-  const chunk = MIB;
-  for (let at = 0, i = 0; at < totalBytes; at += chunk, i += 1) {
-    const start = ((salt * 7919 + i * 104729) * 4096) % (POOL.length - chunk);
-    const piece = Buffer.from(POOL.subarray(start, start + Math.min(chunk, totalBytes - at)));
-    piece.writeUInt32BE(salt, 0); // each file differs even where the pool offsets repeat
-    piece.writeUInt32BE(i, 4);
-    yield piece;
-  }
-}
-
-const seconds = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Grid {
   child: ChildProcessWithoutNullStreams;
@@ -137,51 +123,6 @@ async function waitConnected(clientDir: string, startedAt: number): Promise<void
   }
 }
 
-function http(
-  method: string,
-  url: string,
-  body?: Readable,
-): Promise<{ status: number; response: IncomingMessage }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method }, (response) =>
-      resolve({ status: response.statusCode ?? 0, response }),
-    );
-    req.on("error", reject);
-    if (body) body.pipe(req);
-    else req.end();
-  });
-}
-
-async function readAll(response: IncomingMessage): Promise<string> {
-  let text = "";
-  for await (const c of response) text += c.toString();
-  return text;
-}
-
-/** Sampled VmRSS (and the kernel's VmHWM) of a process, in MB. */
-function memoryOf(pid: number): { rss: number; hwm: number } {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? 0);
-  return { rss: (kb("VmRSS") * 1024) / MB, hwm: (kb("VmHWM") * 1024) / MB };
-}
-
-/** CPU seconds (user + system) a process has used so far: less at the mercy of the load than wall time. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-function watchPeak(pid: number): () => number {
-  let peak = 0;
-  const timer = setInterval(() => {
-    peak = Math.max(peak, memoryOf(pid).rss);
-  }, 50);
-  return () => {
-    clearInterval(timer);
-    return Math.max(peak, memoryOf(pid).rss);
-  };
-}
-
 interface Transfer {
   /** What the row is: the first transfer after start, a median of rounds, or the 1 GiB one. */
   label: string;
@@ -192,46 +133,6 @@ interface Transfer {
   /** The client's CPU seconds for the upload and for the download. */
   upCpuS: number;
   downCpuS: number;
-}
-
-async function upload(
-  webUrl: string,
-  mib: number,
-  salt: number,
-): Promise<{ cap: string; s: number; sha: string }> {
-  const hash = createHash("sha256");
-  const body = Readable.from(
-    (function* () {
-      for (const c of chunks(mib * MIB, salt)) {
-        hash.update(c);
-        yield c;
-      }
-    })(),
-  );
-  const t0 = process.hrtime.bigint();
-  const { status, response } = await http("PUT", new URL("uri", webUrl).href, body);
-  const text = (await readAll(response)).trim();
-  const s = seconds(t0);
-  if (status !== 200 && status !== 201)
-    throw new Error(`PUT /uri answered ${status}: ${text.slice(0, 2000)}`);
-  return { cap: text, s, sha: hash.digest("hex") };
-}
-
-async function download(webUrl: string, cap: string, expectSha: string, mib: number): Promise<number> {
-  const t0 = process.hrtime.bigint();
-  const { status, response } = await http("GET", new URL(`uri/${encodeURIComponent(cap)}`, webUrl).href);
-  if (status !== 200)
-    throw new Error(`GET /uri/CAP answered ${status}: ${(await readAll(response)).slice(0, 300)}`);
-  const hash = createHash("sha256");
-  let bytes = 0;
-  for await (const c of response) {
-    hash.update(c as Buffer);
-    bytes += (c as Buffer).length;
-  }
-  const s = seconds(t0);
-  if (bytes !== mib * MIB || hash.digest("hex") !== expectSha)
-    throw new Error(`download of ${mib} MiB differs`);
-  return s;
 }
 
 /** Whether PUT /uri exists: a tiny upload that must answer with a cap. */
@@ -310,7 +211,7 @@ async function timeRun(basedir: string, webUrl?: string): Promise<{ readyS: numb
 async function transfer(grid: Grid, mib: number, salt: number): Promise<Transfer> {
   const peak = watchPeak(grid.clientPid);
   const cpu0 = cpuSeconds(grid.clientPid);
-  const up = await upload(grid.webUrl, mib, salt);
+  const up = await upload(grid.webUrl, chunks(mib * MIB, salt));
   const cpu1 = cpuSeconds(grid.clientPid);
   const downS = await download(grid.webUrl, up.cap, up.sha, mib);
   const cpu2 = cpuSeconds(grid.clientPid);
@@ -339,7 +240,6 @@ function medianOf(rounds: readonly Transfer[], label: string): Transfer {
   };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 const f1 = (x: number | undefined) => (x === undefined ? "-" : x.toFixed(1));
 
 async function main(): Promise<void> {
@@ -439,4 +339,5 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+if (process.argv.includes("--vs-tahoe")) await import("./grid-vs-tahoe.js");
+else await main();
