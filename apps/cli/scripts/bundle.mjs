@@ -56,6 +56,11 @@ const result = await esbuild.build({
     js: 'import { createRequire as __lafsCreateRequire } from "node:module"; const require = __lafsCreateRequire(import.meta.url);',
   },
   plugins: [keepImportMetaUrl],
+  // V8 keeps every loaded chunk's source text on the heap (5.1 MB of it unminified, 3.5 MB
+  // without whitespace): about 8 MB less RSS for a running node (docs/performance.md, "Issue
+  // 23"). Names are kept, so stack traces still name functions; TAHOE_NO_BUNDLE=1 gives lines.
+  minifyWhitespace: true,
+  minifySyntax: true,
 });
 
 // The freshness record: every workspace input with its modification time and content hash at

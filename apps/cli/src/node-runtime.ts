@@ -1,3 +1,5 @@
+import { setFlagsFromString } from "node:v8";
+
 /**
  * Start-time settings for a `tahoe run` process that other code spawns (`tahoe grid up`).
  * A node cannot apply them to itself once running: glibc reads MALLOC_* when the process
@@ -35,4 +37,30 @@ export function nodeProcessEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 /** Node options to put before the script, unless NODE_OPTIONS already sizes the semi-space. */
 export function nodeProcessArgs(env: NodeJS.ProcessEnv): string[] {
   return /--max-semi-space-size\b/.test(env.NODE_OPTIONS ?? "") ? [] : [SEMI_SPACE_FLAG];
+}
+
+/** Whether the process was started with its young generation sized on purpose. */
+function sizesYoungGeneration(execArgv: readonly string[], env: NodeJS.ProcessEnv): boolean {
+  const pattern = /--(max-semi-space-size|semi-space-growth-factor)\b/;
+  return execArgv.some((arg) => pattern.test(arg)) || pattern.test(env.NODE_OPTIONS ?? "");
+}
+
+/**
+ * Keeps the young generation of a `tahoe run` started without the flag above (by an operator,
+ * a test grid, a benchmark) at the size start-up left it, instead of V8's 2 x 16 MB: a
+ * transfer allocates MiB-sized Buffers outside the JS heap and few JS objects, so a larger
+ * young generation only holds garbage (docs/performance.md, "Issue 23": about 15 MB of peak
+ * RSS). V8 reads --max-semi-space-size only when it creates the heap, but the growth factor
+ * each time the young generation would grow, so setting it to 1 now stops the growth; on the
+ * command line V8 raises a factor below 2 to 2, so this works only at run time. A node started
+ * with either flag keeps what it was given.
+ */
+export function capYoungGeneration(
+  execArgv: readonly string[] = process.execArgv,
+  env: NodeJS.ProcessEnv = process.env,
+  setFlags: (flags: string) => void = setFlagsFromString,
+): boolean {
+  if (sizesYoungGeneration(execArgv, env)) return false;
+  setFlags("--semi-space-growth-factor=1");
+  return true;
 }

@@ -2,6 +2,7 @@ import type { NodeStatus, TahoeNode } from "@lafs/node";
 import type { TorMonitor, TorStatus } from "@lafs/transport";
 import type { CliCommand, CommandContext } from "./command.js";
 import { resolveBasedir } from "./create-options.js";
+import { capYoungGeneration } from "./node-runtime.js";
 import { flag, type ParsedOptions, param } from "./option-parser.js";
 import { quotePath } from "./paths.js";
 import { CliUsageError } from "./usage-error.js";
@@ -106,6 +107,7 @@ function watchStdin(stop: () => void): () => void {
 
 async function run(parsed: ParsedOptions, context: CommandContext): Promise<number> {
   const basedir = resolveBasedir("node", parsed, context);
+  capYoungGeneration();
   const stopper = new AbortController();
   const torTimeout = torTimeoutSeconds(parsed);
   let unwatch = () => {};

@@ -8,6 +8,7 @@ import { CBOR, cborReply, collect, type Reply, settleOnAbort } from "./client-re
 import { StorageClientError } from "./errors.js";
 import { type CborValue, encodeBody } from "./messages.js";
 import { ConnectFailure, type ConnectFunction, openPinnedConnection, tcpConnect } from "./pinned-connect.js";
+import { loadPool } from "./undici-pool.js";
 
 const DEFAULT_TIMEOUT_MS = 60_000;
 const DEFAULT_MAX_REPLY = 30 * 1024 * 1024;
@@ -66,10 +67,8 @@ export function cborBody(value: CborValue): { body: Uint8Array; type: string[] }
 }
 
 /**
- * undici (over a hundred modules) loads on the first request, not when the node starts: a node
- * creates a client per announced server long before it talks to most of them. undici is
- * CommonJS: its `default` is module.exports both in Node and in the CLI's esbuild bundle, which
- * gives a lazily imported CommonJS module no named exports.
+ * undici's Pool loads on the first request, not when the node starts: a node creates a client
+ * per announced server long before it talks to most of them (see loadPool for which parts).
  */
 function lazyPool(
   nurl: Nurl,
@@ -85,8 +84,8 @@ function lazyPool(
     : "https://invalid:443";
   let pool: Promise<Pool> | undefined;
   const open = () =>
-    (pool ??= import("undici").then(
-      ({ default: { Pool } }) =>
+    (pool ??= loadPool().then(
+      (Pool) =>
         new Pool(origin, {
           connections: maxConnections,
           pipelining: 1,
