@@ -579,7 +579,7 @@ export const SCHEMA = {
         name: "shares._max_immutable_segment_size_for_testing",
         value: int({ min: 1, max: 2 ** 30 }),
         default: undefined,
-        defaultText: "(131072)",
+        defaultText: "(1048576, as Tahoe-LAFS 1.20)",
         allowed: integerAllowed({ min: 1, max: 2 ** 30 }),
         description: "For tests only: the segment size of new immutable files.",
         emptyMeansUnset: true,
