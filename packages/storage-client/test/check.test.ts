@@ -20,22 +20,11 @@ import {
   type UploadResult,
   uploadImmutable,
 } from "../src/index.js";
+import { flipByte, IMMUTABLE_CONTAINER, LEASE_BYTES, MUTABLE_CONTAINER } from "./share-file-bytes.js";
 import { type Grid, type GridNode, startGrid, testBytes } from "./uploader-grid.js";
 
 const leaseSecret = new Uint8Array(32).fill(5);
 const convergenceSecret = new Uint8Array(16).fill(3);
-/** Immutable container: version, data length, lease count (Tahoe's share file). */
-const IMMUTABLE_CONTAINER = 12;
-const MUTABLE_CONTAINER = 468;
-const LEASE_BYTES = 72;
-
-async function flipByte(path: string, at: number): Promise<Buffer> {
-  const original = await readFile(path);
-  const changed = Buffer.from(original);
-  changed[at]! ^= 0x20;
-  await writeFile(path, changed);
-  return original;
-}
 
 describe("check, verify, repair and add-lease against 6 real storage servers", () => {
   let grid: Grid;

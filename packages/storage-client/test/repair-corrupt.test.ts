@@ -1,4 +1,4 @@
-import { readFile, rm, writeFile } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import {
   bytesSource,
   decodeShareHeader,
@@ -16,20 +16,11 @@ import {
   openMutableFile,
   uploadImmutable,
 } from "../src/index.js";
+import { flipByte, IMMUTABLE_CONTAINER, LEASE_BYTES, MUTABLE_CONTAINER } from "./share-file-bytes.js";
 import { type Grid, type GridNode, startGrid, testBytes } from "./uploader-grid.js";
 
 const leaseSecret = new Uint8Array(32).fill(6);
 const convergenceSecret = new Uint8Array(16).fill(4);
-/** Immutable container: version, data length, lease count; leases follow the share data. */
-const IMMUTABLE_CONTAINER = 12;
-const MUTABLE_CONTAINER = 468;
-const LEASE_BYTES = 72;
-
-async function flipByte(path: string, at: number): Promise<void> {
-  const bytes = await readFile(path);
-  bytes[at]! ^= 0x41;
-  await writeFile(path, bytes);
-}
 
 /** The share itself inside an immutable share file: without the container and the leases. */
 function shareData(file: Buffer): Buffer {
