@@ -169,7 +169,10 @@ describe.skipIf(peer === undefined)("Tahoe's checker and ours on lafs-ts storage
 
     const repaired = (await refTahoe(ref.cli, ["-d", theirDir, "deep-check", "--repair", dir])).toString();
     expect(repaired).toContain(" 1 repairs attempted, 1 successful, 0 failed\n");
-    expect(await shareFiles((await checkJson(ours, victim, ""))["storage-index"])).toHaveLength(4);
+    // Tahoe's repairer re-runs its placement, so besides the missing share it may copy others
+    // to more servers (how many depends on the storage index): every share number is back.
+    const after = await shareFiles((await checkJson(ours, victim, ""))["storage-index"]);
+    expect(new Set(after.map((f) => f.split("/").pop()))).toEqual(new Set(["0", "1", "2", "3"]));
     expect((await tahoeOk(["-d", grid!.dirs.client!, "deep-check", "--verify", dir])).toString()).toBe(
       "done: 5 objects checked, 5 healthy, 0 unhealthy\n",
     );
