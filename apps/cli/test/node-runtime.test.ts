@@ -22,9 +22,11 @@ describe("start-time settings for the nodes `tahoe grid up` spawns", () => {
     expect(env).toEqual({ MALLOC_ARENA_MAX: "2" });
   });
 
-  it("sizes the young generation unless NODE_OPTIONS already does", () => {
-    expect(nodeProcessArgs({})).toEqual(["--max-semi-space-size=4"]);
-    expect(nodeProcessArgs({ NODE_OPTIONS: "--max-semi-space-size=8" })).toEqual([]);
+  it("sizes the young generation and optimizes for size unless NODE_OPTIONS already does", () => {
+    expect(nodeProcessArgs({})).toEqual(["--max-semi-space-size=4", "--optimize-for-size"]);
+    expect(nodeProcessArgs({ NODE_OPTIONS: "--max-semi-space-size=8" })).toEqual(["--optimize-for-size"]);
+    expect(nodeProcessArgs({ NODE_OPTIONS: "--optimize-for-size" })).toEqual(["--max-semi-space-size=4"]);
+    expect(nodeProcessArgs({ NODE_OPTIONS: "--max-semi-space-size=8 --optimize-for-size" })).toEqual([]);
   });
 });
 
