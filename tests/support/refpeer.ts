@@ -107,9 +107,9 @@ function runScript(
       join(REFPEER_TOOLS, script),
       args,
       {
-        env: { ...process.env, TAHOE_REF_ENV: peer.envFile, WAIT_SECS: "60", ...env },
+        env: { ...process.env, TAHOE_REF_ENV: peer.envFile, WAIT_SECS: "100", ...env },
         maxBuffer: 16 * 1024 * 1024,
-        timeout: 120_000,
+        timeout: 150_000,
       },
       (error, stdout, stderr) => {
         if (startsDir !== undefined) starting.delete(startsDir);
