@@ -1,8 +1,8 @@
 import { readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { type Grid, tahoe, tahoeOk } from "../support/local-grid.js";
-import { shareFiles as shareFilesOn, startFiveServerGrid } from "./five-servers.js";
+import { shareFiles as shareFilesOn, useFiveServerGrid } from "./five-servers.js";
 
 /**
  * `tahoe check [--verify] [--repair] [--add-lease] [--raw]` and `POST /uri/CAP?t=check` on a
@@ -11,13 +11,8 @@ import { shareFiles as shareFilesOn, startFiveServerGrid } from "./five-servers.
  */
 
 let grid: Grid;
-
-beforeAll(async () => {
-  grid = await startFiveServerGrid();
-}, 60_000);
-
-afterAll(async () => {
-  await grid?.close();
+useFiveServerGrid((started) => {
+  grid = started;
 });
 
 const check = async (...args: string[]) =>

@@ -1,7 +1,7 @@
 import { rm } from "node:fs/promises";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { type Grid, tahoe, tahoeOk } from "../support/local-grid.js";
-import { shareFiles as shareFilesOn, startFiveServerGrid } from "./five-servers.js";
+import { shareFiles as shareFilesOn, useFiveServerGrid } from "./five-servers.js";
 
 /**
  * `tahoe deep-check` and `POST DIRCAP?t=stream-deep-check` / `t=check` on a directory, on a grid
@@ -11,13 +11,8 @@ import { shareFiles as shareFilesOn, startFiveServerGrid } from "./five-servers.
  */
 
 let grid: Grid;
-
-beforeAll(async () => {
-  grid = await startFiveServerGrid();
-}, 60_000);
-
-afterAll(async () => {
-  await grid?.close();
+useFiveServerGrid((started) => {
+  grid = started;
 });
 
 const deepCheck = async (...args: string[]) =>

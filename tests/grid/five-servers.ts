@@ -1,5 +1,6 @@
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
+import { afterAll, beforeAll } from "vitest";
 import { type Grid, startGrid } from "../support/local-grid.js";
 
 /**
@@ -11,7 +12,7 @@ import { type Grid, startGrid } from "../support/local-grid.js";
 export const FIVE_STORAGE = ["s1", "s2", "s3", "s4", "s5"];
 
 /** Starts the grid and waits until the client is connected to all five; a failed start stops it. */
-export async function startFiveServerGrid(): Promise<Grid> {
+async function startFiveServerGrid(): Promise<Grid> {
   const grid = await startGrid({ storage: FIVE_STORAGE, k: 3, happy: 4, n: 5 });
   try {
     await grid.waitForServers(
@@ -40,4 +41,19 @@ export async function shareFiles(grid: Grid, si: string): Promise<ShareFile[]> {
       out.push({ node, shnum: Number(name), path: join(dir, name) });
   }
   return out.sort((a, b) => a.shnum - b.shnum);
+}
+
+/**
+ * Starts the grid in the calling file's beforeAll (handing it to `started`) and stops it in its
+ * afterAll, so it is stopped even when the start or a test fails. Call it at the top of the file.
+ */
+export function useFiveServerGrid(started: (grid: Grid) => void): void {
+  let running: Grid | undefined;
+  beforeAll(async () => {
+    running = await startFiveServerGrid();
+    started(running);
+  }, 60_000);
+  afterAll(async () => {
+    await running?.close();
+  });
 }
