@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Grid, startGrid, tahoeOk } from "../support/local-grid.js";
 import { type BrowserSession, haveChromium, MISSING_CHROMIUM, openBrowser } from "./chromium.js";
-import { overflowOf, SIZES, seriousViolations } from "./page-checks.js";
+import { checkPage as checkPageWith, recordTraffic, seriousViolations } from "./page-checks.js";
 
 /**
  * The directory pages of a real node (`tahoe run`, two storage nodes, k/happy/N = 1/2/2) in
@@ -34,12 +34,7 @@ suite(haveChromium ? "directory pages of a real node in Chromium" : MISSING_CHRO
     await browser.context.grantPermissions(["clipboard-read", "clipboard-write"], {
       origin: new URL(grid.nodeUrl).origin,
     });
-    browser.page.on("response", (r) => {
-      if (r.status() >= 400) failed.push(`${r.status()} ${r.url()}`);
-    });
-    browser.page.on("request", (r) => {
-      if (r.method() === "POST") posts.push(`${r.resourceType()} ${r.url()}`);
-    });
+    recordTraffic(browser.page, failed, posts);
     await grid.waitForServers(
       (s) => s.filter((x) => x.connection.state === "connected").length === 2,
       "both servers connected",
@@ -52,22 +47,8 @@ suite(haveChromium ? "directory pages of a real node in Chromium" : MISSING_CHRO
     await grid?.close();
   });
 
-  /** Both sizes and the dark scheme: no sideways scrolling, no serious axe finding, a screenshot each. */
-  async function checkPage(name: string): Promise<void> {
-    const { page } = browser;
-    for (const size of SIZES) {
-      await page.setViewportSize(size);
-      const { overflow, wide } = await overflowOf(page);
-      expect(overflow, `${name} at ${size.width}px is wider than the screen: ${wide}`).toBeLessThanOrEqual(0);
-      expect(await seriousViolations(page), `${name} at ${size.width}px`).toEqual([]);
-      await browser.screenshot(`dir-${name}-${size.width}x${size.height}`);
-    }
-    await page.setViewportSize(SIZES[0]);
-    await page.emulateMedia({ colorScheme: "dark" });
-    expect(await seriousViolations(page), `${name} in the dark scheme`).toEqual([]);
-    await browser.screenshot(`dir-${name}-dark-1280x900`);
-    await page.emulateMedia({ colorScheme: "light" });
-  }
+  /** The checks and screenshots every page gets (page-checks.ts); `name` names the screenshots. */
+  const checkPage = (name: string) => checkPageWith(browser, "dir", name);
 
   const rows = () =>
     browser.page.evaluate("[...document.querySelectorAll('#listing tbody tr')].map((r) => r.dataset.name)");

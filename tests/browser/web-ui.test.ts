@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Grid, startGrid, tahoeOk } from "../support/local-grid.js";
 import { type BrowserSession, haveChromium, MISSING_CHROMIUM, openBrowser } from "./chromium.js";
-import { SIZES, seriousViolations } from "./page-checks.js";
+import { checkPage as checkPageWith, recordTraffic, SIZES } from "./page-checks.js";
 
 /**
  * Every page of a real node's web front (`tahoe run`, two storage nodes, k/happy/N = 1/2/2) in
@@ -31,12 +31,7 @@ suite(haveChromium ? "the web front of a real node in Chromium" : MISSING_CHROMI
   beforeAll(async () => {
     grid = await startGrid({ storage: STORAGE, ...ENCODING });
     browser = await openBrowser();
-    browser.page.on("response", (r) => {
-      if (r.status() >= 400) failed.push(`${r.status()} ${r.url()}`);
-    });
-    browser.page.on("request", (r) => {
-      if (r.method() === "POST") posts.push(`${r.resourceType()} ${r.url()}`);
-    });
+    recordTraffic(browser.page, failed, posts);
     await grid.waitForServers(
       (s) => s.filter((x) => x.connection.state === "connected").length === 2,
       "both servers connected",
@@ -58,35 +53,8 @@ suite(haveChromium ? "the web front of a real node in Chromium" : MISSING_CHROMI
     await grid?.close();
   });
 
-  /** Screenshots and checks the page at both sizes; `name` names the screenshots. */
-  async function checkPage(name: string): Promise<void> {
-    const { page } = browser;
-    for (const size of SIZES) {
-      await page.setViewportSize(size);
-      expect(await page.locator('meta[name="viewport"]').count()).toBe(1);
-      expect(await page.locator("header.site .summary").count()).toBe(1);
-      // A phone never scrolls sideways: tables reflow, long caps and errors wrap.
-      const overflow = (await page.evaluate(
-        "document.documentElement.scrollWidth - window.innerWidth",
-      )) as number;
-      const wide =
-        overflow <= 0
-          ? ""
-          : await page.evaluate(
-              "[...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1).slice(-3).map((e) => e.outerHTML.slice(0, 120)).join(' | ')",
-            );
-      expect(overflow, `${name} at ${size.width}px is wider than the screen: ${wide}`).toBeLessThanOrEqual(0);
-      expect(await seriousViolations(page), `${name} at ${size.width}px`).toEqual([]);
-      await browser.screenshot(`ui-${name}-${size.width}x${size.height}`);
-    }
-    await page.setViewportSize(SIZES[0]);
-    // The dark scheme keeps AA contrast too.
-    await page.emulateMedia({ colorScheme: "dark" });
-    expect(await page.evaluate("matchMedia('(prefers-color-scheme: dark)').matches")).toBe(true);
-    expect(await seriousViolations(page), `${name} in the dark scheme`).toEqual([]);
-    await browser.screenshot(`ui-${name}-dark-1280x900`);
-    await page.emulateMedia({ colorScheme: "light" });
-  }
+  /** The checks and screenshots every page gets (page-checks.ts); `name` names the screenshots. */
+  const checkPage = (name: string) => checkPageWith(browser, "ui", name);
 
   it("shows the welcome page in the common design, with its stylesheet and icon from the node", async () => {
     const { page } = browser;

@@ -1,7 +1,8 @@
 import { readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Grid, startGrid, tahoe, tahoeOk } from "../support/local-grid.js";
+import { describe, expect, it } from "vitest";
+import { type Grid, tahoe, tahoeOk } from "../support/local-grid.js";
+import { shareFiles as shareFilesOn, useFiveServerGrid } from "./five-servers.js";
 
 /**
  * `tahoe check [--verify] [--repair] [--add-lease] [--raw]` and `POST /uri/CAP?t=check` on a
@@ -9,19 +10,9 @@ import { type Grid, startGrid, tahoe, tahoeOk } from "../support/local-grid.js";
  * k/happy/N = 3/4/5. Shares are damaged on disk between steps.
  */
 
-const STORAGE = ["s1", "s2", "s3", "s4", "s5"];
 let grid: Grid;
-
-beforeAll(async () => {
-  grid = await startGrid({ storage: STORAGE, k: 3, happy: 4, n: 5 });
-  await grid.waitForServers(
-    (list) => list.filter((s) => s.connection.state === "connected").length === 5,
-    "5 servers",
-  );
-}, 60_000);
-
-afterAll(async () => {
-  await grid?.close();
+useFiveServerGrid((started) => {
+  grid = started;
 });
 
 const check = async (...args: string[]) =>
@@ -33,16 +24,7 @@ async function put(body: Uint8Array, query = ""): Promise<string> {
   return (await res.text()).trim();
 }
 
-/** Every share file of storage index `si` (base32), with its node. */
-async function shareFiles(si: string): Promise<{ node: string; shnum: number; path: string }[]> {
-  const out: { node: string; shnum: number; path: string }[] = [];
-  for (const node of STORAGE) {
-    const dir = join(grid.dirs[node]!, "storage/shares", si.slice(0, 2), si);
-    for (const name of await readdir(dir).catch(() => []))
-      out.push({ node, shnum: Number(name), path: join(dir, name) });
-  }
-  return out.sort((a, b) => a.shnum - b.shnum);
-}
+const shareFiles = (si: string) => shareFilesOn(grid, si);
 
 describe("tahoe check on a grid of real processes", { timeout: 60_000 }, () => {
   let cap: string;

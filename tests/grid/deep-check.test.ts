@@ -1,7 +1,7 @@
-import { readdir, rm } from "node:fs/promises";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Grid, startGrid, tahoe, tahoeOk } from "../support/local-grid.js";
+import { rm } from "node:fs/promises";
+import { describe, expect, it } from "vitest";
+import { type Grid, tahoe, tahoeOk } from "../support/local-grid.js";
+import { shareFiles as shareFilesOn, useFiveServerGrid } from "./five-servers.js";
 
 /**
  * `tahoe deep-check` and `POST DIRCAP?t=stream-deep-check` / `t=check` on a directory, on a grid
@@ -10,19 +10,9 @@ import { type Grid, startGrid, tahoe, tahoeOk } from "../support/local-grid.js";
  * holds a CHK file that loses a share on disk.
  */
 
-const STORAGE = ["s1", "s2", "s3", "s4", "s5"];
 let grid: Grid;
-
-beforeAll(async () => {
-  grid = await startGrid({ storage: STORAGE, k: 3, happy: 4, n: 5 });
-  await grid.waitForServers(
-    (list) => list.filter((s) => s.connection.state === "connected").length === 5,
-    "5 servers",
-  );
-}, 60_000);
-
-afterAll(async () => {
-  await grid?.close();
+useFiveServerGrid((started) => {
+  grid = started;
 });
 
 const deepCheck = async (...args: string[]) =>
@@ -35,14 +25,8 @@ async function web(method: string, path: string, body?: Uint8Array): Promise<str
   return text.trim();
 }
 
-async function shareFiles(si: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const node of STORAGE) {
-    const dir = join(grid.dirs[node]!, "storage/shares", si.slice(0, 2), si);
-    for (const name of await readdir(dir).catch(() => [])) out.push(join(dir, name));
-  }
-  return out;
-}
+/** The paths of every share file of `si`. */
+const shareFiles = async (si: string) => (await shareFilesOn(grid, si)).map((f) => f.path);
 
 describe("tahoe deep-check on a grid of real processes", { timeout: 90_000 }, () => {
   let root: string;

@@ -1,20 +1,19 @@
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Grid, startGrid, tahoeOk } from "../support/local-grid.js";
-import { exportServers, findRefPeer, startRefStaticClient, stopRef } from "../support/refpeer.js";
+import { type Grid, tahoeOk } from "../support/local-grid.js";
+import { findRefPeer } from "../support/refpeer.js";
 import {
   checkJson,
   comparableCheck,
-  convergenceOf,
   deepCheckTree,
   fileOf,
+  type GridStart,
+  type OurGridWithTahoeClient,
   refTahoe,
   shareFilesOf,
   slowOperationJson,
+  startOurGridWithTahoeClient,
   type WebClient,
-  webClient,
 } from "./support.js";
 
 /**
@@ -29,37 +28,17 @@ const STORAGE = ["s1", "s2", "s3", "s4"];
 describe.skipIf(peer === undefined)("Tahoe's checker and ours on lafs-ts storage servers", () => {
   const ref = peer!;
   let grid: Grid | undefined;
-  let root: string | undefined;
+  let tahoeClientDir: string;
   let theirs: WebClient;
   let ours: WebClient;
+  let start: GridStart<OurGridWithTahoeClient> | undefined;
 
   beforeAll(async () => {
-    root = await mkdtemp(join(tmpdir(), "lafs-interop-check-"));
-    grid = await startGrid({ storage: STORAGE, k: 2, happy: 3, n: 4 });
-    const serversYaml = join(root, "servers.yaml");
-    await exportServers(
-      ref,
-      serversYaml,
-      STORAGE.map((name) => grid!.dirs[name]!),
-    );
-    const url = await startRefStaticClient(ref, join(root, "tahoe-client"), serversYaml, {
-      k: 2,
-      happy: 3,
-      n: 4,
-      convergence: await convergenceOf(grid.dirs.client!),
-    });
-    theirs = webClient("Tahoe client", url);
-    ours = webClient("lafs-ts client", grid.nodeUrl);
+    start = startOurGridWithTahoeClient(ref, { storage: STORAGE, k: 2, happy: 3, n: 4 });
+    ({ grid, tahoeClientDir, theirs, ours } = await start.ready);
   }, 120_000);
 
-  afterAll(async () => {
-    try {
-      if (root !== undefined) await stopRef(ref, join(root, "tahoe-client"));
-    } finally {
-      await grid?.close();
-      if (root !== undefined) await rm(root, { recursive: true, force: true });
-    }
-  }, 60_000);
+  afterAll(() => start?.close(), 180_000);
 
   const shareFiles = (si: string) =>
     shareFilesOf(
@@ -141,7 +120,7 @@ describe.skipIf(peer === undefined)("Tahoe's checker and ours on lafs-ts storage
     const files = await shareFiles((await checkJson(ours, victim, ""))["storage-index"]);
     await rm(files[0]!);
     const leasesBefore = (await readFile(files[1]!)).readUInt32BE(8);
-    const theirDir = join(root!, "tahoe-client");
+    const theirDir = tahoeClientDir;
     const tahoeSays = (
       await refTahoe(ref.cli, ["-d", theirDir, "deep-check", "--add-lease", dir])
     ).toString();

@@ -1,21 +1,20 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFile, rm } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tahoeOk } from "../support/local-grid.js";
-import { exportServers, findRefPeer, type RefGrid, startRefGrid, stopRef } from "../support/refpeer.js";
+import { findRefPeer, type RefGrid } from "../support/refpeer.js";
 import {
   checkJson,
   comparableCheck,
   deepCheckTree,
   fileOf,
+  type GridStart,
   refTahoe,
   type StaticClient,
   shareFilesOf,
   slowOperationJson,
-  startStaticClient,
+  startTahoeGridWithOurClient,
+  type TahoeGridWithOurClient,
   type WebClient,
-  webClient,
 } from "./support.js";
 
 /**
@@ -28,32 +27,18 @@ const peer = findRefPeer("interop tests (lafs-ts check/verify/repair on Tahoe se
 
 describe.skipIf(peer === undefined)("our checker on Tahoe-LAFS storage servers", () => {
   const ref = peer!;
-  let root: string | undefined;
   let refGrid: RefGrid | undefined;
   let client: StaticClient | undefined;
   let theirs: WebClient;
   let ours: WebClient;
+  let start: GridStart<TahoeGridWithOurClient> | undefined;
 
   beforeAll(async () => {
-    root = await mkdtemp(join(tmpdir(), "lafs-interop-check-b-"));
-    refGrid = await startRefGrid(ref, join(root, "grid"), { n: 4, k: 2, happy: 3, total: 4 });
-    const serversYaml = join(root, "servers.yaml");
-    await exportServers(ref, serversYaml, refGrid.storageDirs);
-    client = await startStaticClient(serversYaml, { k: 2, happy: 3, n: 4, servers: 4 });
-    theirs = webClient("Tahoe client", refGrid.url);
-    ours = webClient("lafs-ts client", client.url);
+    start = startTahoeGridWithOurClient(ref, { n: 4, k: 2, happy: 3, total: 4 });
+    ({ refGrid, client, theirs, ours } = await start.ready);
   }, 120_000);
 
-  afterAll(async () => {
-    try {
-      await client?.close();
-    } finally {
-      if (root !== undefined) {
-        await stopRef(ref, join(root, "grid"));
-        await rm(root, { recursive: true, force: true });
-      }
-    }
-  }, 60_000);
+  afterAll(() => start?.close(), 180_000);
 
   const shareFiles = (si: string) => shareFilesOf(si, refGrid!.storageDirs);
 

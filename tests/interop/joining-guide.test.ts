@@ -1,10 +1,10 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../support/free-port.js";
 import { findRefPeer, type RefGrid, startRefGrid, stopRef } from "../support/refpeer.js";
 
 /**
@@ -25,17 +25,6 @@ function guideCommands(text: string): string[] {
     for (const line of (block[1] ?? "").split("\n")) if (line.startsWith("$ ")) out.push(line.slice(2));
   }
   return out;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function until(what: string, ms: number, test: () => Promise<boolean>): Promise<void> {

@@ -1,19 +1,16 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { exportServers, findRefPeer, type RefGrid, startRefGrid, stopRef } from "../support/refpeer.js";
+import { findRefPeer, type RefGrid } from "../support/refpeer.js";
 import {
   allShareNumbers,
   crossRoundTrip,
   everyoneGot,
   FILES,
   fileOf,
-  type StaticClient,
+  type GridStart,
   sharesOf,
-  startStaticClient,
+  startTahoeGridWithOurClient,
+  type TahoeGridWithOurClient,
   type WebClient,
-  webClient,
 } from "./support.js";
 
 /**
@@ -28,32 +25,17 @@ const SHAPE = { n: 4, k: 2, happy: 3, total: 4 };
 
 describe.skipIf(peer === undefined)("a lafs-ts client on Tahoe-LAFS storage servers only", () => {
   const ref = peer!;
-  let root: string | undefined;
   let refGrid: RefGrid | undefined;
-  let client: StaticClient | undefined;
   let theirs: WebClient;
   let ours: WebClient;
+  let start: GridStart<TahoeGridWithOurClient> | undefined;
 
   beforeAll(async () => {
-    root = await mkdtemp(join(tmpdir(), "lafs-interop-b-"));
-    refGrid = await startRefGrid(ref, join(root, "grid"), SHAPE);
-    const serversYaml = join(root, "servers.yaml");
-    await exportServers(ref, serversYaml, refGrid.storageDirs);
-    client = await startStaticClient(serversYaml, { k: 2, happy: 3, n: 4, servers: 4 });
-    theirs = webClient("Tahoe client", refGrid.url);
-    ours = webClient("lafs-ts client", client.url);
+    start = startTahoeGridWithOurClient(ref, SHAPE);
+    ({ refGrid, theirs, ours } = await start.ready);
   }, 120_000);
 
-  afterAll(async () => {
-    try {
-      await client?.close();
-    } finally {
-      if (root !== undefined) {
-        await stopRef(ref, join(root, "grid"));
-        await rm(root, { recursive: true, force: true });
-      }
-    }
-  }, 60_000);
+  afterAll(() => start?.close(), 180_000);
 
   const SIZES: [string, number][] = [
     ["an empty file", FILES.empty],

@@ -246,9 +246,10 @@ export interface MixedGrid {
   tahoeClient: { dir: string; url: string };
 }
 
-export interface MixedGridStart {
+/** A grid being started: keep it before awaiting `ready`, so afterAll can `close()` it whatever happened. */
+export interface GridStart<T> {
   /** The grid once every node is up; a start that fails stops what it had started, then rejects. */
-  ready: Promise<MixedGrid>;
+  ready: Promise<T>;
   /**
    * Stops every node, the reference ones by path, each even when another fails. Safe at any
    * moment: called while the start is still running (a beforeAll that timed out), it ends the
@@ -257,12 +258,68 @@ export interface MixedGridStart {
   close(): Promise<void>;
 }
 
+export type MixedGridStart = GridStart<MixedGrid>;
+
 function settled<T>(result: PromiseSettledResult<T>): T | undefined {
   return result.status === "fulfilled" ? result.value : undefined;
 }
 
 /** How long close() waits for a start still running (ours has no abort) before stopping what it has. */
 const START_GRACE_MS = 90_000;
+
+/** Runs `steps` in order, each in a `finally` of the one before: every step runs even after one fails. */
+async function inTurn(steps: (() => Promise<void> | undefined)[]): Promise<void> {
+  const [first, ...rest] = steps;
+  if (first === undefined) return;
+  try {
+    await first();
+  } finally {
+    await inTurn(rest);
+  }
+}
+
+/**
+ * The start-and-close protocol of every grid here. `start` is told whether close() has begun
+ * (it then stops at its next step); `stopAll` stops what it started, the reference nodes by
+ * path; `stopRefStarts` ends the reference start scripts still running (stopRef does), so
+ * nothing is launched after close() began.
+ */
+function guardedStart<T>(
+  start: (closing: () => boolean) => Promise<T>,
+  stopAll: () => Promise<void>,
+  stopRefStarts: () => Promise<void>,
+): GridStart<T> {
+  let closing: Promise<void> | undefined;
+  const ready = start(() => closing !== undefined).catch(async (error: unknown) => {
+    if (closing === undefined) await stopAll();
+    throw error;
+  });
+  // A start that fails after close() began is reported by close(), not as an unhandled rejection.
+  ready.catch(() => {});
+  return {
+    ready,
+    close() {
+      closing ??= (async () => {
+        // First the reference start scripts, then wait for ours.
+        await stopRefStarts().catch(() => {});
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          ready.catch(() => {}),
+          new Promise((resolve) => {
+            timer = setTimeout(resolve, START_GRACE_MS);
+          }),
+        ]);
+        clearTimeout(timer);
+        await stopAll();
+      })();
+      return closing;
+    },
+  };
+}
+
+function notClosing(closing: () => boolean, what: string): void {
+  if (closing()) throw new Error(`${what} was closed while it started`);
+}
 
 /**
  * One grid with storage servers of both kinds: two lafs-ts storage nodes and two Tahoe-LAFS 1.20
@@ -280,25 +337,16 @@ export function startMixedGrid(ref: RefPeer, shape: { k: number; happy: number; 
   const tahoeClientDir = join(root, "tahoe-client");
   let ours: Grid | undefined;
   let client: StaticClient | undefined;
-  let closing: Promise<void> | undefined;
 
-  async function stopAll(): Promise<void> {
-    try {
-      await client?.close();
-    } finally {
-      try {
-        await stopRef(ref, tahoeClientDir, refGridDir);
-      } finally {
-        try {
-          await ours?.close();
-        } finally {
-          await rm(root, { recursive: true, force: true });
-        }
-      }
-    }
-  }
+  const stopAll = () =>
+    inTurn([
+      () => client?.close(),
+      () => stopRef(ref, tahoeClientDir, refGridDir),
+      () => ours?.close(),
+      () => rm(root, { recursive: true, force: true }),
+    ]);
 
-  async function start(): Promise<MixedGrid> {
+  async function start(closing: () => boolean): Promise<MixedGrid> {
     // The two grids come up side by side (each takes seconds of process start-up). allSettled,
     // so a grid that did start is kept for stopAll even when the other failed.
     const grids = await Promise.allSettled([
@@ -308,7 +356,7 @@ export function startMixedGrid(ref: RefPeer, shape: { k: number; happy: number; 
     ours = settled(grids[0]);
     const tahoe = settled(grids[1]);
     for (const result of grids) if (result.status === "rejected") throw result.reason;
-    if (closing !== undefined) throw new Error("the mixed grid was closed while it started");
+    notClosing(closing, "the mixed grid");
     const ourStorageDirs = ours!.storage.map((name) => ours!.dirs[name]!);
     const serversYaml = join(root, "servers.yaml");
     await exportServers(ref, serversYaml, [...ourStorageDirs, ...tahoe!.storageDirs]);
@@ -318,7 +366,7 @@ export function startMixedGrid(ref: RefPeer, shape: { k: number; happy: number; 
     ]);
     client = settled(clients[1]);
     for (const result of clients) if (result.status === "rejected") throw result.reason;
-    if (closing !== undefined) throw new Error("the mixed grid was closed while it started");
+    notClosing(closing, "the mixed grid");
     return {
       root,
       ours: ours!,
@@ -330,31 +378,116 @@ export function startMixedGrid(ref: RefPeer, shape: { k: number; happy: number; 
     };
   }
 
-  const ready = start().catch(async (error: unknown) => {
-    if (closing === undefined) await stopAll();
-    throw error;
-  });
-  // A start that fails after close() began is reported by close(), not as an unhandled rejection.
-  ready.catch(() => {});
-  return {
-    ready,
-    close() {
-      closing ??= (async () => {
-        // First the reference start scripts (stopRef ends a running one), then wait for ours.
-        await stopRef(ref, tahoeClientDir, refGridDir).catch(() => {});
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([
-          ready.catch(() => {}),
-          new Promise((resolve) => {
-            timer = setTimeout(resolve, START_GRACE_MS);
-          }),
-        ]);
-        clearTimeout(timer);
-        await stopAll();
-      })();
-      return closing;
-    },
-  };
+  return guardedStart(start, stopAll, () => stopRef(ref, tahoeClientDir, refGridDir));
+}
+
+export interface OurGridWithTahoeClient {
+  /** Our grid: an introducer, the storage nodes asked for, and our own client. */
+  grid: Grid;
+  storageDirs: string[];
+  /** The Tahoe static client's node directory. */
+  tahoeClientDir: string;
+  /** The Tahoe static client (it knows only our storage nodes), with our client's convergence secret. */
+  theirs: WebClient;
+  /** Our grid's own client. */
+  ours: WebClient;
+}
+
+/**
+ * A lafs-ts grid (startGrid) and a Tahoe-LAFS 1.20 client that knows only its storage nodes
+ * (servers.yaml from export-servers.py, tahoe-client-static.sh). The Tahoe client gets our
+ * client's convergence secret, so both compute the same CHK caps. Use as startMixedGrid.
+ */
+export function startOurGridWithTahoeClient(
+  ref: RefPeer,
+  shape: { storage: string[]; k: number; happy: number; n: number },
+): GridStart<OurGridWithTahoeClient> {
+  const root = mkdtempSync(join(tmpdir(), "lafs-interop-ours-"));
+  const tahoeClientDir = join(root, "tahoe-client");
+  let grid: Grid | undefined;
+
+  const stopAll = () =>
+    inTurn([
+      () => stopRef(ref, tahoeClientDir),
+      () => grid?.close(),
+      () => rm(root, { recursive: true, force: true }),
+    ]);
+
+  async function start(closing: () => boolean): Promise<OurGridWithTahoeClient> {
+    grid = await startGrid(shape);
+    notClosing(closing, "our grid with a Tahoe client");
+    const storageDirs = shape.storage.map((name) => grid!.dirs[name]!);
+    const serversYaml = join(root, "servers.yaml");
+    await exportServers(ref, serversYaml, storageDirs);
+    const url = await startRefStaticClient(ref, tahoeClientDir, serversYaml, {
+      k: shape.k,
+      happy: shape.happy,
+      n: shape.n,
+      convergence: await convergenceOf(grid.dirs.client!),
+    });
+    notClosing(closing, "our grid with a Tahoe client");
+    return {
+      grid,
+      storageDirs,
+      tahoeClientDir,
+      theirs: webClient("Tahoe client", url),
+      ours: webClient("lafs-ts client", grid.nodeUrl),
+    };
+  }
+
+  return guardedStart(start, stopAll, () => stopRef(ref, tahoeClientDir));
+}
+
+export interface TahoeGridWithOurClient {
+  /** The reference grid: a Tahoe introducer, its storage nodes and its own client. */
+  refGrid: RefGrid;
+  /** Our static client (it knows only the Tahoe storage nodes, no introducer). */
+  client: StaticClient;
+  /** The reference grid's own client. */
+  theirs: WebClient;
+  ours: WebClient;
+}
+
+/**
+ * A Tahoe-LAFS 1.20 grid (start-grid.sh) and a lafs-ts static client that knows only its storage
+ * nodes (servers.yaml from export-servers.py), connected to all of them. Use as startMixedGrid.
+ */
+export function startTahoeGridWithOurClient(
+  ref: RefPeer,
+  shape: { n: number; k: number; happy: number; total: number },
+): GridStart<TahoeGridWithOurClient> {
+  const root = mkdtempSync(join(tmpdir(), "lafs-interop-theirs-"));
+  const refGridDir = join(root, "grid");
+  let client: StaticClient | undefined;
+
+  const stopAll = () =>
+    inTurn([
+      () => client?.close(),
+      () => stopRef(ref, refGridDir),
+      () => rm(root, { recursive: true, force: true }),
+    ]);
+
+  async function start(closing: () => boolean): Promise<TahoeGridWithOurClient> {
+    const refGrid = await startRefGrid(ref, refGridDir, shape);
+    notClosing(closing, "the Tahoe grid with our client");
+    const serversYaml = join(root, "servers.yaml");
+    await exportServers(ref, serversYaml, refGrid.storageDirs);
+    client = await startStaticClient(serversYaml, {
+      k: shape.k,
+      happy: shape.happy,
+      n: shape.total,
+      servers: shape.n,
+    });
+    notClosing(closing, "the Tahoe grid with our client");
+    return {
+      refGrid,
+      client,
+      theirs: webClient("Tahoe client", refGrid.url),
+      ours: webClient("lafs-ts client", client.url),
+    };
+  }
+
+  return guardedStart(start, stopAll, () => stopRef(ref, refGridDir));
 }
 
 /** A convergence secret as a node keeps it (base32 of 32 bytes, as Tahoe writes it): both implementations read it. */

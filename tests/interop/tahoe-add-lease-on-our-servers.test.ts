@@ -1,10 +1,15 @@
-import { mkdtemp, open, readdir, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { open, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Grid, startGrid } from "../support/local-grid.js";
-import { exportServers, findRefPeer, startRefStaticClient, stopRef } from "../support/refpeer.js";
-import { convergenceOf, FILES, fileOf, type WebClient, webClient } from "./support.js";
+import { findRefPeer } from "../support/refpeer.js";
+import {
+  FILES,
+  fileOf,
+  type GridStart,
+  type OurGridWithTahoeClient,
+  startOurGridWithTahoeClient,
+  type WebClient,
+} from "./support.js";
 
 /**
  * A real Tahoe-LAFS 1.20 client renews its leases on lafs-ts storage servers: its
@@ -54,34 +59,16 @@ async function leasesOnDisk(storageDirs: string[]): Promise<Map<string, number[]
 
 describe.skipIf(peer === undefined)("a Tahoe-LAFS client's add-lease on lafs-ts storage servers", () => {
   const ref = peer!;
-  let grid: Grid | undefined;
-  let root: string | undefined;
   let theirs: WebClient;
   let storageDirs: string[];
+  let start: GridStart<OurGridWithTahoeClient> | undefined;
 
   beforeAll(async () => {
-    root = await mkdtemp(join(tmpdir(), "lafs-interop-lease-"));
-    grid = await startGrid({ storage: STORAGE, k: 2, happy: 3, n: 3 });
-    storageDirs = STORAGE.map((name) => grid!.dirs[name]!);
-    const serversYaml = join(root, "servers.yaml");
-    await exportServers(ref, serversYaml, storageDirs);
-    const url = await startRefStaticClient(ref, join(root, "tahoe-client"), serversYaml, {
-      k: 2,
-      happy: 3,
-      n: 3,
-      convergence: await convergenceOf(grid.dirs.client!),
-    });
-    theirs = webClient("Tahoe client", url);
+    start = startOurGridWithTahoeClient(ref, { storage: STORAGE, k: 2, happy: 3, n: 3 });
+    ({ theirs, storageDirs } = await start.ready);
   }, 120_000);
 
-  afterAll(async () => {
-    try {
-      if (root !== undefined) await stopRef(ref, join(root, "tahoe-client"));
-    } finally {
-      await grid?.close();
-      if (root !== undefined) await rm(root, { recursive: true, force: true });
-    }
-  }, 60_000);
+  afterAll(() => start?.close(), 180_000);
 
   it("renews the lease of every share of a CHK and an SDMF file", async () => {
     const chk = await theirs.put(fileOf(FILES.small, "lease-chk"));

@@ -1,19 +1,16 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Grid, startGrid } from "../support/local-grid.js";
-import { exportServers, findRefPeer, startRefStaticClient, stopRef } from "../support/refpeer.js";
+import { findRefPeer } from "../support/refpeer.js";
 import {
   allShareNumbers,
-  convergenceOf,
   crossRoundTrip,
   everyoneGot,
   FILES,
   fileOf,
+  type GridStart,
+  type OurGridWithTahoeClient,
   sharesOf,
+  startOurGridWithTahoeClient,
   type WebClient,
-  webClient,
 } from "./support.js";
 
 /**
@@ -29,36 +26,17 @@ const STORAGE = ["s1", "s2", "s3", "s4"];
 
 describe.skipIf(peer === undefined)("a Tahoe-LAFS client on lafs-ts storage servers only", () => {
   const ref = peer!;
-  let grid: Grid | undefined;
-  let root: string | undefined;
   let theirs: WebClient;
   let ours: WebClient;
   let storageDirs: string[];
+  let start: GridStart<OurGridWithTahoeClient> | undefined;
 
   beforeAll(async () => {
-    root = await mkdtemp(join(tmpdir(), "lafs-interop-a-"));
-    grid = await startGrid({ storage: STORAGE, k: 2, happy: 3, n: 4 });
-    storageDirs = STORAGE.map((name) => grid!.dirs[name]!);
-    const serversYaml = join(root, "servers.yaml");
-    await exportServers(ref, serversYaml, storageDirs);
-    const url = await startRefStaticClient(ref, join(root, "tahoe-client"), serversYaml, {
-      k: 2,
-      happy: 3,
-      n: 4,
-      convergence: await convergenceOf(grid.dirs.client!),
-    });
-    theirs = webClient("Tahoe client", url);
-    ours = webClient("lafs-ts client", grid.nodeUrl);
+    start = startOurGridWithTahoeClient(ref, { storage: STORAGE, k: 2, happy: 3, n: 4 });
+    ({ theirs, ours, storageDirs } = await start.ready);
   }, 120_000);
 
-  afterAll(async () => {
-    try {
-      if (root !== undefined) await stopRef(ref, join(root, "tahoe-client"));
-    } finally {
-      await grid?.close();
-      if (root !== undefined) await rm(root, { recursive: true, force: true });
-    }
-  }, 60_000);
+  afterAll(() => start?.close(), 180_000);
 
   it.each([
     ["an empty file", FILES.empty],

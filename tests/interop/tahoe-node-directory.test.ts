@@ -1,11 +1,11 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
-import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { tubIdOfCertificate } from "@lafs/crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../support/free-port.js";
 import { findRefPeer, type RefGrid, startRefGrid, stopRef } from "../support/refpeer.js";
 import {
   FILES,
@@ -53,17 +53,6 @@ async function fingerprints(dir: string): Promise<Record<string, string>> {
     if (text !== undefined) out[file] = createHash("sha256").update(text).digest("hex");
   }
   return out;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 interface OurNode {

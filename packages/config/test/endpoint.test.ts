@@ -8,15 +8,7 @@ import {
   parseEndpoint,
   parseEndpointList,
 } from "../src/index.js";
-
-function errorOf(fn: () => unknown): { code?: string; message: string; hint?: string } {
-  try {
-    fn();
-  } catch (err) {
-    return err as { code?: string; message: string; hint?: string };
-  }
-  throw new Error("expected an error");
-}
+import { errorOf } from "./error-of.js";
 
 describe("parseEndpoint", () => {
   const good: [string, ListenEndpoint][] = [

@@ -1,14 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseFurl, redactUrlSecret } from "../src/index.js";
-
-function errorOf(fn: () => unknown): { code?: string; message: string; hint?: string } {
-  try {
-    fn();
-  } catch (err) {
-    return err as { code?: string; message: string; hint?: string };
-  }
-  throw new Error("expected an error");
-}
+import { errorOf } from "./error-of.js";
 
 // The tub id of the lease-secret vector in wire-formats §2.13.
 const TUBID = "v67jiisoty6ooyxlql5fuucitqiok2ic";

@@ -9,20 +9,12 @@ import {
   parseHint,
   parseTubLocation,
 } from "../src/index.js";
+import { errorOf } from "./error-of.js";
 
 // Real v3 onion addresses (The Tor Project, DuckDuckGo): their checksums are valid.
 const ONION = "2gzyxa5ihm7nsggfxnu52rck2vv4rvmdlkiu3zzui5du4xyclen53wid.onion";
 const ONION2 = "duckduckgogg42xjoc72x3sjasowoarfbgcmvfimaftt6twagswzczad.onion";
 const I2P = `${"a".repeat(52)}.b32.i2p`;
-
-function errorOf(fn: () => unknown): { code?: string; message: string; hint?: string } {
-  try {
-    fn();
-  } catch (err) {
-    return err as { code?: string; message: string; hint?: string };
-  }
-  throw new Error("expected an error");
-}
 
 const codeOf = (fn: () => unknown) => errorOf(fn).code;
 

@@ -1,19 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { formatIntroducersYaml, parseIntroducersYaml } from "../src/index.js";
+import { errorOf } from "./error-of.js";
 
 const HASH = "JIj6ezHkdSBlHhrnezAgIC_mrVQHy4KAFyL-8ZNPGPM";
 const NURL = `pb://${HASH}@introducer.example:5000/swissnumber#v=1`;
 const FURL = "pb://v67jiisoty6ooyxlql5fuucitqiok2ic@tcp:introducer.example:44801/introducer";
 const FILE = "private/introducers.yaml";
-
-function errorOf(fn: () => unknown): { code?: string; message: string } {
-  try {
-    fn();
-  } catch (err) {
-    return err as { code?: string; message: string };
-  }
-  throw new Error("expected an error");
-}
 
 describe("parseIntroducersYaml", () => {
   it("reads Tahoe's format with NURLs and fURLs, with line numbers", () => {

@@ -2,15 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { formatNurl, isSpkiHash, type Nurl, parseNurl } from "../src/index.js";
-
-function errorOf(fn: () => unknown): { code?: string; message: string; hint?: string } {
-  try {
-    fn();
-  } catch (err) {
-    return err as { code?: string; message: string; hint?: string };
-  }
-  throw new Error("expected an error");
-}
+import { errorOf } from "./error-of.js";
 
 const vectors = JSON.parse(
   readFileSync(join(import.meta.dirname, "../../../../shared/vectors/spki-hash.json"), "utf8"),

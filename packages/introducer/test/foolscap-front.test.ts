@@ -1,5 +1,4 @@
 import { connect } from "node:net";
-import type { ConnectionHint } from "@lafs/config";
 import {
   type BananaValue,
   bytes,
@@ -8,7 +7,6 @@ import {
   createTubIdentity,
   dict,
   dictGet,
-  type FoolscapConnection,
   type FoolscapError,
   FoolscapRemoteError,
   INTRODUCER_INTERFACE,
@@ -22,16 +20,16 @@ import {
   subscriberInfo,
   tuple,
 } from "@lafs/foolscap";
-import { afterEach, describe, expect, it } from "vitest";
-import type { Introducer } from "../src/index.js";
+import { describe, expect, it } from "vitest";
 import {
+  closedAfterEach,
   generateNodeKey,
   publish,
-  type Stream,
   SWISSNUM,
   startIntroducer,
   storageAnnouncement,
   subscribe,
+  tcp,
 } from "./helpers.js";
 
 /**
@@ -40,20 +38,7 @@ import {
  * runs real Tahoe-LAFS 1.20 nodes against it.
  */
 
-const running: Introducer[] = [];
-const streams: Stream[] = [];
-const connections: FoolscapConnection[] = [];
-afterEach(async () => {
-  for (const c of connections.splice(0)) c.close();
-  for (const s of streams.splice(0)) s.close();
-  for (const i of running.splice(0)) await i.stop();
-});
-
-const tcp = (hint: ConnectionHint) =>
-  new Promise<import("node:net").Socket>((resolve, reject) => {
-    const socket = connect(hint.port!, hint.host, () => resolve(socket));
-    socket.once("error", reject);
-  });
+const { introducers: running, streams, connections } = closedAfterEach();
 
 async function start() {
   // Port 0 is known only after start; the fURL's hint is then fixed up from the bound port.

@@ -1,5 +1,8 @@
 import { request } from "node:https";
+import { connect, type Socket } from "node:net";
+import type { ConnectionHint } from "@lafs/config";
 import { createTlsIdentity, generateNodeKey, type NodeKey } from "@lafs/crypto";
+import { afterEach } from "vitest";
 import { createIntroducer, type Introducer, type IntroducerOptions, signAnnouncement } from "../src/index.js";
 
 export const SWISSNUM = "abcdefghijklmnopqrstuvwxyz234567";
@@ -18,6 +21,35 @@ export async function startIntroducer(
   await introducer.start();
   return { introducer, port: introducer.addresses()[0]!.port };
 }
+
+/**
+ * What a test opens, closed after each test even when it failed: Foolscap connections and
+ * subscription streams first, then the introducers. Push onto the lists as things open.
+ */
+export function closedAfterEach(): {
+  introducers: Introducer[];
+  streams: Stream[];
+  connections: { close(): void }[];
+} {
+  const opened = {
+    introducers: [] as Introducer[],
+    streams: [] as Stream[],
+    connections: [] as { close(): void }[],
+  };
+  afterEach(async () => {
+    for (const c of opened.connections.splice(0)) c.close();
+    for (const s of opened.streams.splice(0)) s.close();
+    for (const i of opened.introducers.splice(0)) await i.stop();
+  });
+  return opened;
+}
+
+/** A plain TCP connection to a fURL's hint (what @lafs/foolscap's connectToTub dials with). */
+export const tcp = (hint: ConnectionHint) =>
+  new Promise<Socket>((resolve, reject) => {
+    const socket = connect(hint.port!, hint.host, () => resolve(socket));
+    socket.once("error", reject);
+  });
 
 export interface Reply {
   status: number;

@@ -1,23 +1,17 @@
 import { generateNodeKey } from "@lafs/crypto";
 import type { Logger } from "@lafs/interface";
-import { afterEach, describe, expect, it } from "vitest";
-import type { Introducer } from "../src/index.js";
+import { describe, expect, it } from "vitest";
 import {
   call,
+  closedAfterEach,
   publish,
-  type Stream,
   SWISSNUM,
   startIntroducer,
   storageAnnouncement,
   subscribe,
 } from "./helpers.js";
 
-const running: Introducer[] = [];
-const streams: Stream[] = [];
-afterEach(async () => {
-  for (const s of streams.splice(0)) s.close();
-  for (const i of running.splice(0)) await i.stop();
-});
+const { introducers: running, streams } = closedAfterEach();
 
 async function start(extra = {}) {
   const started = await startIntroducer(extra);

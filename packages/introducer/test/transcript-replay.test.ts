@@ -1,7 +1,5 @@
 import { readFileSync } from "node:fs";
-import { connect } from "node:net";
 import { join } from "node:path";
-import type { ConnectionHint } from "@lafs/config";
 import {
   BananaDecoder,
   type BananaMessage,
@@ -17,6 +15,7 @@ import {
 } from "@lafs/foolscap";
 import { afterAll, describe, expect, it } from "vitest";
 import { createIntroducer, type Introducer } from "../src/index.js";
+import { tcp } from "./helpers.js";
 
 /**
  * The spec's "introducer replay" (../shared/vectors/foolscap-introducer-transcript.md): every
@@ -80,12 +79,6 @@ function announced(calls: BananaValue[][]): string[][] {
     isSequence(args[0]) ? args[0].items.map((item) => signedFromBanana(item)![0]).sort() : [],
   );
 }
-
-const tcp = (hint: ConnectionHint) =>
-  new Promise<import("node:net").Socket>((resolve, reject) => {
-    const socket = connect(hint.port!, hint.host, () => resolve(socket));
-    socket.once("error", reject);
-  });
 
 const running: Introducer[] = [];
 const open: FoolscapConnection[] = [];

@@ -4,8 +4,14 @@ import { isUploadError, type StorageClient, type UploadServer, uploadImmutable }
 import { errorOf } from "./helpers.js";
 import { type Grid, startGrid, testBytes } from "./uploader-grid.js";
 
-const leaseSecret = new Uint8Array(32).fill(3);
-const convergenceSecret = new Uint8Array(16).fill(4);
+/** The secrets and k/happy/N of every upload here (the last test asks for happy = 5). */
+const UPLOAD = {
+  leaseSecret: new Uint8Array(32).fill(3),
+  convergenceSecret: new Uint8Array(16).fill(4),
+  k: 3,
+  happy: 4,
+  n: 5,
+};
 
 /** Every server's client, with hooks around allocate and write. */
 function hooked(
@@ -59,11 +65,7 @@ describe("cancelling an upload on real storage servers", () => {
     const error = await errorOf(
       uploadImmutable(bytesSource(testBytes(3_000_000, 5)), {
         servers,
-        leaseSecret,
-        convergenceSecret,
-        k: 3,
-        happy: 4,
-        n: 5,
+        ...UPLOAD,
         signal: controller.signal,
       }),
     );
@@ -83,11 +85,7 @@ describe("cancelling an upload on real storage servers", () => {
     const error = await errorOf(
       uploadImmutable(bytesSource(testBytes(12_000_000, 6)), {
         servers,
-        leaseSecret,
-        convergenceSecret,
-        k: 3,
-        happy: 4,
-        n: 5,
+        ...UPLOAD,
         batchSize: 500_000,
         signal: controller.signal,
       }),
@@ -110,11 +108,8 @@ describe("cancelling an upload on real storage servers", () => {
     const error = await errorOf(
       uploadImmutable(bytesSource(testBytes(8_000_000, 7)), {
         servers,
-        leaseSecret,
-        convergenceSecret,
-        k: 3,
+        ...UPLOAD,
         happy: 5,
-        n: 5,
         batchSize: 500_000,
       }),
     );

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach } from "vitest";
+import { afterEach, beforeEach, expect } from "vitest";
 import type { StorageServerOptions } from "../src/index.js";
 import {
   CBOR_HEADERS,
@@ -141,6 +141,20 @@ export function gbs(t: Pick<TestServer, "request">) {
 }
 
 export type Gbs = ReturnType<typeof gbs>;
+
+/**
+ * Well-formed requests that leave the server holding an upload in progress (share 0 of `si`,
+ * 100 bytes, bytes 10..19 written), a complete share 1 of `si` (4 bytes) and a mutable share 0
+ * of `mut`: what the malformed-request tests then try to damage.
+ */
+export async function placeSharesInEachState(t: Pick<TestServer, "request">, si: string, mut: string) {
+  const g = gbs(t);
+  expect((await g.allocate(si, [0], 100, upload)).status).toBe(200);
+  expect((await g.allocate(si, [1], 4, upload)).status).toBe(200);
+  expect((await g.patch(si, 0, 10, Buffer.alloc(10, 0x11), upload)).status).toBe(200);
+  expect((await g.patch(si, 1, 0, Buffer.from("abcd"), upload)).status).toBe(201);
+  expect((await g.rtw(mut, { 0: { write: [[0, Buffer.from("mutable!")]] } })).status).toBe(200);
+}
 
 /**
  * A fresh server for each test of the calling describe block, handed to `use` with its

@@ -1,4 +1,5 @@
 import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
+import type { IncomingMessage } from "node:http";
 import https from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -23,6 +24,18 @@ export interface Response {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   body: Buffer;
+}
+
+/** The whole answer: status, headers and body, once the body has ended. */
+export function collectResponse(res: IncomingMessage): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    res.on("data", (c: Buffer) => chunks.push(c));
+    res.on("end", () =>
+      resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }),
+    );
+    res.on("error", reject);
+  });
 }
 
 export interface TestServer {
@@ -61,14 +74,7 @@ export function requestOn(
   return new Promise((resolve, reject) => {
     const req = https.request(
       { host: "127.0.0.1", port, method, path, headers, agent, servername: "" },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () =>
-          resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }),
-        );
-        res.on("error", reject);
-      },
+      (res) => collectResponse(res).then(resolve, reject),
     );
     req.on("error", reject);
     req.end(options.body === undefined ? undefined : Buffer.from(options.body));

@@ -10,22 +10,10 @@ import {
   UPLOAD_IDLE_TIMEOUT_MS,
 } from "../src/index.js";
 import { PATCH_WRITE_BATCH } from "../src/plugin.js";
+import { cancel, gbs, renew } from "./gbs-requests.js";
 import { CBOR_HEADERS, cbor, secretHeader, startTestServer, type TestServer, uncbor } from "./helpers.js";
 
 const SI = "6dnr6lbq6l7dxjr4bcgyzev7rq";
-const renew = Buffer.alloc(32, 1);
-const cancel = Buffer.alloc(32, 2);
-
-function allocateHeaders(upload: Uint8Array) {
-  return {
-    ...CBOR_HEADERS,
-    "X-Tahoe-Authorization": [
-      secretHeader("lease-renew-secret", renew),
-      secretHeader("lease-cancel-secret", cancel),
-      secretHeader("upload-secret", upload),
-    ],
-  };
-}
 
 describe("immutable shares", () => {
   let t: TestServer;
@@ -37,24 +25,9 @@ describe("immutable shares", () => {
   });
 
   const allocate = (shares: number[], size: number, upload: Uint8Array, si = SI) =>
-    t.request("POST", `/storage/v1/immutable/${si}`, {
-      headers: allocateHeaders(upload),
-      body: cbor(
-        new Map<string, unknown>([
-          ["share-numbers", new Set(shares)],
-          ["allocated-size", size],
-        ]),
-      ),
-    });
+    gbs(t).allocate(si, shares, size, upload);
   const patch = (shnum: number, first: number, data: Uint8Array, upload: Uint8Array, si = SI) =>
-    t.request("PATCH", `/storage/v1/immutable/${si}/${shnum}`, {
-      headers: {
-        Accept: "application/cbor",
-        "Content-Range": `bytes ${first}-${first + data.length - 1}/*`,
-        "X-Tahoe-Authorization": secretHeader("upload-secret", upload),
-      },
-      body: data,
-    });
+    gbs(t).patch(si, shnum, first, data, upload);
   const read = (shnum: number, range?: string, si = SI) =>
     t.request("GET", `/storage/v1/immutable/${si}/${shnum}`, { headers: range ? { Range: range } : {} });
   const list = async (si = SI) => {

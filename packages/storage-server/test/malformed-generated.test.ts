@@ -4,16 +4,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ERROR_CODE_HEADER } from "../src/error-answers.js";
 import { authorizationValue } from "../src/index.js";
-import { cancel, enabler, renew, upload } from "./gbs-requests.js";
-import {
-  CBOR_HEADERS,
-  cbor,
-  secretHeader,
-  snapshot,
-  startTestServer,
-  type TestServer,
-  uncbor,
-} from "./helpers.js";
+import { cancel, enabler, placeSharesInEachState, renew, upload } from "./gbs-requests.js";
+import { cbor, secretHeader, snapshot, startTestServer, type TestServer, uncbor } from "./helpers.js";
 
 // A seeded generator of malformed GBS requests: every endpoint (mutable ones included), each
 // request broken in one way of a class (auth, secrets, path, Accept, Content-Type, CBOR body,
@@ -840,39 +832,7 @@ describe(`generated malformed requests (seed ${SEED})`, () => {
     parent = await mkdtemp(join(tmpdir(), "lafs-malformed-"));
     await mkdir(join(parent, "node"));
     t = await startTestServer({}, join(parent, "node"));
-    // An upload in progress (share 0, 100 bytes, 10..19 written), a complete share 1, a mutable share 0.
-    const allocate = (shares: number[], size: number) =>
-      t.request("POST", `/storage/v1/immutable/${SI}`, {
-        headers: { ...CBOR_HEADERS, "X-Tahoe-Authorization": secretsOf("allocate") },
-        body: cbor(
-          new Map<string, unknown>([
-            ["share-numbers", new Set(shares)],
-            ["allocated-size", size],
-          ]),
-        ),
-      });
-    expect((await allocate([0], 100)).status).toBe(200);
-    expect((await allocate([1], 4)).status).toBe(200);
-    const write = (shnum: number, range: string, body: Uint8Array) =>
-      t.request("PATCH", `/storage/v1/immutable/${SI}/${shnum}`, {
-        headers: { "Content-Range": range, "X-Tahoe-Authorization": secretsOf("upload") },
-        body,
-      });
-    expect((await write(0, "bytes 10-19/*", Buffer.alloc(10, 0x11))).status).toBe(200);
-    expect((await write(1, "bytes 0-3/*", Buffer.from("abcd"))).status).toBe(201);
-    const created = new Map(rtwBody());
-    (created.get("test-write-vectors") as Map<number, Map<string, unknown>>).get(0)!.set("test", []);
-    (
-      (created.get("test-write-vectors") as Map<number, Map<string, unknown>>).get(0)!.get("write") as Map<
-        string,
-        unknown
-      >[]
-    )[0]!.set("data", Buffer.from("mutable!"));
-    const rtw = await t.request("POST", `/storage/v1/mutable/${MUT}/read-test-write`, {
-      headers: { ...CBOR_HEADERS, "X-Tahoe-Authorization": secretsOf("rtw") },
-      body: cbor(created),
-    });
-    expect(rtw.status).toBe(200);
+    await placeSharesInEachState(t, SI, MUT);
     outside = await snapshot(parent, storageOnly);
     sharesBefore = await snapshot(join(t.storageDir), notShares);
   });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { authorizationValue } from "../src/index.js";
-import { cancel, enabler, renew, upload } from "./gbs-requests.js";
+import { cancel, enabler, placeSharesInEachState, renew, rtwBody, upload } from "./gbs-requests.js";
 import { CBOR_HEADERS, cbor, secretHeader, snapshot, startTestServer, type TestServer } from "./helpers.js";
 
 const SI = "ighrlpdhdzgstz7gq5zhcudp7a";
@@ -735,32 +735,7 @@ function rangeCases(): Case[] {
       ...CBOR_HEADERS,
       "X-Tahoe-Authorization": [secretHeader("write-enabler", Buffer.alloc(32, 8)), ...SECRETS.lease!],
     },
-    body: cbor(
-      new Map<string, unknown>([
-        [
-          "test-write-vectors",
-          new Map([
-            [
-              0,
-              new Map<string, unknown>([
-                ["test", []],
-                [
-                  "write",
-                  [
-                    new Map<string, unknown>([
-                      ["offset", 0],
-                      ["data", Buffer.from("evil")],
-                    ]),
-                  ],
-                ],
-                ["new-length", null],
-              ]),
-            ],
-          ]),
-        ],
-        ["read-vector", []],
-      ]),
-    ),
+    body: rtwBody({ 0: { write: [[0, Buffer.from("evil")]] } }),
   });
   out.push({
     name: "abort with the wrong secret",
@@ -829,57 +804,7 @@ describe("malformed requests", () => {
 
   beforeAll(async () => {
     t = await startTestServer();
-    // Setup with well-formed requests: an upload in progress (share 0, 100 bytes, bytes
-    // 10..19 written), a complete share 1, and a mutable share 0 of MUT.
-    const allocate = (shares: number[], size: number) =>
-      t.request("POST", `/storage/v1/immutable/${SI}`, {
-        headers: { ...CBOR_HEADERS, "X-Tahoe-Authorization": SECRETS.allocate! },
-        body: cbor(
-          new Map<string, unknown>([
-            ["share-numbers", new Set(shares)],
-            ["allocated-size", size],
-          ]),
-        ),
-      });
-    expect((await allocate([0], 100)).status).toBe(200);
-    expect((await allocate([1], 4)).status).toBe(200);
-    const write = (shnum: number, range: string, body: Uint8Array) =>
-      t.request("PATCH", `/storage/v1/immutable/${SI}/${shnum}`, {
-        headers: { "Content-Range": range, "X-Tahoe-Authorization": SECRETS.upload! },
-        body,
-      });
-    expect((await write(0, "bytes 10-19/*", Buffer.alloc(10, 0x11))).status).toBe(200);
-    expect((await write(1, "bytes 0-3/*", Buffer.from("abcd"))).status).toBe(201);
-    const rtw = await t.request("POST", `/storage/v1/mutable/${MUT}/read-test-write`, {
-      headers: { ...CBOR_HEADERS, "X-Tahoe-Authorization": SECRETS.rtw! },
-      body: cbor(
-        new Map<string, unknown>([
-          [
-            "test-write-vectors",
-            new Map([
-              [
-                0,
-                new Map<string, unknown>([
-                  ["test", []],
-                  [
-                    "write",
-                    [
-                      new Map<string, unknown>([
-                        ["offset", 0],
-                        ["data", Buffer.from("mutable!")],
-                      ]),
-                    ],
-                  ],
-                  ["new-length", null],
-                ]),
-              ],
-            ]),
-          ],
-          ["read-vector", []],
-        ]),
-      ),
-    });
-    expect(rtw.status).toBe(200);
+    await placeSharesInEachState(t, SI, MUT);
     before = await snapshot(t.dir, onlyIncoming);
   });
   afterAll(async () => {

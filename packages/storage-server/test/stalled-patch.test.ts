@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { UNUSED_UPLOAD_TIMEOUT_MS } from "../src/immutable-store.js";
 import { authorizationValue } from "../src/index.js";
 import { cancel, enabler, type Gbs, renew, serverPerTest } from "./gbs-requests.js";
-import { CBOR_HEADERS, type Response, secretHeader, type TestServer } from "./helpers.js";
+import { CBOR_HEADERS, collectResponse, type Response, secretHeader, type TestServer } from "./helpers.js";
 
 // Issue 15, defect 14: a PATCH waiting for its body holds only its own byte range, not the
 // share's lock, and a body that stops arriving fails after the idle timeout (408).
@@ -50,14 +50,7 @@ describe("request bodies that stall", () => {
           agent: new https.Agent({ rejectUnauthorized: false }),
           headers: { Authorization: authorizationValue(t.swissnum), ...headers },
         },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("end", () =>
-            resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }),
-          );
-          res.on("error", reject);
-        },
+        (res) => collectResponse(res).then(resolve, reject),
       );
       request.on("error", reject);
       request.write(sent);

@@ -1,21 +1,15 @@
 import type { FastifyInstance } from "fastify";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createWebApp } from "../src/index.js";
+import { describe, expect, it } from "vitest";
 import { createTransferLog } from "../src/transfer-log.js";
-import { createMemoryDirectories } from "./memory-directories.js";
-import { createMemoryNode, type MemoryNode } from "./memory-node.js";
+import { useMemoryApp } from "./memory-app.js";
+import type { MemoryNode } from "./memory-node.js";
 
 /** The directory page as a browser without JavaScript uses it: links, plain forms, 303s. */
 
 let node: MemoryNode;
 let app: FastifyInstance;
 
-beforeEach(async () => {
-  node = createMemoryNode();
-  node.directories = createMemoryDirectories();
-  app = await createWebApp(node, { maxUploadBytes: 1024 * 1024 });
-});
-afterEach(() => app.close());
+useMemoryApp((fresh) => ({ node, app } = fresh), { maxUploadBytes: 1024 * 1024 }, { directories: true });
 
 const HTML = { accept: "text/html,application/xhtml+xml" };
 const FORM = { "content-type": "application/x-www-form-urlencoded", ...HTML };

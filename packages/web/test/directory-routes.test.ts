@@ -1,18 +1,13 @@
 import type { FastifyInstance } from "fastify";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createWebApp } from "../src/index.js";
-import { createMemoryDirectories } from "./memory-directories.js";
-import { createMemoryNode, type MemoryNode } from "./memory-node.js";
+import { describe, expect, it } from "vitest";
+import { useMemoryApp } from "./memory-app.js";
+import type { createMemoryDirectories } from "./memory-directories.js";
+import type { MemoryNode } from "./memory-node.js";
 
 let node: MemoryNode;
 let app: FastifyInstance;
 
-beforeEach(async () => {
-  node = createMemoryNode();
-  node.directories = createMemoryDirectories();
-  app = await createWebApp(node, { maxUploadBytes: 1024 * 1024 });
-});
-afterEach(() => app.close());
+useMemoryApp((fresh) => ({ node, app } = fresh), { maxUploadBytes: 1024 * 1024 }, { directories: true });
 
 const at = (cap: string, path = "", query = "") =>
   `/uri/${encodeURIComponent(cap)}${path === "" ? "" : `/${path.split("/").map(encodeURIComponent).join("/")}`}${query}`;

@@ -1,17 +1,14 @@
 import { TahoeError } from "@lafs/interface";
 import type { FastifyInstance } from "fastify";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createWebApp } from "../src/index.js";
-import { createMemoryNode, type MemoryNode } from "./memory-node.js";
+import { useMemoryApp } from "./memory-app.js";
+import type { MemoryNode } from "./memory-node.js";
 
 let node: MemoryNode;
 let app: FastifyInstance;
 
-beforeEach(async () => {
-  node = createMemoryNode();
-  app = await createWebApp(node, { maxUploadBytes: 1024 * 1024 });
-});
-afterEach(() => app.close());
+useMemoryApp((fresh) => ({ node, app } = fresh), { maxUploadBytes: 1024 * 1024 });
 
 function bytes(n: number, seed = 3): Buffer {
   const out = Buffer.alloc(n);

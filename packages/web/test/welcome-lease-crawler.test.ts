@@ -1,18 +1,14 @@
 import type { FastifyInstance } from "fastify";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createWebApp } from "../src/index.js";
-import type { WebCrawlerTally, WebSpaceRecovered } from "../src/storage-upkeep-view.js";
-import { createMemoryNode, type MemoryNode } from "./memory-node.js";
+import { describe, expect, it } from "vitest";
+import type { WebCrawlerTally, WebLeaseCrawler, WebSpaceRecovered } from "../src/storage-upkeep-view.js";
+import { useMemoryApp } from "./memory-app.js";
+import type { MemoryNode } from "./memory-node.js";
 
 let node: MemoryNode;
 let app: FastifyInstance;
 const NOW = 1_700_000_300_000;
 
-beforeEach(async () => {
-  node = createMemoryNode();
-  app = await createWebApp(node, { now: () => NOW });
-});
-afterEach(() => app.close());
+useMemoryApp((fresh) => ({ node, app } = fresh), { now: () => NOW });
 
 const counts = (n: number, bytes = 1000) => ({
   buckets: n,
@@ -40,35 +36,36 @@ const tally = (examined: number, would: number): WebCrawlerTally => ({
   leaseAgeDays: { "3": examined - 1, "3650": 1 },
 });
 
+/** A storage report with nothing corrupt and this lease crawler. */
+const withLeaseCrawler = (leaseCrawler: WebLeaseCrawler) => ({
+  enabled: true,
+  report: {
+    corruptShares: { count: 0, records: [] },
+    corruptionAdvisories: { count: 0, bytes: 0, refused: 0, recent: [] },
+    leaseCrawler,
+  },
+});
+
 describe("the welcome page's lease expiry report", () => {
   it("shows, with expiry off, the cycle's progress and what expiry would remove, in HTML and JSON", async () => {
-    node.state.storage = {
-      enabled: true,
-      report: {
-        corruptShares: { count: 0, records: [] },
-        corruptionAdvisories: { count: 0, bytes: 0, refused: 0, recent: [] },
-        leaseCrawler: {
-          policy: {
-            enabled: false,
-            mode: "age",
-            overrideLeaseDurationSeconds: 60 * 86400,
-            immutable: true,
-            mutable: true,
-          },
-          state: "crawling",
-          cycle: 2,
-          cycleStartedAt: NOW - 60_000,
-          progress: 0.25,
-          cycleToDate: tally(10, 4),
-          // A quarter of the cycle done: Tahoe's estimates are so far x 3 (remaining) and x 4 (whole).
-          estimatedRemaining: space(30, 12, 3),
-          estimatedCycle: space(40, 16, 4),
-          history: [
-            { cycle: 1, startedAt: NOW - 86_400_000, finishedAt: NOW - 86_000_000, tally: tally(40, 5) },
-          ],
-        },
+    node.state.storage = withLeaseCrawler({
+      policy: {
+        enabled: false,
+        mode: "age",
+        overrideLeaseDurationSeconds: 60 * 86400,
+        immutable: true,
+        mutable: true,
       },
-    };
+      state: "crawling",
+      cycle: 2,
+      cycleStartedAt: NOW - 60_000,
+      progress: 0.25,
+      cycleToDate: tally(10, 4),
+      // A quarter of the cycle done: Tahoe's estimates are so far x 3 (remaining) and x 4 (whole).
+      estimatedRemaining: space(30, 12, 3),
+      estimatedCycle: space(40, 16, 4),
+      history: [{ cycle: 1, startedAt: NOW - 86_400_000, finishedAt: NOW - 86_000_000, tally: tally(40, 5) }],
+    });
     const page = (await app.inject({ url: "/" })).body;
     expect(page).toContain("Lease expiry is off");
     expect(page).toContain(
@@ -143,28 +140,21 @@ describe("the welcome page's lease expiry report", () => {
   });
 
   it("between cycles shows no cycle-to-date and no estimates, as Tahoe", async () => {
-    node.state.storage = {
-      enabled: true,
-      report: {
-        corruptShares: { count: 0, records: [] },
-        corruptionAdvisories: { count: 0, bytes: 0, refused: 0, recent: [] },
-        leaseCrawler: {
-          policy: {
-            enabled: true,
-            mode: "cutoff-date",
-            cutoffDateSeconds: 1_600_000_000,
-            immutable: true,
-            mutable: false,
-          },
-          state: "waiting",
-          cycle: 1,
-          progress: 0,
-          cycleToDate: tally(0, 0),
-          nextCycleAt: NOW + 3_600_000,
-          history: [{ cycle: 1, startedAt: NOW - 120_000, finishedAt: NOW - 60_000, tally: tally(3, 2) }],
-        },
+    node.state.storage = withLeaseCrawler({
+      policy: {
+        enabled: true,
+        mode: "cutoff-date",
+        cutoffDateSeconds: 1_600_000_000,
+        immutable: true,
+        mutable: false,
       },
-    };
+      state: "waiting",
+      cycle: 1,
+      progress: 0,
+      cycleToDate: tally(0, 0),
+      nextCycleAt: NOW + 3_600_000,
+      history: [{ cycle: 1, startedAt: NOW - 120_000, finishedAt: NOW - 60_000, tally: tally(3, 2) }],
+    });
     const page = (await app.inject({ url: "/" })).body;
     expect(page).not.toContain("Current cycle:");
     expect(page).toContain("Last complete cycle (which took 1 minute and finished 1 minute ago) recovered:");

@@ -1,17 +1,13 @@
 import type { FastifyInstance } from "fastify";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createWebApp } from "../src/index.js";
-import { createMemoryNode, type MemoryNode } from "./memory-node.js";
+import { describe, expect, it } from "vitest";
+import { useMemoryApp } from "./memory-app.js";
+import type { MemoryNode } from "./memory-node.js";
 
 let node: MemoryNode;
 let app: FastifyInstance;
 const NOW = 1_700_000_300_000;
 
-beforeEach(async () => {
-  node = createMemoryNode();
-  app = await createWebApp(node, { now: () => NOW });
-});
-afterEach(() => app.close());
+useMemoryApp((fresh) => ({ node, app } = fresh), { now: () => NOW });
 
 describe("the welcome page", () => {
   it("shows node, introducers, servers with connection, last RX, version and space", async () => {
