@@ -72,4 +72,16 @@ export {
 } from "./source.js";
 export { encodeUeb, parseUeb, type Ueb, uebHash } from "./ueb.js";
 export { type VerifiedShare, verifyChkShare } from "./verifier.js";
+export {
+  closeSharedWorkerPool,
+  createWorkerPool,
+  defaultWorkerCount,
+  sharedWorkerPool,
+  siblingModule,
+  type WorkerPool,
+  WorkerPoolError,
+  type WorkerPoolErrorCode,
+  type WorkerPoolOptions,
+  type WorkerTaskResult,
+} from "./worker-pool.js";
 export * from "./zfec/index.js";
