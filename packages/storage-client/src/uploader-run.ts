@@ -5,6 +5,7 @@ import { SHARE_QUERY_TIMEOUT_MS } from "./server-selection.js";
 import type { UploadOptions, UploadResult } from "./uploader-api.js";
 import type { BucketWriter } from "./uploader-bucket.js";
 import { discoverShares } from "./uploader-discovery.js";
+import { encodeAhead } from "./uploader-encode-ahead.js";
 import { abortEverything, serverFailed, watchLostServers } from "./uploader-failures.js";
 import { placeAndAllocate } from "./uploader-placement-round.js";
 import { pumpSegments } from "./uploader-segment-pump.js";
@@ -127,16 +128,22 @@ export async function runUpload(
   const unwatch = watchLostServers(up);
   const { k, happy, n } = options;
   logger.info({ size: encoding.plan.size, k, happy, n, servers: up.states.length }, "upload starting");
+  if (up.signal?.aborted) {
+    unwatch();
+    throw abortedError(up);
+  }
+  // The first PATCH's worth of every share is encoded while the servers are asked and allocated.
+  const ahead = encodeAhead(encoding, up.batchSize);
   try {
-    if (up.signal?.aborted) throw abortedError(up);
     await discover(up);
     const buckets = await placeAndAllocate(up);
     up.streaming = true;
-    await pumpSegments(up, encoding, buckets, options.expectedUebHash);
+    await pumpSegments(up, ahead.encoding, buckets, options.expectedUebHash);
     const result = encoding.result();
     await replaceFailedShares(up, encodeAgain, result);
     return await finish(up, result);
   } catch (error) {
+    await ahead.stop();
     await abortEverything(up, error);
     throw error;
   } finally {
