@@ -30,6 +30,13 @@ export function createSpoolBudget(limitBytes: number): SpoolBudget {
   };
 }
 
+/**
+ * Lets the event loop run before a read is answered, as a file read does: an encoder reading
+ * from memory would otherwise go from segment to segment without the replies and socket
+ * writes of the transfer it feeds getting a turn.
+ */
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 /** The piece holding byte `offset`: the last whose start is at or before it. */
 function pieceAt(starts: readonly number[], offset: number): number {
   let lo = 0;
@@ -127,11 +134,15 @@ export async function spoolStream(
     size,
     name: options.name ?? "stream",
     read: async (offset, length) => {
+      await turn();
       const out = Buffer.allocUnsafe(Math.max(0, Math.min(length, size - offset)));
       copyOut(pieces, starts, size, offset, out);
       return out;
     },
-    readInto: async (offset, target) => copyOut(pieces, starts, size, offset, target),
+    readInto: async (offset, target) => {
+      await turn();
+      return copyOut(pieces, starts, size, offset, target);
+    },
     close: async () => {
       if (closed) return;
       closed = true;

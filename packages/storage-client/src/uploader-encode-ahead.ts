@@ -19,7 +19,11 @@ export function encodeAhead(pass: ChkSharesEncoding, bytesPerShare: number): Enc
   const ready: ShareWrite[] = [];
   let finished: ChkSharesResult | undefined;
   let taken = false;
+  let stopped = false;
   const ahead = (async () => {
+    // The questions and allocations go out first: a segment's encoding holds the thread.
+    await new Promise((resolve) => setImmediate(resolve));
+    if (stopped) return;
     let bytes = 0;
     while (bytes < bytesPerShare) {
       const next = await writes.next();
@@ -53,6 +57,7 @@ export function encodeAhead(pass: ChkSharesEncoding, bytesPerShare: number): Enc
     async stop() {
       if (taken) return;
       taken = true;
+      stopped = true;
       await ahead.catch(() => undefined);
       for (const write of ready.splice(0)) for (let sn = 0; sn < write.data.length; sn++) write.release(sn);
       await writes.return(undefined as unknown as ChkSharesResult).catch(() => undefined);
