@@ -46,6 +46,7 @@ export {
 } from "./errors.js";
 export { canFreeNow, FREE_NOW_MIN_BYTES, freeNow } from "./free-buffer.js";
 export { buildHashTree, emptyLeafHash } from "./hash-tree.js";
+export { createSpoolBudget, type SpoolBudget, spoolStream } from "./memory-spool.js";
 export {
   type ChkParams,
   type ChkPlan,
@@ -68,6 +69,7 @@ export {
   bytesSource,
   type ClosableByteSource,
   fileSource,
+  type SpoolOptions,
   spoolToTempFile,
 } from "./source.js";
 export { encodeUeb, parseUeb, type Ueb, uebHash } from "./ueb.js";

@@ -71,31 +71,40 @@ export async function fileSource(path: string): Promise<ClosableByteSource> {
 /** How many bytes the spool gathers into one write: a request body comes in 64 KiB pieces. */
 const SPOOL_BATCH = 1 << 20;
 
-/**
- * Copies a one-pass stream (stdin, an HTTP body) to a private temporary file so the encoder
- * can read it twice; memory stays bounded. `close` deletes the file.
- */
 function freeAll(pieces: readonly Uint8Array[]): void {
   for (const piece of pieces) freeNow(piece);
 }
 
+/** Where and how spoolToTempFile (and spoolStream) keep a stream. */
+export interface SpoolOptions {
+  directory?: string;
+  /**
+   * How the file's name starts (default `lafs-spool-`); a random part follows. A node puts its
+   * process in it, so it can tell at start which spools a dead process left.
+   */
+  prefix?: string;
+  name?: string;
+  /** Sees every chunk as it is written (a hash computed on the way saves reading the file again). */
+  onChunk?: (chunk: Uint8Array) => void;
+  /**
+   * The stream's chunks are buffers of their own that nothing else holds: each is freed
+   * (freeNow) once it is in the file, instead of waiting for a garbage collection.
+   */
+  freeChunks?: boolean;
+}
+
+/**
+ * Copies a one-pass stream (stdin, an HTTP body) to a private temporary file so the encoder
+ * can read it twice; memory stays bounded. `close` deletes the file.
+ */
 export async function spoolToTempFile(
   stream: AsyncIterable<Uint8Array>,
-  options: {
-    directory?: string;
+  options: SpoolOptions & {
     /**
-     * How the file's name starts (default `lafs-spool-`); a random part follows. A node puts its
-     * process in it, so it can tell at start which spools a dead process left.
+     * Bytes gathered before the stream (a spool that outgrew memory): written first, each freed
+     * (freeNow) once in the file, then `written` is called. They are not shown to `onChunk`.
      */
-    prefix?: string;
-    name?: string;
-    /** Sees every chunk as it is written (a hash computed on the way saves reading the file again). */
-    onChunk?: (chunk: Uint8Array) => void;
-    /**
-     * The stream's chunks are buffers of their own that nothing else holds: each is freed
-     * (freeNow) once it is in the file, instead of waiting for a garbage collection.
-     */
-    freeChunks?: boolean;
+    initial?: { pieces: readonly Uint8Array[]; written: () => void } | undefined;
   } = {},
 ): Promise<ClosableByteSource> {
   const path = join(
@@ -110,6 +119,13 @@ export async function spoolToTempFile(
     let batch: Uint8Array[] = [];
     let batchBytes = 0;
     let size = 0;
+    if (options.initial !== undefined) {
+      const { pieces, written } = options.initial;
+      await writeAll(out, [...pieces]);
+      for (const piece of pieces) size += piece.length;
+      freeAll(pieces);
+      written();
+    }
     let writing: Promise<unknown> = Promise.resolve();
     const writeBatch = async () => {
       const pieces = batch;

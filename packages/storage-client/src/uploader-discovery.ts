@@ -55,25 +55,31 @@ export interface DiscoveryOptions {
   serverFailed: (st: ServerState, error: unknown) => void;
 }
 
-/**
- * Tahoe's discovery (wire-formats §6.2 step 2): the first 2N usable servers, plus required ones,
- * are asked which shares they hold; the answers go into each state's `existing`. A server whose
- * version answer caps immutable shares below this file's share size is read-only for this
- * upload, as in Tahoe's server selection, and so is one too slow to answer.
- */
-export async function discoverShares(
-  states: readonly ServerState[],
-  options: DiscoveryOptions,
-): Promise<void> {
-  const { storageIndex: si, n, shareSize, signal, logger } = options;
-  const usable = permutedOrder(
+/** The connected, allowed servers in the file's permuted order. */
+function usableInOrder(states: readonly ServerState[], si: Uint8Array): ServerState[] {
+  return permutedOrder(
     si,
     states
       .filter((st) => st.server.connected && st.server.allowed !== false)
       .map((st) => ({ id: st.server.id, permutationSeed: st.server.permutationSeed, st })),
   ).map((entry) => entry.st);
+}
+
+/**
+ * Tahoe's discovery (wire-formats §6.2 step 2) is this, then askExistingShares. A server whose
+ * version answer caps immutable shares below this file's share size is
+ * read-only for this upload, as in Tahoe's server selection. Versions come from a cache of
+ * recent answers, so this usually sends nothing.
+ */
+export async function checkShareSizeLimits(
+  states: readonly ServerState[],
+  options: DiscoveryOptions,
+): Promise<void> {
+  const { storageIndex: si, shareSize, signal, logger } = options;
   const limits = await shareSizeLimits(
-    usable.filter((st) => st.writable && st.server.maximumImmutableShareSize === undefined),
+    usableInOrder(states, si).filter(
+      (st) => st.writable && st.server.maximumImmutableShareSize === undefined,
+    ),
     options.timeoutMs,
     signal,
   );
@@ -88,9 +94,22 @@ export async function discoverShares(
       );
     }
   }
+}
+
+/**
+ * The first 2N usable servers, plus required ones, are asked which shares they hold; the
+ * answers go into each state's `existing`. A server too slow to answer is read-only for this
+ * upload. Returns whether the answers changed anything placement sees: a share found, a server
+ * read-only or failed (false for a file no server holds any of, the usual case).
+ */
+export async function askExistingShares(
+  states: readonly ServerState[],
+  options: DiscoveryOptions,
+): Promise<boolean> {
+  const { storageIndex: si, n, signal } = options;
   const ask: ServerState[] = [];
   let writable = 0;
-  for (const st of usable) {
+  for (const st of usableInOrder(states, si)) {
     if (writable < 2 * n) {
       ask.push(st);
       if (st.writable) writable++;
@@ -102,13 +121,24 @@ export async function discoverShares(
     { timeoutMs: options.timeoutMs, signal },
   );
   if (signal?.aborted) throw options.aborted();
+  let changed = false;
   for (const answer of answers) {
     const st = answer.server.state;
     if (answer.ok) {
-      for (const sn of answer.shares) if (sn < n && !st.corrupt.has(sn)) st.existing.add(sn);
+      for (const sn of answer.shares) {
+        if (sn < n && !st.corrupt.has(sn)) {
+          st.existing.add(sn);
+          changed = true;
+        }
+      }
     } else if (answer.timedOut) {
       // Tahoe's rule: a slow server may still hold shares, but gets no new ones.
+      changed ||= st.writable;
       st.writable = false;
-    } else options.serverFailed(st, answer.error);
+    } else {
+      changed = true;
+      options.serverFailed(st, answer.error);
+    }
   }
+  return changed;
 }

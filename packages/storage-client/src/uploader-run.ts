@@ -4,8 +4,9 @@ import { happinessOf, PlacementRefusedError } from "@lafs/placement";
 import { SHARE_QUERY_TIMEOUT_MS } from "./server-selection.js";
 import type { UploadOptions, UploadResult } from "./uploader-api.js";
 import type { BucketWriter } from "./uploader-bucket.js";
-import { discoverShares } from "./uploader-discovery.js";
-import { abortEverything, serverFailed, watchLostServers } from "./uploader-failures.js";
+import { askExistingShares, checkShareSizeLimits, type DiscoveryOptions } from "./uploader-discovery.js";
+import { encodeAhead } from "./uploader-encode-ahead.js";
+import { abortBucket, abortEverything, serverFailed, watchLostServers } from "./uploader-failures.js";
 import { placeAndAllocate } from "./uploader-placement-round.js";
 import { pumpSegments } from "./uploader-segment-pump.js";
 import { sorted } from "./uploader-servers.js";
@@ -27,8 +28,8 @@ const missingShares = (up: Upload, holdings: Map<string, number[]>) => {
   return Array.from({ length: up.options.n }, (_, i) => i).filter((sn) => !have.has(sn));
 };
 
-function discover(up: Upload): Promise<void> {
-  return discoverShares(up.states, {
+function discoveryOptions(up: Upload): DiscoveryOptions {
+  return {
     storageIndex: up.si,
     n: up.options.n,
     shareSize: up.shareSize,
@@ -37,7 +38,48 @@ function discover(up: Upload): Promise<void> {
     logger: up.logger,
     aborted: () => abortedError(up),
     serverFailed: (st, error) => serverFailed(up, st, error),
-  });
+  };
+}
+
+/** Stops and aborts the buckets allocated so far, and forgets them, so placement starts again. */
+async function dropAllocations(up: Upload): Promise<void> {
+  for (const st of up.states) {
+    for (const b of st.buckets.values()) abortBucket(up, st, b);
+    st.buckets.clear();
+    // The next allocate renews the leases of shares the answers found.
+    st.renewed = false;
+  }
+  await Promise.all(up.cleanups);
+}
+
+/**
+ * Discovery, placement and allocation. Tahoe asks the servers which shares they hold, then
+ * places and allocates: two round trips before the first byte. Here, when placement can
+ * succeed without any existing share, the question and the allocation go out together, the
+ * allocation on the placement made as if no server held a share. For a file nobody holds (the
+ * usual case) the answers change nothing and that placement is the one Tahoe's order would
+ * have made. When they do change something (a share found, a server slow or failed), or the
+ * guess could not be placed, the allocations are aborted and placement starts again from the
+ * answers, as in Tahoe's order.
+ */
+async function discoverAndAllocate(up: Upload): Promise<BucketWriter[]> {
+  const options = discoveryOptions(up);
+  await checkShareSizeLimits(up.states, options);
+  if (!place(up).ok) {
+    await askExistingShares(up.states, options);
+    return placeAndAllocate(up);
+  }
+  const [asked, allocated] = await Promise.allSettled([
+    askExistingShares(up.states, options),
+    placeAndAllocate(up),
+  ]);
+  if (asked.status === "rejected") throw asked.reason;
+  const refused = allocated.status === "rejected" && allocated.reason instanceof PlacementRefusedError;
+  if (allocated.status === "rejected" && !refused) throw allocated.reason;
+  if (allocated.status === "fulfilled" && !asked.value) return allocated.value;
+  up.logger.debug({ refused }, "servers hold shares of this file or changed: placing again");
+  await dropAllocations(up);
+  return placeAndAllocate(up);
 }
 
 /**
@@ -127,16 +169,21 @@ export async function runUpload(
   const unwatch = watchLostServers(up);
   const { k, happy, n } = options;
   logger.info({ size: encoding.plan.size, k, happy, n, servers: up.states.length }, "upload starting");
+  if (up.signal?.aborted) {
+    unwatch();
+    throw abortedError(up);
+  }
+  // The first PATCH's worth of every share is encoded while the servers are asked and allocated.
+  const ahead = encodeAhead(encoding, up.batchSize);
   try {
-    if (up.signal?.aborted) throw abortedError(up);
-    await discover(up);
-    const buckets = await placeAndAllocate(up);
+    const buckets = await discoverAndAllocate(up);
     up.streaming = true;
-    await pumpSegments(up, encoding, buckets, options.expectedUebHash);
+    await pumpSegments(up, ahead.encoding, buckets, options.expectedUebHash);
     const result = encoding.result();
     await replaceFailedShares(up, encodeAgain, result);
     return await finish(up, result);
   } catch (error) {
+    await ahead.stop();
     await abortEverything(up, error);
     throw error;
   } finally {
