@@ -76,3 +76,32 @@ export function capYoungGeneration(
   setFlags("--semi-space-growth-factor=1");
   return true;
 }
+
+/** Whether the process was started with its own WebAssembly tiering flags. */
+function tiersWasm(execArgv: readonly string[], env: NodeJS.ProcessEnv): boolean {
+  const pattern = /--(no-)?(liftoff|liftoff-only|wasm-tier-up|wasm-dynamic-tiering)\b/;
+  return execArgv.some((arg) => pattern.test(arg)) || pattern.test(env.NODE_OPTIONS ?? "");
+}
+
+/**
+ * Compiles the WebAssembly modules loaded from now on with V8's baseline compiler (Liftoff)
+ * only. The one compiled later in a node is undici's HTTP parser (llhttp), on the first
+ * connection to a storage server: V8 soon re-compiles its hot state machine, one very large
+ * function, with TurboFan on a background thread, which took 44 MB of compiler memory for about
+ * a third of a second and left about 10 MB in that thread's malloc arena (docs/performance.md,
+ * "Issue 23: client memory (session 2)"). The parser reads only headers and body spans, so the
+ * baseline code costs nothing measurable. V8 decides a module's tiers when it compiles it, so
+ * `compileFirst` runs before the flag (the erasure coder's SIMD kernel, whose speed halves
+ * under Liftoff) keep tiering up. A node started with its own WebAssembly tiering flags keeps them.
+ */
+export function compileWasmLeanly(
+  compileFirst: () => void,
+  execArgv: readonly string[] = process.execArgv,
+  env: NodeJS.ProcessEnv = process.env,
+  setFlags: (flags: string) => void = setFlagsFromString,
+): boolean {
+  if (tiersWasm(execArgv, env)) return false;
+  compileFirst();
+  setFlags("--liftoff-only");
+  return true;
+}

@@ -2,7 +2,7 @@ import type { NodeStatus, TahoeNode } from "@lafs/node";
 import type { TorMonitor, TorStatus } from "@lafs/transport";
 import type { CliCommand, CommandContext } from "./command.js";
 import { resolveBasedir } from "./create-options.js";
-import { capYoungGeneration } from "./node-runtime.js";
+import { capYoungGeneration, compileWasmLeanly } from "./node-runtime.js";
 import { flag, type ParsedOptions, param } from "./option-parser.js";
 import { quotePath } from "./paths.js";
 import { CliUsageError } from "./usage-error.js";
@@ -114,10 +114,13 @@ async function run(parsed: ParsedOptions, context: CommandContext): Promise<numb
   let unreportTor = () => {};
   let node: TahoeNode | undefined;
   // The node and its config parser load only here, so other verbs and --help start fast.
-  const [{ runNode }, { formatIssue, redactUrlSecret }] = await Promise.all([
+  const [{ runNode }, { formatIssue, redactUrlSecret }, { createErasureCoder }] = await Promise.all([
     import("@lafs/node"),
     import("@lafs/config"),
+    import("@lafs/immutable"),
   ]);
+  // Making a coder compiles its SIMD kernel, which must keep V8's optimizing tier.
+  compileWasmLeanly(() => createErasureCoder(2, 4));
   try {
     node = await runNode(basedir, {
       signal: stopper.signal,
