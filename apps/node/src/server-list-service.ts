@@ -12,6 +12,7 @@ import type { Logger, Startable } from "@lafs/interface";
 import {
   type ConnectFunction,
   createServerList,
+  type GridSnapshot,
   gridSnapshot,
   type IntroducerClient,
   type ProbeFunction,
@@ -40,6 +41,34 @@ export async function readStaticServers(basedir: string): Promise<StaticServer[]
   }
 }
 
+/** A change of free space or answer times alone is written at most this often. */
+export const FIGURES_ONLY_WRITE_MS = 60_000;
+
+interface WrittenState {
+  /** Servers, their connection state, introducers: what a reader of the file acts on. */
+  essentials: string;
+  /** Everything but the write time. */
+  full: string;
+}
+
+function writtenState(snapshot: GridSnapshot): WrittenState {
+  const { introducers, servers } = snapshot;
+  return {
+    essentials: JSON.stringify({
+      introducers: introducers.map(({ lastReceivedAt: _r, ...rest }) => rest),
+      servers: servers.map(({ availableSpace: _s, lastReceivedAt: _r, connection, ...rest }) => ({
+        ...rest,
+        // A server that stays down fails each probe anew: the time of its errors is a figure too.
+        connection:
+          "errors" in connection
+            ? { ...connection, errors: connection.errors.map(({ at: _a, ...e }) => e) }
+            : connection,
+      })),
+    }),
+    full: JSON.stringify({ introducers, servers }),
+  };
+}
+
 export interface ServerListServiceOptions {
   basedir: string;
   staticServers: readonly StaticServer[];
@@ -51,6 +80,8 @@ export interface ServerListServiceOptions {
   logger: Logger;
   pollIntervalMs?: number;
   probeTimeoutMs?: number;
+  /** Default FIGURES_ONLY_WRITE_MS; tests shorten it. */
+  figuresWriteIntervalMs?: number;
 }
 
 export interface ServerListService extends Startable {
@@ -110,16 +141,23 @@ export function createServerListService(options: ServerListServiceOptions): Serv
     probeTimeoutMs,
     logger: options.logger,
   });
-  let timer: NodeJS.Timeout | undefined;
+  let timer: { handle: NodeJS.Timeout; dueAt: number } | undefined;
   let writing: Promise<void> = Promise.resolve();
+  const figuresWriteMs = options.figuresWriteIntervalMs ?? FIGURES_ONLY_WRITE_MS;
+  let written: { state: WrittenState; at: number } | undefined;
   const unsubscribers: (() => void)[] = [];
 
-  function write(): void {
-    const snapshot = gridSnapshot(
+  function snapshotNow(): GridSnapshot {
+    return gridSnapshot(
       list.servers(),
       options.introducers.map((c) => c.status()),
       Date.now(),
     );
+  }
+
+  function write(): void {
+    const snapshot = snapshotNow();
+    written = { state: writtenState(snapshot), at: Date.now() };
     writing = writing
       .then(() =>
         writePrivateFile(options.basedir, SERVER_LIST_FILE, `${JSON.stringify(snapshot, null, 2)}\n`),
@@ -127,12 +165,28 @@ export function createServerListService(options: ServerListServiceOptions): Serv
       .catch((error: unknown) => options.logger.warn({ err: error }, `cannot write ${SERVER_LIST_FILE}`));
   }
 
+  /**
+   * Every probe refreshes a server's space and answer time; writing (and fsyncing) the file for
+   * that alone each second cost more than the probes. Changes a reader acts on are written
+   * within 100 ms, the refreshed figures alone at most once a minute, and stop writes the newest.
+   */
   function scheduleWrite(): void {
-    if (timer !== undefined) return;
-    timer = setTimeout(() => {
-      timer = undefined;
-      write();
-    }, 100);
+    const state = writtenState(snapshotNow());
+    let dueAt: number;
+    if (written === undefined || state.essentials !== written.state.essentials) dueAt = Date.now() + 100;
+    else if (state.full !== written.state.full) dueAt = written.at + figuresWriteMs;
+    else return;
+    if (timer !== undefined && timer.dueAt <= dueAt) return;
+    clearTimeout(timer?.handle);
+    const handle = setTimeout(
+      () => {
+        timer = undefined;
+        write();
+      },
+      Math.max(0, dueAt - Date.now()),
+    );
+    handle.unref?.();
+    timer = { handle, dueAt };
   }
 
   return {
@@ -149,7 +203,7 @@ export function createServerListService(options: ServerListServiceOptions): Serv
     async stop() {
       for (const u of unsubscribers.splice(0)) u();
       await list.stop();
-      clearTimeout(timer);
+      clearTimeout(timer?.handle);
       timer = undefined;
       write();
       await writing;

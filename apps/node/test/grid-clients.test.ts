@@ -1,10 +1,12 @@
+import { connect, createServer, type Server, type Socket } from "node:net";
 import { parseServersYaml } from "@lafs/config";
 import { generateNodeKey } from "@lafs/crypto";
 import { silentLogger } from "@lafs/interface";
 import { createServerList, type ProbeFunction, ServerUnreachableError } from "@lafs/introducer-client";
-import { tcpConnect } from "@lafs/storage-client";
+import { createStorageClient, type StorageClient, tcpConnect } from "@lafs/storage-client";
 import { afterEach, describe, expect, it } from "vitest";
 import { createGridClients } from "../src/grid-clients.js";
+import { useStorageNode } from "./storage-node-setup.js";
 
 /**
  * The servers the uploader and downloader get carry a `lost` signal that the server list's
@@ -60,5 +62,108 @@ describe("grid clients", () => {
     const again = clients.downloadServers()[0]!;
     expect(again.lost).not.toBe(first.lost);
     expect(again.lost?.aborted).toBe(false);
+  });
+});
+
+/**
+ * A TCP relay to a real storage node that can stop relaying while keeping every connection
+ * open: a hung server as its clients see it.
+ */
+async function freezableRelay(
+  port: number,
+): Promise<{ port: number; freeze(): void; close(): Promise<void> }> {
+  let frozen = false;
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((inbound) => {
+    const outbound = connect(port, "127.0.0.1");
+    for (const s of [inbound, outbound]) {
+      sockets.add(s);
+      s.on("error", () => s.destroy());
+      s.on("close", () => sockets.delete(s));
+    }
+    inbound.on("data", (chunk) => frozen || outbound.write(chunk));
+    outbound.on("data", (chunk) => frozen || inbound.write(chunk));
+    inbound.on("close", () => outbound.destroy());
+    outbound.on("close", () => inbound.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    port: (server.address() as { port: number }).port,
+    freeze: () => {
+      frozen = true;
+    },
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+describe("grid clients report answers to the server list", () => {
+  const storage = useStorageNode();
+  // Runs before the node stops (hooks run last-registered first): the frozen relay's
+  // connections would hold the node's stop.
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  it("skip the probe while calls answer, probe again once they stop, and abort on a hung server", async () => {
+    const { nurl } = await storage.start();
+    const upstreamPort = Number(/@127\.0\.0\.1:(\d+)\//.exec(nurl)![1]);
+    const relay = await freezableRelay(upstreamPort);
+    const relayed = nurl.replace(`127.0.0.1:${upstreamPort}`, `127.0.0.1:${relay.port}`);
+    const key = generateNodeKey();
+    const yaml = `storage:\n  ${key.nodeId}:\n    ann:\n      nickname: one\n      anonymous-storage-NURLs:\n        - ${relayed}\n`;
+    const { servers: staticServers } = parseServersYaml(yaml, "servers.yaml");
+    // The probe is the node's: GBS version through its own client, through the relay.
+    let prober: StorageClient | undefined;
+    let probes = 0;
+    const probe: ProbeFunction = async (_server, signal) => {
+      probes++;
+      prober ??= createStorageClient({ nurl: relayed, connect: tcpConnect });
+      const v = await prober.version({ signal });
+      return {
+        availableSpace: v.availableSpace,
+        applicationVersion: v.applicationVersion,
+        hint: "tcp",
+        handler: "tcp",
+      };
+    };
+    const serverList = createServerList({ staticServers, probe, pollIntervalMs: 50, probeTimeoutMs: 400 });
+    const clients = createGridClients({ serverList, connectorFor: () => tcpConnect, logger: silentLogger });
+    cleanups.push(
+      () => serverList.stop(),
+      () => clients.close(),
+      async () => prober?.close(),
+      // First: its frozen connections would hold the clients' close.
+      () => relay.close(),
+    );
+    await serverList.start();
+    await until(() => clients.downloadServers()[0]?.connected === true, "connected");
+    const server = clients.downloadServers()[0]!;
+
+    // Calls answering back to back: no probe goes out (one may already be in flight).
+    await server.client.version(); // the client's first connection (TLS set-up) is not timed
+    const before = probes;
+    const busyUntil = Date.now() + 400;
+    while (Date.now() < busyUntil) await server.client.version({ serverLost: server.lost! });
+    expect(probes - before).toBeLessThanOrEqual(1);
+    expect(serverList.server(key.nodeId)!.lastReceivedAt).toBeGreaterThan(busyUntil - 100);
+
+    // Quiet: the probe runs again within a poll interval or so.
+    const quiet = probes;
+    await until(() => probes >= quiet + 2, "probes again once the calls stop", 2000);
+
+    // Hung while a call is in flight: the probe times out, the call is aborted by "disconnected".
+    relay.freeze();
+    const started = Date.now();
+    const hung = server.client.version({ serverLost: server.lost! }).then(
+      () => "answered",
+      (error: { code?: string }) => error.code,
+    );
+    expect(await hung).toBe("TAHOE_ERR_STORAGE_CLIENT_UNREACHABLE");
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(server.lost!.aborted).toBe(true);
+    expect(serverList.server(key.nodeId)!.connection.state).toBe("disconnected");
   });
 });

@@ -96,7 +96,11 @@ export interface ServerList extends Startable {
   addIntroducer(client: IntroducerClient): void;
   servers(): ServerInfo[];
   server(serverId: string): ServerInfo | undefined;
-  /** For the uploader and downloader: data came from this server now. */
+  /**
+   * For the uploader and downloader: data came from this server now. A connected server that
+   * answered within the poll interval is not probed (its transfers prove it alive); once its
+   * answers stop, the next probe runs at most one interval after the last one.
+   */
   noteReceived(serverId: string): void;
   onChange(listener: (event: ServerListEvent) => void): () => void;
 }
@@ -108,6 +112,8 @@ interface Entry {
   announced: Map<string, ReceivedAnnouncement>;
   timer?: NodeJS.Timeout;
   probing?: AbortController;
+  /** When noteReceived last reported an answer (probe answers are not counted). */
+  answeredAt?: number;
 }
 
 function fromStatic(s: StaticServer): Omit<ServerInfo, "connection" | "learnedFrom"> {
@@ -187,6 +193,11 @@ export function createServerList(options: ServerListOptions = {}): ServerList {
   async function probeOnce(entry: Entry): Promise<void> {
     const probe = options.probe;
     if (!running || probe === undefined || entries.get(entry.info.serverId) !== entry) return;
+    const quietFor = now() - (entry.answeredAt ?? Number.NEGATIVE_INFINITY);
+    if (entry.info.connection.state === "connected" && quietFor < pollMs) {
+      schedule(entry, pollMs - quietFor);
+      return;
+    }
     const controller = new AbortController();
     entry.probing = controller;
     const timer = setTimeout(
@@ -295,7 +306,10 @@ export function createServerList(options: ServerListOptions = {}): ServerList {
 
     noteReceived(serverId) {
       const entry = entries.get(serverId);
-      if (entry) entry.info = { ...entry.info, lastReceivedAt: now() };
+      if (entry === undefined) return;
+      const t = now();
+      entry.answeredAt = t;
+      entry.info = { ...entry.info, lastReceivedAt: t };
     },
 
     onChange(listener) {

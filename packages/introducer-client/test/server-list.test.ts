@@ -145,4 +145,49 @@ describe("server list", () => {
       { hint: "*", message: "no answer within 30 ms", at: expect.any(Number) },
     ]);
   });
+
+  it("skips the probe while noteReceived reports answers, probes again once they stop, and still finds a hung server", async () => {
+    const { servers: staticServers } = parseServersYaml(serversYaml, "servers.yaml");
+    let probes = 0;
+    let hung = false;
+    const probe: ProbeFunction = (_server, signal) => {
+      probes++;
+      if (hung)
+        return new Promise((_resolve, reject) =>
+          signal.addEventListener("abort", () => reject(signal.reason)),
+        );
+      return Promise.resolve({
+        availableSpace: 1,
+        applicationVersion: "v",
+        hint: "tcp:127.0.0.1:9",
+        handler: "tcp",
+      });
+    };
+    const list = createServerList({ staticServers, probe, pollIntervalMs: 30, probeTimeoutMs: 100 });
+    cleanups.push(() => list.stop());
+    const events: string[] = [];
+    list.onChange((e) => events.push(e.type));
+    await list.start();
+    await until(() => list.servers()[0]!.connection.state === "connected", "the first probe");
+
+    const before = probes;
+    const busyUntil = Date.now() + 300;
+    while (Date.now() < busyUntil) {
+      list.noteReceived(staticKey.nodeId);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    // Ten intervals went by; at most the probe already due when the answers began went out.
+    expect(probes - before).toBeLessThanOrEqual(1);
+
+    const quiet = probes;
+    await until(() => probes >= quiet + 2, "probes once the answers stop", 1000);
+
+    list.noteReceived(staticKey.nodeId);
+    hung = true;
+    const started = Date.now();
+    await until(() => list.servers()[0]!.connection.state === "disconnected", "the hung server", 2000);
+    // One interval of quiet, then the probe's own timeout.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(100);
+    expect(events.filter((e) => e !== "updated")).toEqual(["connected", "disconnected"]);
+  });
 });
