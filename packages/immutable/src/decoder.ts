@@ -16,11 +16,13 @@ const WORKER_MIN_BYTES = 64 * 1024;
 
 /**
  * A read asks each share for a run of consecutive blocks at once, up to this many bytes: one
- * request per 512 KiB rather than per block (64 KiB at 2-of-N), since per request the client,
- * the TLS connection and the server each pay more than for the bytes (docs/performance.md,
- * "Download speed (issue 23)"). Small ranges still fetch only the segments they touch.
+ * request (and one worker task) per 1 MiB rather than per block (512 KiB at 2-of-N with 1 MiB
+ * segments, 64 KiB with 128 KiB ones), since per request the client, the TLS connection and
+ * the server each pay more than for the bytes: 1 MiB costs the client about a fifth less CPU
+ * per GiB than 512 KiB, for a few MB more in flight (docs/performance.md, "Issue 23: download
+ * (session 2)"). Small ranges still fetch only the segments they touch.
  */
-export const RUN_BYTES = 512 * 1024;
+export const RUN_BYTES = 1024 * 1024;
 /** Runs being fetched at once during a read: the current one and one ahead. */
 const RUNS_AHEAD = 2;
 
