@@ -6,12 +6,13 @@ import type { WorkerTaskResult } from "./worker-pool.js";
 import { createErasureCoder, type ErasureCoder } from "./zfec/index.js";
 
 /**
- * The CPU part of reading a run of segments, as a worker task (it also runs in the calling
- * thread when no pool is used): every block against its block hash, zfec decoding, every
- * segment against its crypttext hash, and AES-CTR. It only computes; the decoder turns what it
- * finds into errors naming shares, so the checks are the ones Tahoe-LAFS makes either way.
+ * The CPU part of reading a run of segments: every block against its block hash, zfec
+ * decoding, every segment against its crypttext hash, and AES-CTR. The decoder runs the hash
+ * checks ("check") as a worker task, which hands the share bytes back, and the output
+ * ("output", checked already) in its own thread; without a pool it does both at once here. It
+ * only computes; the decoder turns what it finds into errors naming shares, so the checks are
+ * the ones Tahoe-LAFS makes either way.
  */
-
 const BLOCK_PREFIX = netstring("allmydata_encoded_subshare_v1");
 const SEGMENT_PREFIX = netstring("allmydata_crypttext_segment_v1");
 const HASH = 32;
@@ -41,11 +42,20 @@ export interface DecodeRunInput {
   readonly outTo: number;
   /** The share buffers are this task's to free once decoded (moved or copied to it, or fresh reads). */
   readonly ownsShares: boolean;
+  /**
+   * "check": only the hashes (blocks, then segments), answering "checked" with the share
+   * buffers handed back; "output": the plaintext pieces, checking too unless `checked`.
+   */
+  readonly mode: "check" | "output";
+  /** The hashes were checked already (by a "check" task): skip them. */
+  readonly checked?: boolean | undefined;
 }
 
 export type DecodeRunOutput =
   /** The output bytes in order, each a buffer of its own. */
   | { readonly kind: "ok"; readonly pieces: Uint8Array[] }
+  /** Every hash matched ("check" mode); the share bytes come back. */
+  | { readonly kind: "checked"; readonly shares: readonly Uint8Array[] }
   /** Blocks that fail their hash (index into shareNumbers, segment); the share bytes come back. */
   | {
       readonly kind: "bad-blocks";
@@ -95,11 +105,15 @@ export function decodeRun(input: DecodeRunInput): WorkerTaskResult<DecodeRunOutp
     return blocks;
   });
   const bad: { share: number; segment: number }[] = [];
-  blocksOf.forEach((blocks, i) => {
-    const hashes = input.blockHashes[i]!;
-    const wrong = blocks.findIndex((block, j) => !taggedHashEquals(BLOCK_PREFIX, [block], hashes, j * HASH));
-    if (wrong !== -1) bad.push({ share: i, segment: from + wrong });
-  });
+  const check = input.checked !== true;
+  if (check)
+    blocksOf.forEach((blocks, i) => {
+      const hashes = input.blockHashes[i]!;
+      const wrong = blocks.findIndex(
+        (block, j) => !taggedHashEquals(BLOCK_PREFIX, [block], hashes, j * HASH),
+      );
+      if (wrong !== -1) bad.push({ share: i, segment: from + wrong });
+    });
   if (bad.length > 0) {
     return { value: { kind: "bad-blocks", bad, shares: [...shares] }, transfer: movableBuffers(shares) };
   }
@@ -109,8 +123,9 @@ export function decodeRun(input: DecodeRunInput): WorkerTaskResult<DecodeRunOutp
     coder = createErasureCoder(input.k, input.n, { implementation: "fast" });
     coders.set(coderKey, coder);
   }
+  const output = input.mode === "output";
   const cipher =
-    input.key === undefined
+    !output || input.key === undefined
       ? undefined
       : createCtrCipher(input.key, from * input.segmentSize + input.outFrom);
   const pieces: Uint8Array[] = [];
@@ -129,9 +144,10 @@ export function decodeRun(input: DecodeRunInput): WorkerTaskResult<DecodeRunOutp
       segment.push(take === block.length ? block : block.subarray(0, take));
       at += take;
     }
-    if (!taggedHashEquals(SEGMENT_PREFIX, segment, input.segmentHashes, (s - from) * HASH)) {
+    if (check && !taggedHashEquals(SEGMENT_PREFIX, segment, input.segmentHashes, (s - from) * HASH)) {
       return { value: { kind: "bad-segment", segment: s } };
     }
+    if (!output) continue;
     for (const piece of segment) {
       const a = Math.max(input.outFrom, runAt) - runAt;
       const b = Math.min(input.outTo, runAt + piece.length) - runAt;
@@ -143,8 +159,9 @@ export function decodeRun(input: DecodeRunInput): WorkerTaskResult<DecodeRunOutp
       pieces.push(ownsBuffer(out) ? out : new Uint8Array(out));
     }
   }
+  for (const block of recovered) freeNow(block);
+  if (!output) return { value: { kind: "checked", shares: [...shares] }, transfer: movableBuffers(shares) };
   // The crypttext is done with: give its memory back now, not at this thread's next GC.
   if (input.ownsShares) for (const bytes of shares) freeNow(bytes);
-  for (const block of recovered) freeNow(block);
   return { value: { kind: "ok", pieces }, transfer: movableBuffers(pieces) };
 }

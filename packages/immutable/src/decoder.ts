@@ -201,26 +201,33 @@ export function createChkDecoder(
     return bytes;
   }
 
-  /** decodeRun on a worker (moving the replies there, or copies of them), or here. */
-  function decodeOnce(input: DecodeRunInput, fresh: ReadonlySet<Uint8Array>): Promise<DecodeRunOutput> {
+  /**
+   * decodeRun's hash checks on a worker (moving the replies there and back, or copies of them),
+   * then the output here; or all of it here. Only the hashing moves: a buffer made on the worker
+   * and freed on this thread grows the worker's malloc arena, which cost more memory and CPU
+   * than the AES it would save (docs/performance.md, "Issue 23: download (session 2)").
+   */
+  async function decodeOnce(input: DecodeRunInput, fresh: ReadonlySet<Uint8Array>): Promise<DecodeRunOutput> {
     const bytes = input.shares.reduce((sum, share) => sum + share.length, 0);
     const pool = options.workers === undefined ? sharedWorkerPool() : options.workers;
     if (pool === false || bytes < WORKER_MIN_BYTES) {
-      return Promise.resolve(
-        decodeRun({ ...input, ownsShares: input.shares.every((b) => fresh.has(b)) }).value,
-      );
+      return decodeRun({ ...input, mode: "output", ownsShares: input.shares.every((b) => fresh.has(b)) })
+        .value;
     }
     // A reply that is not ours alone, or only part of its buffer, goes as a copy: a move would
     // take the rest of the buffer with it.
     const shares = input.shares.map((b) =>
       fresh.has(b) && b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b : new Uint8Array(b),
     );
-    return pool.run<DecodeRunOutput>(
+    const checked = await pool.run<DecodeRunOutput>(
       DECODE_TASK,
       "decodeRun",
-      { ...input, shares, ownsShares: true },
+      { ...input, shares, mode: "check", ownsShares: true },
       movableBuffers(shares),
     );
+    if (checked.kind !== "checked") return checked;
+    return decodeRun({ ...input, shares: checked.shares, mode: "output", checked: true, ownsShares: true })
+      .value;
   }
 
   /**
@@ -275,10 +282,12 @@ export function createChkDecoder(
           key: readCap.kind === "chk" ? readCap.key : undefined,
           outFrom,
           outTo,
+          mode: "output",
           ownsShares: false,
         },
         fresh,
       );
+      if (result.kind === "checked") throw new Error("decodeRun answered a check where output was asked");
       if (result.kind === "bad-segment") {
         throw new ImmutableError(
           "TAHOE_ERR_IMMUTABLE_CRYPTTEXT_HASH",
