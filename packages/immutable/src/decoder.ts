@@ -5,7 +5,7 @@ import { freeNow } from "./free-buffer.js";
 import type { ChkPlan } from "./plan.js";
 import { checkCrypttextTree, type OpenedShare, openShare, type ShareReader } from "./share-reader.js";
 import type { Ueb } from "./ueb.js";
-import { sharedWorkerPool, siblingModule, type WorkerPool } from "./worker-pool.js";
+import { siblingModule, type WorkerPool } from "./worker-pool.js";
 
 const DECODE_TASK = siblingModule("decode-task.js", import.meta.url);
 /**
@@ -35,9 +35,11 @@ export interface ChkDecoderOptions {
   /** Bytes of each share asked for in one read (a run of whole blocks, at least one); default RUN_BYTES. */
   readonly runBytes?: number | undefined;
   /**
-   * Where blocks are hashed, decoded and decrypted: a worker pool (default: the process's shared
-   * pool, sharedWorkerPool), so the thread that reads from the network only does I/O; or false
-   * for the calling thread.
+   * Where the block and segment hashes are checked: a worker pool (sharedWorkerPool(), say), so
+   * the thread that reads from the network does not hash; or false, the default, for the
+   * calling thread. A worker made a 100 MiB download about 1.5x as fast on 2 cores but the
+   * client's peak RSS some 37 MB higher (docs/performance.md, "Issue 23: download (session 2)"),
+   * so it is off until that memory is found.
    */
   readonly workers?: WorkerPool | false | undefined;
 }
@@ -209,7 +211,7 @@ export function createChkDecoder(
    */
   async function decodeOnce(input: DecodeRunInput, fresh: ReadonlySet<Uint8Array>): Promise<DecodeRunOutput> {
     const bytes = input.shares.reduce((sum, share) => sum + share.length, 0);
-    const pool = options.workers === undefined ? sharedWorkerPool() : options.workers;
+    const pool = options.workers ?? false;
     if (pool === false || bytes < WORKER_MIN_BYTES) {
       return decodeRun({ ...input, mode: "output", ownsShares: input.shares.every((b) => fresh.has(b)) })
         .value;
