@@ -1,4 +1,4 @@
-import { canFreeNow } from "@lafs/immutable";
+import { canFreeNow, closeSharedWorkerPool } from "@lafs/immutable";
 import { createNode, type NodeOptions, type TahoeNode } from "./node.js";
 
 export interface RunNodeOptions extends NodeOptions {
@@ -41,6 +41,8 @@ export async function runNode(basedir: string, options: RunNodeOptions = {}): Pr
     } finally {
       clearTimeout(warmFreeNow);
       await node.stop();
+      // The hashing and decoding threads (started by the first large download) go with the node.
+      await closeSharedWorkerPool();
     }
     return node;
   } finally {

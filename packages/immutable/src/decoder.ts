@@ -1,30 +1,28 @@
-import { createHash } from "node:crypto";
-import { netstring, taggedHash } from "@lafs/crypto";
-import { createCtrCipher } from "./aes-ctr.js";
 import { type ChkReadCap, type ChkVerifyCap, parseChkReadCap } from "./caps.js";
+import { type DecodeRunInput, type DecodeRunOutput, decodeRun, movableBuffers } from "./decode-task.js";
 import { CorruptShareError, ImmutableError, isCorruptShareError } from "./errors.js";
 import { freeNow } from "./free-buffer.js";
 import type { ChkPlan } from "./plan.js";
 import { checkCrypttextTree, type OpenedShare, openShare, type ShareReader } from "./share-reader.js";
 import type { Ueb } from "./ueb.js";
-import { createErasureCoder, type ErasureCoder } from "./zfec/index.js";
+import { siblingModule, type WorkerPool } from "./worker-pool.js";
 
-const BLOCK_TAG = "allmydata_encoded_subshare_v1";
-const CRYPTTEXT_SEGMENT_TAG = "allmydata_crypttext_segment_v1";
-/** SHA256d(netstring(tag) || pieces joined), without joining them. */
-function taggedHashOfPieces(tag: string, pieces: readonly Uint8Array[]): Buffer {
-  const inner = createHash("sha256").update(netstring(tag));
-  for (const piece of pieces) inner.update(piece);
-  return createHash("sha256").update(inner.digest()).digest();
-}
+const DECODE_TASK = siblingModule("decode-task.js", import.meta.url);
+/**
+ * Runs with fewer crypttext bytes than this are decoded in the calling thread: posting to a
+ * worker costs more than hashing a few KiB (a small file stays as quick as before).
+ */
+const WORKER_MIN_BYTES = 64 * 1024;
 
 /**
  * A read asks each share for a run of consecutive blocks at once, up to this many bytes: one
- * request per 512 KiB rather than per block (64 KiB at 2-of-N), since per request the client,
- * the TLS connection and the server each pay more than for the bytes (docs/performance.md,
- * "Download speed (issue 23)"). Small ranges still fetch only the segments they touch.
+ * request (and one worker task) per 1 MiB rather than per block (512 KiB at 2-of-N with 1 MiB
+ * segments, 64 KiB with 128 KiB ones), since per request the client, the TLS connection and
+ * the server each pay more than for the bytes: 1 MiB costs the client about a fifth less CPU
+ * per GiB than 512 KiB, for a few MB more in flight (docs/performance.md, "Issue 23: download
+ * (session 2)"). Small ranges still fetch only the segments they touch.
  */
-export const RUN_BYTES = 512 * 1024;
+export const RUN_BYTES = 1024 * 1024;
 /** Runs being fetched at once during a read: the current one and one ahead. */
 const RUNS_AHEAD = 2;
 
@@ -36,6 +34,14 @@ export interface ChkDecoderOptions {
   readonly onShareFailure?: ((shareNumber: number, error: unknown, reader: ShareReader) => void) | undefined;
   /** Bytes of each share asked for in one read (a run of whole blocks, at least one); default RUN_BYTES. */
   readonly runBytes?: number | undefined;
+  /**
+   * Where the block and segment hashes are checked: a worker pool (sharedWorkerPool(), say), so
+   * the thread that reads from the network does not hash; or false, the default, for the
+   * calling thread. A worker made a 100 MiB download about 1.5x as fast on 2 cores but the
+   * client's peak RSS some 37 MB higher (docs/performance.md, "Issue 23: download (session 2)"),
+   * so it is off until that memory is found.
+   */
+  readonly workers?: WorkerPool | false | undefined;
 }
 
 /** A plaintext byte range [start, end); either end may be left out. */
@@ -56,7 +62,7 @@ export interface ChkDecoder {
   readonly size: number;
   /**
    * The plaintext of `range`, streamed one block (or less) at a time. Each chunk is a new
-   * buffer of its own, which the caller may free with freeNow once it has written it out.
+   * buffer of its own (a Uint8Array, not always a Buffer), which the caller may free with freeNow once it has written it out.
    */
   read(range?: ByteRange): AsyncGenerator<Uint8Array, void, undefined>;
   /** The plaintext of `range` in one buffer. */
@@ -69,21 +75,6 @@ export interface ChkDecoder {
    * even when the range it asks for is empty. Reads do this on their own otherwise.
    */
   open(): Promise<void>;
-}
-
-/**
- * The crypttext of a run of segments, each as pieces, and which buffers the decoder may free
- * once the run's plaintext is out.
- */
-interface DecodedRun {
-  readonly segments: readonly (readonly Uint8Array[])[];
-  readonly owned: readonly Uint8Array[];
-}
-
-/** Blocks from..to of one share, fetched in one read: the reply, and each block as a view of it. */
-interface FetchedBlocks {
-  readonly bytes: Uint8Array;
-  readonly blocks: readonly Uint8Array[];
 }
 
 interface DecodeState {
@@ -104,7 +95,6 @@ export function createChkDecoder(
   const active: OpenedShare[] = [];
   const failures: { shareNumber: number; error: unknown }[] = [];
   let state: DecodeState | undefined;
-  let coder: ErasureCoder | undefined;
 
   /**
    * `share` is the active share that failed: concurrent segment fetches can see one share fail
@@ -190,13 +180,13 @@ export function createChkDecoder(
     return state;
   }
 
-  /** Blocks from..to (inclusive) of one share in one read, each checked against its block hash. */
+  /** Blocks from..to (inclusive) of one share in one read; hashes are checked by decodeRun. */
   async function fetchBlocks(
     share: OpenedShare,
     plan: ChkPlan,
     from: number,
     to: number,
-  ): Promise<FetchedBlocks> {
+  ): Promise<Uint8Array> {
     const sizeOf = (s: number) => (s === plan.numSegments - 1 ? plan.tailBlockSize : plan.blockSize);
     const offset = share.header.data + from * plan.blockSize;
     const length = (to - from) * plan.blockSize + sizeOf(to);
@@ -210,34 +200,52 @@ export function createChkDecoder(
         `block ${s} is ${Math.min(got, sizeOf(s))} bytes, expected ${sizeOf(s)} at offset ${share.header.data + s * plan.blockSize}`,
       );
     }
-    const leaves = share.blockTree.length - (share.blockTree.length + 1) / 2;
-    const blocks: Uint8Array[] = [];
-    for (let s = from; s <= to; s++) {
-      const at = (s - from) * plan.blockSize;
-      const block = bytes.subarray(at, at + sizeOf(s));
-      if (!taggedHash(BLOCK_TAG, block).equals(share.blockTree[leaves + s]!)) {
-        const start = share.header.data + s * plan.blockSize;
-        throw new CorruptShareError(
-          "TAHOE_ERR_IMMUTABLE_BLOCK_HASH",
-          share.shareNumber,
-          `block ${s} (bytes ${start}..${start + block.length - 1}) does not match its block hash`,
-        );
-      }
-      blocks.push(block);
-    }
-    return { bytes, blocks };
+    return bytes;
   }
 
   /**
-   * The crypttext of segments from..to as the decoded blocks' own bytes (the last one cut to the
-   * segment's end), every block and segment checked. The blocks are hashed and decrypted where
-   * they lie: joining them would allocate a segment-sized buffer per segment, and at 1 GiB that
-   * churn is what keeps the client's RSS high (docs/performance.md, "Memory (issue 8)").
+   * decodeRun's hash checks on a worker (moving the replies there and back, or copies of them),
+   * then the output here; or all of it here. Only the hashing moves: a buffer made on the worker
+   * and freed on this thread grows the worker's malloc arena, which cost more memory and CPU
+   * than the AES it would save (docs/performance.md, "Issue 23: download (session 2)").
    */
-  async function fetchRun(from: number, to: number): Promise<DecodedRun> {
-    const got = new Map<number, FetchedBlocks>();
+  async function decodeOnce(input: DecodeRunInput, fresh: ReadonlySet<Uint8Array>): Promise<DecodeRunOutput> {
+    const bytes = input.shares.reduce((sum, share) => sum + share.length, 0);
+    const pool = options.workers ?? false;
+    if (pool === false || bytes < WORKER_MIN_BYTES) {
+      return decodeRun({ ...input, mode: "output", ownsShares: input.shares.every((b) => fresh.has(b)) })
+        .value;
+    }
+    // A reply that is not ours alone, or only part of its buffer, goes as a copy: a move would
+    // take the rest of the buffer with it.
+    const shares = input.shares.map((b) =>
+      fresh.has(b) && b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b : new Uint8Array(b),
+    );
+    const checked = await pool.run<DecodeRunOutput>(
+      DECODE_TASK,
+      "decodeRun",
+      { ...input, shares, mode: "check", ownsShares: true },
+      movableBuffers(shares),
+    );
+    if (checked.kind !== "checked") return checked;
+    return decodeRun({ ...input, shares: checked.shares, mode: "output", checked: true, ownsShares: true })
+      .value;
+  }
+
+  /**
+   * The output bytes of segments from..to ([outFrom, outTo) of their crypttext, decrypted unless
+   * the cap is a verify cap), every block and segment checked. A share with a bad block is
+   * dropped for another and the run decoded again.
+   */
+  async function fetchRun(from: number, to: number, outFrom: number, outTo: number): Promise<Uint8Array[]> {
+    const got = new Map<number, Uint8Array>();
     /** Fetched replies the decoder may free once used (see ShareReader.freshReads). */
     const fresh = new Set<Uint8Array>();
+    const forget = (sn: number) => {
+      const bytes = got.get(sn);
+      got.delete(sn);
+      if (bytes !== undefined && fresh.delete(bytes)) freeNow(bytes);
+    };
     for (;;) {
       const { plan, crypttextTree } = await fillActive();
       // Concurrent fetches may each have replaced a failed share: k of them are enough.
@@ -246,48 +254,82 @@ export function createChkDecoder(
       results.forEach((r, i) => {
         if (r.status === "fulfilled") {
           got.set(todo[i]!.shareNumber, r.value);
-          if (todo[i]!.reader.freshReads) fresh.add(r.value.bytes);
+          if (todo[i]!.reader.freshReads) fresh.add(r.value);
         } else fail(todo[i]!.reader, r.reason, todo[i]);
       });
       if (active.length < k) continue;
-      const used = active
-        .slice(0, k)
-        .map((share) => share.shareNumber)
-        .sort((a, b) => a - b);
+      const usedShares = active.slice(0, k).sort((a, b) => a.shareNumber - b.shareNumber);
+      const used = usedShares.map((share) => share.shareNumber);
       if (used.some((sn) => !got.has(sn))) continue;
-      coder ??= createErasureCoder(k, readCap.n, { implementation: "fast" });
-      const segments: Uint8Array[][] = [];
-      // The replies of the shares used; recovered blocks are the coder's own, added below.
-      const owned = used.map((sn) => got.get(sn)!.bytes).filter((bytes) => fresh.has(bytes));
-      for (let s = from; s <= to; s++) {
-        const blocks = used.map((sn) => got.get(sn)!.blocks[s - from]!);
-        const primary = coder.decode(blocks, used);
-        for (const block of primary) if (!blocks.includes(block)) owned.push(block);
-        const length = s === plan.numSegments - 1 ? plan.tailSize : plan.segmentSize;
-        const pieces: Uint8Array[] = [];
-        let at = 0;
-        for (const block of primary) {
-          if (at >= length) break;
-          const take = Math.min(block.length, length - at);
-          pieces.push(take === block.length ? block : block.subarray(0, take));
-          at += take;
-        }
-        const leaf = crypttextTree[crypttextTree.length - (crypttextTree.length + 1) / 2 + s]!;
-        if (!taggedHashOfPieces(CRYPTTEXT_SEGMENT_TAG, pieces).equals(leaf)) {
-          throw new ImmutableError(
-            "TAHOE_ERR_IMMUTABLE_CRYPTTEXT_HASH",
-            `segment ${s} decoded from shares ${used.join(", ")} does not match the crypttext hash tree`,
-            {
-              hint: "Every block matched its share's hashes, so the shares were encoded wrongly; try other shares and report this.",
-            },
+      const leaves = (tree: readonly Uint8Array[]) => {
+        const first = tree.length - (tree.length + 1) / 2;
+        return Buffer.concat(tree.slice(first + from, first + to + 1));
+      };
+      const shares = used.map((sn) => got.get(sn)!);
+      const result = await decodeOnce(
+        {
+          k,
+          n: readCap.n,
+          shareNumbers: used,
+          shares,
+          blockHashes: usedShares.map((share) => leaves(share.blockTree)),
+          segmentHashes: leaves(crypttextTree),
+          from,
+          to,
+          numSegments: plan.numSegments,
+          segmentSize: plan.segmentSize,
+          tailSize: plan.tailSize,
+          blockSize: plan.blockSize,
+          tailBlockSize: plan.tailBlockSize,
+          key: readCap.kind === "chk" ? readCap.key : undefined,
+          outFrom,
+          outTo,
+          mode: "output",
+          ownsShares: false,
+        },
+        fresh,
+      );
+      if (result.kind === "checked") throw new Error("decodeRun answered a check where output was asked");
+      if (result.kind === "bad-segment") {
+        throw new ImmutableError(
+          "TAHOE_ERR_IMMUTABLE_CRYPTTEXT_HASH",
+          `segment ${result.segment} decoded from shares ${used.join(", ")} does not match the crypttext hash tree`,
+          {
+            hint: "Every block matched its share's hashes, so the shares were encoded wrongly; try other shares and report this.",
+          },
+        );
+      }
+      if (result.kind === "bad-blocks") {
+        // The replies came back (moved or copied to the worker and back): ours to free.
+        used.forEach((sn, i) => {
+          const back = result.shares[i]!;
+          const before = got.get(sn)!;
+          got.set(sn, back);
+          if (back !== before) {
+            fresh.delete(before);
+            fresh.add(back);
+          }
+        });
+        for (const { share: i, segment: s } of result.bad) {
+          const share = usedShares[i]!;
+          const start = share.header.data + s * plan.blockSize;
+          const size = s === plan.numSegments - 1 ? plan.tailBlockSize : plan.blockSize;
+          forget(share.shareNumber);
+          fail(
+            share.reader,
+            new CorruptShareError(
+              "TAHOE_ERR_IMMUTABLE_BLOCK_HASH",
+              share.shareNumber,
+              `block ${s} (bytes ${start}..${start + size - 1}) does not match its block hash`,
+            ),
+            share,
           );
         }
-        segments.push(pieces);
+        continue;
       }
       // Replies of shares not used (a share replaced half-way) are done with.
-      for (const [sn, fetched] of got)
-        if (!used.includes(sn) && fresh.has(fetched.bytes)) freeNow(fetched.bytes);
-      return { segments, owned };
+      for (const sn of [...got.keys()]) if (!used.includes(sn)) forget(sn);
+      return result.pieces;
     }
   }
 
@@ -308,17 +350,22 @@ export function createChkDecoder(
     const { plan } = await fillActive();
     const first = Math.floor(start / plan.segmentSize);
     const last = Math.floor((end - 1) / plan.segmentSize);
-    // A verify cap has no key: the checked crypttext is the output (repair re-encodes it as is).
-    const cipher =
-      readCap.kind === "chk" ? createCtrCipher(readCap.key, start) : { update: (b: Uint8Array) => b.slice() };
     const perRun = Math.max(1, Math.floor((options.runBytes ?? RUN_BYTES) / plan.blockSize));
-    // A run is fetched ahead, so every server always has a request to answer while the
-    // consumer takes the current one; memory stays at RUNS_AHEAD runs.
-    const ahead: Promise<DecodedRun>[] = [];
+    // A run is fetched (and decoded) ahead, so every server always has a request to answer while
+    // the consumer takes the current one; memory stays at RUNS_AHEAD runs.
+    const ahead: Promise<Uint8Array[]>[] = [];
     let fetched = first;
     const topUp = () => {
       while (fetched <= last && ahead.length < RUNS_AHEAD) {
-        const p = fetchRun(fetched, Math.min(last, fetched + perRun - 1));
+        const runEnd = Math.min(last, fetched + perRun - 1);
+        const runStartByte = fetched * plan.segmentSize;
+        const runEndByte = Math.min(size, (runEnd + 1) * plan.segmentSize);
+        const p = fetchRun(
+          fetched,
+          runEnd,
+          Math.max(start, runStartByte) - runStartByte,
+          Math.min(end, runEndByte) - runStartByte,
+        );
         fetched += perRun;
         // Keep a later fetch from being an unhandled rejection while the consumer holds this one.
         p.catch(() => {});
@@ -327,19 +374,10 @@ export function createChkDecoder(
     };
     for (let runStart = first; runStart <= last; runStart += perRun) {
       topUp();
-      const { segments, owned } = await ahead.shift()!;
+      const pieces = await ahead.shift()!;
       topUp();
-      for (let i = 0; i < segments.length; i++) {
-        let pieceStart = (runStart + i) * plan.segmentSize;
-        for (const piece of segments[i]!) {
-          const from = Math.max(start, pieceStart) - pieceStart;
-          const to = Math.min(end, pieceStart + piece.length) - pieceStart;
-          pieceStart += piece.length;
-          if (to > from) yield cipher.update(piece.subarray(from, to));
-        }
-      }
-      // The plaintext is the cipher's own new buffers: the crypttext is done with.
-      for (const buffer of owned) freeNow(buffer);
+      // Each piece is a new buffer of its own (the decrypted output): the consumer may free it.
+      for (const piece of pieces) yield piece;
     }
   }
 

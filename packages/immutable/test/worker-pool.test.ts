@@ -1,5 +1,13 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { createWorkerPool, WorkerPoolError } from "../src/index.js";
+import {
+  bufferShareReader,
+  type CorruptShareError,
+  createChkDecoder,
+  createWorkerPool,
+  isCorruptShareError,
+  WorkerPoolError,
+} from "../src/index.js";
+import { encode, pattern, readersFor } from "./helpers.js";
 
 const TASKS = new URL("./fixtures/worker-tasks.mjs", import.meta.url);
 
@@ -81,5 +89,46 @@ describe("worker pool", () => {
       .run(TASKS, "sumAndEcho", { bytes }, [bytes.buffer, bytes.buffer])
       .catch((e: unknown) => e);
     expect((error as WorkerPoolError).code).toBe("TAHOE_ERR_WORKER_TASK");
+  });
+});
+
+describe("decoding on a worker pool", () => {
+  const pool = createWorkerPool({ size: 1 });
+  afterAll(() => pool.close());
+  // 300 KiB in 64 KiB segments at 2-of-4: 32 KiB blocks, runs of several segments on the worker.
+  const plaintext = pattern(300 * 1024, 7);
+  const params = { k: 2, n: 4, maxSegmentSize: 64 * 1024 };
+
+  it("yields the same bytes as decoding in the calling thread, for the whole file and a range", async () => {
+    const { result, shares } = await encode(plaintext, params);
+    const { cap } = result;
+    for (const range of [{}, { start: 70_000, end: 200_001 }]) {
+      const there = await createChkDecoder(cap, readersFor(shares, [2, 3]), { workers: pool }).readAll(range);
+      const here = await createChkDecoder(cap, readersFor(shares, [2, 3]), { workers: false }).readAll(range);
+      expect(there.equals(here)).toBe(true);
+      expect(there.equals(plaintext.subarray(range.start ?? 0, range.end ?? plaintext.length))).toBe(true);
+    }
+  });
+
+  it("finds a corrupt block on the worker, drops that share and reads the file from the others", async () => {
+    const { result, shares } = await encode(plaintext, params);
+    const { cap } = result;
+    const damaged = Buffer.from(shares[0]!);
+    // A byte inside block 2 of share 0 (the data starts after the header; any data byte will do).
+    const middle = damaged.length >> 1;
+    damaged[middle] = damaged[middle]! ^ 0x40;
+    const failures: { shareNumber: number; error: unknown }[] = [];
+    const decoder = createChkDecoder(
+      cap,
+      [bufferShareReader(0, damaged), ...[1, 2, 3].map((sn) => bufferShareReader(sn, shares[sn]!))],
+      { workers: pool, onShareFailure: (shareNumber, error) => failures.push({ shareNumber, error }) },
+    );
+    expect((await decoder.readAll()).equals(plaintext)).toBe(true);
+    expect(failures.map((f) => f.shareNumber)).toEqual([0]);
+    expect(isCorruptShareError(failures[0]!.error)).toBe(true);
+    expect((failures[0]!.error as CorruptShareError).code).toMatch(
+      /^TAHOE_ERR_IMMUTABLE_(BLOCK_HASH|SHARE_HASH)$/,
+    );
+    expect(decoder.activeShares()).not.toContain(0);
   });
 });

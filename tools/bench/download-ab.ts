@@ -1,0 +1,142 @@
+/**
+ * A/B of client builds (or of one build under different environment variables) downloading
+ * from one local grid: `tests/support/local-grid.ts` starts an introducer, 4 storage nodes and a
+ * 2-of-4 client (happy 3), the client uploads fresh random bytes once, then for each round and
+ * each variant in turn the client restarts as that variant, does one uncounted GET /uri/CAP and
+ * one counted one (checked against the upload's sha256). Prints each transfer's MB/s, the CPU
+ * seconds per GiB of the client (its worker threads included) and of the four servers, and the
+ * client's VmHWM, then medians per variant. Variants alternate within every round, so a load
+ * that changes during the run hits them alike; read the CPU columns first. Never pass/fail.
+ *
+ *   pnpm exec tsx tools/bench/download-ab.ts --variant new=. --variant old=/work/old-tree
+ *   pnpm exec tsx tools/bench/download-ab.ts --variant a=. --variant b=.=SOME_ENV:1+OTHER:2
+ *     --rounds N (default 3)  --mib N (default 100)  --cpu-prof DIR (client and s0 under --cpu-prof)
+ *
+ * A variant is NAME=CHECKOUT[=KEY:VALUE+KEY:VALUE]: the checkout's apps/cli/bin/tahoe.js runs the
+ * client (build it first), with those variables set in its environment.
+ */
+import { readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { startGrid } from "../../tests/support/local-grid.js";
+import {
+  cpuSeconds,
+  download,
+  freshChunks,
+  MIB,
+  median,
+  numberOption,
+  treeCpu,
+  treeCpuSince,
+  upload,
+} from "./grid-transfer.js";
+
+interface Variant {
+  name: string;
+  bin: string;
+  env: Record<string, string>;
+}
+
+function option(name: string): string[] {
+  const out: string[] = [];
+  process.argv.forEach((a, i) => {
+    if (a === `--${name}` && process.argv[i + 1] !== undefined) out.push(process.argv[i + 1]!);
+    else if (a.startsWith(`--${name}=`)) out.push(a.slice(name.length + 3));
+  });
+  return out;
+}
+
+const variants: Variant[] = option("variant").map((spec) => {
+  const [name, dir, env] = spec.split("=");
+  if (!name || !dir) throw new Error(`--variant wants NAME=CHECKOUT[=KEY:VALUE+...], got ${spec}`);
+  const pairs = env ? env.split("+").map((kv) => kv.split(":") as [string, string]) : [];
+  return { name, bin: join(resolve(dir), "apps/cli/bin/tahoe.js"), env: Object.fromEntries(pairs) };
+});
+if (variants.length === 0) variants.push({ name: "this", bin: resolve("apps/cli/bin/tahoe.js"), env: {} });
+const ROUNDS = numberOption("rounds", 3);
+const MIBS = numberOption("mib", 100);
+const PROFILE_DIR = option("cpu-prof")[0];
+const STORAGE = ["s0", "s1", "s2", "s3"];
+const setByVariants = new Set(variants.flatMap((v) => Object.keys(v.env)));
+
+let current = variants[0]!;
+const grid = await startGrid({
+  storage: STORAGE,
+  k: 2,
+  happy: 3,
+  n: 4,
+  command: (name, argv) => {
+    const args = [...argv];
+    if (name === "client") args[1] = current.bin;
+    if (PROFILE_DIR !== undefined && (name === "client" || name === "s0")) {
+      args.splice(1, 0, "--cpu-prof", `--cpu-prof-dir=${join(resolve(PROFILE_DIR), name)}`);
+    }
+    return args;
+  },
+});
+const pidOf = (name: string) =>
+  Number(readFileSync(join(grid.dirs[name]!, "running.process"), "utf8").trim().split(/\s+/)[0]);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const connected = (servers: unknown[]) =>
+  servers.filter((s) => (s as { connection?: { state?: string } }).connection?.state === "connected")
+    .length >= 4;
+
+async function restartClientAs(v: Variant, cap: string, sha: string): Promise<void> {
+  current = v;
+  const oldUrl = grid.nodeUrl;
+  await grid.stop("client");
+  for (const key of setByVariants) delete process.env[key];
+  Object.assign(process.env, v.env);
+  await grid.start("client");
+  for (let i = 0; i < 100; i++) {
+    const url = readFileSync(join(grid.dirs.client!, "node.url"), "utf8").trim();
+    if (url !== "" && url !== oldUrl) {
+      grid.nodeUrl = url;
+      break;
+    }
+    await sleep(100);
+  }
+  // The uncounted GET; the server list on disk may still be the last client's, so retry a while.
+  for (let i = 0; ; i++) {
+    try {
+      await download(grid.nodeUrl, cap, sha, MIBS);
+      return;
+    } catch (error) {
+      if (i > 60) throw error;
+      await sleep(500);
+    }
+  }
+}
+
+try {
+  await grid.waitForServers(connected, "4 connected servers");
+  const up = await upload(grid.nodeUrl, freshChunks(MIBS * MIB));
+  console.log(`uploaded ${MIBS} MiB in ${up.s.toFixed(2)} s`);
+  const rows = new Map<string, { mbs: number[]; client: number[]; servers: number[]; hwm: number[] }>();
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const v of variants) {
+      if (current !== v || r === 0) await restartClientAs(v, up.cap, up.sha);
+      const clientPid = pidOf("client");
+      const serverPids = STORAGE.map(pidOf);
+      const client0 = cpuSeconds(clientPid);
+      const servers0 = treeCpu(serverPids);
+      const s = await download(grid.nodeUrl, up.cap, up.sha, MIBS);
+      const status = readFileSync(`/proc/${clientPid}/status`, "utf8");
+      const row = rows.get(v.name) ?? { mbs: [], client: [], servers: [], hwm: [] };
+      row.mbs.push((MIBS * MIB) / 1e6 / s);
+      row.client.push(((cpuSeconds(clientPid) - client0) * 1024) / MIBS);
+      row.servers.push((treeCpuSince(servers0, serverPids) * 1024) / MIBS);
+      row.hwm.push(Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1000);
+      rows.set(v.name, row);
+      console.log(
+        `round ${r} ${v.name}: ${row.mbs.at(-1)!.toFixed(1)} MB/s, client ${row.client.at(-1)!.toFixed(2)} + servers ${row.servers.at(-1)!.toFixed(2)} CPU s/GiB, client VmHWM ${row.hwm.at(-1)!.toFixed(1)} MB`,
+      );
+    }
+  }
+  for (const [name, row] of rows) {
+    console.log(
+      `${name}: median ${median(row.mbs).toFixed(1)} MB/s (${Math.min(...row.mbs).toFixed(0)}-${Math.max(...row.mbs).toFixed(0)}), client ${median(row.client).toFixed(2)} + servers ${median(row.servers).toFixed(2)} CPU s/GiB, VmHWM median ${median(row.hwm).toFixed(1)} MB`,
+    );
+  }
+} finally {
+  await grid.close();
+}
