@@ -1,9 +1,12 @@
 import { createHash } from "node:crypto";
+import { expect } from "vitest";
 import {
   bufferShareReader,
   bytesSource,
   type ChkEncodedShares,
   type ChkEncodeOptions,
+  type ClosableByteSource,
+  computeImmutableCap,
   encodeChkToBuffers,
   type ShareReader,
 } from "../src/index.js";
@@ -20,6 +23,32 @@ export function pattern(length: number, seed = 1): Buffer {
 }
 
 export const SECRET = Buffer.from("0123456789abcdef");
+
+/**
+ * Fresh pieces of uneven sizes, as an HTTP body arrives (a spool batches them about a megabyte
+ * at a time); `fail` breaks the stream off after half of it.
+ */
+export async function* bodyPieces(data: Uint8Array, fail?: Error): AsyncGenerator<Uint8Array> {
+  const sizes = [65536, 1, 70000, 4096, 300_000];
+  for (let at = 0, i = 0; at < data.length; i++) {
+    const size = sizes[i % sizes.length]!;
+    yield Uint8Array.from(data.subarray(at, at + size));
+    at += size;
+    if (fail !== undefined && at > data.length / 2) throw fail;
+  }
+}
+
+/** A spooled upload of `data` gets the cap the same bytes get from a buffer; closes the spool. */
+export async function expectSpoolCapOf(spool: ClosableByteSource, data: Uint8Array): Promise<void> {
+  const options = { k: 3, n: 5, maxSegmentSize: 131_072, convergenceSecret: SECRET };
+  try {
+    const fromSpool = await computeImmutableCap(spool, options);
+    const fromBuffer = await computeImmutableCap(bytesSource(data), options);
+    expect(fromSpool.readCap).toBe(fromBuffer.readCap);
+  } finally {
+    await spool.close();
+  }
+}
 
 export function encode(
   plaintext: Uint8Array,

@@ -3,30 +3,13 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import {
-  bytesSource,
-  type ClosableByteSource,
-  computeImmutableCap,
-  createSpoolBudget,
-  spoolStream,
-} from "../src/index.js";
-import { pattern, SECRET } from "./helpers.js";
+import { type ClosableByteSource, createSpoolBudget, spoolStream } from "../src/index.js";
+import { bodyPieces, expectSpoolCapOf, pattern } from "./helpers.js";
 
 const dir = mkdtempSync(join(tmpdir(), "lafs-immutable-memory-spool-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const MIB = 1 << 20;
-
-/** Fresh pieces of uneven sizes, as an HTTP body arrives. */
-async function* pieces(data: Uint8Array, fail?: Error): AsyncGenerator<Uint8Array> {
-  const sizes = [65536, 1, 70000, 4096, 300_000];
-  for (let at = 0, i = 0; at < data.length; i++) {
-    const size = sizes[i % sizes.length]!;
-    yield Uint8Array.from(data.subarray(at, at + size));
-    at += size;
-    if (fail !== undefined && at > data.length / 2) throw fail;
-  }
-}
 
 async function readAll(source: ClosableByteSource): Promise<Buffer> {
   const out = Buffer.alloc(source.size);
@@ -52,7 +35,7 @@ describe("spoolStream: small bodies in memory, large ones in a file", () => {
     it(`keeps a body under the limit in memory, every byte readable (freeChunks ${freeChunks})`, async () => {
       const budget = createSpoolBudget(8 * MIB);
       const seen = hashing();
-      const spool = await spoolStream(pieces(data), {
+      const spool = await spoolStream(bodyPieces(data), {
         directory: dir,
         onChunk: seen.onChunk,
         freeChunks,
@@ -77,7 +60,7 @@ describe("spoolStream: small bodies in memory, large ones in a file", () => {
   it("moves a body that outgrows the limit to a file, with every byte once", async () => {
     const budget = createSpoolBudget(8 * MIB);
     const seen = hashing();
-    const spool = await spoolStream(pieces(data), {
+    const spool = await spoolStream(bodyPieces(data), {
       directory: dir,
       onChunk: seen.onChunk,
       freeChunks: true,
@@ -98,7 +81,10 @@ describe("spoolStream: small bodies in memory, large ones in a file", () => {
   it("moves a body to a file when other spools hold the budget", async () => {
     const budget = createSpoolBudget(4 * MIB);
     expect(budget.take(3 * MIB)).toBe(true);
-    const spool = await spoolStream(pieces(data), { directory: dir, memory: { maxBytes: 4 * MIB, budget } });
+    const spool = await spoolStream(bodyPieces(data), {
+      directory: dir,
+      memory: { maxBytes: 4 * MIB, budget },
+    });
     try {
       expect(readdirSync(dir)).toHaveLength(1);
       expect((await readAll(spool)).equals(data)).toBe(true);
@@ -110,7 +96,7 @@ describe("spoolStream: small bodies in memory, large ones in a file", () => {
 
   it("sends a body announced over the limit straight to a file", async () => {
     const budget = createSpoolBudget(8 * MIB);
-    const spool = await spoolStream(pieces(data), {
+    const spool = await spoolStream(bodyPieces(data), {
       directory: dir,
       memory: { maxBytes: MIB, budget },
       expectedSize: data.length,
@@ -127,7 +113,7 @@ describe("spoolStream: small bodies in memory, large ones in a file", () => {
     const budget = createSpoolBudget(8 * MIB);
     for (const maxBytes of [4 * MIB, MIB]) {
       await expect(
-        spoolStream(pieces(data, new Error("connection reset")), {
+        spoolStream(bodyPieces(data, new Error("connection reset")), {
           directory: dir,
           memory: { maxBytes, budget },
         }),
@@ -138,17 +124,10 @@ describe("spoolStream: small bodies in memory, large ones in a file", () => {
   });
 
   it("an upload from memory gets the cap of the same bytes from a buffer", async () => {
-    const options = { k: 3, n: 5, maxSegmentSize: 131_072, convergenceSecret: SECRET };
-    const spool = await spoolStream(pieces(data), {
+    const spool = await spoolStream(bodyPieces(data), {
       freeChunks: true,
       memory: { maxBytes: 4 * MIB, budget: createSpoolBudget(4 * MIB) },
     });
-    try {
-      const fromSpool = await computeImmutableCap(spool, options);
-      const fromBuffer = await computeImmutableCap(bytesSource(data), options);
-      expect(fromSpool.readCap).toBe(fromBuffer.readCap);
-    } finally {
-      await spool.close();
-    }
+    await expectSpoolCapOf(spool, data);
   });
 });
