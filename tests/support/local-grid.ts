@@ -1,7 +1,8 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "./free-port.js";
 
 /**
  * A small grid of real `tahoe run` processes on 127.0.0.1 for integration tests (tests/grid,
@@ -99,7 +100,22 @@ export async function startGrid(options: GridOptions): Promise<Grid> {
   const outputs = new Map<string, string>();
   const paused = new Set<string>();
 
+  /**
+   * Starts a node; a node whose tub port was taken meanwhile (create-node chose it while free,
+   * as Tahoe's does, and parallel tests may take it first) gets a fresh port and starts again.
+   */
   async function start(name: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await startOnce(name);
+      } catch (error) {
+        if (attempt >= 3 || !String(error).includes("EADDRINUSE")) throw error;
+        await moveTubPort(dirs[name]!);
+      }
+    }
+  }
+
+  async function startOnce(name: string): Promise<void> {
     const argv = [process.execPath, TAHOE, "run", "--allow-stdin-close", dirs[name]!];
     const [file, ...args] = options.command?.(name, argv) ?? argv;
     const child = spawn(file!, args, { stdio: ["ignore", "pipe", "pipe"] });
@@ -232,4 +248,17 @@ export async function startGrid(options: GridOptions): Promise<Grid> {
     throw error;
   }
   return grid;
+}
+
+/** Gives a node directory's tub a port that is free now, in tub.port and tub.location. */
+async function moveTubPort(dir: string): Promise<void> {
+  const cfgPath = join(dir, "tahoe.cfg");
+  const cfg = await readFile(cfgPath, "utf8");
+  const old = /^tub\.port = tcp:(\d+)/m.exec(cfg)?.[1];
+  if (old === undefined) throw new Error(`${cfgPath} has no tcp tub.port to move`);
+  const port = String(await freePort());
+  const moved = cfg
+    .replace(/^(tub\.port = tcp:)\d+/m, `$1${port}`)
+    .replace(new RegExp(`^(tub\\.location = .*:)${old}\\b`, "m"), `$1${port}`);
+  await writeFile(cfgPath, moved);
 }
