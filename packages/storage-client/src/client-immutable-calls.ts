@@ -130,7 +130,8 @@ export async function write(
     },
     {
       unauthorized: "the upload secret differs from the one given to allocate",
-      notFound: "no upload of this share is in progress: allocate it first (uploads idle 30 min are dropped)",
+      notFound:
+        "no upload of this share is in progress: allocate it first (uploads idle 30 min are dropped, and so is one whose partial file the server lost)",
       conflict:
         "the bytes differ from those already written at this offset; abort the upload and start it again",
     },

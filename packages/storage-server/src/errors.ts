@@ -15,6 +15,7 @@ export type StorageServerErrorCode =
   | "TAHOE_ERR_STORAGE_SERVER_CONFLICT"
   | "TAHOE_ERR_STORAGE_SERVER_SHARE_KIND"
   | "TAHOE_ERR_STORAGE_SERVER_RANGE_BUSY"
+  | "TAHOE_ERR_STORAGE_SERVER_UPLOAD_LOST"
   | "TAHOE_ERR_STORAGE_SERVER_BODY_TIMEOUT"
   | "TAHOE_ERR_STORAGE_SERVER_BUSY"
   | "TAHOE_ERR_STORAGE_SERVER_ALREADY_COMPLETE"
@@ -87,5 +88,18 @@ export function shareKindConflict(si: string, shnum: number, held: string): Stor
     409,
     `share ${shnum} of storage index ${si} is already ${held}; an immutable and a mutable share cannot share a number`,
     { hint: "nothing was written; a storage index is either an immutable file's or a mutable slot's" },
+  );
+}
+
+/**
+ * The partial file of an upload in progress was removed behind the server (by an operator or
+ * a cleanup script): its bytes are gone, so the upload is dropped and the client told which.
+ */
+export function uploadLost(si: string, shnum: number): StorageServerError {
+  return new StorageServerError(
+    "TAHOE_ERR_STORAGE_SERVER_UPLOAD_LOST",
+    404,
+    `share ${shnum} of ${si}: the upload's partial file was removed from the server's disk while it was being written; the upload is dropped`,
+    { hint: "allocate the share again (nothing of it is kept), or place it on another server" },
   );
 }

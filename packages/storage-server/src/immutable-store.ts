@@ -5,7 +5,15 @@ import { constantTimeEqual } from "@lafs/crypto";
 import { freeNow } from "@lafs/immutable";
 import type { Logger } from "@lafs/interface";
 import type { BodySink } from "./body.js";
-import { badBody, badRange, notFound, StorageServerError, shareKindConflict } from "./errors.js";
+import {
+  badBody,
+  badRange,
+  isStorageServerError,
+  notFound,
+  StorageServerError,
+  shareKindConflict,
+  uploadLost,
+} from "./errors.js";
 import { readFully, writeFully, writevFully } from "./file-io.js";
 import { createHandlePool, type Pooled } from "./handle-pool.js";
 import {
@@ -149,6 +157,29 @@ export function createImmutableStore(o: ImmutableStoreOptions) {
     await removeEmptyIncomingDirs(upload.path);
   }
 
+  /**
+   * The upload's partial file is gone from the disk (an operator removed it, or the whole
+   * shares directory): drops the upload, so its reservation comes back, and gives the error.
+   */
+  async function lose(upload: Upload): Promise<StorageServerError> {
+    await discard(upload);
+    o.logger.warn(
+      { si: upload.si, shnum: upload.shnum, path: upload.path },
+      "an upload's partial file was removed from the disk during the upload; the upload was dropped",
+    );
+    return uploadLost(upload.si, upload.shnum);
+  }
+
+  /** The upload's file handle; a file removed while no handle was open is a lost upload. */
+  async function borrowExisting(upload: Upload): ReturnType<typeof borrowUpload> {
+    try {
+      return await borrowUpload(upload);
+    } catch (error) {
+      if (isMissing(error)) throw await lose(upload);
+      throw error;
+    }
+  }
+
   /** Idle for 30 minutes, or never written to for UNUSED_UPLOAD_TIMEOUT_MS; never while a PATCH is receiving. */
   function expired(upload: Upload, now: number): boolean {
     if (upload.inFlight.length > 0) return false;
@@ -211,7 +242,7 @@ export function createImmutableStore(o: ImmutableStoreOptions) {
    */
   async function finalise(upload: Upload): Promise<void> {
     await upload.flushing;
-    const handle = await borrowUpload(upload);
+    const handle = await borrowExisting(upload);
     try {
       await handle.value.fh.sync();
     } finally {
@@ -221,7 +252,11 @@ export function createImmutableStore(o: ImmutableStoreOptions) {
     const finalPath = sharePath(o.layout.shares, upload.si, upload.shnum);
     await o.lock(`bucket/${upload.si}`, async () => {
       await mkdir(dirname(finalPath), { recursive: true });
-      const placed = await placeWithoutReplacing(upload.path, finalPath);
+      const placed = await placeWithoutReplacing(upload.path, finalPath).catch(async (error) => {
+        // The handle wrote and synced a file that no longer has a name: nothing to place.
+        if (isMissing(error) && !(await exists(upload.path))) throw await lose(upload);
+        throw error;
+      });
       if (!placed) {
         const held = await o.shareFiles.kindOf(finalPath);
         await discard(upload);
@@ -501,9 +536,11 @@ export function createImmutableStore(o: ImmutableStoreOptions) {
       return o.lock(k, async () => {
         upload.inFlight.splice(upload.inFlight.indexOf(claim), 1);
         const current = uploads.get(k) === upload;
+        // The file was removed while no handle was open: settled here, under the lock.
+        if (current && isMissing(failure)) failure = await lose(upload);
         if (failure !== undefined) {
           // Another PATCH may have finished the share while this one was receiving.
-          if (current) await settle(upload).catch(() => undefined);
+          if (current && !isLost(failure)) await settle(upload).catch(() => undefined);
           throw failure;
         }
         if (!current) throw notFound(`the upload of share ${shnum} of ${si} was aborted during this PATCH`);
@@ -577,6 +614,17 @@ export function createImmutableStore(o: ImmutableStoreOptions) {
     },
   };
 }
+
+const isMissing = (error: unknown) => (error as NodeJS.ErrnoException | undefined)?.code === "ENOENT";
+
+const isLost = (error: unknown) =>
+  isStorageServerError(error) && error.code === "TAHOE_ERR_STORAGE_SERVER_UPLOAD_LOST";
+
+const exists = (path: string) =>
+  lstat(path).then(
+    () => true,
+    (error: unknown) => (isMissing(error) ? false : Promise.reject(error)),
+  );
 
 function describeKind(kind: string | undefined): string {
   if (kind === "mutable") return "a mutable share";
