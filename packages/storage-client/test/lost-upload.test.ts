@@ -1,7 +1,9 @@
 import { existsSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
+import type { ByteSource } from "@lafs/immutable";
 import { afterEach, describe, expect, it } from "vitest";
+import { uploadImmutable } from "../src/index.js";
 import { rejectsWith } from "./helpers.js";
 import { type Grid, startGrid, testBytes } from "./uploader-grid.js";
 
@@ -41,5 +43,44 @@ describe("an upload whose partial file the server lost", () => {
     expect(error.hint).toContain("the server lost");
     expect(existsSync(join(node.storageDir, "shares", SI.slice(0, 2), SI, "0"))).toBe(false);
     expect(await node.incoming()).toEqual([]);
+  });
+});
+
+describe("an upload during which one server loses its partial share", () => {
+  it("goes on on the other servers and names that server and what it said", async () => {
+    grid = await startGrid(5);
+    const lost = grid.nodes[0]!;
+    const data = testBytes(6 * 1024 * 1024, 9);
+    // Reads at offset 0 begin the convergence pass, then the encoding pass; a read further on
+    // in the second pass finds the share's first PATCHes written, and its file is removed.
+    let passes = 0;
+    let removed: Promise<void> | undefined;
+    const source: ByteSource = {
+      size: data.length,
+      name: "test bytes",
+      read: async (offset, length) => {
+        if (offset === 0) passes++;
+        if (passes === 2 && offset >= 3 * 1024 * 1024 && removed === undefined) {
+          removed = rm(join(lost.storageDir, "shares", "incoming"), { recursive: true, force: true });
+          await removed;
+        }
+        return data.subarray(offset, Math.min(data.length, offset + length));
+      },
+    };
+    const result = await uploadImmutable(source, {
+      servers: grid.servers(),
+      leaseSecret: new Uint8Array(32).fill(7),
+      convergenceSecret: new Uint8Array(16).fill(8),
+      k: 2,
+      happy: 4,
+      n: 5,
+    });
+    expect(removed).toBeDefined();
+    expect(result.happiness).toBe(4);
+    expect(result.failedServers.map((f) => f.id)).toEqual([lost.id]);
+    expect(result.failedServers[0]!.reason).toContain(
+      "the upload's partial file was removed from the server's disk",
+    );
+    expect(await lost.incoming()).toEqual([]);
   });
 });
