@@ -12,9 +12,9 @@ import type { Logger, Startable } from "@lafs/interface";
 import {
   type ConnectFunction,
   createServerList,
-  type GridSnapshot,
   gridSnapshot,
   type IntroducerClient,
+  type IntroducerConnectionStatus,
   type ProbeFunction,
   type ServerInfo,
   type ServerList,
@@ -44,29 +44,80 @@ export async function readStaticServers(basedir: string): Promise<StaticServer[]
 /** A change of free space or answer times alone is written at most this often. */
 export const FIGURES_ONLY_WRITE_MS = 60_000;
 
-interface WrittenState {
-  /** Servers, their connection state, introducers: what a reader of the file acts on. */
-  essentials: string;
-  /** Everything but the write time. */
-  full: string;
+/** What the file is made of: the server list's and the introducers' own (immutable) objects. */
+export interface GridState {
+  servers: readonly ServerInfo[];
+  introducers: readonly IntroducerConnectionStatus[];
 }
 
-function writtenState(snapshot: GridSnapshot): WrittenState {
-  const { introducers, servers } = snapshot;
-  return {
-    essentials: JSON.stringify({
-      introducers: introducers.map(({ lastReceivedAt: _r, ...rest }) => rest),
-      servers: servers.map(({ availableSpace: _s, lastReceivedAt: _r, connection, ...rest }) => ({
-        ...rest,
-        // A server that stays down fails each probe anew: the time of its errors is a figure too.
-        connection:
-          "errors" in connection
-            ? { ...connection, errors: connection.errors.map(({ at: _a, ...e }) => e) }
-            : connection,
-      })),
-    }),
-    full: JSON.stringify({ introducers, servers }),
-  };
+/**
+ * How the grid differs from what was written: not at all, only in figures (free space, answer
+ * times), or in what a reader of the file acts on (servers, their connection state, introducers).
+ */
+export type GridChange = "none" | "figures" | "essentials";
+
+/** A server that stays down fails each probe anew: the time (`at`) of its errors is a figure too. */
+const SERVER_FIGURES: ReadonlySet<string> = new Set(["availableSpace", "lastReceivedAt", "at"]);
+const INTRODUCER_FIGURES: ReadonlySet<string> = new Set(["lastReceivedAt"]);
+/** What gridSnapshot leaves out of the file (secrets): a change there is no change to it. */
+const UNWRITTEN_SERVER_KEYS: ReadonlySet<string> = new Set(["announcement", "nurls", "furl"]);
+
+function worse(a: GridChange, b: GridChange): GridChange {
+  return a === "essentials" || b === "essentials" ? "essentials" : a === "figures" ? a : b;
+}
+
+/**
+ * Compares two values as their JSON would show them (a missing key and an undefined one are the
+ * same). Keys in `figures` count as figures wherever they stand; `unwritten` keys are skipped on
+ * the elements of a top-level list. Unchanged objects are the same objects (the server list and
+ * introducer clients replace what changes), so only what changed is walked.
+ */
+function valueChange(
+  a: unknown,
+  b: unknown,
+  figures: ReadonlySet<string>,
+  unwritten?: ReadonlySet<string>,
+): GridChange {
+  if (a === b) return "none";
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return "essentials";
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return "essentials";
+    let change: GridChange = "none";
+    for (let i = 0; i < a.length && change !== "essentials"; i++) {
+      change = worse(change, valueChange(a[i], b[i], figures, unwritten));
+    }
+    return change;
+  }
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  let change: GridChange = "none";
+  for (const key in x) {
+    if (change === "essentials") break;
+    change = worse(change, keyChange(key, x[key], y[key], figures, unwritten));
+  }
+  for (const key in y) {
+    if (change === "essentials") break;
+    if (!Object.hasOwn(x, key)) change = worse(change, keyChange(key, undefined, y[key], figures, unwritten));
+  }
+  return change;
+}
+
+function keyChange(
+  key: string,
+  a: unknown,
+  b: unknown,
+  figures: ReadonlySet<string>,
+  unwritten: ReadonlySet<string> | undefined,
+): GridChange {
+  if (a === b || unwritten?.has(key)) return "none";
+  return figures.has(key) ? "figures" : valueChange(a, b, figures);
+}
+
+/** What `after` changed in server-list.json against `before`, the state last written. */
+export function gridChange(before: GridState, after: GridState): GridChange {
+  const servers = valueChange(before.servers, after.servers, SERVER_FIGURES, UNWRITTEN_SERVER_KEYS);
+  if (servers === "essentials") return servers;
+  return worse(servers, valueChange(before.introducers, after.introducers, INTRODUCER_FIGURES));
 }
 
 export interface ServerListServiceOptions {
@@ -144,20 +195,18 @@ export function createServerListService(options: ServerListServiceOptions): Serv
   let timer: { handle: NodeJS.Timeout; dueAt: number } | undefined;
   let writing: Promise<void> = Promise.resolve();
   const figuresWriteMs = options.figuresWriteIntervalMs ?? FIGURES_ONLY_WRITE_MS;
-  let written: { state: WrittenState; at: number } | undefined;
+  let written: { state: GridState; at: number } | undefined;
   const unsubscribers: (() => void)[] = [];
 
-  function snapshotNow(): GridSnapshot {
-    return gridSnapshot(
-      list.servers(),
-      options.introducers.map((c) => c.status()),
-      Date.now(),
-    );
+  function stateNow(): GridState {
+    return { servers: list.servers(), introducers: options.introducers.map((c) => c.status()) };
   }
 
   function write(): void {
-    const snapshot = snapshotNow();
-    written = { state: writtenState(snapshot), at: Date.now() };
+    const state = stateNow();
+    const at = Date.now();
+    const snapshot = gridSnapshot(state.servers, state.introducers, at);
+    written = { state, at };
     writing = writing
       .then(() =>
         writePrivateFile(options.basedir, SERVER_LIST_FILE, `${JSON.stringify(snapshot, null, 2)}\n`),
@@ -171,11 +220,15 @@ export function createServerListService(options: ServerListServiceOptions): Serv
    * within 100 ms, the refreshed figures alone at most once a minute, and stop writes the newest.
    */
   function scheduleWrite(): void {
-    const state = writtenState(snapshotNow());
-    let dueAt: number;
-    if (written === undefined || state.essentials !== written.state.essentials) dueAt = Date.now() + 100;
-    else if (state.full !== written.state.full) dueAt = written.at + figuresWriteMs;
-    else return;
+    const soon = Date.now() + 100;
+    // A write within 100 ms takes whatever changed by then.
+    if (timer !== undefined && timer.dueAt <= soon) return;
+    let dueAt = soon;
+    if (written !== undefined) {
+      const change = gridChange(written.state, stateNow());
+      if (change === "none") return;
+      if (change === "figures") dueAt = written.at + figuresWriteMs;
+    }
     if (timer !== undefined && timer.dueAt <= dueAt) return;
     clearTimeout(timer?.handle);
     const handle = setTimeout(
