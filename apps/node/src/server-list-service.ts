@@ -18,6 +18,7 @@ import {
   type ProbeFunction,
   type ServerInfo,
   type ServerList,
+  type ServerListEvent,
   ServerUnreachableError,
 } from "@lafs/introducer-client";
 import { createStorageClient, type StorageClient } from "@lafs/storage-client";
@@ -44,15 +45,19 @@ export async function readStaticServers(basedir: string): Promise<StaticServer[]
 /** A change of free space or answer times alone is written at most this often. */
 export const FIGURES_ONLY_WRITE_MS = 60_000;
 
-/** What the file is made of: the server list's and the introducers' own (immutable) objects. */
-export interface GridState {
-  servers: readonly ServerInfo[];
-  introducers: readonly IntroducerConnectionStatus[];
+/**
+ * What server-list.json holds, by server id and introducer petname: the server list's and the
+ * introducers' own objects, which they replace (never change) when something changes.
+ */
+export interface WrittenGrid {
+  servers: ReadonlyMap<string, ServerInfo>;
+  introducers: ReadonlyMap<string, IntroducerConnectionStatus>;
 }
 
 /**
- * How the grid differs from what was written: not at all, only in figures (free space, answer
- * times), or in what a reader of the file acts on (servers, their connection state, introducers).
+ * How an event changed the grid against what was written: not at all, only in figures (free
+ * space, answer times), or in what a reader of the file acts on (servers, their connection
+ * state, introducers).
  */
 export type GridChange = "none" | "figures" | "essentials";
 
@@ -68,9 +73,8 @@ function worse(a: GridChange, b: GridChange): GridChange {
 
 /**
  * Compares two values as their JSON would show them (a missing key and an undefined one are the
- * same). Keys in `figures` count as figures wherever they stand; `unwritten` keys are skipped on
- * the elements of a top-level list. Unchanged objects are the same objects (the server list and
- * introducer clients replace what changes), so only what changed is walked.
+ * same). Keys in `figures` count as figures wherever they stand; `unwritten` keys of the outer
+ * object are skipped. Objects that did not change are the same objects, so they cost nothing.
  */
 function valueChange(
   a: unknown,
@@ -84,7 +88,7 @@ function valueChange(
     if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return "essentials";
     let change: GridChange = "none";
     for (let i = 0; i < a.length && change !== "essentials"; i++) {
-      change = worse(change, valueChange(a[i], b[i], figures, unwritten));
+      change = worse(change, valueChange(a[i], b[i], figures));
     }
     return change;
   }
@@ -113,11 +117,18 @@ function keyChange(
   return figures.has(key) ? "figures" : valueChange(a, b, figures);
 }
 
-/** What `after` changed in server-list.json against `before`, the state last written. */
-export function gridChange(before: GridState, after: GridState): GridChange {
-  const servers = valueChange(before.servers, after.servers, SERVER_FIGURES, UNWRITTEN_SERVER_KEYS);
-  if (servers === "essentials") return servers;
-  return worse(servers, valueChange(before.introducers, after.introducers, INTRODUCER_FIGURES));
+/** What a server-list event changed in the file as written: only its own server is compared. */
+export function serverEventChange(written: WrittenGrid, event: ServerListEvent): GridChange {
+  if (event.type === "removed") return written.servers.has(event.serverId) ? "essentials" : "none";
+  const before = written.servers.get(event.server.serverId);
+  if (before === undefined) return "essentials";
+  return valueChange(before, event.server, SERVER_FIGURES, UNWRITTEN_SERVER_KEYS);
+}
+
+/** What an introducer's new status changed in the file as written. */
+export function introducerStatusChange(written: WrittenGrid, status: IntroducerConnectionStatus): GridChange {
+  const before = written.introducers.get(status.petname);
+  return before === undefined ? "essentials" : valueChange(before, status, INTRODUCER_FIGURES);
 }
 
 export interface ServerListServiceOptions {
@@ -195,18 +206,21 @@ export function createServerListService(options: ServerListServiceOptions): Serv
   let timer: { handle: NodeJS.Timeout; dueAt: number } | undefined;
   let writing: Promise<void> = Promise.resolve();
   const figuresWriteMs = options.figuresWriteIntervalMs ?? FIGURES_ONLY_WRITE_MS;
-  let written: { state: GridState; at: number } | undefined;
+  let written: { grid: WrittenGrid; at: number } | undefined;
   const unsubscribers: (() => void)[] = [];
 
-  function stateNow(): GridState {
-    return { servers: list.servers(), introducers: options.introducers.map((c) => c.status()) };
-  }
-
   function write(): void {
-    const state = stateNow();
+    const servers = list.servers();
+    const introducers = options.introducers.map((c) => c.status());
     const at = Date.now();
-    const snapshot = gridSnapshot(state.servers, state.introducers, at);
-    written = { state, at };
+    const snapshot = gridSnapshot(servers, introducers, at);
+    written = {
+      grid: {
+        servers: new Map(servers.map((s) => [s.serverId, s])),
+        introducers: new Map(introducers.map((i) => [i.petname, i])),
+      },
+      at,
+    };
     writing = writing
       .then(() =>
         writePrivateFile(options.basedir, SERVER_LIST_FILE, `${JSON.stringify(snapshot, null, 2)}\n`),
@@ -219,13 +233,13 @@ export function createServerListService(options: ServerListServiceOptions): Serv
    * that alone each second cost more than the probes. Changes a reader acts on are written
    * within 100 ms, the refreshed figures alone at most once a minute, and stop writes the newest.
    */
-  function scheduleWrite(): void {
+  function scheduleWrite(changeOf: (written: WrittenGrid) => GridChange): void {
     const soon = Date.now() + 100;
     // A write within 100 ms takes whatever changed by then.
     if (timer !== undefined && timer.dueAt <= soon) return;
     let dueAt = soon;
     if (written !== undefined) {
-      const change = gridChange(written.state, stateNow());
+      const change = changeOf(written.grid);
       if (change === "none") return;
       if (change === "figures") dueAt = written.at + figuresWriteMs;
     }
@@ -247,9 +261,11 @@ export function createServerListService(options: ServerListServiceOptions): Serv
     async start() {
       for (const client of options.introducers) {
         list.addIntroducer(client);
-        unsubscribers.push(client.onStatus(scheduleWrite));
+        unsubscribers.push(
+          client.onStatus((status) => scheduleWrite((w) => introducerStatusChange(w, status))),
+        );
       }
-      unsubscribers.push(list.onChange(scheduleWrite));
+      unsubscribers.push(list.onChange((event) => scheduleWrite((w) => serverEventChange(w, event))));
       await list.start();
       write();
     },

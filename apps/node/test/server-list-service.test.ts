@@ -3,14 +3,21 @@ import { join } from "node:path";
 import { parseServersYaml } from "@lafs/config";
 import { generateNodeKey } from "@lafs/crypto";
 import { silentLogger } from "@lafs/interface";
-import type { GridSnapshot, IntroducerConnectionStatus, ServerInfo } from "@lafs/introducer-client";
+import type {
+  GridSnapshot,
+  IntroducerConnectionStatus,
+  ServerInfo,
+  ServerListEvent,
+} from "@lafs/introducer-client";
 import { tcpConnect } from "@lafs/storage-client";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   createServerListService,
-  type GridState,
-  gridChange,
+  type GridChange,
+  introducerStatusChange,
   SERVER_LIST_FILE,
+  serverEventChange,
+  type WrittenGrid,
 } from "../src/server-list-service.js";
 import { tempDir } from "./helpers.js";
 import { useStorageNode } from "./storage-node-setup.js";
@@ -132,7 +139,7 @@ describe("server list service", () => {
   });
 });
 
-describe("gridChange", () => {
+describe("what an event changed in server-list.json", () => {
   const server: ServerInfo = {
     serverId: "v0-one",
     nickname: "one",
@@ -146,9 +153,11 @@ describe("gridChange", () => {
     availableSpace: 1000,
     applicationVersion: "tahoe-lafs/1.20.0",
   };
-  /** The server after probes failed with `message` at `at`. */
+  const { availableSpace: _never, ...unmeasured } = server;
+  /** A second server, never reached: its probes failed with `message` at `at`. */
   const failing = (message: string, at: number): ServerInfo => ({
-    ...server,
+    ...unmeasured,
+    serverId: "v0-two",
     connection: { state: "disconnected", since: 5, errors: [{ hint: "tcp:127.0.0.1:1", message, at }] },
   });
   const down = failing("refused", 5);
@@ -160,55 +169,50 @@ describe("gridChange", () => {
     synced: true,
     lastReceivedAt: 10,
   };
-  const state = (servers: ServerInfo[], introducers = [introducer]): GridState => ({ servers, introducers });
-  const written = state([server, down]);
+  const written: WrittenGrid = {
+    servers: new Map([server, down].map((s) => [s.serverId, s])),
+    introducers: new Map([[introducer.petname, introducer]]),
+  };
+  const updated = (s: ServerInfo): ServerListEvent => ({ type: "updated", server: s });
 
-  it.each<[string, string, GridState]>([
-    ["the same objects", "none", state([server, down])],
-    ["equal copies", "none", structuredClone(written)],
+  it.each<[string, GridChange, ServerListEvent]>([
+    ["the server as written", "none", updated(server)],
+    ["an equal copy", "none", updated(structuredClone(down))],
     [
       "a NURL, fURL or announcement (not in the file)",
       "none",
-      state([{ ...server, nurls: [], furl: "x", announcement: {} }, down]),
+      updated({ ...server, nurls: [], furl: "x", announcement: {} }),
     ],
-    ["an answer time", "figures", state([{ ...server, lastReceivedAt: 11 }, down])],
-    ["the free space, first known", "figures", state([server, { ...down, availableSpace: 5 }])],
-    ["the time of the same probe error", "figures", state([server, failing("refused", 9)])],
+    ["an answer time", "figures", updated({ ...server, lastReceivedAt: 11 })],
+    ["the free space, first known", "figures", updated({ ...down, availableSpace: 5 })],
+    ["the time of the same probe error", "figures", updated(failing("refused", 9))],
     [
-      "an introducer's answer time",
-      "figures",
-      state([server, down], [{ ...introducer, lastReceivedAt: 11 }]),
+      "a connection state",
+      "essentials",
+      { type: "connected", server: { ...down, connection: server.connection } },
     ],
-    ["a connection state", "essentials", state([server, { ...down, connection: server.connection }])],
-    ["a probe error's words", "essentials", state([server, failing("timed out", 5)])],
+    ["a probe error's words", "essentials", updated(failing("timed out", 5))],
     [
       "a nickname, with an answer time",
       "essentials",
-      state([{ ...server, nickname: "uno", lastReceivedAt: 11 }, down]),
+      updated({ ...server, nickname: "uno", lastReceivedAt: 11 }),
     ],
-    [
-      "where a server was learned",
-      "essentials",
-      state([{ ...server, learnedFrom: [{ kind: "static" }] }, down]),
-    ],
-    [
-      "a server's version answer",
-      "essentials",
-      state([{ ...server, applicationVersion: "lafs-ts/2" }, down]),
-    ],
-    ["a server gone", "essentials", state([server])],
-    ["a server added", "essentials", state([server, down, { ...server, serverId: "v0-two" }])],
-    [
-      "an introducer's state",
-      "essentials",
-      state([server, down], [{ ...introducer, state: "disconnected" }]),
-    ],
-    [
-      "an introducer's error",
-      "essentials",
-      state([server, down], [{ ...introducer, lastError: { code: "E", message: "m", at: 3 } }]),
-    ],
-  ])("counts %s as %s", (_what, expected, after) => {
-    expect(gridChange(written, after)).toBe(expected);
+    ["where the server was learned", "essentials", updated({ ...server, learnedFrom: [{ kind: "static" }] })],
+    ["the server's version answer", "essentials", updated({ ...server, applicationVersion: "lafs-ts/2" })],
+    ["a new server", "essentials", { type: "added", server: { ...server, serverId: "v0-three" } }],
+    ["a server gone", "essentials", { type: "removed", serverId: server.serverId }],
+    ["a server gone that was never written", "none", { type: "removed", serverId: "v0-three" }],
+  ])("a server event with %s is %s", (_what, expected, event) => {
+    expect(serverEventChange(written, event)).toBe(expected);
+  });
+
+  it.each<[string, GridChange, IntroducerConnectionStatus]>([
+    ["the status as written", "none", introducer],
+    ["an answer time", "figures", { ...introducer, lastReceivedAt: 11 }],
+    ["a state", "essentials", { ...introducer, state: "disconnected" }],
+    ["an error", "essentials", { ...introducer, lastError: { code: "E", message: "m", at: 3 } }],
+    ["a new introducer", "essentials", { ...introducer, petname: "other" }],
+  ])("an introducer status with %s is %s", (_what, expected, status) => {
+    expect(introducerStatusChange(written, status)).toBe(expected);
   });
 });
