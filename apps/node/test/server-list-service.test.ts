@@ -16,6 +16,7 @@ import {
   type GridChange,
   introducerStatusChange,
   SERVER_LIST_FILE,
+  type ServerListServiceOptions,
   serverEventChange,
   type WrittenGrid,
 } from "../src/server-list-service.js";
@@ -32,6 +33,33 @@ async function readSnapshot(basedir: string): Promise<GridSnapshot | undefined> 
   }
 }
 
+/**
+ * A server-list service in a temp dir whose one static server is the storage node at `nurl`,
+ * probed every 20 ms; stopped (once) after the test, or by `stop`.
+ */
+async function startService(nurl: string, options: Partial<ServerListServiceOptions>) {
+  const serverId = generateNodeKey().nodeId;
+  const yaml = `storage:\n  ${serverId}:\n    ann:\n      nickname: one\n      anonymous-storage-NURLs:\n        - ${nurl}\n`;
+  const { servers: staticServers } = parseServersYaml(yaml, "servers.yaml");
+  const dir = tempDir("lafs-server-list-");
+  cleanups.push(() => dir.cleanup());
+  const service = createServerListService({
+    basedir: dir.path,
+    staticServers,
+    introducers: [],
+    connectorFor: () => tcpConnect,
+    tcpHandlerFor: () => "tcp",
+    logger: silentLogger,
+    pollIntervalMs: 20,
+    ...options,
+  });
+  let stopping: Promise<void> | undefined;
+  const stop = () => (stopping ??= service.stop());
+  cleanups.push(stop);
+  await service.start();
+  return { service, serverId, basedir: dir.path, stop };
+}
+
 describe("server list service", () => {
   const storage = useStorageNode();
   afterEach(async () => {
@@ -40,32 +68,13 @@ describe("server list service", () => {
 
   it("writes server-list.json at once for a connection change, and probe figures alone once per interval", async () => {
     const { nurl } = await storage.start();
-    const key = generateNodeKey();
-    const yaml = `storage:\n  ${key.nodeId}:\n    ann:\n      nickname: one\n      anonymous-storage-NURLs:\n        - ${nurl}\n`;
-    const { servers: staticServers } = parseServersYaml(yaml, "servers.yaml");
-    const dir = tempDir("lafs-server-list-");
-    cleanups.push(() => dir.cleanup());
-    const service = createServerListService({
-      basedir: dir.path,
-      staticServers,
-      introducers: [],
-      connectorFor: () => tcpConnect,
-      tcpHandlerFor: () => "tcp",
-      logger: silentLogger,
-      pollIntervalMs: 20,
-      figuresWriteIntervalMs: 400,
-    });
-    let stopped = false;
-    cleanups.push(async () => {
-      if (!stopped) await service.stop();
-    });
-    await service.start();
+    const { service, serverId, basedir, stop } = await startService(nurl, { figuresWriteIntervalMs: 400 });
 
     // Every distinct write, seen by polling the file (each probe refreshes lastReceivedAt).
     const writes: GridSnapshot[] = [];
     const watchUntil = Date.now() + 1500;
     while (Date.now() < watchUntil) {
-      const snapshot = await readSnapshot(dir.path);
+      const snapshot = await readSnapshot(basedir);
       if (snapshot !== undefined && snapshot.writtenAt !== writes.at(-1)?.writtenAt) writes.push(snapshot);
       await new Promise((r) => setTimeout(r, 5));
     }
@@ -83,36 +92,19 @@ describe("server list service", () => {
       previous = w;
     }
 
-    stopped = true;
-    await service.stop();
-    const last = await readSnapshot(dir.path);
-    expect(last!.servers[0]!.lastReceivedAt).toBe(service.list.server(key.nodeId)!.lastReceivedAt);
+    await stop();
+    const last = await readSnapshot(basedir);
+    expect(last!.servers[0]!.lastReceivedAt).toBe(service.list.server(serverId)!.lastReceivedAt);
     expect(last!.servers[0]!.lastReceivedAt).toBeGreaterThan(previous.servers[0]!.lastReceivedAt!);
   });
 
   it("writes a server going down at once, while probe figures and repeated errors wait", async () => {
     const { node, nurl } = await storage.start();
-    const key = generateNodeKey();
-    const yaml = `storage:\n  ${key.nodeId}:\n    ann:\n      nickname: one\n      anonymous-storage-NURLs:\n        - ${nurl}\n`;
-    const { servers: staticServers } = parseServersYaml(yaml, "servers.yaml");
-    const dir = tempDir("lafs-server-list-");
-    cleanups.push(() => dir.cleanup());
-    const service = createServerListService({
-      basedir: dir.path,
-      staticServers,
-      introducers: [],
-      connectorFor: () => tcpConnect,
-      tcpHandlerFor: () => "tcp",
-      logger: silentLogger,
-      pollIntervalMs: 20,
-      probeTimeoutMs: 1000,
-    });
-    cleanups.push(() => service.stop());
-    await service.start();
+    const { service, serverId, basedir } = await startService(nurl, { probeTimeoutMs: 1000 });
     const fileWhere = async (check: (s: GridSnapshot) => boolean, what: string) => {
       const deadline = Date.now() + 5000;
       for (;;) {
-        const snapshot = await readSnapshot(dir.path);
+        const snapshot = await readSnapshot(basedir);
         if (snapshot !== undefined && check(snapshot)) return snapshot;
         if (Date.now() > deadline) throw new Error(`server-list.json never showed ${what}`);
         await new Promise((r) => setTimeout(r, 10));
@@ -121,21 +113,21 @@ describe("server list service", () => {
     const stateIs = (state: string) => (s: GridSnapshot) => s.servers[0]?.connection.state === state;
 
     const connected = await fileWhere(stateIs("connected"), "the server connected");
-    const answeredAt = service.list.server(key.nodeId)!.lastReceivedAt!;
+    const answeredAt = service.list.server(serverId)!.lastReceivedAt!;
     await new Promise((r) => setTimeout(r, 300));
     // Probes answered meanwhile; their figures alone wait for the 60 s interval.
-    expect(service.list.server(key.nodeId)!.lastReceivedAt).toBeGreaterThan(answeredAt);
-    expect((await readSnapshot(dir.path))!.writtenAt).toBe(connected.writtenAt);
+    expect(service.list.server(serverId)!.lastReceivedAt).toBeGreaterThan(answeredAt);
+    expect((await readSnapshot(basedir))!.writtenAt).toBe(connected.writtenAt);
 
     await node.stop();
     const down = await fileWhere(stateIs("disconnected"), "the server down");
     // The failed probes after it give the same errors new times: nothing to write at once.
-    const failedAt = (service.list.server(key.nodeId)!.connection as { errors: { at: number }[] }).errors[0]!
+    const failedAt = (service.list.server(serverId)!.connection as { errors: { at: number }[] }).errors[0]!
       .at;
     await new Promise((r) => setTimeout(r, 300));
-    const errors = (service.list.server(key.nodeId)!.connection as { errors: { at: number }[] }).errors;
+    const errors = (service.list.server(serverId)!.connection as { errors: { at: number }[] }).errors;
     expect(errors[0]!.at).toBeGreaterThan(failedAt);
-    expect((await readSnapshot(dir.path))!.writtenAt).toBe(down.writtenAt);
+    expect((await readSnapshot(basedir))!.writtenAt).toBe(down.writtenAt);
   });
 });
 
