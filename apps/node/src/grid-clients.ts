@@ -7,7 +7,6 @@ import {
   type ConnectFunction,
   createStorageClient,
   type GridServer,
-  isStorageClientError,
   type StorageClient,
   type UploadServer,
 } from "@lafs/storage-client";
@@ -46,36 +45,6 @@ function leaseSeedOf(server: ServerInfo): Uint8Array | undefined {
   }
 }
 
-/** A reply with an HTTP status (an error one included) came from the server: it is alive. */
-function answered(error: unknown): boolean {
-  return isStorageClientError(error) && error.status !== undefined;
-}
-
-/**
- * The client with every call reporting the server's answers to the server list, which then
- * skips liveness probes while transfers show the server alive.
- */
-function reportingAnswers(client: StorageClient, noteAnswer: () => void): StorageClient {
-  return new Proxy(client, {
-    get(target, property) {
-      const value: unknown = Reflect.get(target, property);
-      if (typeof value !== "function") return value;
-      if (property === "close") return value.bind(target);
-      return (...args: unknown[]) =>
-        (value.apply(target, args) as Promise<unknown>).then(
-          (result) => {
-            noteAnswer();
-            return result;
-          },
-          (error: unknown) => {
-            if (answered(error)) noteAnswer();
-            throw error;
-          },
-        );
-    },
-  });
-}
-
 export function createGridClients(options: GridClientsOptions): GridClients {
   const cache = new Map<string, Cached>();
   const retired: StorageClient[] = [];
@@ -110,13 +79,15 @@ export function createGridClients(options: GridClientsOptions): GridClients {
     // A new announcement with another NURL: calls in flight finish on the old client.
     if (cached !== undefined) retired.push(cached.client);
     try {
-      const plain = createStorageClient({
+      const client = createStorageClient({
         nurl,
         connect: options.connectorFor(server.serverId),
         label: serverLabel({ id: server.serverId, nickname: server.nickname }),
         logger: options.logger.child({ component: "storage-client", server: server.serverId.slice(0, 13) }),
+        // Every answer (an error status too) shows the server alive: the server list then skips
+        // its liveness probes while transfers keep it busy.
+        onAnswer: () => options.serverList.noteReceived(server.serverId),
       });
-      const client = reportingAnswers(plain, () => options.serverList.noteReceived(server.serverId));
       cache.set(server.serverId, { nurl, client });
       return client;
     } catch (error) {

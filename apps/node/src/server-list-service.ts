@@ -12,12 +12,13 @@ import type { Logger, Startable } from "@lafs/interface";
 import {
   type ConnectFunction,
   createServerList,
-  type GridSnapshot,
   gridSnapshot,
   type IntroducerClient,
+  type IntroducerConnectionStatus,
   type ProbeFunction,
   type ServerInfo,
   type ServerList,
+  type ServerListEvent,
   ServerUnreachableError,
 } from "@lafs/introducer-client";
 import { createStorageClient, type StorageClient } from "@lafs/storage-client";
@@ -44,29 +45,90 @@ export async function readStaticServers(basedir: string): Promise<StaticServer[]
 /** A change of free space or answer times alone is written at most this often. */
 export const FIGURES_ONLY_WRITE_MS = 60_000;
 
-interface WrittenState {
-  /** Servers, their connection state, introducers: what a reader of the file acts on. */
-  essentials: string;
-  /** Everything but the write time. */
-  full: string;
+/**
+ * What server-list.json holds, by server id and introducer petname: the server list's and the
+ * introducers' own objects, which they replace (never change) when something changes.
+ */
+export interface WrittenGrid {
+  servers: ReadonlyMap<string, ServerInfo>;
+  introducers: ReadonlyMap<string, IntroducerConnectionStatus>;
 }
 
-function writtenState(snapshot: GridSnapshot): WrittenState {
-  const { introducers, servers } = snapshot;
-  return {
-    essentials: JSON.stringify({
-      introducers: introducers.map(({ lastReceivedAt: _r, ...rest }) => rest),
-      servers: servers.map(({ availableSpace: _s, lastReceivedAt: _r, connection, ...rest }) => ({
-        ...rest,
-        // A server that stays down fails each probe anew: the time of its errors is a figure too.
-        connection:
-          "errors" in connection
-            ? { ...connection, errors: connection.errors.map(({ at: _a, ...e }) => e) }
-            : connection,
-      })),
-    }),
-    full: JSON.stringify({ introducers, servers }),
-  };
+/**
+ * How an event changed the grid against what was written: not at all, only in figures (free
+ * space, answer times), or in what a reader of the file acts on (servers, their connection
+ * state, introducers).
+ */
+export type GridChange = "none" | "figures" | "essentials";
+
+/** A server that stays down fails each probe anew: the time (`at`) of its errors is a figure too. */
+const SERVER_FIGURES: ReadonlySet<string> = new Set(["availableSpace", "lastReceivedAt", "at"]);
+const INTRODUCER_FIGURES: ReadonlySet<string> = new Set(["lastReceivedAt"]);
+/** What gridSnapshot leaves out of the file (secrets): a change there is no change to it. */
+const UNWRITTEN_SERVER_KEYS: ReadonlySet<string> = new Set(["announcement", "nurls", "furl"]);
+
+function worse(a: GridChange, b: GridChange): GridChange {
+  return a === "essentials" || b === "essentials" ? "essentials" : a === "figures" ? a : b;
+}
+
+/**
+ * Compares two values as their JSON would show them (a missing key and an undefined one are the
+ * same). Keys in `figures` count as figures wherever they stand; `unwritten` keys of the outer
+ * object are skipped. Objects that did not change are the same objects, so they cost nothing.
+ */
+function valueChange(
+  a: unknown,
+  b: unknown,
+  figures: ReadonlySet<string>,
+  unwritten?: ReadonlySet<string>,
+): GridChange {
+  if (a === b) return "none";
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return "essentials";
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return "essentials";
+    let change: GridChange = "none";
+    for (let i = 0; i < a.length && change !== "essentials"; i++) {
+      change = worse(change, valueChange(a[i], b[i], figures));
+    }
+    return change;
+  }
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  let change: GridChange = "none";
+  for (const key in x) {
+    if (change === "essentials") break;
+    change = worse(change, keyChange(key, x[key], y[key], figures, unwritten));
+  }
+  for (const key in y) {
+    if (change === "essentials") break;
+    if (!Object.hasOwn(x, key)) change = worse(change, keyChange(key, undefined, y[key], figures, unwritten));
+  }
+  return change;
+}
+
+function keyChange(
+  key: string,
+  a: unknown,
+  b: unknown,
+  figures: ReadonlySet<string>,
+  unwritten: ReadonlySet<string> | undefined,
+): GridChange {
+  if (a === b || unwritten?.has(key)) return "none";
+  return figures.has(key) ? "figures" : valueChange(a, b, figures);
+}
+
+/** What a server-list event changed in the file as written: only its own server is compared. */
+export function serverEventChange(written: WrittenGrid, event: ServerListEvent): GridChange {
+  if (event.type === "removed") return written.servers.has(event.serverId) ? "essentials" : "none";
+  const before = written.servers.get(event.server.serverId);
+  if (before === undefined) return "essentials";
+  return valueChange(before, event.server, SERVER_FIGURES, UNWRITTEN_SERVER_KEYS);
+}
+
+/** What an introducer's new status changed in the file as written. */
+export function introducerStatusChange(written: WrittenGrid, status: IntroducerConnectionStatus): GridChange {
+  const before = written.introducers.get(status.petname);
+  return before === undefined ? "essentials" : valueChange(before, status, INTRODUCER_FIGURES);
 }
 
 export interface ServerListServiceOptions {
@@ -144,20 +206,21 @@ export function createServerListService(options: ServerListServiceOptions): Serv
   let timer: { handle: NodeJS.Timeout; dueAt: number } | undefined;
   let writing: Promise<void> = Promise.resolve();
   const figuresWriteMs = options.figuresWriteIntervalMs ?? FIGURES_ONLY_WRITE_MS;
-  let written: { state: WrittenState; at: number } | undefined;
+  let written: { grid: WrittenGrid; at: number } | undefined;
   const unsubscribers: (() => void)[] = [];
 
-  function snapshotNow(): GridSnapshot {
-    return gridSnapshot(
-      list.servers(),
-      options.introducers.map((c) => c.status()),
-      Date.now(),
-    );
-  }
-
   function write(): void {
-    const snapshot = snapshotNow();
-    written = { state: writtenState(snapshot), at: Date.now() };
+    const servers = list.servers();
+    const introducers = options.introducers.map((c) => c.status());
+    const at = Date.now();
+    const snapshot = gridSnapshot(servers, introducers, at);
+    written = {
+      grid: {
+        servers: new Map(servers.map((s) => [s.serverId, s])),
+        introducers: new Map(introducers.map((i) => [i.petname, i])),
+      },
+      at,
+    };
     writing = writing
       .then(() =>
         writePrivateFile(options.basedir, SERVER_LIST_FILE, `${JSON.stringify(snapshot, null, 2)}\n`),
@@ -170,12 +233,16 @@ export function createServerListService(options: ServerListServiceOptions): Serv
    * that alone each second cost more than the probes. Changes a reader acts on are written
    * within 100 ms, the refreshed figures alone at most once a minute, and stop writes the newest.
    */
-  function scheduleWrite(): void {
-    const state = writtenState(snapshotNow());
-    let dueAt: number;
-    if (written === undefined || state.essentials !== written.state.essentials) dueAt = Date.now() + 100;
-    else if (state.full !== written.state.full) dueAt = written.at + figuresWriteMs;
-    else return;
+  function scheduleWrite(changeOf: (written: WrittenGrid) => GridChange): void {
+    const soon = Date.now() + 100;
+    // A write within 100 ms takes whatever changed by then.
+    if (timer !== undefined && timer.dueAt <= soon) return;
+    let dueAt = soon;
+    if (written !== undefined) {
+      const change = changeOf(written.grid);
+      if (change === "none") return;
+      if (change === "figures") dueAt = written.at + figuresWriteMs;
+    }
     if (timer !== undefined && timer.dueAt <= dueAt) return;
     clearTimeout(timer?.handle);
     const handle = setTimeout(
@@ -194,9 +261,11 @@ export function createServerListService(options: ServerListServiceOptions): Serv
     async start() {
       for (const client of options.introducers) {
         list.addIntroducer(client);
-        unsubscribers.push(client.onStatus(scheduleWrite));
+        unsubscribers.push(
+          client.onStatus((status) => scheduleWrite((w) => introducerStatusChange(w, status))),
+        );
       }
-      unsubscribers.push(list.onChange(scheduleWrite));
+      unsubscribers.push(list.onChange((event) => scheduleWrite((w) => serverEventChange(w, event))));
       await list.start();
       write();
     },

@@ -107,6 +107,39 @@ describe("grid clients report answers to the server list", () => {
     for (const c of cleanups.splice(0).reverse()) await c();
   });
 
+  it("count a refused call as an answer, and a call that reached no server as none", async () => {
+    const { nurl } = await storage.start();
+    const port = Number(/@127\.0\.0\.1:(\d+)\//.exec(nurl)![1]);
+    // A second server whose NURL names a port nothing listens on (a closed one).
+    const closed = await freezableRelay(port);
+    await closed.close();
+    const up = generateNodeKey();
+    const down = generateNodeKey();
+    const entry = (id: string, url: string) =>
+      `  ${id}:\n    ann:\n      nickname: n\n      anonymous-storage-NURLs:\n        - ${url}\n`;
+    const yaml = `storage:\n${entry(up.nodeId, nurl)}${entry(down.nodeId, nurl.replace(`:${port}/`, `:${closed.port}/`))}`;
+    const { servers: staticServers } = parseServersYaml(yaml, "servers.yaml");
+    // No probe: only the calls below can give a server an answer time.
+    const serverList = createServerList({ staticServers });
+    const clients = createGridClients({ serverList, connectorFor: () => tcpConnect, logger: silentLogger });
+    cleanups.push(() => clients.close());
+    const byId = new Map(clients.downloadServers().map((s) => [s.id, s.client]));
+
+    const refused = await byId
+      .get(up.nodeId)!
+      .read(new Uint8Array(16).fill(7), 0, 0, 10)
+      .catch((error: { status?: number }) => error.status);
+    expect(refused).toBe(404);
+    expect(serverList.server(up.nodeId)!.lastReceivedAt).toBeTypeOf("number");
+
+    const unreachable = await byId
+      .get(down.nodeId)!
+      .version({ timeoutMs: 2000 })
+      .catch((error: { code?: string }) => error.code);
+    expect(unreachable).toBe("TAHOE_ERR_STORAGE_CLIENT_UNREACHABLE");
+    expect(serverList.server(down.nodeId)!.lastReceivedAt).toBeUndefined();
+  });
+
   it("skip the probe while calls answer, probe again once they stop, and abort on a hung server", async () => {
     const { nurl } = await storage.start();
     const upstreamPort = Number(/@127\.0\.0\.1:(\d+)\//.exec(nurl)![1]);

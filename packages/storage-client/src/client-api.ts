@@ -27,6 +27,22 @@ export interface StorageClientOptions {
    */
   label?: string;
   logger?: Logger;
+  /**
+   * Called once for every request the server answered, as the reply's status line arrives: an
+   * error status is an answer too; a request that got no reply (no connection, a timeout before
+   * the reply, a cancelled call) is not. The node reports these to its server list, which skips
+   * liveness probes of a server that answers. Runs inside the call, so it must be quick and must
+   * not throw.
+   */
+  onAnswer?: (answer: StorageAnswer) => void;
+}
+
+/** One reply head from the server, as `onAnswer` is told of it. */
+export interface StorageAnswer {
+  /** The call's name, as errors name it (`version`, `write`, …). */
+  operation: string;
+  /** The reply's HTTP status. */
+  status: number;
 }
 
 export interface CallOptions {

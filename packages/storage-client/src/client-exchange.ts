@@ -186,6 +186,7 @@ interface Connection {
   readonly errors: CallErrors;
   readonly logger: Logger;
   readonly defaultTimeout: number;
+  readonly onAnswer: StorageClientOptions["onAnswer"];
   isClosed(): boolean;
 }
 
@@ -219,6 +220,7 @@ async function exchangeOnce(
     });
     const res = await settleOnAbort(pending, limits.signal);
     limits.headArrived();
+    c.onAnswer?.({ operation, status: res.statusCode });
     const body = await collect(res.body, maxBody, () =>
       c.errors.error(
         "TAHOE_ERR_STORAGE_CLIENT_PROTOCOL",
@@ -256,7 +258,8 @@ export function createCallContext(options: StorageClientOptions): CallContext {
   );
   let closed = false;
 
-  const connection: Connection = { pool, errors, logger, defaultTimeout, isClosed: () => closed };
+  const { onAnswer } = options;
+  const connection: Connection = { pool, errors, logger, defaultTimeout, onAnswer, isClosed: () => closed };
   const exchange: CallContext["exchange"] = (operation, request, call, maxBody) =>
     exchangeOnce(connection, operation, request, call, maxBody);
 

@@ -12,6 +12,7 @@ export type {
   LeaseSecrets,
   MutableSecrets,
   ShareKind,
+  StorageAnswer,
   StorageClient,
   StorageClientOptions,
 } from "./client-api.js";

@@ -18,6 +18,7 @@ export {
   type LeaseSecrets,
   type MutableSecrets,
   type ShareKind,
+  type StorageAnswer,
   type StorageClient,
   type StorageClientOptions,
 } from "./client.js";

@@ -1,6 +1,5 @@
 import { readFile, rm, writeFile } from "node:fs/promises";
 import {
-  bytesSource,
   decodeShareHeader,
   formatChkVerifyCap,
   formatLiteralCap,
@@ -18,8 +17,8 @@ import {
   openDownload,
   openMutableFile,
   type UploadResult,
-  uploadImmutable,
 } from "../src/index.js";
+import { holderOnDisk, mutableThreeOfSix, uploadThreeOfSix } from "./check-repair-files.js";
 import { flipByte, IMMUTABLE_CONTAINER, LEASE_BYTES, MUTABLE_CONTAINER } from "./share-file-bytes.js";
 import { type Grid, type GridNode, startGrid, testBytes } from "./uploader-grid.js";
 
@@ -35,15 +34,7 @@ describe("check, verify, repair and add-lease against 6 real storage servers", (
   beforeAll(async () => {
     grid = await startGrid(6, () => ({ now: () => clockMs }));
     data = testBytes(200_000, 17);
-    upload = await uploadImmutable(bytesSource(data), {
-      servers: grid.servers(),
-      leaseSecret,
-      convergenceSecret,
-      k: 3,
-      happy: 4,
-      n: 6,
-      maxSegmentSize: 32 * 1024,
-    });
+    upload = await uploadThreeOfSix(grid, data, { leaseSecret, convergenceSecret });
   });
   afterAll(() => grid.close());
 
@@ -179,13 +170,8 @@ describe("check, verify, repair and add-lease against 6 real storage servers", (
   });
 
   describe("mutable files", () => {
-    const mgrid = () => ({ servers: grid.servers(), leaseSecret, k: 3, happy: 4, n: 6 });
-    const holderOfSlot = async (storageIndex: Uint8Array, shnum: number) =>
-      (
-        await Promise.all(
-          grid.nodes.map(async (n) => ((await n.sharesOnDisk(storageIndex)).includes(shnum) ? n : undefined)),
-        )
-      ).find((n) => n !== undefined)!;
+    const mgrid = () => mutableThreeOfSix(grid, leaseSecret);
+    const holderOfSlot = (storageIndex: Uint8Array, shnum: number) => holderOnDisk(grid, storageIndex, shnum);
 
     it("check of a healthy SDMF file, and verify finds a flipped byte in each region of an MDMF share", async () => {
       const sdmf = await createMutableFile({ ...mgrid(), format: "SDMF", contents: testBytes(5000, 2) });

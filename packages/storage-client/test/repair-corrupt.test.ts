@@ -1,11 +1,5 @@
 import { readFile, rm } from "node:fs/promises";
-import {
-  bytesSource,
-  decodeShareHeader,
-  formatChkVerifyCap,
-  parseChkReadCap,
-  verifyCapOf,
-} from "@lafs/immutable";
+import { decodeShareHeader, formatChkVerifyCap, parseChkReadCap, verifyCapOf } from "@lafs/immutable";
 import { parseMutableHeader, shareRanges } from "@lafs/mutable";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -14,10 +8,10 @@ import {
   createMutableFile,
   openDownload,
   openMutableFile,
-  uploadImmutable,
 } from "../src/index.js";
+import { holderOnDisk, mutableThreeOfSix, uploadThreeOfSix } from "./check-repair-files.js";
 import { flipByte, IMMUTABLE_CONTAINER, LEASE_BYTES, MUTABLE_CONTAINER } from "./share-file-bytes.js";
-import { type Grid, type GridNode, startGrid, testBytes } from "./uploader-grid.js";
+import { type Grid, startGrid, testBytes } from "./uploader-grid.js";
 
 const leaseSecret = new Uint8Array(32).fill(6);
 const convergenceSecret = new Uint8Array(16).fill(4);
@@ -36,19 +30,8 @@ describe("repair of corrupt shares and from a verify cap, against 6 real storage
   afterAll(() => grid.close());
 
   const upload = (seed: number) =>
-    uploadImmutable(bytesSource(testBytes(150_000, seed)), {
-      servers: grid.servers(),
-      leaseSecret,
-      convergenceSecret,
-      k: 3,
-      happy: 4,
-      n: 6,
-      maxSegmentSize: 32 * 1024,
-    });
-  const holderOf = async (si: Uint8Array, sn: number): Promise<GridNode> => {
-    for (const node of grid.nodes) if ((await node.sharesOnDisk(si)).includes(sn)) return node;
-    throw new Error(`no server holds share ${sn}`);
-  };
+    uploadThreeOfSix(grid, testBytes(150_000, seed), { leaseSecret, convergenceSecret });
+  const holderOf = (si: Uint8Array, sn: number) => holderOnDisk(grid, si, sn);
   const repairOptions = () => ({ leaseSecret, placementServers: grid.servers(), happy: 4, verify: true });
 
   it("a corrupt immutable share is re-created on another server and never counted as good", async () => {
@@ -107,7 +90,7 @@ describe("repair of corrupt shares and from a verify cap, against 6 real storage
   });
 
   describe("mutable files", () => {
-    const mgrid = () => ({ servers: grid.servers(), leaseSecret, k: 3, happy: 4, n: 6 });
+    const mgrid = () => mutableThreeOfSix(grid, leaseSecret);
 
     it("a corrupt MDMF share is overwritten in place with the newest version", async () => {
       const contents = testBytes(120_000, 33);
