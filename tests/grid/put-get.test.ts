@@ -190,6 +190,50 @@ describe("tahoe put / tahoe get on a grid of real processes", { timeout: 30_000 
     expect(reports.length).toBeGreaterThan(0);
   });
 
+  it("with [client] download.worker = true, checks on a worker thread: whole, range, and around a corrupt share", async () => {
+    const cfgPath = join(dirs.client!, "tahoe.cfg");
+    const cfg = await readFile(cfgPath, "utf8");
+    const restartClient = async (text: string) => {
+      await stop("client");
+      await writeFile(cfgPath, text);
+      await rm(join(dirs.client!, "private/server-list.json"), { force: true });
+      await rm(join(dirs.client!, "node.url"), { force: true });
+      await start("client");
+      await connectedCount(5);
+      nodeUrl = (await readFile(join(dirs.client!, "node.url"), "utf8")).trim();
+    };
+    try {
+      const withWorker = cfg.replace(/^\[client\]$/m, "[client]\ndownload.worker = true");
+      expect(withWorker).not.toBe(cfg);
+      await restartClient(withWorker);
+      const data = randomBytes(3 * 1024 * 1024 + 5);
+      const cap = (await httpPut(data)).text;
+      expect((await httpGet(cap)).equals(data)).toBe(true);
+      const from = 1024 * 1024 - 3;
+      const to = 2 * 1024 * 1024 + 9;
+      const res = await fetch(new URL(`uri/${encodeURIComponent(cap)}`, nodeUrl), {
+        headers: { range: `bytes=${from}-${to - 1}` },
+      });
+      expect(res.status).toBe(206);
+      expect(Buffer.from(await res.arrayBuffer()).equals(data.subarray(from, to))).toBe(true);
+      // A flipped byte in a block of primary share 1: the worker's check finds it, share 3 or 4 stands in.
+      const victim = (await shareFiles(cap)).find((s) => s.shnum === 1)!;
+      const handle = await open(victim.path, "r+");
+      try {
+        const at = 0x44 + 1000;
+        const byte = Buffer.alloc(1);
+        await handle.read(byte, 0, 1, at);
+        byte[0] = byte[0]! ^ 0xff;
+        await handle.write(byte, 0, 1, at);
+      } finally {
+        await handle.close();
+      }
+      expect((await httpGet(cap)).equals(data)).toBe(true);
+    } finally {
+      await restartClient(cfg);
+    }
+  }, 90_000);
+
   it("stopping the client during an upload aborts it: no share is left looking complete", async () => {
     const before = await allShareFiles();
     const upload = fetch(new URL("uri", nodeUrl), {

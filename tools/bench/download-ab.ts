@@ -13,9 +13,11 @@
  *     --rounds N (default 3)  --mib N (default 100)  --cpu-prof DIR (client and s0 under --cpu-prof)
  *
  * A variant is NAME=CHECKOUT[=KEY:VALUE+KEY:VALUE]: the checkout's apps/cli/bin/tahoe.js runs the
- * client (build it first), with those variables set in its environment.
+ * client (build it first), with those variables set in its environment; a KEY of the form
+ * [SECTION]NAME is a tahoe.cfg key instead, written into the client's tahoe.cfg before it starts
+ * (`--variant worker=.=[client]download.worker:true`; variants without it get the default).
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { startGrid } from "../../tests/support/local-grid.js";
 import {
@@ -57,6 +59,23 @@ const MIBS = numberOption("mib", 100);
 const PROFILE_DIR = option("cpu-prof")[0];
 const STORAGE = ["s0", "s1", "s2", "s3"];
 const setByVariants = new Set(variants.flatMap((v) => Object.keys(v.env)));
+const CFG_KEY = /^\[([^\]]+)\](.+)$/;
+
+/** Sets (or with undefined removes) `[section] name` in a tahoe.cfg. */
+function setCfg(file: string, section: string, name: string, value: string | undefined): void {
+  const lines = readFileSync(file, "utf8").split("\n");
+  let inSection = false;
+  const kept = lines.filter((line) => {
+    if (/^\[.*\]\s*$/.test(line)) inSection = line.trim() === `[${section}]`;
+    return !(inSection && line.split("=")[0]!.trim() === name);
+  });
+  if (value !== undefined) {
+    const at = kept.findIndex((line) => line.trim() === `[${section}]`);
+    if (at === -1) kept.push(`[${section}]`, `${name} = ${value}`);
+    else kept.splice(at + 1, 0, `${name} = ${value}`);
+  }
+  writeFileSync(file, kept.join("\n"));
+}
 
 let current = variants[0]!;
 const grid = await startGrid({
@@ -84,8 +103,12 @@ async function restartClientAs(v: Variant, cap: string, sha: string): Promise<vo
   current = v;
   const oldUrl = grid.nodeUrl;
   await grid.stop("client");
-  for (const key of setByVariants) delete process.env[key];
-  Object.assign(process.env, v.env);
+  for (const key of setByVariants) {
+    const cfg = CFG_KEY.exec(key);
+    if (cfg) setCfg(join(grid.dirs.client!, "tahoe.cfg"), cfg[1]!, cfg[2]!, v.env[key]);
+    else if (key in v.env) process.env[key] = v.env[key];
+    else delete process.env[key];
+  }
   await grid.start("client");
   for (let i = 0; i < 100; i++) {
     const url = readFileSync(join(grid.dirs.client!, "node.url"), "utf8").trim();

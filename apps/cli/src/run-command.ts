@@ -107,20 +107,19 @@ function watchStdin(stop: () => void): () => void {
 
 async function run(parsed: ParsedOptions, context: CommandContext): Promise<number> {
   const basedir = resolveBasedir("node", parsed, context);
-  capYoungGeneration();
+  const cappedYoung = capYoungGeneration();
   const stopper = new AbortController();
   const torTimeout = torTimeoutSeconds(parsed);
   let unwatch = () => {};
   let unreportTor = () => {};
   let node: TahoeNode | undefined;
   // The node and its config parser load only here, so other verbs and --help start fast.
-  const [{ runNode }, { formatIssue, redactUrlSecret }, { createErasureCoder }] = await Promise.all([
-    import("@lafs/node"),
-    import("@lafs/config"),
-    import("@lafs/immutable"),
-  ]);
+  const [{ runNode }, { formatIssue, redactUrlSecret }, { createErasureCoder, onWorkerStart }] =
+    await Promise.all([import("@lafs/node"), import("@lafs/config"), import("@lafs/immutable")]);
   // Making a coder compiles its SIMD kernel, which must keep V8's optimizing tier.
   compileWasmLeanly(() => createErasureCoder(2, 4));
+  // A worker thread's start raises the growth factor back to V8's minimum of 2: cap it again.
+  if (cappedYoung) onWorkerStart(() => capYoungGeneration());
   try {
     node = await runNode(basedir, {
       signal: stopper.signal,

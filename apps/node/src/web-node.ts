@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import { readAliases } from "@lafs/config";
 import type { ActivityTracker } from "@lafs/control-tub";
-import { createSpoolBudget, spoolStream, streamingConvergentKey } from "@lafs/immutable";
+import { createSpoolBudget, sharedWorkerPool, spoolStream, streamingConvergentKey } from "@lafs/immutable";
 import { isTahoeError, type Logger, TahoeError } from "@lafs/interface";
 import type { IntroducerClient, ServerList } from "@lafs/introducer-client";
 import { PlacementRefusedError, placeShares } from "@lafs/placement";
@@ -63,6 +63,8 @@ export interface WebNodeOptions {
   /** [client]new-servers, the default for servers not yet decided. */
   newServers?: "allowed" | "not-allowed" | undefined;
   maxSegmentSize?: number | undefined;
+  /** [client]download.worker: check download hashes on the shared worker pool. */
+  downloadWorker?: boolean | undefined;
   storageEnabled: boolean;
   /** The node's own storage server's damage report, when it runs one. */
   storageReport?: (() => WebStorageReport | undefined) | undefined;
@@ -373,6 +375,7 @@ export function createWebNode(options: WebNodeOptions): NodeWebNode {
       const download = await openDownload(cap, options.clients.downloadServers(), {
         signal: o.signal,
         logger: log,
+        workers: options.downloadWorker === true ? sharedWorkerPool() : false,
         onCorruptShare: (report) =>
           log.warn(
             { server: report.serverId, share: report.shareNumber, reason: report.reason },

@@ -114,6 +114,7 @@ export async function startWebServices(options: WebServicesOptions): Promise<str
     encoding: control.encodingSource,
     newServers: config.client.newServers,
     maxSegmentSize: config.client.maxSegmentSizeForTesting,
+    downloadWorker: config.client.downloadWorker,
     storageEnabled: config.storage.enabled,
     storageReport: options.storageReport,
     torStatus: options.torStatus,

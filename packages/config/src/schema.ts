@@ -584,6 +584,15 @@ export const SCHEMA = {
         description: "For tests only: the segment size of new immutable files.",
         emptyMeansUnset: true,
       }),
+      downloadWorker: key({
+        name: "download.worker",
+        value: bool,
+        default: false,
+        defaultText: "false",
+        allowed: BOOLEAN_ALLOWED,
+        description:
+          "lafs-ts only. true checks the block and segment hashes of immutable downloads on a worker thread, so the thread doing the network I/O does not hash: faster on a machine with a core to spare, slower on a busy one, and about 10 MB more resident memory while the thread lives.",
+      }),
       storagePlugins: key({
         name: "storage.plugins",
         value: commaList,

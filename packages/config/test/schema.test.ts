@@ -183,6 +183,8 @@ describe("the schema table, key by key", () => {
         // lafs-ts only: the default for servers the control panel has not decided.
         "new-servers",
         "shares._max_immutable_segment_size_for_testing",
+        // lafs-ts only: download hash checks on a worker thread.
+        "download.worker",
         "storage.plugins",
         "force_foolscap",
       ],

@@ -37,9 +37,9 @@ export interface ChkDecoderOptions {
   /**
    * Where the block and segment hashes are checked: a worker pool (sharedWorkerPool(), say), so
    * the thread that reads from the network does not hash; or false, the default, for the
-   * calling thread. A worker made a 100 MiB download about 1.5x as fast on 2 cores but the
-   * client's peak RSS some 37 MB higher (docs/performance.md, "Issue 23: download (session 2)"),
-   * so it is off until that memory is found.
+   * calling thread. A worker made a 100 MiB download about 1.5x as fast on an idle 2-core
+   * machine and slower on a loaded one, for about 10 MB more RSS (its isolate), so it is off by
+   * default (docs/performance.md, "Issue 23: download (session 3)"; `[client] download.worker`).
    */
   readonly workers?: WorkerPool | false | undefined;
 }

@@ -78,6 +78,7 @@ export {
   closeSharedWorkerPool,
   createWorkerPool,
   defaultWorkerCount,
+  onWorkerStart,
   sharedWorkerPool,
   siblingModule,
   type WorkerPool,

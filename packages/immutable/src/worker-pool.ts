@@ -111,6 +111,23 @@ export function siblingModule(fileName: string, importMetaUrl: string): URL {
 
 const THREAD_SCRIPT = siblingModule("worker-thread.js", import.meta.url);
 
+const startHooks = new Set<() => void>();
+
+/**
+ * Runs `hook` on this thread each time a pool worker has started (any pool's); returns a function
+ * that removes it. Why it exists: V8 clamps the process-wide --semi-space-growth-factor to at
+ * least 2 whenever it configures a new isolate's heap, so a worker starting undoes a factor of 1
+ * set at run time (`tahoe run` does, apps/cli node-runtime.ts), and this thread's young
+ * generation then grew to 2 x 16 MB during downloads: the 35 to 40 MB of client RSS the decoder's
+ * worker seemed to cost (docs/performance.md, "Issue 23: download (session 3)").
+ */
+export function onWorkerStart(hook: () => void): () => void {
+  startHooks.add(hook);
+  return () => {
+    startHooks.delete(hook);
+  };
+}
+
 export function createWorkerPool(options: WorkerPoolOptions = {}): WorkerPool {
   const size = options.size ?? defaultWorkerCount();
   if (!Number.isInteger(size) || size < 1) {
@@ -132,6 +149,9 @@ export function createWorkerPool(options: WorkerPoolOptions = {}): WorkerPool {
     const worker = new Worker(THREAD_SCRIPT, { name: `${name}-${threads.length + 1}` });
     const thread: Thread = { worker, pending: new Map(), gone: false };
     worker.unref();
+    worker.once("online", () => {
+      for (const hook of startHooks) hook();
+    });
     worker.on("message", (reply: WorkerReply) => {
       const task = thread.pending.get(reply.id);
       if (task === undefined) return;

@@ -1,3 +1,7 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   bufferShareReader,
@@ -5,6 +9,7 @@ import {
   createChkDecoder,
   createWorkerPool,
   isCorruptShareError,
+  onWorkerStart,
   WorkerPoolError,
 } from "../src/index.js";
 import { encode, pattern, readersFor } from "./helpers.js";
@@ -89,6 +94,70 @@ describe("worker pool", () => {
       .run(TASKS, "sumAndEcho", { bytes }, [bytes.buffer, bytes.buffer])
       .catch((e: unknown) => e);
     expect((error as WorkerPoolError).code).toBe("TAHOE_ERR_WORKER_TASK");
+  });
+});
+
+describe("onWorkerStart", () => {
+  it("runs its hook on this thread once per worker started, until removed", async () => {
+    const pool = createWorkerPool({ size: 2, name: "hook-pool" });
+    let calls = 0;
+    const remove = onWorkerStart(() => {
+      calls++;
+    });
+    try {
+      await Promise.all([1, 2, 3].map(() => pool.run(TASKS, "sumAndEcho", { bytes: new Uint8Array(8) })));
+      // "online" may come just after the first answers.
+      for (let i = 0; i < 50 && calls < pool.running(); i++) await new Promise((r) => setTimeout(r, 20));
+      expect(pool.running()).toBe(2);
+      expect(calls).toBe(2);
+      remove();
+      await pool.close();
+      await pool.run(TASKS, "sumAndEcho", { bytes: new Uint8Array(8) });
+      await new Promise((r) => setTimeout(r, 100));
+      expect(calls).toBe(2);
+    } finally {
+      remove();
+      await pool.close();
+    }
+  });
+
+  it("lets a process keep its young generation capped once a worker has started", () => {
+    // In a fresh node: a growth factor of 1 set at run time (as `tahoe run` does), a pool worker
+    // started (V8 raises the process-wide factor back to 2 as it makes the worker's heap), then
+    // JS garbage on the main thread. Without the hook the young generation grew 4x here.
+    const script = `
+      import { getHeapSpaceStatistics, setFlagsFromString } from "node:v8";
+      import { createWorkerPool, onWorkerStart } from ${JSON.stringify(new URL("../dist/index.js", import.meta.url).href)};
+      const cap = () => setFlagsFromString("--semi-space-growth-factor=1");
+      cap();
+      if (process.argv[2] === "hook") onWorkerStart(cap);
+      const newSpace = () => getHeapSpaceStatistics().find((s) => s.space_name === "new_space").space_size;
+      const churn = () => { let a = []; for (let i = 0; i < 4e6; i++) { a.push({ i }); if (a.length > 20000) a = []; } };
+      churn();
+      const before = newSpace();
+      const pool = createWorkerPool({ size: 1 });
+      await pool.run(new URL(${JSON.stringify(TASKS.href)}), "sumAndEcho", { bytes: new Uint8Array(8) });
+      await new Promise((r) => setTimeout(r, 50));
+      churn(); churn();
+      console.log(JSON.stringify({ before, after: newSpace() }));
+      await pool.close();
+    `;
+    const dir = mkdtempSync(join(tmpdir(), "young-gen-"));
+    try {
+      const file = join(dir, "young-gen.mjs");
+      writeFileSync(file, script);
+      const run = (mode: string) => {
+        const child = spawnSync(process.execPath, [file, mode], { encoding: "utf8", timeout: 60_000 });
+        expect(child.status, child.stderr).toBe(0);
+        return JSON.parse(child.stdout) as { before: number; after: number };
+      };
+      const hooked = run("hook");
+      expect(hooked.after).toBe(hooked.before);
+      const bare = run("none");
+      expect(bare.after).toBeGreaterThan(bare.before);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

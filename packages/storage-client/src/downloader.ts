@@ -8,6 +8,7 @@ import {
   parseImmutableCap,
   type ShareReader,
   storageIndexOfKey,
+  type WorkerPool,
 } from "@lafs/immutable";
 import { type Logger, silentLogger } from "@lafs/interface";
 import { serverLabel } from "@lafs/placement";
@@ -37,6 +38,8 @@ export interface DownloadOptions {
    * verify cap given for a download is refused in words.
    */
   readonly crypttext?: boolean | undefined;
+  /** Where the decoder checks block and segment hashes (ChkDecoderOptions.workers); default here. */
+  readonly workers?: WorkerPool | false | undefined;
 }
 
 /** See DownloadOptions.readIdleTimeoutMs. */
@@ -283,7 +286,7 @@ export async function openDownload(
     );
   };
 
-  const decoder = createChkDecoder(parsed, readers, { onShareFailure });
+  const decoder = createChkDecoder(parsed, readers, { onShareFailure, workers: options.workers });
   /** The decoder ran out of shares: say how many were found, good, bad and needed. */
   const explain = (error: unknown): unknown => {
     if (signal?.aborted) {
