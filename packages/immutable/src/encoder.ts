@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { netstring } from "@lafs/crypto";
-import { createCtrCipher } from "./aes-ctr.js";
+import { createCtrCipher, encryptInto } from "./aes-ctr.js";
+import { type BufferPool, createBufferPool } from "./buffer-pool.js";
 import {
   type ChkReadCap,
   formatChkReadCap,
@@ -11,7 +12,6 @@ import {
 } from "./caps.js";
 import { createConvergenceHasher } from "./convergence.js";
 import { ImmutableError } from "./errors.js";
-import { freeNow } from "./free-buffer.js";
 import { buildHashTree } from "./hash-tree.js";
 import {
   CHAIN_ENTRY_SIZE,
@@ -55,8 +55,9 @@ export interface ShareWrite {
   readonly data: readonly Uint8Array[];
   /**
    * Says the consumer is done with `data[share]`: once every share of a segment that shares a
-   * buffer is released, the encoder frees that buffer at once (see freeNow) rather than leaving
-   * it to the garbage collector. Optional; after it, `data[share]` must not be read again.
+   * buffer is released, the encoder reuses that buffer for a later segment (or frees it at
+   * once, see freeNow) rather than leaving it to the garbage collector. Optional; after it,
+   * `data[share]` must not be read again: its bytes are overwritten by a later segment.
    */
   release(share: number): void;
 }
@@ -64,19 +65,32 @@ export interface ShareWrite {
 const noRelease = (_share: number) => {};
 
 /**
- * A segment's release: each parity block is its own buffer, freed when its share is done; the
- * k primary blocks are views of one crypttext buffer, freed when all k are done.
+ * A segment's release: each parity block lives in its own pooled buffer, given back when its
+ * share is done; the k primary blocks are views of one pooled crypttext buffer, given back when
+ * all k are done. The next segments reuse them (see BufferPool).
  */
-function segmentRelease(k: number, primaryBuffer: Uint8Array, parity: readonly Uint8Array[]) {
+function segmentRelease(
+  k: number,
+  crypttextPool: BufferPool,
+  crypttextBuffer: Uint8Array,
+  parityPool: BufferPool,
+  parityBuffers: readonly Uint8Array[],
+) {
   const released = new Set<number>();
   let primaryLeft = k;
   return (share: number) => {
-    if (share < 0 || share >= k + parity.length || released.has(share)) return;
+    if (share < 0 || share >= k + parityBuffers.length || released.has(share)) return;
     released.add(share);
-    if (share >= k) freeNow(parity[share - k]!);
-    else if (--primaryLeft === 0) freeNow(primaryBuffer);
+    if (share >= k) parityPool.give(parityBuffers[share - k]!);
+    else if (--primaryLeft === 0) crypttextPool.give(crypttextBuffer);
   };
 }
+
+/**
+ * What each of an encode's two pools may keep idle. The buffers in use are bounded by the
+ * consumer (an uploader holds a few MB per share); this only caps what waits between uses.
+ */
+const POOL_MAX_IDLE_BYTES = 16 * 1024 * 1024;
 
 /** What encoding shares produced, with or without a key: what a verify-cap repairer gets. */
 export interface ChkSharesResult {
@@ -227,7 +241,12 @@ export async function startChkEncode(source: ByteSource, options: ChkEncodeOptio
       if (started) throw new Error("ChkEncoding.writes() can only run once");
       started = true;
       const cipher = createCtrCipher(key);
-      const shares = yield* encodingPass(source, plan, (p) => cipher.update(p), storageIndex);
+      const shares = yield* encodingPass(
+        source,
+        plan,
+        (p, into) => encryptInto(cipher, p, into),
+        storageIndex,
+      );
       cipher.final();
       const cap: ChkReadCap = {
         kind: "chk",
@@ -276,8 +295,8 @@ export function startChkEncodeOfCrypttext(
     async *writes() {
       if (started) throw new Error("ChkSharesEncoding.writes() can only run once");
       started = true;
-      // A copy: the source may reuse its buffers, and the blocks are views of this one.
-      outcome = yield* encodingPass(source, plan, (c) => Uint8Array.prototype.slice.call(c), storageIndex);
+      // A copy: the source may reuse its buffers, and the blocks are views of the copy.
+      outcome = yield* encodingPass(source, plan, (c, into) => into.set(c), storageIndex);
       return outcome;
     },
     result() {
@@ -288,11 +307,11 @@ export function startChkEncodeOfCrypttext(
   };
 }
 
-/** `toCrypttext` gives each segment's crypttext as a new buffer the pass may keep and free. */
+/** `toCrypttext` writes a segment's crypttext into `into` (as long as the segment). */
 async function* encodingPass(
   source: ByteSource,
   plan: ChkPlan,
-  toCrypttext: (segment: Uint8Array) => Uint8Array,
+  toCrypttext: (segment: Uint8Array, into: Uint8Array) => void,
   storageIndex: Buffer,
 ): AsyncGenerator<ShareWrite, ChkSharesResult, undefined> {
   const { k, n, numSegments, segmentSize, layout } = plan;
@@ -309,31 +328,42 @@ async function* encodingPass(
     const start = s * segmentSize;
     return readExactlyReusing(source, start, Math.min(segmentSize, plan.size - start), buffers?.[s % 2]);
   };
-  let next: Promise<Uint8Array> | undefined = readSegment(0);
-  for (let s = 0; s < numSegments; s++) {
-    const plaintext = await next!;
-    // Read ahead: the file system works on the next segment while this one is encoded.
-    next = s + 1 < numSegments ? readSegment(s + 1) : undefined;
-    const crypttext = toCrypttext(plaintext);
-    crypttextHasher.update(crypttext);
-    segmentHashes.push(prefixedHash(CRYPTTEXT_SEGMENT_PREFIX, crypttext));
-    const bs = s === numSegments - 1 ? plan.tailBlockSize : plan.blockSize;
-    let padded: Uint8Array = crypttext;
-    if (crypttext.length !== k * bs) {
-      padded = new Uint8Array(k * bs);
-      padded.set(crypttext);
-      freeNow(crypttext);
+  // Every segment's crypttext and check blocks go into buffers the pass reuses once the
+  // consumer has released them; the tail segment uses the first bytes of one.
+  const crypttextPool = createBufferPool(k * plan.blockSize, POOL_MAX_IDLE_BYTES);
+  const parityPool = createBufferPool(plan.blockSize, POOL_MAX_IDLE_BYTES);
+  try {
+    let next: Promise<Uint8Array> | undefined = readSegment(0);
+    for (let s = 0; s < numSegments; s++) {
+      const plaintext = await next!;
+      // Read ahead: the file system works on the next segment while this one is encoded.
+      next = s + 1 < numSegments ? readSegment(s + 1) : undefined;
+      const bs = s === numSegments - 1 ? plan.tailBlockSize : plan.blockSize;
+      const crypttextBuffer = crypttextPool.take();
+      const padded = crypttextBuffer.subarray(0, k * bs);
+      const crypttext = padded.subarray(0, plaintext.length);
+      toCrypttext(plaintext, crypttext);
+      // A pooled buffer holds an earlier segment's bytes: the padding must be zeros.
+      padded.fill(0, plaintext.length);
+      crypttextHasher.update(crypttext);
+      segmentHashes.push(prefixedHash(CRYPTTEXT_SEGMENT_PREFIX, crypttext));
+      const primary: Uint8Array[] = [];
+      for (let i = 0; i < k; i++) primary.push(padded.subarray(i * bs, (i + 1) * bs));
+      const parityBuffers: Uint8Array[] = [];
+      for (let i = k; i < n; i++) parityBuffers.push(parityPool.take());
+      const parity = n > k ? coder.encode(primary, parityBuffers) : [];
+      const blocks = primary.concat(parity);
+      for (let i = 0; i < n; i++) blockHashes[i]!.push(prefixedHash(BLOCK_PREFIX, blocks[i]!));
+      yield {
+        offset: layout.data + s * plan.blockSize,
+        data: blocks,
+        release: segmentRelease(k, crypttextPool, crypttextBuffer, parityPool, parityBuffers),
+      };
     }
-    const primary: Uint8Array[] = [];
-    for (let i = 0; i < k; i++) primary.push(padded.subarray(i * bs, (i + 1) * bs));
-    const parity = n > k ? coder.encode(primary) : [];
-    const blocks = primary.concat(parity);
-    for (let i = 0; i < n; i++) blockHashes[i]!.push(prefixedHash(BLOCK_PREFIX, blocks[i]!));
-    yield {
-      offset: layout.data + s * plan.blockSize,
-      data: blocks,
-      release: segmentRelease(k, padded, parity),
-    };
+  } finally {
+    // Blocks still out are freed as they are released; the idle ones now.
+    crypttextPool.close();
+    parityPool.close();
   }
 
   const crypttextHash = createHash("sha256").update(crypttextHasher.digest()).digest();

@@ -60,35 +60,66 @@ describe("freeNow", () => {
   });
 });
 
-describe("the encoder frees a segment's buffers once every share has released it", () => {
+describe("the encoder reuses a segment's buffers once every share has released it", () => {
   const data = pattern(3 * 262_144 + 5, 3);
   const options = { k: 3, n: 5, maxSegmentSize: 262_144, convergenceSecret: SECRET };
+  const isSegment = (write: { data: readonly Uint8Array[] }) => write.data[0]!.length >= FREE_NOW_MIN_BYTES;
 
-  it("parity blocks one by one, the primary blocks' buffer after all k", async () => {
+  it("a released segment's buffers carry the next segment; nothing held is reused", async () => {
     const encoding = await startChkEncode(bytesSource(data), options);
-    let checked = 0;
+    const expected = await encodeChkToBuffers(bytesSource(data), options);
+    let previous: ArrayBufferLike[] | undefined;
+    let held: { offset: number; blocks: Uint8Array[]; copies: Buffer[] } | undefined;
+    let segment = 0;
     for await (const write of encoding.writes()) {
-      if (write.data[0]!.length < FREE_NOW_MIN_BYTES) continue; // header and trailer
-      const [p0, p1, p2, q3, q4] = write.data as Uint8Array[];
-      write.release(3);
-      expect(q3!.length).toBe(0);
-      expect(q4!.length).toBeGreaterThan(0);
-      write.release(0);
-      write.release(1);
-      write.release(1); // twice is once
-      expect(p0!.length).toBeGreaterThan(0);
-      expect(p2!.length).toBeGreaterThan(0);
-      write.release(2);
-      expect([p0!.length, p1!.length, p2!.length]).toEqual([0, 0, 0]);
-      expect(q4!.length).toBeGreaterThan(0);
-      write.release(4);
-      expect(q4!.length).toBe(0);
-      checked++;
+      if (!isSegment(write)) continue;
+      const buffers = write.data.map((b) => b.buffer);
+      // The k primary blocks share one buffer; every check block has its own.
+      expect(new Set(buffers).size).toBe(3);
+      if (segment === 1) {
+        // Segment 0 released every share: the same buffers again.
+        expect(new Set(buffers)).toEqual(new Set(previous));
+      }
+      if (segment === 2) {
+        // Segment 1 kept primary 2 and check block 4: neither buffer may come back.
+        expect(buffers).not.toContain(held!.blocks[0]!.buffer);
+        expect(buffers).not.toContain(held!.blocks[4]!.buffer);
+        expect(buffers).toContain(held!.blocks[3]!.buffer);
+      }
+      if (segment === 1) {
+        held = {
+          offset: write.offset,
+          blocks: [...write.data],
+          copies: write.data.map((b) => Buffer.from(b)),
+        };
+        for (const sn of [0, 1, 3]) write.release(sn);
+        write.release(1); // twice is once
+      } else {
+        for (let sn = 0; sn < 5; sn++) write.release(sn);
+      }
+      previous = buffers;
+      segment++;
     }
-    expect(checked).toBe(3);
+    expect(segment).toBe(3); // the 5-byte tail segment is too small for the filter above
+    // The blocks never released still hold segment 1's bytes, as the shares have them.
+    for (const sn of [2, 4]) {
+      expect(Buffer.from(held!.blocks[sn]!).equals(held!.copies[sn]!)).toBe(true);
+      const share = expected.shares[sn]!;
+      const at = held!.offset;
+      expect(share.subarray(at, at + held!.copies[sn]!.length).equals(held!.copies[sn]!)).toBe(true);
+    }
+    expect(encoding.result().readCap).toBe(expected.result.readCap);
   });
 
-  it("releasing does not change what is encoded", async () => {
+  it("blocks released after the pass has ended are freed", async () => {
+    const encoding = await startChkEncode(bytesSource(data), options);
+    const kept: { release(share: number): void; data: readonly Uint8Array[] }[] = [];
+    for await (const write of encoding.writes()) if (isSegment(write)) kept.push(write);
+    for (const write of kept) for (let sn = 0; sn < 5; sn++) write.release(sn);
+    for (const write of kept) expect(write.data.map((b) => b.length)).toEqual([0, 0, 0, 0, 0]);
+  });
+
+  it("releasing (and so reusing dirty buffers, the short tail too) does not change what is encoded", async () => {
     const released = await encodeChkToBuffers(bytesSource(data), options);
     const kept: Uint8Array[] = Array.from({ length: 5 }, () => new Uint8Array(released.shares[0]!.length));
     const encoding = await startChkEncode(bytesSource(data), options);

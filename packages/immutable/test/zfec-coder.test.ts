@@ -132,6 +132,27 @@ describe.each(coderFactories)("zfec coder ($label)", ({ label, make }) => {
     expect([...pa, ...pb].map(hex)).toEqual(before);
   });
 
+  it("writes check blocks into the caller's dirty, longer or unaligned buffers, the same bytes", () => {
+    const coder = make(3, 7);
+    for (const length of [0, 5, 4096, 50_001]) {
+      const primary = primaryBlocks(3, length, 8);
+      const fresh = coder.encode(primary).map(hex);
+      // Left-over bytes of an earlier use, and one view that starts at an odd offset.
+      const into = [
+        pseudoRandomBytes(length, 13),
+        pseudoRandomBytes(length + 100, 14),
+        pseudoRandomBytes(length + 9, 12).subarray(1, length + 1),
+        pseudoRandomBytes(length + 9, 15).subarray(3),
+      ];
+      const written = coder.encode(primary, into);
+      expect(written.map(hex)).toEqual(fresh);
+      written.forEach((block, i) => {
+        expect(block.buffer).toBe(into[i]!.buffer);
+        expect(block.length).toBe(length);
+      });
+    }
+  });
+
   describe("rejects bad input", () => {
     it.each([
       [0, 3],
@@ -161,6 +182,18 @@ describe.each(coderFactories)("zfec coder ($label)", ({ label, make }) => {
         }),
       );
       expect(() => coder.decode([...ok, ok[0]!], [0, 1, 2, 3])).toThrow(
+        expect.objectContaining({ code: "TAHOE_ERR_IMMUTABLE_CODER_BLOCKS" }),
+      );
+    });
+
+    it("output buffers too few or too short", () => {
+      expect(() => coder.encode(ok, [new Uint8Array(8)])).toThrow(
+        expect.objectContaining({
+          code: "TAHOE_ERR_IMMUTABLE_CODER_BLOCKS",
+          message: expect.stringContaining("1 output buffers; it needs 2 of at least 8 bytes"),
+        }),
+      );
+      expect(() => coder.encode(ok, [new Uint8Array(8), new Uint8Array(7)])).toThrow(
         expect.objectContaining({ code: "TAHOE_ERR_IMMUTABLE_CODER_BLOCKS" }),
       );
     });

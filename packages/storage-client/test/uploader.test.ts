@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { bytesSource, parseChkReadCap, planChk } from "@lafs/immutable";
+import { bytesSource, parseChkReadCap, planChk, startChkEncode } from "@lafs/immutable";
 import { PlacementRefusedError } from "@lafs/placement";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -11,6 +11,7 @@ import {
   uploadImmutable,
 } from "../src/index.js";
 import { errorOf } from "./helpers.js";
+import { IMMUTABLE_CONTAINER } from "./share-file-bytes.js";
 import { type Grid, startGrid, testBytes } from "./uploader-grid.js";
 
 const leaseSecret = new Uint8Array(32).fill(9);
@@ -106,6 +107,38 @@ describe("uploadImmutable on a grid of 10 real storage servers", () => {
     const chunks: Buffer[] = [];
     for await (const chunk of download.read()) chunks.push(Buffer.from(chunk));
     expect(Buffer.concat(chunks).equals(data)).toBe(true);
+  }, 60_000);
+
+  it("stores the shares an encode that never reuses a buffer gives, byte for byte (the encoder's pool)", async () => {
+    // 2-of-4 on 1 MiB segments, a short tail: the pooled buffers go round many times, and a
+    // buffer reused before its PATCH was written would show as a share that differs.
+    const size = 12 * 1024 * 1024 + 777;
+    const data = testBytes(size, 31);
+    const params = { k: 2, happy: 3, n: 4, maxSegmentSize: 1024 * 1024 };
+    const result = await uploadImmutable(bytesSource(data), {
+      ...options(grid.servers()),
+      ...params,
+      patchesInFlight: 2,
+    });
+    expect(result.kind).toBe("chk");
+    // The same file encoded with every write kept and none released: fresh buffers throughout.
+    const encoding = await startChkEncode(bytesSource(data), { ...params, convergenceSecret });
+    const expected = Array.from({ length: 4 }, () => Buffer.alloc(encoding.shareSize));
+    for await (const write of encoding.writes())
+      write.data.forEach((bytes, sn) => {
+        expected[sn]!.set(bytes, write.offset);
+      });
+    expect(encoding.result().readCap).toBe(result.cap);
+    let compared = 0;
+    for (const node of grid.nodes) {
+      for (const sn of await node.sharesOnDisk(result.storageIndex!)) {
+        const file = await readFile(node.sharePath(result.storageIndex!, sn));
+        const share = file.subarray(IMMUTABLE_CONTAINER, IMMUTABLE_CONTAINER + encoding.shareSize);
+        expect(share.equals(expected[sn]!)).toBe(true);
+        compared++;
+      }
+    }
+    expect(compared).toBeGreaterThanOrEqual(4);
   }, 60_000);
 
   it("holds the encoder back while a slow server catches up (backpressure)", async () => {

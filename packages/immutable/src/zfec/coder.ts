@@ -14,8 +14,12 @@ export interface ErasureCoder {
   readonly n: number;
   /** The kernel in use: "plain", "table" (pure JavaScript) or "wasm-simd". */
   readonly implementation: string;
-  /** k primary blocks of equal length -> the n-k check blocks (indices k..n-1), each the same length. */
-  encode(primary: readonly Uint8Array[]): Uint8Array[];
+  /**
+   * k primary blocks of equal length -> the n-k check blocks (indices k..n-1), each the same
+   * length. With `into` (n-k buffers at least that long, which the caller owns) the blocks are
+   * written there and returned as views of them instead of allocated.
+   */
+  encode(primary: readonly Uint8Array[], into?: readonly Uint8Array[]): Uint8Array[];
   /**
    * Any k distinct blocks with their indices -> the k primary blocks in index order 0..k-1.
    * A primary block among the inputs is returned as given, not copied.
@@ -61,10 +65,11 @@ export function createCoderWithKernel(k: number, n: number, kernel: MultiplyKern
     k,
     n,
     implementation: kernel.name,
-    encode(primary) {
+    encode(primary, into) {
       const length = checkBlocks(primary, k, "encode", "primary blocks");
+      if (into !== undefined) checkOutputs(into, n - k, length);
       encoder ??= kernel.prepare(matrix.subarray(k * k), n - k, k);
-      return encoder.apply(primary, length);
+      return encoder.apply(primary, length, into);
     },
     decode(blocks, indices) {
       const length = checkBlocks(blocks, k, "decode", "blocks");
@@ -150,6 +155,22 @@ function checkBlocks(blocks: readonly Uint8Array[], k: number, operation: string
     }
   });
   return length;
+}
+
+function checkOutputs(into: readonly Uint8Array[], count: number, length: number): void {
+  const ok =
+    Array.isArray(into) &&
+    into.length === count &&
+    into.every((out) => out instanceof Uint8Array && out.length >= length);
+  if (!ok) {
+    throw new ErasureCoderError(
+      "TAHOE_ERR_IMMUTABLE_CODER_BLOCKS",
+      `encode was given ${Array.isArray(into) ? into.length : typeof into} output buffers; it needs ${count} of at least ${length} bytes`,
+      {
+        hint: "Pass one Uint8Array per check block (n-k of them), each at least as long as a primary block.",
+      },
+    );
+  }
 }
 
 function checkIndices(indices: readonly number[], k: number, n: number): void {

@@ -1,5 +1,5 @@
 import { GF_EXP, GF_LOG } from "./galois-field.js";
-import type { MultiplyKernel, RowMultiplier } from "./kernel.js";
+import { type MultiplyKernel, outputBlock, type RowMultiplier } from "./kernel.js";
 
 /**
  * The reference kernel: every byte multiplied through the exp/log tables, exactly the
@@ -11,10 +11,10 @@ export const plainKernel: MultiplyKernel = {
   prepare(coefficients: Uint8Array, rows: number, k: number): RowMultiplier {
     const coeffs = coefficients.slice(0, rows * k);
     return {
-      apply(inputs, length) {
+      apply(inputs, length, given) {
         const outputs: Uint8Array[] = [];
         for (let r = 0; r < rows; r++) {
-          const out = new Uint8Array(length);
+          const out = outputBlock(given, r, length, true);
           for (let j = 0; j < k; j++) {
             const c = coeffs[r * k + j]!;
             if (c === 0) continue;

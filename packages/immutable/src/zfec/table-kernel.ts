@@ -1,5 +1,5 @@
 import { gfMulTable } from "./galois-field.js";
-import type { MultiplyKernel, RowMultiplier } from "./kernel.js";
+import { type MultiplyKernel, outputBlock, type RowMultiplier } from "./kernel.js";
 
 /**
  * Pure-JavaScript fast path: each coefficient selects a 256-byte row of the product table,
@@ -11,18 +11,19 @@ export const tableKernel: MultiplyKernel = {
     const coeffs = coefficients.slice(0, rows * k);
     const table = gfMulTable();
     return {
-      apply(inputs, length) {
+      apply(inputs, length, given) {
         const words = length >>> 2;
         const outputs: Uint8Array[] = [];
         for (let r = 0; r < rows; r++) {
-          const out = new Uint8Array(length);
-          const out32 = new Uint32Array(out.buffer, 0, words);
+          const out = outputBlock(given, r, length, true);
+          // Word access needs 4-aligned views of both; a caller's buffers may not give them.
+          const outAligned = out.byteOffset % 4 === 0;
+          const out32 = outAligned ? new Uint32Array(out.buffer, out.byteOffset, words) : new Uint32Array(0);
           for (let j = 0; j < k; j++) {
             const c = coeffs[r * k + j]!;
             if (c === 0) continue;
             const input = inputs[j]!;
-            // Word access needs a 4-aligned view; a caller's subarray may not be one.
-            const aligned = input.byteOffset % 4 === 0;
+            const aligned = outAligned && input.byteOffset % 4 === 0;
             const done = aligned ? words << 2 : 0;
             if (aligned) {
               const in32 = new Uint32Array(input.buffer, input.byteOffset, words);

@@ -1,5 +1,5 @@
 import { gfMul } from "./galois-field.js";
-import type { MultiplyKernel, RowMultiplier } from "./kernel.js";
+import { type MultiplyKernel, outputBlock, type RowMultiplier } from "./kernel.js";
 import { simdModuleBytes } from "./wasm-simd-module.js";
 
 type MultiplyExport = (
@@ -91,9 +91,10 @@ export function wasmSimdKernel(): MultiplyKernel | undefined {
       const chunk = Math.max(COLUMN, Math.floor(CHUNK_BUDGET / (k + rows)) & -COLUMN);
       const tile = Math.max(COLUMN, Math.floor(TILE_BUDGET / k) & -COLUMN);
       return {
-        apply(inputs, length) {
+        apply(inputs, length, given) {
           const outputs: Uint8Array[] = [];
-          for (let r = 0; r < rows; r++) outputs.push(new Uint8Array(length));
+          // Every byte of each output is written below: the caller's buffers need no zeroing.
+          for (let r = 0; r < rows; r++) outputs.push(outputBlock(given, r, length, false));
           if (length === 0 || rows === 0) return outputs;
           const stride = Math.min(chunk, roundUp(length));
           const inBase = roundUp(tables.length);
