@@ -1,6 +1,12 @@
-import { bytesSource } from "@lafs/immutable";
+import { bytesSource, computeImmutableCap, storageIndexOfKey } from "@lafs/immutable";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openDownload, type StorageClient, type UploadOptions, uploadImmutable } from "../src/index.js";
+import {
+  connectedInPermutedOrder,
+  openDownload,
+  type StorageClient,
+  type UploadOptions,
+  uploadImmutable,
+} from "../src/index.js";
 import { type Grid, startGrid, testBytes } from "./uploader-grid.js";
 
 const leaseSecret = new Uint8Array(32).fill(3);
@@ -55,8 +61,13 @@ describe("discovery and allocation in one round trip", () => {
 
   it("places again, aborting the guessed allocations, when the answers find shares elsewhere", async () => {
     const data = testBytes(300_000, 92);
-    // The file's shares on servers the first guess would not pick: only the last four were allowed.
-    const lastFour = new Set(grid.nodes.slice(2).map((n) => n.id));
+    // The file's shares on servers the first guess would not all pick: the last four of the
+    // file's permuted order (node ids are new each run, so the order is too), while a placement
+    // that knows of no share takes the first four.
+    const computed = await computeImmutableCap(bytesSource(data), { convergenceSecret, k: 2, n: 4 });
+    if (computed.cap.kind !== "chk") throw new Error("expected a CHK cap");
+    const order = connectedInPermutedOrder(storageIndexOfKey(computed.cap.key), grid.servers());
+    const lastFour = new Set(order.slice(2).map((s) => s.id));
     const first = await uploadImmutable(
       bytesSource(data),
       options(grid.servers().map((s) => ({ ...s, allowed: lastFour.has(s.id) }))),
