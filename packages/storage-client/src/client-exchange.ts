@@ -4,7 +4,7 @@ import type { Pool } from "undici";
 import type { CallOptions, StorageClientOptions } from "./client-api.js";
 import { type CallErrors, createCallErrors, type StatusMeaning } from "./client-call-errors.js";
 import { type CallLimits, startCallLimits } from "./client-call-limits.js";
-import { CBOR, cborReply, collect, type Reply, settleOnAbort } from "./client-reply.js";
+import { CBOR, cborReply, collect, headerValue, type Reply, settleOnAbort } from "./client-reply.js";
 import { StorageClientError } from "./errors.js";
 import { type CborValue, encodeBody } from "./messages.js";
 import { ConnectFailure, type ConnectFunction, openPinnedConnection, tcpConnect } from "./pinned-connect.js";
@@ -221,14 +221,18 @@ async function exchangeOnce(
     const res = await settleOnAbort(pending, limits.signal);
     limits.headArrived();
     c.onAnswer?.({ operation, status: res.statusCode });
-    const body = await collect(res.body, maxBody, () =>
-      c.errors.error(
-        "TAHOE_ERR_STORAGE_CLIENT_PROTOCOL",
-        operation,
-        `the reply (HTTP ${res.statusCode}) is longer than ${maxBody} bytes`,
-        "the server does not follow the GBS protocol; report it to its operator",
-        { status: res.statusCode },
-      ),
+    const body = await collect(
+      res.body,
+      maxBody,
+      () =>
+        c.errors.error(
+          "TAHOE_ERR_STORAGE_CLIENT_PROTOCOL",
+          operation,
+          `the reply (HTTP ${res.statusCode}) is longer than ${maxBody} bytes`,
+          "the server does not follow the GBS protocol; report it to its operator",
+          { status: res.statusCode },
+        ),
+      contentLength(res.headers),
     );
     c.logger.debug({ operation, status: res.statusCode, ms: Date.now() - started }, "GBS call");
     return { status: res.statusCode, headers: res.headers, body };
@@ -237,6 +241,12 @@ async function exchangeOnce(
   } finally {
     limits.release();
   }
+}
+
+/** The reply's Content-Length when it is one plain number; undici checks the body against it. */
+function contentLength(headers: Reply["headers"]): number | undefined {
+  const value = headerValue(headers, "content-length");
+  return value !== undefined && /^\d{1,15}$/.test(value) ? Number(value) : undefined;
 }
 
 /** Creates what a client's calls share. Nothing is dialed until the first call. */
