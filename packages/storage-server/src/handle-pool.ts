@@ -133,11 +133,11 @@ export function createHandlePool<T extends Pooled>(o: HandlePoolOptions) {
     async acquire(
       key: string,
       open: () => Promise<T>,
-      stillValid?: (value: T) => boolean | Promise<boolean>,
+      stillValid?: (value: T) => Promise<boolean>,
     ): Promise<Borrowed<T>> {
       const borrowed = await borrow(key, open);
       if (stillValid === undefined || borrowed.opened) return borrowed;
-      if (await isStillValid(stillValid, borrowed.value)) return borrowed;
+      if (await stillValid(borrowed.value).catch(() => false)) return borrowed;
       // The file behind the handle changed (replaced, removed, resized): never serve it again.
       borrowed.retire();
       borrowed.release();
@@ -175,13 +175,4 @@ export function createHandlePool<T extends Pooled>(o: HandlePoolOptions) {
     },
   };
   return pool;
-}
-
-/** A check that throws (a stat that failed oddly) counts as "no longer valid". */
-async function isStillValid<T>(check: (value: T) => boolean | Promise<boolean>, value: T): Promise<boolean> {
-  try {
-    return await check(value);
-  } catch {
-    return false;
-  }
 }

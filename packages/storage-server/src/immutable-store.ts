@@ -1,6 +1,5 @@
-import { statSync } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
-import { link, lstat, mkdir, open, rename, rm, rmdir, unlink } from "node:fs/promises";
+import { link, lstat, mkdir, open, rename, rm, rmdir, stat, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
 import { constantTimeEqual } from "@lafs/crypto";
 import { freeNow } from "@lafs/immutable";
@@ -129,9 +128,6 @@ export function createImmutableStore(o: ImmutableStoreOptions) {
   // Complete shares stay open between reads; each read first checks (one stat) that the
   // path still names the same file, so a share replaced or removed by hand is never served
   // from the old handle. The age limit closes handles a busy share would otherwise keep.
-  // The check is a synchronous stat: the open handle pins the path's directory entries in
-  // the kernel's cache, so the lookup touches no disk, and it costs ~3 us of CPU where a
-  // thread-pool stat costs ~33 us (docs/performance.md, "download reads (session 3)").
   const readHandles = createHandlePool<ReadableShare>({ max: 64, idleMs: 10_000, maxAgeMs: 60_000 });
   // One background flush at a time: each holds a thread-pool thread until the disk is done.
   let flushesRunning = 0;
@@ -342,8 +338,8 @@ export function createImmutableStore(o: ImmutableStoreOptions) {
   }
 
   /** True while `path` still names the file the handle was opened on, at the same size. */
-  function sameFile(path: string, share: ReadableShare): boolean {
-    const now = statSync(path, { throwIfNoEntry: false });
+  async function sameFile(path: string, share: ReadableShare): Promise<boolean> {
+    const now = await stat(path).catch(() => undefined);
     return now !== undefined && now.ino === share.ino && now.dev === share.dev && now.size === share.size;
   }
 

@@ -111,29 +111,6 @@ describe("handle pool", () => {
     await pool.close();
   });
 
-  it("reopens when a synchronous validity check says no or throws, and keeps the handle when it says yes", async () => {
-    const path = join(dir, "a");
-    await writeFile(path, "v1");
-    const { pool, opened, closed, opener } = countingPool({});
-    (await pool.acquire(path, opener(path))).release();
-    const kept = await pool.acquire(path, opener(path), () => true);
-    expect(kept.value).toBe(opened[0]);
-    kept.release();
-    await writeFile(path, "v2");
-    const refused = await pool.acquire(path, opener(path), () => false);
-    expect(refused.value).toBe(opened[1]);
-    expect((await readFully(refused.value.fh, 2, 0)).toString()).toBe("v2");
-    refused.release();
-    const thrown = await pool.acquire(path, opener(path), () => {
-      throw new Error("EIO");
-    });
-    expect(thrown.value).toBe(opened[2]);
-    thrown.release();
-    await new Promise((r) => setImmediate(r));
-    expect(closed).toEqual(new Set([opened[0], opened[1]]));
-    await pool.close();
-  });
-
   it("does not cache a failed open, and drop makes the next borrow reopen", async () => {
     const path = join(dir, "late");
     const { pool, opened, opener } = countingPool({});
