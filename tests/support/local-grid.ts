@@ -101,8 +101,9 @@ export async function startGrid(options: GridOptions): Promise<Grid> {
   const paused = new Set<string>();
 
   /**
-   * Starts a node; a node whose tub port was taken meanwhile (create-node chose it while free,
-   * as Tahoe's does, and parallel tests may take it first) gets a fresh port and starts again.
+   * Starts a node; a node whose tub or control port was taken meanwhile (create-node chose it
+   * while free, as Tahoe's does, and parallel tests or a grid just stopped may take it first)
+   * gets a fresh port and starts again.
    */
   async function start(name: string): Promise<void> {
     for (let attempt = 1; ; attempt++) {
@@ -110,7 +111,7 @@ export async function startGrid(options: GridOptions): Promise<Grid> {
         return await startOnce(name);
       } catch (error) {
         if (attempt >= 3 || !String(error).includes("EADDRINUSE")) throw error;
-        await moveTubPort(dirs[name]!);
+        await moveTakenPort(dirs[name]!, String(error));
       }
     }
   }
@@ -250,15 +251,16 @@ export async function startGrid(options: GridOptions): Promise<Grid> {
   return grid;
 }
 
-/** Gives a node directory's tub a port that is free now, in tub.port and tub.location. */
-async function moveTubPort(dir: string): Promise<void> {
+/**
+ * Gives the port a node could not listen on (the first `:PORT` of its error that tahoe.cfg names:
+ * the tub's or the control tub's) a port that is free now, everywhere tahoe.cfg names it.
+ */
+async function moveTakenPort(dir: string, error: string): Promise<void> {
   const cfgPath = join(dir, "tahoe.cfg");
   const cfg = await readFile(cfgPath, "utf8");
-  const old = /^tub\.port = tcp:(\d+)/m.exec(cfg)?.[1];
-  if (old === undefined) throw new Error(`${cfgPath} has no tcp tub.port to move`);
+  const named = (port: string) => new RegExp(`:${port}\\b`).test(cfg);
+  const taken = [...error.matchAll(/:(\d{2,5})\b/g)].map((m) => m[1]!).find(named);
+  if (taken === undefined) throw new Error(`${cfgPath} does not name the port that was taken: ${error}`);
   const port = String(await freePort());
-  const moved = cfg
-    .replace(/^(tub\.port = tcp:)\d+/m, `$1${port}`)
-    .replace(new RegExp(`^(tub\\.location = .*:)${old}\\b`, "m"), `$1${port}`);
-  await writeFile(cfgPath, moved);
+  await writeFile(cfgPath, cfg.replace(new RegExp(`:${taken}\\b`, "g"), `:${port}`));
 }
