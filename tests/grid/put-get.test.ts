@@ -167,16 +167,7 @@ describe("tahoe put / tahoe get on a grid of real processes", { timeout: 30_000 
     const shares = await shareFiles(cap);
     // Share 0 is a primary share, which the downloader tries first.
     const victim = shares.find((s) => s.shnum === 0)!;
-    const handle = await open(victim.path, "r+");
-    try {
-      const at = 200;
-      const byte = Buffer.alloc(1);
-      await handle.read(byte, 0, 1, at);
-      byte[0] = byte[0]! ^ 0xff;
-      await handle.write(byte, 0, 1, at);
-    } finally {
-      await handle.close();
-    }
+    await flipByte(victim.path, 200);
     const back = await httpGet(cap);
     expect(back.equals(data)).toBe(true);
     // The corrupt share's server got Tahoe's corruption advisory.
@@ -218,16 +209,7 @@ describe("tahoe put / tahoe get on a grid of real processes", { timeout: 30_000 
       expect(Buffer.from(await res.arrayBuffer()).equals(data.subarray(from, to))).toBe(true);
       // A flipped byte in a block of primary share 1: the worker's check finds it, share 3 or 4 stands in.
       const victim = (await shareFiles(cap)).find((s) => s.shnum === 1)!;
-      const handle = await open(victim.path, "r+");
-      try {
-        const at = 0x44 + 1000;
-        const byte = Buffer.alloc(1);
-        await handle.read(byte, 0, 1, at);
-        byte[0] = byte[0]! ^ 0xff;
-        await handle.write(byte, 0, 1, at);
-      } finally {
-        await handle.close();
-      }
+      await flipByte(victim.path, 0x44 + 1000);
       expect((await httpGet(cap)).equals(data)).toBe(true);
     } finally {
       await restartClient(cfg);
@@ -321,3 +303,16 @@ describe("tahoe put / tahoe get on a grid of real processes", { timeout: 30_000 
     expect(result.stderr).toContain(welcome.uploads.reason!);
   });
 });
+
+/** Corrupts a share file in place: the byte at `at` inverted. */
+async function flipByte(path: string, at: number): Promise<void> {
+  const handle = await open(path, "r+");
+  try {
+    const byte = Buffer.alloc(1);
+    await handle.read(byte, 0, 1, at);
+    byte[0] = byte[0]! ^ 0xff;
+    await handle.write(byte, 0, 1, at);
+  } finally {
+    await handle.close();
+  }
+}
