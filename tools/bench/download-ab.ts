@@ -9,6 +9,8 @@
  * that changes during the run hits them alike; read the CPU columns first. Never pass/fail.
  *
  *   pnpm exec tsx tools/bench/download-ab.ts --variant new=. --variant old=/work/old-tree
+ *   pnpm exec tsx tools/bench/download-ab.ts --upload ...   (uploads instead: after each restart an
+ *     uncounted 10 MiB PUT, then one counted PUT /uri of --mib fresh random bytes)
  *   pnpm exec tsx tools/bench/download-ab.ts --variant a=. --variant b=.=SOME_ENV:1+OTHER:2
  *     --rounds N (default 3)  --mib N (default 100)  --cpu-prof DIR (client and s0 under --cpu-prof)
  *
@@ -57,6 +59,7 @@ if (variants.length === 0) variants.push({ name: "this", bin: resolve("apps/cli/
 const ROUNDS = numberOption("rounds", 3);
 const MIBS = numberOption("mib", 100);
 const PROFILE_DIR = option("cpu-prof")[0];
+const UPLOADS = process.argv.includes("--upload");
 const STORAGE = ["s0", "s1", "s2", "s3"];
 const setByVariants = new Set(variants.flatMap((v) => Object.keys(v.env)));
 const CFG_KEY = /^\[([^\]]+)\](.+)$/;
@@ -118,10 +121,11 @@ async function restartClientAs(v: Variant, cap: string, sha: string): Promise<vo
     }
     await sleep(100);
   }
-  // The uncounted GET; the server list on disk may still be the last client's, so retry a while.
+  // The uncounted transfer; the server list on disk may still be the last client's, so retry a while.
   for (let i = 0; ; i++) {
     try {
-      await download(grid.nodeUrl, cap, sha, MIBS);
+      if (UPLOADS) await upload(grid.nodeUrl, freshChunks(10 * MIB));
+      else await download(grid.nodeUrl, cap, sha, MIBS);
       return;
     } catch (error) {
       if (i > 60) throw error;
@@ -142,7 +146,9 @@ try {
       const serverPids = STORAGE.map(pidOf);
       const client0 = cpuSeconds(clientPid);
       const servers0 = treeCpu(serverPids);
-      const s = await download(grid.nodeUrl, up.cap, up.sha, MIBS);
+      const s = UPLOADS
+        ? (await upload(grid.nodeUrl, freshChunks(MIBS * MIB))).s
+        : await download(grid.nodeUrl, up.cap, up.sha, MIBS);
       const status = readFileSync(`/proc/${clientPid}/status`, "utf8");
       const row = rows.get(v.name) ?? { mbs: [], client: [], servers: [], hwm: [] };
       row.mbs.push((MIBS * MIB) / 1e6 / s);

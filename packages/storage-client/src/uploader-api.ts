@@ -38,11 +38,11 @@ export interface UploadOptions {
   readonly expectedUebHash?: Uint8Array | undefined;
   readonly signal?: AbortSignal | undefined;
   readonly logger?: Logger | undefined;
-  /** PATCH body size to aim for; default 1,000,000 bytes like Tahoe. */
+  /** PATCH body size to aim for; default 2,000,000 bytes (DEFAULT_BATCH_SIZE: twice Tahoe's). */
   readonly batchSize?: number | undefined;
   /** PATCHes in flight per share; default 2, so a server never waits for the next body. */
   readonly patchesInFlight?: number | undefined;
-  /** Bytes queued or in flight per share before the encoder waits; default (patchesInFlight + 1) × batchSize. */
+  /** Bytes queued or in flight per share before the encoder waits; default max(2, patchesInFlight) × batchSize. */
   readonly maxBufferedPerShare?: number | undefined;
   /** Timeout of the "which shares do you have" queries; default 15 s like Tahoe. */
   readonly queryTimeoutMs?: number | undefined;

@@ -59,7 +59,7 @@ export function createUploadState(
     signal: options.signal,
     batchSize,
     maxInFlight,
-    maxBuffered: options.maxBufferedPerShare ?? (maxInFlight + 1) * batchSize,
+    maxBuffered: options.maxBufferedPerShare ?? Math.max(2, maxInFlight) * batchSize,
     states,
     byId: new Map(states.map((s) => [s.server.id, s])),
     failed: [],

@@ -3,6 +3,7 @@ import { bytesSource, parseChkReadCap, planChk, startChkEncode } from "@lafs/imm
 import { PlacementRefusedError } from "@lafs/placement";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  DEFAULT_BATCH_SIZE,
   isUploadError,
   openDownload,
   type StorageClient,
@@ -86,7 +87,7 @@ describe("uploadImmutable on a grid of 10 real storage servers", () => {
     expect((await download.readAll()).equals(data)).toBe(true);
   });
 
-  it("round-trips about 20 MiB, streaming PATCHes of about 1 MB", async () => {
+  it("round-trips about 20 MiB, streaming PATCHes of about DEFAULT_BATCH_SIZE", async () => {
     const size = 20 * 1024 * 1024 + 12345;
     const data = testBytes(size, 20);
     const spies = grid.nodes.map((node) => watched(node.client));
@@ -97,11 +98,12 @@ describe("uploadImmutable on a grid of 10 real storage servers", () => {
     );
     const shareSize = planChk(size, { k: 3, n: 10, maxSegmentSize: 1024 * 1024 }).shareSize;
     expect(result.bytesSent).toBe(10 * shareSize);
-    // Batches of at least 1,000,000 bytes except each share's last one, as Tahoe sends them.
+    // Batches of at least DEFAULT_BATCH_SIZE bytes (a block more at most) except each share's last one.
+    const blockSize = Math.ceil((1024 * 1024) / 3);
     const perShare = spies.map((s) => s.counts.writes);
     for (const writes of perShare) {
-      expect(writes).toBeGreaterThanOrEqual(Math.ceil(shareSize / 1_400_000));
-      expect(writes).toBeLessThanOrEqual(Math.ceil(shareSize / 1_000_000));
+      expect(writes).toBeGreaterThanOrEqual(Math.ceil(shareSize / (DEFAULT_BATCH_SIZE + blockSize)));
+      expect(writes).toBeLessThanOrEqual(Math.ceil(shareSize / DEFAULT_BATCH_SIZE));
     }
     const download = await openDownload(result.cap, grid.servers());
     const chunks: Buffer[] = [];
