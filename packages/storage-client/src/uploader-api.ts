@@ -40,9 +40,9 @@ export interface UploadOptions {
   readonly logger?: Logger | undefined;
   /** PATCH body size to aim for; default 2,000,000 bytes (DEFAULT_BATCH_SIZE: twice Tahoe's). */
   readonly batchSize?: number | undefined;
-  /** PATCHes in flight per share; default 2, so a server never waits for the next body. */
+  /** PATCHes in flight per share at most; default 2 (how many go out depends on maxBufferedPerShare too). */
   readonly patchesInFlight?: number | undefined;
-  /** Bytes queued or in flight per share before the encoder waits; default max(2, patchesInFlight) × batchSize. */
+  /** Bytes queued or in flight per share before the encoder waits; default 1.5 × batchSize (3 MB). */
   readonly maxBufferedPerShare?: number | undefined;
   /** Timeout of the "which shares do you have" queries; default 15 s like Tahoe. */
   readonly queryTimeoutMs?: number | undefined;

@@ -8,6 +8,14 @@ import { DEFAULT_BATCH_SIZE } from "./uploader-bucket.js";
 import { initialServerStates, liveHoldings, placementServers, type ServerState } from "./uploader-servers.js";
 
 const DEFAULT_PATCHES_IN_FLIGHT = 2;
+/**
+ * What a share may have queued or in flight, in batches: 1.5, so 3 MB at the default batch, as
+ * much as the 1 MB batches with 2 in flight held before. One PATCH is in flight while half of
+ * the next is encoded, so a second one only goes out where a caller buffers more. With 2 MB
+ * batches this measured as fast as 4 MB buffered and 2 in flight (docs/performance.md, "Issue
+ * 23: request sizes (session 4)"), and every shape (3-of-10 holds 10 shares) keeps its memory.
+ */
+const DEFAULT_BUFFERED_BATCHES = 1.5;
 
 /** One CHK upload in progress: its settings, every server's state, and how it is going. */
 export interface Upload {
@@ -59,7 +67,7 @@ export function createUploadState(
     signal: options.signal,
     batchSize,
     maxInFlight,
-    maxBuffered: options.maxBufferedPerShare ?? Math.max(2, maxInFlight) * batchSize,
+    maxBuffered: options.maxBufferedPerShare ?? DEFAULT_BUFFERED_BATCHES * batchSize,
     states,
     byId: new Map(states.map((s) => [s.server.id, s])),
     failed: [],

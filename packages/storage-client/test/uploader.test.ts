@@ -120,7 +120,9 @@ describe("uploadImmutable on a grid of 10 real storage servers", () => {
     const result = await uploadImmutable(bytesSource(data), {
       ...options(grid.servers()),
       ...params,
+      // Two PATCHes of a share in flight at once, and buffers going round behind them.
       patchesInFlight: 2,
+      maxBufferedPerShare: 2 * DEFAULT_BATCH_SIZE,
     });
     expect(result.kind).toBe("chk");
     // The same file encoded with every write kept and none released: fresh buffers throughout.
