@@ -42,7 +42,7 @@ export interface UploadOptions {
   readonly batchSize?: number | undefined;
   /** PATCHes in flight per share at most; default 2 (how many go out depends on maxBufferedPerShare too). */
   readonly patchesInFlight?: number | undefined;
-  /** Bytes queued or in flight per share before the encoder waits; default 1.5 × batchSize (3 MB). */
+  /** Bytes queued or in flight per share before the encoder waits; default max(2, patchesInFlight) × batchSize (4 MB). */
   readonly maxBufferedPerShare?: number | undefined;
   /** Timeout of the "which shares do you have" queries; default 15 s like Tahoe. */
   readonly queryTimeoutMs?: number | undefined;

@@ -5,7 +5,7 @@ import type { StorageClient } from "./client.js";
  * §2.10; every GBS server takes any body size up to the allocation). Each request costs the
  * client, the TLS connection and the server more than its bytes: on an idle 2-core machine a
  * 100 MiB upload used 14% less CPU over the client and four servers than with 1,000,000 and ran
- * 10% faster, at the same client peak RSS and the same bytes buffered per share (docs/performance.md, "Issue 23: request sizes (session 4)").
+ * 10% faster, at the same client peak RSS (docs/performance.md, "Issue 23: request sizes (session 4)").
  */
 export const DEFAULT_BATCH_SIZE = 2_000_000;
 
