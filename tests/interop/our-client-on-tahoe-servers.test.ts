@@ -43,6 +43,7 @@ describe.skipIf(peer === undefined)("a lafs-ts client on Tahoe-LAFS storage serv
     ["the smallest CHK file", FILES.smallChk],
     ["a small CHK file", FILES.small],
     ["a three-segment CHK file", FILES.multiSegment],
+    ["a CHK file sent in 2 MB PATCHes and read in 2 MiB runs", FILES.large],
   ];
 
   it.each(SIZES)(

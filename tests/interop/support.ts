@@ -96,6 +96,11 @@ export const FILES = {
   small: 1000,
   /** Three segments, the last one short: exercises segment and tail handling. */
   multiSegment: 2 * SEGMENT + 12_345,
+  /**
+   * Shares of about 4.5 MiB at 2-of-4: several of lafs-ts's 2 MB PATCHes and 2 MiB share reads
+   * (DEFAULT_BATCH_SIZE, RUN_BYTES), twice Tahoe's own sizes, each a whole request a server takes.
+   */
+  large: 9 * 1024 * 1024 + 777,
 } as const;
 
 /** Reproducible contents, different per size and per `salt`, so no two cases share a cap. */
