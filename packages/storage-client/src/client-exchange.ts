@@ -27,6 +27,8 @@ export interface CallContext {
   readonly server: string;
   /** How a person knows the server, e.g. `s1 (v0-abc…)`. */
   readonly label: string;
+  /** A call's time limit unless it gives its own (StorageClientOptions.timeoutMs). */
+  readonly defaultTimeout: number;
   readonly logger: Logger;
   readonly errors: CallErrors;
   /** Authorization, the given X-Tahoe-Authorization secrets, and Accept: CBOR. */
@@ -276,6 +278,7 @@ export function createCallContext(options: StorageClientOptions): CallContext {
   return {
     server,
     label,
+    defaultTimeout,
     logger,
     errors,
     exchange,

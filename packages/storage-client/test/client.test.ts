@@ -460,6 +460,25 @@ describe("connections", () => {
     await rejectsWith(c2.version(), "TAHOE_ERR_STORAGE_CLIENT_TIMEOUT");
   });
 
+  it("gives a write over 1 MB as long again per megabyte, as Tahoe gives its 1 MB PATCHes 60 s", async () => {
+    const { client } = await setup(() => {}, { timeoutMs: 300 });
+    const small = await rejectsWith(
+      client.write(SI, 0, 0, new Uint8Array(500_000), uploadSecret),
+      "TAHOE_ERR_STORAGE_CLIENT_TIMEOUT",
+    );
+    expect(small.message).toMatch(/within 300 ms/);
+    const large = await rejectsWith(
+      client.write(SI, 0, 0, [new Uint8Array(1_500_000), new Uint8Array(1_500_000)], uploadSecret),
+      "TAHOE_ERR_STORAGE_CLIENT_TIMEOUT",
+    );
+    expect(large.message).toMatch(/within 900 ms/);
+    const own = await rejectsWith(
+      client.write(SI, 0, 0, new Uint8Array(3_000_000), uploadSecret, { timeoutMs: 100 }),
+      "TAHOE_ERR_STORAGE_CLIENT_TIMEOUT",
+    );
+    expect(own.message).toMatch(/within 100 ms/);
+  });
+
   it("cancels a call when the caller's signal fires, and the per-call timeout wins over the default", async () => {
     const { client } = await setup(() => {});
     const controller = new AbortController();
