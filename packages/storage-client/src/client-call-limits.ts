@@ -67,3 +67,21 @@ export function startCallLimits(call: CallOptions | undefined, defaultTimeout: n
     },
   };
 }
+
+/**
+ * The body a call's time limit is sized for: Tahoe-LAFS gives its PATCHes of about 1 MB 60 s
+ * until the reply, body included. The limit runs to the end of the reply here, so a call that
+ * carries a larger body either way (a PATCH, a share read) gets as long again per megabyte: a
+ * slow link (Tor) that carries Tahoe's 1 MB requests in time carries this client's larger ones.
+ */
+const TIMED_BODY_BYTES = 1_000_000;
+
+/** `call` with its time limit grown for a body of `bytes`, unless it sets its own. */
+export function timedForBody(
+  call: CallOptions | undefined,
+  defaultTimeout: number,
+  bytes: number,
+): CallOptions | undefined {
+  if (call?.timeoutMs !== undefined || bytes <= TIMED_BODY_BYTES) return call;
+  return { ...call, timeoutMs: Math.ceil((defaultTimeout * bytes) / TIMED_BODY_BYTES) };
+}

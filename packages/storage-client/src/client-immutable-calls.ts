@@ -1,5 +1,6 @@
 import type { AllocateRequest, CallOptions } from "./client-api.js";
 import { checkSecret, checkUint } from "./client-call-errors.js";
+import { timedForBody } from "./client-call-limits.js";
 import { type CallContext, cborBody } from "./client-exchange.js";
 import { LEASE_SECRET_BYTES } from "./client-lease-calls.js";
 import {
@@ -84,13 +85,6 @@ function writeLength(ctx: CallContext, op: string, pieces: readonly Uint8Array[]
   return length;
 }
 
-/**
- * The body a call's time limit is sized for: Tahoe-LAFS gives its PATCHes of about 1 MB 60 s
- * until the reply, body included. A larger body gets as long again per megabyte, so a slow link
- * (Tor) that carries Tahoe's batches in time carries this client's larger ones too.
- */
-const TIMED_BODY_BYTES = 1_000_000;
-
 /** `data` may be several pieces, sent back to back as one body without joining them. */
 export async function write(
   ctx: CallContext,
@@ -112,10 +106,6 @@ export async function write(
   // Several pieces go out as an iterable body with its length given, so undici writes them
   // one after the other instead of us copying them into one buffer first.
   const body = pieces.length === 1 ? pieces[0]! : pieces.filter((piece) => piece.length > 0);
-  const timed =
-    call?.timeoutMs !== undefined || length <= TIMED_BODY_BYTES
-      ? call
-      : { ...call, timeoutMs: Math.ceil((ctx.defaultTimeout * length) / TIMED_BODY_BYTES) };
   return ctx.cborCall(
     op,
     {
@@ -130,7 +120,7 @@ export async function write(
       ],
       body,
     },
-    timed,
+    timedForBody(call, ctx.defaultTimeout, length),
     [200, 201],
     (v, status) => {
       const required = parseRequired(v);

@@ -1,5 +1,6 @@
 import type { CallOptions, ShareKind } from "./client-api.js";
 import { checkUint } from "./client-call-errors.js";
+import { timedForBody } from "./client-call-limits.js";
 import { type CallContext, cborBody } from "./client-exchange.js";
 import { headerValue, mediaType, OCTETS, type Reply } from "./client-reply.js";
 import { parseShareSet } from "./messages.js";
@@ -35,7 +36,7 @@ export async function readShare(
       path: `/storage/v1/${kind}/${seg}/${shnum}`,
       headers: ["range", `bytes=${offset}-${last}`, ...ctx.secretHeaders([])],
     },
-    call,
+    timedForBody(call, ctx.defaultTimeout, length),
     // Room for an error page too; a 206 body longer than asked for is caught below.
     Math.max(length, 65536),
   );

@@ -460,7 +460,7 @@ describe("connections", () => {
     await rejectsWith(c2.version(), "TAHOE_ERR_STORAGE_CLIENT_TIMEOUT");
   });
 
-  it("gives a write over 1 MB as long again per megabyte, as Tahoe gives its 1 MB PATCHes 60 s", async () => {
+  it("gives a write or read over 1 MB as long again per megabyte, as Tahoe gives its 1 MB PATCHes 60 s", async () => {
     const { client } = await setup(() => {}, { timeoutMs: 300 });
     const small = await rejectsWith(
       client.write(SI, 0, 0, new Uint8Array(500_000), uploadSecret),
@@ -477,6 +477,8 @@ describe("connections", () => {
       "TAHOE_ERR_STORAGE_CLIENT_TIMEOUT",
     );
     expect(own.message).toMatch(/within 100 ms/);
+    const read = await rejectsWith(client.read(SI, 0, 0, 2_000_000), "TAHOE_ERR_STORAGE_CLIENT_TIMEOUT");
+    expect(read.message).toMatch(/within 600 ms/);
   });
 
   it("cancels a call when the caller's signal fires, and the per-call timeout wins over the default", async () => {
