@@ -13,6 +13,7 @@
  *     uncounted 10 MiB PUT, then one counted PUT /uri of --mib fresh random bytes)
  *   pnpm exec tsx tools/bench/download-ab.ts --variant a=. --variant b=.=SOME_ENV:1+OTHER:2
  *     --rounds N (default 3)  --mib N (default 100)  --cpu-prof DIR (client and s0 under --cpu-prof)
+ *     --shape K,HAPPY,N (default 2,3,4; Tahoe's own default is 3,7,10)  --servers N (default 4)
  *
  * A variant is NAME=CHECKOUT[=KEY:VALUE+KEY:VALUE]: the checkout's apps/cli/bin/tahoe.js runs the
  * client (build it first), with those variables set in its environment; a KEY of the form
@@ -60,7 +61,8 @@ const ROUNDS = numberOption("rounds", 3);
 const MIBS = numberOption("mib", 100);
 const PROFILE_DIR = option("cpu-prof")[0];
 const UPLOADS = process.argv.includes("--upload");
-const STORAGE = ["s0", "s1", "s2", "s3"];
+const STORAGE = Array.from({ length: numberOption("servers", 4) }, (_, i) => `s${i}`);
+const [K, HAPPY, N] = (option("shape")[0] ?? "2,3,4").split(",").map(Number) as [number, number, number];
 const setByVariants = new Set(variants.flatMap((v) => Object.keys(v.env)));
 const CFG_KEY = /^\[([^\]]+)\](.+)$/;
 
@@ -83,9 +85,9 @@ function setCfg(file: string, section: string, name: string, value: string | und
 let current = variants[0]!;
 const grid = await startGrid({
   storage: STORAGE,
-  k: 2,
-  happy: 3,
-  n: 4,
+  k: K,
+  happy: HAPPY,
+  n: N,
   command: (name, argv) => {
     const args = [...argv];
     if (name === "client") args[1] = current.bin;
@@ -100,7 +102,7 @@ const pidOf = (name: string) =>
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const connected = (servers: unknown[]) =>
   servers.filter((s) => (s as { connection?: { state?: string } }).connection?.state === "connected")
-    .length >= 4;
+    .length >= STORAGE.length;
 
 async function restartClientAs(v: Variant, cap: string, sha: string): Promise<void> {
   current = v;
@@ -135,7 +137,7 @@ async function restartClientAs(v: Variant, cap: string, sha: string): Promise<vo
 }
 
 try {
-  await grid.waitForServers(connected, "4 connected servers");
+  await grid.waitForServers(connected, `${STORAGE.length} connected servers`);
   const up = await upload(grid.nodeUrl, freshChunks(MIBS * MIB));
   console.log(`uploaded ${MIBS} MiB in ${up.s.toFixed(2)} s`);
   const rows = new Map<string, { mbs: number[]; client: number[]; servers: number[]; hwm: number[] }>();
