@@ -21,7 +21,7 @@ export function mediaType(headers: Reply["headers"]): string | undefined {
   return headerValue(headers, "content-type")?.split(";")[0]?.trim().toLowerCase();
 }
 
-/** Largest Content-Length `collect` allocates up front; share reads ask for 1 MiB runs. */
+/** Largest Content-Length `collect` allocates up front; share reads ask for runs of up to 2 MiB (RUN_BYTES). */
 const PREALLOCATE_MAX = 8 * 1024 * 1024;
 
 /**
