@@ -4,10 +4,11 @@
  * checked against the sha256 of what was sent), and what /proc says about a process: RSS and CPU
  * seconds. Any Tahoe-LAFS web API will do, ours or the reference one.
  */
-import { createHash, randomBytes, randomFillSync } from "node:crypto";
+import { randomFillSync } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { type IncomingMessage, request } from "node:http";
 import { Readable } from "node:stream";
+import { compareGet } from "./compare-get.js";
 
 export const MIB = 1024 * 1024;
 export const MB = 1e6;
@@ -23,25 +24,33 @@ export function numberOption(name: string, fallback: number): number {
   return value;
 }
 
-// Chunks cut from a random pool at chunk-specific offsets: incompressible, different in every
-// chunk and every run (so no upload is a convergent duplicate of an earlier one), and never
-// held in memory whole, so the benchmark's own RSS stays out of the way.
-const POOL = randomBytes(8 * MIB);
-export function* chunks(totalBytes: number, salt: number): Generator<Buffer> {
-  const chunk = MIB;
-  for (let at = 0, i = 0; at < totalBytes; at += chunk, i += 1) {
-    const start = ((salt * 7919 + i * 104729) * 4096) % (POOL.length - chunk);
-    const piece = Buffer.from(POOL.subarray(start, start + Math.min(chunk, totalBytes - at)));
-    piece.writeUInt32BE(salt, 0); // each file differs even where the pool offsets repeat
-    piece.writeUInt32BE(i, 4);
-    yield piece;
-  }
+/**
+ * The bytes of one transfer, made before its clock starts. The bench shares the machine's cores
+ * with the nodes it measures, so what it does while a transfer runs is kept to the socket work:
+ * making random bytes and hashing them cost it 1.3 to 1.7 CPU s per GiB uploaded, and hashing
+ * what came back 1.6 to 2.9 per GiB downloaded, against the 6 to 7 our client and servers need
+ * for a download (docs/performance.md, "The bench's own CPU").
+ */
+export interface Payload {
+  bytes: Buffer;
 }
 
-/** Fresh random bytes, 1 MiB at a time: no two transfers (or implementations) share any. */
-export function* freshChunks(totalBytes: number): Generator<Buffer> {
-  for (let at = 0; at < totalBytes; at += MIB)
-    yield randomFillSync(Buffer.allocUnsafe(Math.min(MIB, totalBytes - at)));
+// One arena, grown to the largest transfer and refilled for each: a 1 GiB round does not leave a
+// dead GiB behind for the next one's.
+let arena = Buffer.alloc(0);
+
+/**
+ * `totalBytes` fresh random bytes: no two transfers (or implementations) share any, so no upload
+ * is a convergent duplicate of an earlier one. Valid until the next call.
+ */
+export function freshPayload(totalBytes: number): Payload {
+  if (arena.length < totalBytes) {
+    arena = Buffer.alloc(0);
+    arena = Buffer.allocUnsafeSlow(totalBytes);
+  }
+  const bytes = arena.subarray(0, totalBytes);
+  randomFillSync(bytes);
+  return { bytes };
 }
 
 export const seconds = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
@@ -70,18 +79,12 @@ export async function readAll(response: IncomingMessage): Promise<string> {
   return text;
 }
 
-/** PUT /uri of `pieces`, streamed: the cap, the seconds to the answer, the sha256 of what was sent. */
-export async function upload(
-  webUrl: string,
-  pieces: Iterable<Buffer>,
-): Promise<{ cap: string; s: number; sha: string }> {
-  const hash = createHash("sha256");
+/** PUT /uri of the payload, sent 1 MiB per write: the cap and the seconds to the answer. */
+export async function upload(webUrl: string, payload: Payload): Promise<{ cap: string; s: number }> {
+  const { bytes } = payload;
   const body = Readable.from(
     (function* () {
-      for (const c of pieces) {
-        hash.update(c);
-        yield c;
-      }
+      for (let at = 0; at < bytes.length; at += MIB) yield bytes.subarray(at, at + MIB);
     })(),
   );
   const t0 = process.hrtime.bigint();
@@ -90,24 +93,20 @@ export async function upload(
   const s = seconds(t0);
   if (status !== 200 && status !== 201)
     throw new Error(`PUT /uri answered ${status}: ${text.slice(0, 2000)}`);
-  return { cap: text, s, sha: hash.digest("hex") };
+  return { cap: text, s };
 }
 
-/** GET /uri/CAP, read to the end and checked against the upload's size and sha256: the seconds. */
-export async function download(webUrl: string, cap: string, expectSha: string, mib: number): Promise<number> {
+/** GET /uri/CAP, read to the end and compared byte for byte with the payload: the seconds. */
+export async function download(webUrl: string, cap: string, expected: Payload): Promise<number> {
   const t0 = process.hrtime.bigint();
-  const { status, response } = await http("GET", new URL(`uri/${encodeURIComponent(cap)}`, webUrl).href);
-  if (status !== 200)
-    throw new Error(`GET /uri/CAP answered ${status}: ${(await readAll(response)).slice(0, 300)}`);
-  const hash = createHash("sha256");
-  let bytes = 0;
-  for await (const c of response) {
-    hash.update(c as Buffer);
-    bytes += (c as Buffer).length;
-  }
+  const got = await compareGet(new URL(`uri/${encodeURIComponent(cap)}`, webUrl), expected.bytes);
   const s = seconds(t0);
-  if (bytes !== mib * MIB || hash.digest("hex") !== expectSha)
-    throw new Error(`download of ${mib} MiB differs (${bytes} bytes came back)`);
+  if (got.status !== 200)
+    throw new Error(`GET /uri/CAP answered ${got.status}: ${got.errorText.slice(0, 300)}`);
+  if (!got.same)
+    throw new Error(
+      `download of ${expected.bytes.length} bytes differs from what was uploaded (${got.bytes} bytes came back)`,
+    );
   return s;
 }
 

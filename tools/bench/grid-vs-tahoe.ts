@@ -3,12 +3,13 @@
  * grid (tests/support/local-grid.ts: introducer, 4 storage nodes, a client, each its own
  * `tahoe run`) and a Tahoe-LAFS grid of the same shape (refpeer's start-grid.sh), both 2-of-4
  * with happy 3, both up at once. Through each client's web API, rounds alternate between the two
- * (lafs-ts, Tahoe, lafs-ts, Tahoe, ...): PUT /uri of fresh random bytes, then GET /uri/CAP checked
- * against their sha256, for 10 MiB, 100 MiB and 1 GiB. Prints the median MB/s of each and the
- * ratio lafs-ts / Tahoe, the CPU seconds per GiB summed over the client and all four storage
- * servers (user + system of every process of each grid, from /proc/PID/stat: the figure a loaded
- * machine moves least), and the client's RSS idle and at its peak during the 1 GiB upload and
- * download. The shares of each transfer are deleted from the servers' directories once it has
+ * (lafs-ts, Tahoe, lafs-ts, Tahoe, ...): PUT /uri of fresh random bytes, then GET /uri/CAP compared
+ * byte for byte with them, for 10 MiB, 100 MiB and 1 GiB (the bytes are made before the clock
+ * starts, so this process does little more than socket work while a transfer runs; its CPU per GiB
+ * is printed too). Prints the median MB/s of each and the ratio lafs-ts / Tahoe, the CPU
+ * seconds per GiB summed over the client and all four storage servers (user + system of every
+ * process of each grid, from /proc/PID/stat: the figure a loaded machine moves least), and the
+ * client's RSS idle and at its peak during the 1 GiB upload and download. The shares of each transfer are deleted from the servers' directories once it has
  * been read back, so five 1 GiB rounds do not fill the disk. Never pass/fail.
  *
  *   pnpm bench:grid --vs-tahoe             (from the repo root; needs `pnpm build` first)
@@ -31,7 +32,7 @@ import {
 } from "../../tests/support/refpeer.js";
 import {
   download,
-  freshChunks,
+  freshPayload,
   MB,
   MIB,
   median,
@@ -74,7 +75,13 @@ interface Round {
   downServersCpu: number;
   upPeakRss: number;
   downPeakRss: number;
+  /** CPU seconds of this benchmark's own process while it sent and while it read back. */
+  upBenchCpu: number;
+  downBenchCpu: number;
 }
+
+/** Seconds of a process.cpuUsage() difference. */
+const cpuOf = (usage: NodeJS.CpuUsage) => (usage.user + usage.system) / 1e6;
 
 /** The pid in NODEDIR/running.process ("PID CREATE_TIME", both implementations). */
 function pidOf(nodeDir: string): number {
@@ -160,14 +167,19 @@ async function round(side: Side, mib: number): Promise<Round> {
     }
   };
   alive();
-  const up = await upload(side.webUrl, freshChunks(mib * MIB)).finally(alive);
+  const payload = freshPayload(mib * MIB);
+  let benchCpu = process.cpuUsage();
+  const up = await upload(side.webUrl, payload).finally(alive);
+  const upBenchCpu = cpuOf(process.cpuUsage(benchCpu));
   const upPeakRss = peak();
   const upClientCpu = treeCpuSince(clientCpu, client);
   const upServersCpu = treeCpuSince(serversCpu, servers);
   peak = watchPeak(side.clientPid);
   clientCpu = treeCpu(client);
   serversCpu = treeCpu(servers);
-  const downS = await download(side.webUrl, up.cap, up.sha, mib).finally(alive);
+  benchCpu = process.cpuUsage();
+  const downS = await download(side.webUrl, up.cap, payload).finally(alive);
+  const downBenchCpu = cpuOf(process.cpuUsage(benchCpu));
   const result: Round = {
     upS: up.s,
     downS,
@@ -177,6 +189,8 @@ async function round(side: Side, mib: number): Promise<Round> {
     downServersCpu: treeCpuSince(serversCpu, servers),
     upPeakRss,
     downPeakRss: peak(),
+    upBenchCpu,
+    downBenchCpu,
   };
   await dropShares(side);
   return result;
@@ -190,6 +204,8 @@ interface Summary {
   downCpu: { client: number; servers: number; total: number };
   upPeakRss: number;
   downPeakRss: number;
+  /** Median CPU seconds per GiB of this benchmark's own process while it sent, and read back. */
+  benchCpu: { up: number; down: number };
   /** Slowest and fastest round, MB/s. */
   upRange: [number, number];
   downRange: [number, number];
@@ -215,6 +231,7 @@ function summarize(rounds: readonly Round[], mib: number): Summary {
       total: perGib((r) => r.downClientCpu + r.downServersCpu),
     },
     upPeakRss: Math.max(...rounds.map((r) => r.upPeakRss)),
+    benchCpu: { up: perGib((r) => r.upBenchCpu), down: perGib((r) => r.downBenchCpu) },
     downPeakRss: Math.max(...rounds.map((r) => r.downPeakRss)),
     upRange: range(rates((r) => r.upS)),
     downRange: range(rates((r) => r.downS)),
@@ -275,6 +292,15 @@ function printTable(
         t && f2(cpu(o).total / cpu(t).total),
       );
     }
+  }
+  // Not part of either implementation: what the measuring itself took from the shared cores.
+  for (const dir of ["up", "down"] as const) {
+    const bench = (s: Summary) => f1(dir === "up" ? s.benchCpu.up : s.benchCpu.down);
+    line(
+      `this bench's own CPU s per GiB ${dir === "up" ? "sent" : "read back"}, ${SIZES_MIB.map(size).join(" / ")}`,
+      SIZES_MIB.map((mib) => bench(ours.get(mib)!)).join(" / "),
+      theirs && SIZES_MIB.map((mib) => bench(theirs.get(mib)!)).join(" / "),
+    );
   }
   const largest = SIZES_MIB[SIZES_MIB.length - 1]!;
   const o = ours.get(largest)!;

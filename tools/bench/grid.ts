@@ -25,9 +25,9 @@ import { Readable } from "node:stream";
 // The root package does not depend on @lafs/immutable, so its build output is imported directly.
 import { bytesSource, startChkEncode } from "../../packages/immutable/dist/index.js";
 import {
-  chunks,
   cpuSeconds,
   download,
+  freshPayload,
   http,
   MB,
   MIB,
@@ -152,7 +152,7 @@ async function webApiAvailable(webUrl: string): Promise<string | undefined> {
 
 /** Encoder alone on the same kind of bytes: the baseline the grid's throughput is compared with. */
 async function encoderMbps(mib: number): Promise<number> {
-  const bytes = Buffer.concat([...chunks(mib * MIB, 999)]);
+  const { bytes } = freshPayload(mib * MIB);
   let best = 0;
   for (let i = 0; i < 2; i++) {
     const t0 = process.hrtime.bigint();
@@ -208,12 +208,13 @@ async function timeRun(basedir: string, webUrl?: string): Promise<{ readyS: numb
 }
 
 /** One upload and download of `mib` MiB through the client's web API, measured. */
-async function transfer(grid: Grid, mib: number, salt: number): Promise<Transfer> {
+async function transfer(grid: Grid, mib: number): Promise<Transfer> {
   const peak = watchPeak(grid.clientPid);
   const cpu0 = cpuSeconds(grid.clientPid);
-  const up = await upload(grid.webUrl, chunks(mib * MIB, salt));
+  const payload = freshPayload(mib * MIB);
+  const up = await upload(grid.webUrl, payload);
   const cpu1 = cpuSeconds(grid.clientPid);
-  const downS = await download(grid.webUrl, up.cap, up.sha, mib);
+  const downS = await download(grid.webUrl, up.cap, payload);
   const cpu2 = cpuSeconds(grid.clientPid);
   return {
     label: `${mib} MiB`,
@@ -265,12 +266,11 @@ async function main(): Promise<void> {
     if (unavailable === undefined) {
       // The first transfer after start pays for every process's JIT warm-up and first
       // connections; it is shown on its own, then each size is the median of ROUNDS rounds.
-      let salt = 1;
-      const first = await transfer(grid, SIZES_MIB[0]!, salt++);
+      const first = await transfer(grid, SIZES_MIB[0]!);
       transfers.push({ ...first, label: `${first.mib} MiB, first after start` });
       for (const mib of SIZES_MIB) {
         const rounds: Transfer[] = [];
-        for (let r = 0; r < ROUNDS; r++) rounds.push(await transfer(grid, mib, salt++));
+        for (let r = 0; r < ROUNDS; r++) rounds.push(await transfer(grid, mib));
         transfers.push(medianOf(rounds, `${mib} MiB, median of ${ROUNDS}`));
       }
       if (GIB_MIB > 0) {
@@ -279,7 +279,7 @@ async function main(): Promise<void> {
         const restarted = Date.now();
         grid = await gridUp(dir);
         await waitConnected(clientDir, restarted);
-        const gib = await transfer(grid, GIB_MIB, 77);
+        const gib = await transfer(grid, GIB_MIB);
         transfers.push({
           ...gib,
           label: `${GIB_MIB} MiB, fresh client`,
