@@ -1,7 +1,7 @@
 /**
  * What the grid benchmarks share (tools/bench/grid.ts, tools/bench/grid-vs-tahoe.ts): command-line
  * numbers, the bytes uploaded, PUT /uri and GET /uri/CAP through a client's web API (each download
- * checked against the sha256 of what was sent), and what /proc says about a process: RSS and CPU
+ * compared byte for byte with what was sent), and what /proc says about a process: RSS and CPU
  * seconds. Any Tahoe-LAFS web API will do, ours or the reference one.
  */
 import { randomFillSync } from "node:crypto";
