@@ -13,7 +13,8 @@
  * been read back, so five 1 GiB rounds do not fill the disk. Never pass/fail.
  *
  *   pnpm bench:grid --vs-tahoe             (from the repo root; needs `pnpm build` first)
- *   pnpm bench:grid --vs-tahoe --no-gib    (10 and 100 MiB only)
+ *   pnpm bench:grid --vs-tahoe --no-gib    (10 and 100 MiB only; the bench then holds 100 MiB of
+ *                                           bytes in memory instead of 1 GiB)
  *   pnpm bench:grid --vs-tahoe --rounds 3  (rounds per size and implementation; default 5)
  *   TAHOE_REF_DIR=...                      (default ~/.cache/lafs-ts/tahoe-ref; without a built
  *                                           reference only the lafs-ts columns are measured)

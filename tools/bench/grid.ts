@@ -9,7 +9,8 @@
  * never pass/fail.
  *
  *   pnpm bench:grid                  (from the repo root; needs `pnpm build` first)
- *   pnpm bench:grid --no-gib         (skip the 1 GiB upload)
+ *   pnpm bench:grid --no-gib         (skip the 1 GiB upload; the bench then holds 100 MiB of
+ *                                    bytes in memory instead of 1 GiB)
  *   pnpm bench:grid --rounds 5       (rounds per size, after the first transfer; default 3)
  *   pnpm bench:grid --servers 4 --k 2 --happy 3 --n 4
  *                                    (another shape: Tahoe-LAFS 1.20 was measured 2-of-4 on 4 servers)
