@@ -3,9 +3,9 @@
  * from one local grid: `tests/support/local-grid.ts` starts an introducer, 4 storage nodes and a
  * 2-of-4 client (happy 3), the client uploads fresh random bytes once, then for each round and
  * each variant in turn the client restarts as that variant, does one uncounted GET /uri/CAP and
- * one counted one (compared byte for byte with what was uploaded). Prints each transfer's MB/s, the CPU
- * seconds per GiB of the client (its worker threads included) and of the four servers, and the
- * client's VmHWM, then medians per variant. Variants alternate within every round, so a load
+ * one counted one (compared byte for byte with what was uploaded). Prints each transfer's MB/s,
+ * the CPU seconds per GiB of the client (its worker threads included) and of the four servers,
+ * and the client's VmHWM, then medians per variant. Variants alternate within every round, so a load
  * that changes during the run hits them alike; read the CPU columns first. Never pass/fail.
  *
  *   pnpm exec tsx tools/bench/download-ab.ts --variant new=. --variant old=/work/old-tree

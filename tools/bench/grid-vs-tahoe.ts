@@ -9,8 +9,9 @@
  * is printed too). Prints the median MB/s of each and the ratio lafs-ts / Tahoe, the CPU
  * seconds per GiB summed over the client and all four storage servers (user + system of every
  * process of each grid, from /proc/PID/stat: the figure a loaded machine moves least), and the
- * client's RSS idle and at its peak during the 1 GiB upload and download. The shares of each transfer are deleted from the servers' directories once it has
- * been read back, so five 1 GiB rounds do not fill the disk. Never pass/fail.
+ * client's RSS idle and at its peak during the 1 GiB upload and download. The shares of each
+ * transfer are deleted from the servers' directories once it has been read back, so five 1 GiB
+ * rounds do not fill the disk. Never pass/fail.
  *
  *   pnpm bench:grid --vs-tahoe             (from the repo root; needs `pnpm build` first)
  *   pnpm bench:grid --vs-tahoe --no-gib    (10 and 100 MiB only; the bench then holds 100 MiB of
@@ -156,6 +157,8 @@ async function dropShares(side: Side): Promise<void> {
 }
 
 async function round(side: Side, mib: number): Promise<Round> {
+  // Made before any reading starts: the nodes' CPU and the peak cover the transfers alone.
+  const payload = freshPayload(mib * MIB);
   const servers = side.pids.slice(1);
   const client = [side.clientPid];
   let peak = watchPeak(side.clientPid);
@@ -168,7 +171,6 @@ async function round(side: Side, mib: number): Promise<Round> {
     }
   };
   alive();
-  const payload = freshPayload(mib * MIB);
   let benchCpu = process.cpuUsage();
   const up = await upload(side.webUrl, payload).finally(alive);
   const upBenchCpu = cpuOf(process.cpuUsage(benchCpu));
