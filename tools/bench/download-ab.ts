@@ -34,7 +34,6 @@ import {
   MIB,
   median,
   numberOption,
-  type Payload,
   treeCpu,
   treeCpuSince,
   upload,
@@ -113,7 +112,7 @@ const connected = (servers: unknown[]) =>
   servers.filter((s) => (s as { connection?: { state?: string } }).connection?.state === "connected")
     .length >= STORAGE.length;
 
-async function restartClientAs(v: Variant, cap: string, stored: Payload): Promise<void> {
+async function restartClientAs(v: Variant, cap: string, stored: Buffer): Promise<void> {
   current = v;
   const oldUrl = grid.nodeUrl;
   await grid.stop("client");
@@ -151,7 +150,7 @@ async function restartClientAs(v: Variant, cap: string, stored: Payload): Promis
 try {
   await grid.waitForServers(connected, `${STORAGE.length} connected servers`);
   // What the downloads are compared with: a copy, since the uploads' payloads reuse its memory.
-  const stored: Payload = { bytes: Buffer.from(freshPayload(MIBS * MIB).bytes) };
+  const stored = Buffer.from(freshPayload(MIBS * MIB));
   const up = await upload(grid.nodeUrl, stored);
   console.log(`uploaded ${MIBS} MiB in ${up.s.toFixed(2)} s`);
   const rows = new Map<string, { mbs: number[]; client: number[]; servers: number[]; hwm: number[] }>();

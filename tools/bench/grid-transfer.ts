@@ -24,33 +24,25 @@ export function numberOption(name: string, fallback: number): number {
   return value;
 }
 
-/**
- * The bytes of one transfer, made before its clock starts. The bench shares the machine's cores
- * with the nodes it measures, so what it does while a transfer runs is kept to the socket work:
- * making random bytes and hashing them cost it 1.3 to 1.7 CPU s per GiB uploaded, and hashing
- * what came back 1.6 to 2.9 per GiB downloaded, against the 6 to 7 our client and servers need
- * for a download (docs/performance.md, "The bench's own CPU").
- */
-export interface Payload {
-  bytes: Buffer;
-}
-
 // One arena, grown to the largest transfer and refilled for each: a 1 GiB round does not leave a
 // dead GiB behind for the next one's.
 let arena = Buffer.alloc(0);
 
 /**
- * `totalBytes` fresh random bytes: no two transfers (or implementations) share any, so no upload
- * is a convergent duplicate of an earlier one. Valid until the next call.
+ * The bytes of one transfer, made before its clock starts: `totalBytes` fresh random bytes, so
+ * no two transfers (or implementations) share any and no upload is a convergent duplicate of an
+ * earlier one. Valid until the next call. The bench shares the machine's cores with the nodes it
+ * measures, so while a transfer runs it only does the socket work: making random bytes and
+ * hashing them cost it 1.3 to 1.7 CPU s per GiB uploaded, and hashing what came back 1.6 to 2.9
+ * per GiB downloaded, against the 6 to 7 our client and servers need for a download
+ * (docs/performance.md, "The bench's own CPU").
  */
-export function freshPayload(totalBytes: number): Payload {
+export function freshPayload(totalBytes: number): Buffer {
   if (arena.length < totalBytes) {
-    arena = Buffer.alloc(0);
+    arena = Buffer.alloc(0); // the old arena unreferenced before the new one is allocated
     arena = Buffer.allocUnsafeSlow(totalBytes);
   }
-  const bytes = arena.subarray(0, totalBytes);
-  randomFillSync(bytes);
-  return { bytes };
+  return randomFillSync(arena.subarray(0, totalBytes));
 }
 
 export const seconds = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
@@ -79,9 +71,8 @@ export async function readAll(response: IncomingMessage): Promise<string> {
   return text;
 }
 
-/** PUT /uri of the payload, sent 1 MiB per write: the cap and the seconds to the answer. */
-export async function upload(webUrl: string, payload: Payload): Promise<{ cap: string; s: number }> {
-  const { bytes } = payload;
+/** PUT /uri of `bytes`, sent 1 MiB per write: the cap and the seconds to the answer. */
+export async function upload(webUrl: string, bytes: Buffer): Promise<{ cap: string; s: number }> {
   const body = Readable.from(
     (function* () {
       for (let at = 0; at < bytes.length; at += MIB) yield bytes.subarray(at, at + MIB);
@@ -96,16 +87,16 @@ export async function upload(webUrl: string, payload: Payload): Promise<{ cap: s
   return { cap: text, s };
 }
 
-/** GET /uri/CAP, read to the end and compared byte for byte with the payload: the seconds. */
-export async function download(webUrl: string, cap: string, expected: Payload): Promise<number> {
+/** GET /uri/CAP, read to the end and compared byte for byte with `expected`: the seconds. */
+export async function download(webUrl: string, cap: string, expected: Buffer): Promise<number> {
   const t0 = process.hrtime.bigint();
-  const got = await compareGet(new URL(`uri/${encodeURIComponent(cap)}`, webUrl), expected.bytes);
+  const got = await compareGet(new URL(`uri/${encodeURIComponent(cap)}`, webUrl), expected);
   const s = seconds(t0);
   if (got.status !== 200)
     throw new Error(`GET /uri/CAP answered ${got.status}: ${got.errorText.slice(0, 300)}`);
   if (!got.same)
     throw new Error(
-      `download of ${expected.bytes.length} bytes differs from what was uploaded (${got.bytes} bytes came back)`,
+      `download of ${expected.length} bytes differs from what was uploaded (${got.bytes} bytes came back)`,
     );
   return s;
 }

@@ -153,7 +153,7 @@ async function webApiAvailable(webUrl: string): Promise<string | undefined> {
 
 /** Encoder alone on the same kind of bytes: the baseline the grid's throughput is compared with. */
 async function encoderMbps(mib: number): Promise<number> {
-  const { bytes } = freshPayload(mib * MIB);
+  const bytes = freshPayload(mib * MIB);
   let best = 0;
   for (let i = 0; i < 2; i++) {
     const t0 = process.hrtime.bigint();
