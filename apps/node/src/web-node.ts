@@ -376,6 +376,7 @@ export function createWebNode(options: WebNodeOptions): NodeWebNode {
         signal: o.signal,
         logger: log,
         workers: options.downloadWorker === true ? sharedWorkerPool() : false,
+        wholeShareBytes: o.partial === true ? 0 : undefined,
         onCorruptShare: (report) =>
           log.warn(
             { server: report.serverId, share: report.shareNumber, reason: report.reason },

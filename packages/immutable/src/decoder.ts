@@ -25,6 +25,13 @@ const WORKER_MIN_BYTES = 64 * 1024;
  * the segments they touch.
  */
 export const RUN_BYTES = 2 * 1024 * 1024;
+/**
+ * A share of at most this many bytes is read whole, header to UEB, in one request: a small
+ * file then takes one round trip after the servers said which shares they hold, where a
+ * header, its tail and then the blocks take two, and a second connection to each server (over
+ * Tor a round trip is most of a small download). The blocks are one run's worth at most.
+ */
+export const WHOLE_SHARE_BYTES = 1024 * 1024;
 /** Runs being fetched at once during a read: the current one and one ahead. */
 const RUNS_AHEAD = 2;
 
@@ -36,6 +43,8 @@ export interface ChkDecoderOptions {
   readonly onShareFailure?: ((shareNumber: number, error: unknown, reader: ShareReader) => void) | undefined;
   /** Bytes of each share asked for in one read (a run of whole blocks, at least one); default RUN_BYTES. */
   readonly runBytes?: number | undefined;
+  /** Shares up to this many bytes are read whole (0: never); default WHOLE_SHARE_BYTES. */
+  readonly wholeShareBytes?: number | undefined;
   /**
    * Where the block and segment hashes are checked: a worker pool (sharedWorkerPool(), say), so
    * the thread that reads from the network does not hash; or false, the default, for the
@@ -157,13 +166,13 @@ export function createChkDecoder(
       if (picks.length === 0) throw outOfShares();
       for (const p of picks) candidates.splice(candidates.indexOf(p), 1);
       const known = state === undefined ? undefined : { plan: state.plan, ueb: state.ueb };
-      // The first share fixes the plan; later ones are checked against it in parallel.
-      const toOpen = known === undefined ? picks.slice(0, 1) : picks;
-      candidates.unshift(...picks.slice(toOpen.length));
-      const opened = await Promise.allSettled(toOpen.map((r) => openShare(r, readCap, known)));
+      // All k at once, each checked against the cap on its own (the UEB hash), so they agree:
+      // one round trip for the lot, not one share after another.
+      const wholeUpTo = options.wholeShareBytes ?? WHOLE_SHARE_BYTES;
+      const opened = await Promise.allSettled(picks.map((r) => openShare(r, readCap, known, { wholeUpTo })));
       opened.forEach((result, i) => {
         if (result.status === "rejected") {
-          fail(toOpen[i]!, result.reason);
+          fail(picks[i]!, result.reason);
           return;
         }
         const share = result.value;
@@ -192,7 +201,11 @@ export function createChkDecoder(
     const sizeOf = (s: number) => (s === plan.numSegments - 1 ? plan.tailBlockSize : plan.blockSize);
     const offset = share.header.data + from * plan.blockSize;
     const length = (to - from) * plan.blockSize + sizeOf(to);
-    const bytes = await share.reader.read(offset, length);
+    const { whole } = share;
+    const bytes =
+      whole !== undefined && offset + length <= whole.length
+        ? whole.subarray(offset, offset + length)
+        : await share.reader.read(offset, length);
     if (bytes.length !== length) {
       const s = Math.min(to, from + Math.floor(bytes.length / plan.blockSize));
       const got = Math.max(0, bytes.length - (s - from) * plan.blockSize);
@@ -239,7 +252,34 @@ export function createChkDecoder(
    * the cap is a verify cap), every block and segment checked. A share with a bad block is
    * dropped for another and the run decoded again.
    */
+  /** Reads and run fetches under way: a run fetched ahead can outlive the read that asked for it. */
+  let busy = 0;
+  /**
+   * Shares read whole are held for their blocks until no read or fetch is left, then freed if
+   * the reader says its reads are its own; a later read fetches the blocks again.
+   */
+  const idle = () => {
+    busy -= 1;
+    if (busy > 0) return;
+    for (const share of active)
+      if (share.whole !== undefined && share.reader.freshReads) freeNow(share.whole);
+  };
+
   async function fetchRun(from: number, to: number, outFrom: number, outTo: number): Promise<Uint8Array[]> {
+    busy += 1;
+    try {
+      return await fetchRunNow(from, to, outFrom, outTo);
+    } finally {
+      idle();
+    }
+  }
+
+  async function fetchRunNow(
+    from: number,
+    to: number,
+    outFrom: number,
+    outTo: number,
+  ): Promise<Uint8Array[]> {
     const got = new Map<number, Uint8Array>();
     /** Fetched replies the decoder may free once used (see ShareReader.freshReads). */
     const fresh = new Set<Uint8Array>();
@@ -336,6 +376,15 @@ export function createChkDecoder(
   }
 
   async function* read(range: ByteRange = {}): AsyncGenerator<Uint8Array, void, undefined> {
+    busy += 1;
+    try {
+      yield* readRange(range);
+    } finally {
+      idle();
+    }
+  }
+
+  async function* readRange(range: ByteRange): AsyncGenerator<Uint8Array, void, undefined> {
     const size = readCap.size;
     const start = range.start ?? 0;
     const end = Math.min(range.end ?? size, size);

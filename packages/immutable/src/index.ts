@@ -20,6 +20,7 @@ export {
   type ChkDecoderOptions,
   createChkDecoder,
   RUN_BYTES,
+  WHOLE_SHARE_BYTES,
 } from "./decoder.js";
 export {
   type ChkEncodedShares,
@@ -60,6 +61,7 @@ export { decodeShareHeader, encodeShareHeader, type ShareHeader } from "./share-
 export {
   bufferShareReader,
   type OpenedShare,
+  type OpenShareOptions,
   openShare,
   type ShareExpectation,
   type ShareReader,

@@ -1,6 +1,13 @@
 import { CorruptShareError, type CorruptShareErrorCode } from "./errors.js";
 import { findInconsistentNode, rootFromPath } from "./hash-tree.js";
-import { CHAIN_ENTRY_SIZE, type ChkPlan, HASH_SIZE, nextPowerOfTwo, planChk } from "./plan.js";
+import {
+  CHAIN_ENTRY_SIZE,
+  type ChkPlan,
+  HASH_SIZE,
+  nextPowerOfTwo,
+  planChk,
+  type ShareLayout,
+} from "./plan.js";
 import { shareHashChainIndices } from "./share-hash-chain.js";
 import { decodeShareHeader, headerMismatch, headerOf, type ShareHeader } from "./share-header.js";
 import { parseUeb, type Ueb, uebHash } from "./ueb.js";
@@ -48,12 +55,33 @@ export interface OpenedShare {
   readonly blockTree: readonly Uint8Array[];
   /** The crypttext hash tree as stored in this share, not yet checked. */
   readonly crypttextTree: readonly Uint8Array[];
+  /**
+   * The share's bytes from offset 0, blocks included, when openShare read it whole (see
+   * OpenShareOptions.wholeUpTo); its blocks are unchecked, like any read's. Nothing else here
+   * is a view of it, so its owner may free it.
+   */
+  readonly whole?: Uint8Array | undefined;
+}
+
+export interface OpenShareOptions {
+  /**
+   * Read a share of at most this many bytes (by the plan it is expected to have) whole, in one
+   * request, blocks and all: for a reader that would fetch the blocks next anyway, this saves the
+   * round trip and the second connection a separate header read needs. Default 0: never.
+   */
+  readonly wholeUpTo?: number | undefined;
 }
 
 /** The UEB is a few hundred bytes; more than this is a corrupt length field. */
 const MAX_UEB_SIZE = 1 << 16;
 /** Read this much beyond the UEB-length field at once, to usually get the UEB in the same request. */
 const UEB_READ_AHEAD = 2048;
+/**
+ * A share's hash trees, chain and UEB are asked for together with its header when they fit in
+ * this many bytes (the trees of files up to 8 GiB with 1 MiB segments); a larger tail is read
+ * only once the header and UEB say where it is.
+ */
+const GUESSED_TAIL_MAX = 1 << 20;
 
 function corrupt(code: CorruptShareErrorCode, shareNumber: number, message: string): CorruptShareError {
   return new CorruptShareError(code, shareNumber, message);
@@ -66,7 +94,10 @@ function splitNodes(bytes: Uint8Array, count: number): Uint8Array[] {
 }
 
 async function readAtLeast(reader: ShareReader, offset: number, length: number, need: number, what: string) {
-  const bytes = await reader.read(offset, length);
+  return atLeast(reader, offset, await reader.read(offset, length), need, what);
+}
+
+function atLeast(reader: ShareReader, offset: number, bytes: Uint8Array, need: number, what: string) {
   if (bytes.length < need) {
     throw corrupt(
       "TAHOE_ERR_IMMUTABLE_SHARE_TRUNCATED",
@@ -78,21 +109,107 @@ async function readAtLeast(reader: ShareReader, offset: number, length: number, 
 }
 
 /**
+ * The read that fetches a share's tail (hash trees, chain, UEB length and UEB) if the share is
+ * laid out as `plan` says, or undefined when that would be more than GUESSED_TAIL_MAX bytes.
+ */
+function tailRead(plan: ChkPlan): { layout: ShareLayout; offset: number; length: number } | undefined {
+  const { layout } = plan;
+  const length =
+    layout.uebLength + (layout.version === 1 ? 4 : 8) - layout.crypttextHashTree + UEB_READ_AHEAD;
+  if (length > GUESSED_TAIL_MAX) return undefined;
+  return { layout, offset: layout.crypttextHashTree, length };
+}
+
+/** A share's first requests, sent before its header says where anything is. */
+interface FirstReads {
+  /** At least the header's bytes. */
+  readonly header: Promise<Uint8Array>;
+  /**
+   * The share's bytes from `offset` on, if these requests brought at least `need` of them. A
+   * request that failed brought nothing: whoever needs its bytes asks again and meets the error.
+   */
+  from(offset: number, need: number): Promise<Uint8Array | undefined>;
+  /** The whole share, when it was read whole. */
+  whole(): Uint8Array | undefined;
+}
+
+/**
+ * The header and, at once, the tail where `plan` puts it (hash trees, chain, UEB length and
+ * UEB); or, when the share `plan` describes is at most `wholeUpTo` bytes, the first `wholeUpTo`
+ * bytes in one request: the server answers with what there is, which is all of it unless the
+ * share has more segments (and so larger trees) than `plan`.
+ */
+function firstReads(reader: ShareReader, plan: ChkPlan | undefined, wholeUpTo: number): FirstReads {
+  const guess = plan === undefined ? undefined : tailRead(plan);
+  if (guess !== undefined && guess.offset + guess.length <= wholeUpTo) {
+    const header = readAtLeast(reader, 0, wholeUpTo, 0x24, "header");
+    let whole: Uint8Array | undefined;
+    header.then(
+      (bytes) => (whole = bytes),
+      () => {},
+    );
+    return {
+      header,
+      // A copy: the trees and UEB outlive the blocks, which the decoder frees once read.
+      from: async (offset, need) => {
+        const bytes = await header;
+        return offset + need <= bytes.length ? bytes.slice(offset) : undefined;
+      },
+      whole: () => whole,
+    };
+  }
+  const tail =
+    guess === undefined ? undefined : reader.read(guess.offset, guess.length).catch(() => undefined);
+  return {
+    header: readAtLeast(reader, 0, 0x44, 0x24, "header"),
+    from: async (offset, need) => {
+      // Not waited for when it cannot hold the bytes.
+      if (guess === undefined || offset < guess.offset || offset + need > guess.offset + guess.length)
+        return undefined;
+      const bytes = await tail;
+      const at = offset - guess.offset;
+      return bytes !== undefined && at + need <= bytes.length ? bytes.subarray(at) : undefined;
+    },
+    whole: () => undefined,
+  };
+}
+
+/**
+ * The plan of the cap's file encoded with the default 1 MiB segments, as Tahoe-LAFS 1.20 and
+ * lafs-ts encode (Tahoe's own downloader guesses offsets the same way).
+ */
+function guessedPlan(expect: ShareExpectation): ChkPlan | undefined {
+  try {
+    return planChk(expect.size, { k: expect.k, n: expect.n });
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Reads and checks everything but the blocks of one share: the header against the plan, the UEB
  * against the cap's UEB hash, the hash chain against the UEB's share root hash, and the block
- * hash tree against the chain. Throws CorruptShareError naming the share. Two requests.
+ * hash tree against the chain. Throws CorruptShareError naming the share.
+ *
+ * Round trips count more than bytes here (over Tor each is a second or so), so the header and
+ * the tail are asked for at once, at the offsets of `known`'s plan or else at the guessed ones,
+ * or the whole share in one request (`options.wholeUpTo`). A share laid out otherwise (other
+ * segment sizes) costs two more requests, one after another: its UEB, then its trees. Nothing
+ * read at guessed offsets is trusted before the header has shown they are the share's own and
+ * the UEB has matched the cap.
  */
 export async function openShare(
   reader: ShareReader,
   expect: ShareExpectation,
   known?: { readonly plan: ChkPlan; readonly ueb: Ueb },
+  options: OpenShareOptions = {},
 ): Promise<OpenedShare> {
   const sn = reader.shareNumber;
   if (!Number.isInteger(sn) || sn < 0 || sn >= expect.n) {
     throw corrupt("TAHOE_ERR_IMMUTABLE_SHARE_HEADER", sn, `share number ${sn} is outside 0..${expect.n - 1}`);
   }
-  const headerBytes = await readAtLeast(reader, 0, 0x44, 0x24, "header");
-  const header = decodeShareHeader(headerBytes);
+  const first = firstReads(reader, known?.plan ?? guessedPlan(expect), options.wholeUpTo ?? 0);
+  const header = decodeShareHeader(await first.header);
   if (typeof header === "string") throw corrupt("TAHOE_ERR_IMMUTABLE_SHARE_HEADER", sn, header);
   if (!(header.crypttextHashTree < header.blockHashTree && header.blockHashTree < header.shareHashChain)) {
     throw corrupt("TAHOE_ERR_IMMUTABLE_SHARE_HEADER", sn, "header offsets are not in ascending order");
@@ -103,16 +220,19 @@ export async function openShare(
   }
   const lengthField = header.version === 1 ? 4 : 8;
   const uebStart = header.uebLength + lengthField;
+  const inHand = await first.from(header.crypttextHashTree, uebStart - header.crypttextHashTree);
   // With a known plan the trees, chain and UEB come in one request; otherwise the UEB comes
   // first, so a corrupt header cannot make us fetch gigabytes of "hash tree".
-  const tailStart = known !== undefined ? header.crypttextHashTree : header.uebLength;
-  let tail = await readAtLeast(
-    reader,
-    tailStart,
-    uebStart - tailStart + UEB_READ_AHEAD,
-    uebStart - tailStart,
-    "UEB length",
-  );
+  const tailStart = inHand !== undefined || known !== undefined ? header.crypttextHashTree : header.uebLength;
+  let tail =
+    inHand ??
+    (await readAtLeast(
+      reader,
+      tailStart,
+      uebStart - tailStart + UEB_READ_AHEAD,
+      uebStart - tailStart,
+      "UEB length",
+    ));
   const lengthView = Buffer.from(tail.buffer, tail.byteOffset + header.uebLength - tailStart, lengthField);
   const uebSize = lengthField === 4 ? lengthView.readUInt32BE(0) : Number(lengthView.readBigUInt64BE(0));
   if (uebSize > MAX_UEB_SIZE)
@@ -157,8 +277,10 @@ export async function openShare(
     }
     const wrong = headerMismatch(header, headerOf(plan));
     if (wrong !== undefined) throw corrupt("TAHOE_ERR_IMMUTABLE_SHARE_HEADER", sn, wrong);
-    const length = header.uebLength - header.crypttextHashTree;
-    trees = await readAtLeast(reader, header.crypttextHashTree, length, length, "hash trees");
+    if (tailStart !== header.crypttextHashTree) {
+      const length = header.uebLength - header.crypttextHashTree;
+      trees = await readAtLeast(reader, header.crypttextHashTree, length, length, "hash trees");
+    }
   }
   const treesStart = header.crypttextHashTree;
 
@@ -201,7 +323,17 @@ export async function openShare(
       `block hash tree node ${bad} does not match the hashes below and above it`,
     );
   }
-  return { reader, shareNumber: sn, header, plan, ueb, uebBytes, blockTree, crypttextTree };
+  return {
+    reader,
+    shareNumber: sn,
+    header,
+    plan,
+    ueb,
+    uebBytes,
+    blockTree,
+    crypttextTree,
+    whole: first.whole(),
+  };
 }
 
 /** Checks the crypttext hash tree a share carries against the UEB; throws CorruptShareError. */

@@ -170,7 +170,8 @@ describe("the decoder frees what it read when the reader says reads are fresh", 
       [1, 3, 4],
     ]) {
       const seen: Uint8Array[] = [];
-      const decoder = createChkDecoder(cap, freshReaders(images, numbers, seen));
+      // Shares this small would come whole, header to UEB, and stay until the decoder is dropped.
+      const decoder = createChkDecoder(cap, freshReaders(images, numbers, seen), { wholeShareBytes: 0 });
       const out = await decoder.readAll();
       expect(out.equals(data)).toBe(true);
       // Each share's three blocks came in one read (a run, see RUN_BYTES), freed once used; the
@@ -178,6 +179,59 @@ describe("the decoder frees what it read when the reader says reads are fresh", 
       expect(seen.filter((b) => b.byteLength === 0)).toHaveLength(3);
       expect(seen.every((b) => b.byteLength < FREE_NOW_MIN_BYTES)).toBe(true);
     }
+  });
+
+  it("frees a share read whole once no read is left, and reads its blocks again when asked", async () => {
+    const { cap, shares: images } = await shares();
+    const seen: Uint8Array[] = [];
+    const decoder = createChkDecoder(cap, freshReaders(images, [1, 3, 4], seen));
+    expect((await decoder.readAll()).equals(data)).toBe(true);
+    // One read per share, header to UEB, freed at the end.
+    expect(seen).toHaveLength(3);
+    expect(seen.every((b) => b.byteLength === 0)).toBe(true);
+    expect((await decoder.readAll()).equals(data)).toBe(true);
+    expect(seen.length).toBeGreaterThan(3);
+  });
+
+  it("keeps a share read whole while a run fetched ahead still needs it, after the read stopped", async () => {
+    const { cap, shares: images } = await shares();
+    const seen: Uint8Array[] = [];
+    const failures: number[] = [];
+    const [zero, one, two] = freshReaders(images, [0, 1, 2], seen);
+    // Share 1's server clips every answer, so its later blocks come over the "network", slowly,
+    // while share 0's come from its whole read at once: a run waits on share 1 holding a view of
+    // share 0's read.
+    let zeroWhole: Uint8Array | undefined;
+    /** Whether share 0's whole read was still there each time share 1 answered. */
+    const held: boolean[] = [];
+    const clipped: ShareReader = {
+      ...one!,
+      read: async (offset, length) => {
+        await new Promise((r) => setTimeout(r, 20));
+        held.push(zeroWhole !== undefined && zeroWhole.byteLength > 0);
+        return one!.read(offset, Math.min(length, 100_000));
+      },
+    };
+    const first: ShareReader = {
+      ...zero!,
+      read: async (offset, length) => {
+        const bytes = await zero!.read(offset, length);
+        zeroWhole ??= bytes;
+        return bytes;
+      },
+    };
+    const decoder = createChkDecoder(cap, [first, clipped, two!], {
+      runBytes: 1,
+      onShareFailure: (sn) => failures.push(sn),
+    });
+    for await (const _ of decoder.read()) break;
+    await new Promise((r) => setTimeout(r, 100));
+    expect(held.length).toBeGreaterThan(1);
+    expect(held.every(Boolean)).toBe(true);
+    expect(zeroWhole!.byteLength).toBe(0);
+    expect(failures).toEqual([]);
+    expect((await decoder.readAll()).equals(data)).toBe(true);
+    expect(failures).toEqual([]);
   });
 
   it("leaves a reader's shared memory alone when reads are not fresh", async () => {

@@ -195,7 +195,11 @@ describe("ranged reads", () => {
         return shares[sn]!.subarray(offset, offset + length);
       },
     }));
-    const out = await createChkDecoder(result.readCap, readers).readAll({ start: 1000, end: 1300 });
+    // (A share this small is read whole unless told otherwise: see "small shares" below.)
+    const out = await createChkDecoder(result.readCap, readers, { wholeShareBytes: 0 }).readAll({
+      start: 1000,
+      end: 1300,
+    });
     expect(out.equals(plaintext.subarray(1000, 1300))).toBe(true);
     expect([...touched].sort()).toEqual([2, 3]);
   });
@@ -235,7 +239,7 @@ describe("runs of blocks: one read brings several segments' blocks of a share", 
 
   it("a whole read asks each share for runs of whole blocks, none longer than runBytes", async () => {
     const { result, readers, dataReads } = await setUp([0, 1]);
-    const out = await createChkDecoder(result.readCap, readers, { runBytes }).readAll();
+    const out = await createChkDecoder(result.readCap, readers, { runBytes, wholeShareBytes: 0 }).readAll();
     expect(out.equals(plaintext)).toBe(true);
     expect(dataReads.every((r) => r.length <= runBytes && Number.isInteger(r.first))).toBe(true);
     for (const share of [0, 1]) {
@@ -254,7 +258,10 @@ describe("runs of blocks: one read brings several segments' blocks of a share", 
       [12_345, 38_000],
     ] as const) {
       const { result, readers, dataReads } = await setUp([2, 3]);
-      const out = await createChkDecoder(result.readCap, readers, { runBytes }).readAll({ start, end });
+      const out = await createChkDecoder(result.readCap, readers, { runBytes, wholeShareBytes: 0 }).readAll({
+        start,
+        end,
+      });
       expect(out.equals(plaintext.subarray(start, end))).toBe(true);
       const blocks = new Set(
         dataReads.flatMap((r) => Array.from({ length: r.last - r.first + 1 }, (_, i) => r.first + i)),

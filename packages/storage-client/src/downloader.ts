@@ -40,6 +40,12 @@ export interface DownloadOptions {
   readonly crypttext?: boolean | undefined;
   /** Where the decoder checks block and segment hashes (ChkDecoderOptions.workers); default here. */
   readonly workers?: WorkerPool | false | undefined;
+  /**
+   * Shares up to this many bytes are read whole as the download opens, blocks and all
+   * (ChkDecoderOptions.wholeShareBytes, default 1 MiB); 0 for a download that will read only a
+   * small range of the file, which then fetches just the segments it touches.
+   */
+  readonly wholeShareBytes?: number | undefined;
 }
 
 /** See DownloadOptions.readIdleTimeoutMs. */
@@ -286,7 +292,11 @@ export async function openDownload(
     );
   };
 
-  const decoder = createChkDecoder(parsed, readers, { onShareFailure, workers: options.workers });
+  const decoder = createChkDecoder(parsed, readers, {
+    onShareFailure,
+    workers: options.workers,
+    wholeShareBytes: options.wholeShareBytes,
+  });
   /** The decoder ran out of shares: say how many were found, good, bad and needed. */
   const explain = (error: unknown): unknown => {
     if (signal?.aborted) {

@@ -33,6 +33,7 @@ export type {
   WebDirectoryChild,
   WebDirectoryEntry,
   WebDownload,
+  WebDownloadOptions,
   WebMutableFile,
   WebMutableFormat,
   WebNode,

@@ -238,7 +238,11 @@ export function registerUriRoutes(
           "Use the file's URI:CHK: read cap to download it; ?t=json works with a verify cap.",
         );
       }
-      file = await node.openDownload(capText, { signal });
+      const range = request.headers.range;
+      file = await node.openDownload(capText, {
+        signal,
+        partial: range !== undefined && range !== "bytes=0-",
+      });
     }
     const range = parseRangeHeader(request.headers.range, file.size);
     if (range.kind === "unsatisfiable") {

@@ -75,6 +75,15 @@ export interface WebTorStatus {
   checkedAt: number;
 }
 
+export interface WebDownloadOptions {
+  readonly signal: AbortSignal;
+  /**
+   * The request asks for part of the file (a Range other than bytes=0-): the node fetches only
+   * the segments it touches, where for a whole small file it reads each share whole at once.
+   */
+  readonly partial?: boolean | undefined;
+}
+
 export interface WebDownload {
   size: number;
   read(
@@ -162,7 +171,7 @@ export interface WebNode {
    * (e.g. placement refusal) whose code/message/hint the web API shows.
    */
   upload(body: AsyncIterable<Uint8Array>, options: WebUploadOptions): Promise<{ cap: string }>;
-  openDownload(cap: string, options: { signal: AbortSignal }): Promise<WebDownload>;
+  openDownload(cap: string, options: WebDownloadOptions): Promise<WebDownload>;
   /**
    * Creates a mutable file (seqnum 1) holding the body; answers its write cap. The RSA key is new,
    * or the caller's (`privateKey`, PKCS#8 DER: Tahoe's `private-key=`).

@@ -14,6 +14,7 @@ import {
   createSecretGate,
   type WebControl,
   type WebDownload,
+  type WebDownloadOptions,
   type WebMutableFile,
   type WebNode,
   type WebNodeStatus,
@@ -32,6 +33,8 @@ export interface MemoryNode extends WebNode {
   state: WebNodeStatus;
   /** Downloads yield fresh 256 KiB copies (as the real decoder does) and say so; each is kept here. */
   freshDownloads?: Uint8Array[];
+  /** What each openDownload was told, in order. */
+  downloadOptions: WebDownloadOptions[];
   /** Mutable files by storage index (hex): their caps, format, contents and sequence number. */
   mutables: Map<string, MemoryMutable>;
   /** Every mutable write, in order: what was asked, of which file. */
@@ -119,6 +122,7 @@ export function createMemoryNode(): MemoryNode {
     files: new Map(),
     uploadChunks: [],
     uploadSizes: [],
+    downloadOptions: [],
     state: memoryStatus(),
     status: () => self.state,
     async upload(body, options) {
@@ -146,7 +150,8 @@ export function createMemoryNode(): MemoryNode {
       self.files.set(cap, data);
       return { cap };
     },
-    async openDownload(cap) {
+    async openDownload(cap, options) {
+      self.downloadOptions.push(options);
       const parsed = parseImmutableCap(cap);
       const data = self.files.get(cap) ?? (parsed.kind === "lit" ? parsed.data : undefined);
       if (!data) {

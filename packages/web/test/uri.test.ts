@@ -258,6 +258,21 @@ describe("GET /uri/CAP", () => {
     }
   });
 
+  it("tells the node whether a request wants part of the file, so a small file is read whole only when it is", async () => {
+    const cap = encodeURIComponent(await put(bytes(4500)));
+    const asked: [string | undefined, boolean][] = [
+      [undefined, false],
+      ["bytes=0-", false],
+      ["bytes=1000-2999", true],
+      ["bytes=-10", true],
+    ];
+    for (const [range] of asked) {
+      const res = await app.inject({ url: `/uri/${cap}`, headers: range === undefined ? {} : { range } });
+      expect(res.statusCode, range).toBe(range === undefined ? 200 : 206);
+    }
+    expect(node.downloadOptions.slice(-asked.length).map((o) => o.partial)).toEqual(asked.map(([, p]) => p));
+  });
+
   it("takes the Content-Type from filename= and sets an attachment with save=true", async () => {
     const cap = encodeURIComponent(await put("<b>hi</b>"));
     const named = await app.inject({ url: `/uri/${cap}?filename=page.html` });
