@@ -194,9 +194,10 @@ function guessedPlan(expect: ShareExpectation): ChkPlan | undefined {
  * Round trips count more than bytes here (over Tor each is a second or so), so the header and
  * the tail are asked for at once, at the offsets of `known`'s plan or else at the guessed ones,
  * or the whole share in one request (`options.wholeUpTo`). A share laid out otherwise (other
- * segment sizes) costs two more requests, one after another: its UEB, then its trees. Nothing
- * read at guessed offsets is trusted before the header has shown they are the share's own and
- * the UEB has matched the cap.
+ * segment sizes) costs one more request, for its tail where the header says (two, the UEB then
+ * the trees, when that tail is larger than GUESSED_TAIL_MAX). Nothing read at guessed offsets
+ * is trusted before the header has shown they are the share's own and the UEB has matched the
+ * cap.
  */
 export async function openShare(
   reader: ShareReader,
@@ -211,7 +212,13 @@ export async function openShare(
   const first = firstReads(reader, known?.plan ?? guessedPlan(expect), options.wholeUpTo ?? 0);
   const header = decodeShareHeader(await first.header);
   if (typeof header === "string") throw corrupt("TAHOE_ERR_IMMUTABLE_SHARE_HEADER", sn, header);
-  if (!(header.crypttextHashTree < header.blockHashTree && header.blockHashTree < header.shareHashChain)) {
+  if (
+    !(
+      header.crypttextHashTree < header.blockHashTree &&
+      header.blockHashTree < header.shareHashChain &&
+      header.shareHashChain < header.uebLength
+    )
+  ) {
     throw corrupt("TAHOE_ERR_IMMUTABLE_SHARE_HEADER", sn, "header offsets are not in ascending order");
   }
   if (known !== undefined) {
@@ -221,9 +228,14 @@ export async function openShare(
   const lengthField = header.version === 1 ? 4 : 8;
   const uebStart = header.uebLength + lengthField;
   const inHand = await first.from(header.crypttextHashTree, uebStart - header.crypttextHashTree);
-  // With a known plan the trees, chain and UEB come in one request; otherwise the UEB comes
-  // first, so a corrupt header cannot make us fetch gigabytes of "hash tree".
-  const tailStart = inHand !== undefined || known !== undefined ? header.crypttextHashTree : header.uebLength;
+  // With a known plan, or a tail the header puts within GUESSED_TAIL_MAX, the trees, chain and
+  // UEB come in one request; otherwise the UEB comes first, so a corrupt header cannot make us
+  // fetch gigabytes of "hash tree".
+  const fromTrees =
+    inHand !== undefined ||
+    known !== undefined ||
+    uebStart + UEB_READ_AHEAD - header.crypttextHashTree <= GUESSED_TAIL_MAX;
+  const tailStart = fromTrees ? header.crypttextHashTree : header.uebLength;
   let tail =
     inHand ??
     (await readAtLeast(

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  bufferShareReader,
   createChkDecoder,
   DEFAULT_MAX_SEGMENT_SIZE,
   openShare,
@@ -74,15 +75,40 @@ describe("opening a share", () => {
     ]);
   });
 
-  it("opens a share with other segments too, in two more round trips (its UEB, then its trees)", async () => {
+  it("opens a share with other segments too, in one more round trip (its tail where the header says)", async () => {
     const { result, shares } = await encode(pattern(size, 2), { k: 2, n: 3, maxSegmentSize: 131_072 });
     const { readers, rounds } = steppedReaders(shares, [0]);
     const { value: share, rounds: trips } = await rounds(openShare(readers[0]!, result.cap));
     expect(share.plan).toEqual(result.plan);
     expect(share.plan.segmentSize).toBe(131_072);
-    expect(trips.map((t) => t.length)).toEqual([2, 1, 1]);
-    expect(trips[1]![0]!.offset).toBe(result.plan.layout.uebLength);
-    expect(trips[2]![0]!.offset).toBe(result.plan.layout.crypttextHashTree);
+    expect(trips.map((t) => t.length)).toEqual([2, 1]);
+    expect(trips[1]![0]!.offset).toBe(result.plan.layout.crypttextHashTree);
+  });
+
+  it("reads a tail larger than a MiB only once the UEB says where it is", async () => {
+    // 8,193 segments of 2 bytes: trees of 16,383 nodes each, over a MiB with the chain and UEB.
+    const { result, shares } = await encode(pattern(16_386, 3), { k: 2, n: 3, maxSegmentSize: 2 });
+    const { layout } = result.plan;
+    expect(layout.uebLength - layout.crypttextHashTree).toBeGreaterThan(1 << 20);
+    const { readers, rounds } = steppedReaders(shares, [1]);
+    const { value: share, rounds: trips } = await rounds(openShare(readers[0]!, result.cap));
+    expect(share.plan).toEqual(result.plan);
+    // The header and the guessed tail (here: this file's trees with 1 MiB segments, a few bytes).
+    expect(trips[0]!.map((r) => r.offset)).toContain(0);
+    expect(trips.slice(1).map((t) => t.map((r) => r.offset))).toEqual([
+      [layout.uebLength],
+      [layout.crypttextHashTree],
+    ]);
+  });
+
+  it("refuses a header whose UEB comes before its hash trees, before reading by it", async () => {
+    const { result, shares } = await encode(pattern(5000, 6), { k: 2, n: 3, maxSegmentSize: 1000 });
+    const bad = Buffer.from(shares[0]!);
+    // v1 header: the UEB-length offset is its last field, at 0x20.
+    bad.writeUInt32BE(result.plan.layout.crypttextHashTree - 8, 0x20);
+    const error = await openShare(bufferShareReader(0, bad), result.cap).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "TAHOE_ERR_IMMUTABLE_SHARE_HEADER", shareNumber: 0 });
+    expect((error as Error).message).toContain("ascending");
   });
 
   it("the decoder opens k shares at once, then reads their blocks", async () => {
