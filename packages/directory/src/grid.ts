@@ -305,11 +305,9 @@ class GridDirectory implements DirectoryHandle {
           queryTimeoutMs: this.o.queryTimeoutMs ?? 15_000,
           forWrite: true,
         });
-        const file = await openMutableFile({ ...this.o, cap: p.fileCap });
-        // The read must be of the version the map will test against; a newer one means a writer came in between.
-        if (map.best === undefined || file.seqnum !== map.best.header.seqnum) {
-          throw new DirectoryError("TAHOE_ERR_DIRECTORY_BUSY", `${label(p)} changed while it was read`);
-        }
+        // The version the map found, which the publish will test against: a writer that comes
+        // in between makes the read or the publish fail, and this starts over.
+        const file = await openMutableFile({ ...this.o, cap: p.fileCap, servermap: map });
         const unpacked = unpackDirectory(await file.readAll(undefined, this.o.signal), p);
         const children: Children = {
           map: new Map(unpacked.entries.map((e) => [e.name, e])),

@@ -110,6 +110,27 @@ describe("directories on 5 real storage servers", () => {
     expect((await dir.list()).map((e) => e.name)).toEqual(["Café", "notes", "sub"]);
   });
 
+  it("an edit reads the directory from the servermap it publishes against: one servermap update", async () => {
+    const made = await createDirectory({ ...o, format: "SDMF" });
+    let lists = 0;
+    const servers = grid.servers.map((s) => ({
+      ...s,
+      client: {
+        ...s.client,
+        listMutableShares: (...args: Parameters<typeof s.client.listMutableShares>) => {
+          lists++;
+          return s.client.listMutableShares(...args);
+        },
+      },
+    }));
+    const dir = await openDirectory({ ...o, servers, cap: made.writeCap });
+    lists = 0;
+    await dir.set("a", { readCap: LIT });
+    // A writer's servermap asks every server once; the read of the version it found asks none.
+    expect(lists).toBe(grid.servers.length);
+    expect((await dir.list()).map((e) => e.name)).toEqual(["a"]);
+  });
+
   it("refuses empty names and names with a slash, with Tahoe's words", async () => {
     const made = await createDirectory(o);
     const dir = await openDirectory({ ...o, cap: made.writeCap });

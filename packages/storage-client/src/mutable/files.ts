@@ -258,16 +258,20 @@ function bestOf(map: ServerMap): ServermapVersion {
 /**
  * Opens the newest recoverable version of a mutable file (Tahoe's download_best_version):
  * a servermap update, then reads that fetch only the segments they cover, every signature,
- * hash and block checked; a bad share is routed around and its server told.
+ * hash and block checked; a bad share is routed around and its server told. With `servermap`
+ * (one a writer just made, as Tahoe's modify reads the version its map found) no update is
+ * made.
  */
-export async function openMutableFile(o: MutableGridOptions & { cap: string }): Promise<MutableFileHandle> {
+export async function openMutableFile(
+  o: MutableGridOptions & { cap: string; servermap?: ServerMap | undefined },
+): Promise<MutableFileHandle> {
   const cap = parseCap(o.cap);
   if (cap.kind === "verify") {
     throw new MutableError("TAHOE_ERR_MUTABLE_CAP", "a verify cap can check shares but not decrypt them", {
       hint: "Read the file with its write cap (URI:SSK:/URI:MDMF:) or read cap (URI:SSK-RO:/URI:MDMF-RO:).",
     });
   }
-  const map = await servermapFor(o, cap, false);
+  const map = o.servermap ?? (await servermapFor(o, cap, false));
   const version = bestOf(map);
   return handleFor(o, cap, map, version);
 }

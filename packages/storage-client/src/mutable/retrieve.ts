@@ -7,6 +7,7 @@ import {
   type MutableHeader,
   SALT_LENGTH,
   type SegmentBlock,
+  type ShareRange,
   segmentGeometry,
   shareRanges,
   type VerifiedShareHashes,
@@ -21,6 +22,11 @@ import type { ServermapShare, ServermapVersion } from "./servermap.js";
 
 /** Share data read per request: several segments' blocks at once, so a big file costs few round trips. */
 const READ_BATCH_BYTES = 1024 * 1024;
+/**
+ * Ranges of a share this close together are read in one request: a few KiB more on the wire
+ * costs less than a round trip, or a second connection to the server.
+ */
+const SPAN_GAP_BYTES = 16 * 1024;
 
 /** A share of the version being read whose hash chain and block hash tree checked out. */
 interface OpenShare {
@@ -102,39 +108,50 @@ export class VersionReader {
     return trees;
   }
 
+  /**
+   * Blocks of segments [from, to] from k shares, read from all k at once: a share not opened yet
+   * brings its hash chain and block hash tree in the same round trip (see fetch). A share that
+   * fails is dropped and the next candidate tried in another round.
+   */
   private async readBatch(from: number, to: number, signal: AbortSignal | undefined): Promise<Uint8Array[]> {
     const blocks: SegmentBlock[][] = Array.from({ length: to - from + 1 }, () => []);
     // Share numbers whose blocks this batch has; a failed one may come again from another server.
     const used = new Set<number>();
     while (used.size < this.header.k) {
       throwIfAborted(`read of mutable file ${this.si}`, signal);
-      const open = await this.nextShare(used, signal);
-      if (open === undefined) throw this.notEnough(from);
-      try {
-        const got = await this.readBlocks(open, from, to, signal);
-        for (const [i, b] of got.entries()) blocks[i]!.push(b);
-        used.add(open.share.shnum);
-      } catch (error) {
-        throwIfAborted(`read of mutable file ${this.si}`, signal);
-        await this.drop(open.share, error);
+      const picks = this.candidates(used, this.header.k - used.size);
+      if (picks.length === 0) throw this.notEnough(from);
+      const results = await Promise.allSettled(
+        picks.map((share) => this.readBlocks(share, from, to, signal)),
+      );
+      for (const [i, result] of results.entries()) {
+        if (result.status === "fulfilled") {
+          for (const [j, b] of result.value.entries()) blocks[j]!.push(b);
+          used.add(picks[i]!.shnum);
+        } else {
+          throwIfAborted(`read of mutable file ${this.si}`, signal);
+          await this.drop(picks[i]!, result.reason);
+        }
       }
     }
     return blocks.map((b, i) => decodeSegmentBlocks(this.header, b, from + i, this.readkey, this.coder));
   }
 
-  /** An open share whose number is not in `used`: one already open, else the next candidate. */
-  private async nextShare(
-    used: ReadonlySet<number>,
-    signal: AbortSignal | undefined,
-  ): Promise<OpenShare | undefined> {
-    for (const [shnum, open] of this.open) if (!used.has(shnum)) return open;
+  /**
+   * Up to `count` shares of share numbers not in `used`: open ones first, then for each other
+   * number its first server not dropped.
+   */
+  private candidates(used: ReadonlySet<number>, count: number): ServermapShare[] {
+    const out: ServermapShare[] = [];
+    for (const [shnum, open] of this.open) if (!used.has(shnum) && out.length < count) out.push(open.share);
     const numbers = [...new Set(this.version.shares.map((s) => s.shnum))].sort((a, b) => a - b);
     for (const shnum of numbers) {
+      if (out.length >= count) break;
       if (used.has(shnum) || this.open.has(shnum)) continue;
-      const open = await this.openShareNumber(shnum, signal);
-      if (open !== undefined) return open;
+      const share = this.version.shares.find((s) => s.shnum === shnum && !this.dropped.has(s));
+      if (share !== undefined) out.push(share);
     }
-    return undefined;
+    return out;
   }
 
   /** Opens share `shnum` from the first server holding it whose chain and tree check out. */
@@ -146,28 +163,8 @@ export class VersionReader {
       if (share.shnum !== shnum || this.dropped.has(share)) continue;
       try {
         const ranges = shareRanges(this.header);
-        const call = callOptions(share.server, signal);
-        const client = share.server.client;
-        const [chain, tree] = await Promise.all([
-          client.readMutable(
-            this.storageIndex,
-            shnum,
-            ranges.shareHashChain.offset,
-            ranges.shareHashChain.length,
-            call,
-          ),
-          client.readMutable(
-            this.storageIndex,
-            shnum,
-            ranges.blockHashTree.offset,
-            ranges.blockHashTree.length,
-            call,
-          ),
-        ]);
-        const hashes = verifyShareHashes(this.header, shnum, chain, tree);
-        const open = { share, hashes };
-        this.open.set(shnum, open);
-        return open;
+        const [chain, tree] = await this.fetch(share, [ranges.shareHashChain, ranges.blockHashTree], signal);
+        return this.opened(share, chain!, tree!);
       } catch (error) {
         throwIfAborted(`read of mutable file ${this.si}`, signal);
         await this.drop(share, error);
@@ -176,8 +173,15 @@ export class VersionReader {
     return undefined;
   }
 
+  private opened(share: ServermapShare, chain: Uint8Array, tree: Uint8Array): OpenShare {
+    const open = { share, hashes: verifyShareHashes(this.header, share.shnum, chain, tree) };
+    this.open.set(share.shnum, open);
+    return open;
+  }
+
+  /** The checked blocks of segments [from, to] of `share`, opening it first if it is not open. */
   private async readBlocks(
-    open: OpenShare,
+    share: ServermapShare,
     from: number,
     to: number,
     signal: AbortSignal | undefined,
@@ -186,15 +190,16 @@ export class VersionReader {
     const first = ranges.block(from);
     const last = ranges.block(to);
     const start = first.offset;
-    const length = last.offset + last.length - start;
-    const { share } = open;
-    const bytes = await share.server.client.readMutable(
-      this.storageIndex,
-      share.shnum,
-      start,
-      length,
-      callOptions(share.server, signal),
-    );
+    const span = { offset: start, length: last.offset + last.length - start };
+    let open = this.open.get(share.shnum);
+    let bytes: Uint8Array;
+    if (open?.share === share) {
+      [bytes] = (await this.fetch(share, [span], signal)) as [Uint8Array];
+    } else {
+      const got = await this.fetch(share, [ranges.shareHashChain, ranges.blockHashTree, span], signal);
+      open = this.opened(share, got[0]!, got[1]!);
+      bytes = got[2]!;
+    }
     const out: SegmentBlock[] = [];
     for (let s = from; s <= to; s++) {
       const r = ranges.block(s);
@@ -213,6 +218,48 @@ export class VersionReader {
       out.push({ shnum: share.shnum, salt, block });
     }
     return out;
+  }
+
+  /**
+   * The bytes of each range of `share`, in order: from what the servermap read where that has
+   * them, else from the server, in one request per run of ranges whose gaps are at most
+   * SPAN_GAP_BYTES (an SDMF share's chain, tree and blocks lie end to end), all at once.
+   */
+  private async fetch(
+    share: ServermapShare,
+    ranges: readonly ShareRange[],
+    signal: AbortSignal | undefined,
+  ): Promise<Uint8Array[]> {
+    const { prefix } = share;
+    const out: (Uint8Array | undefined)[] = ranges.map((r) =>
+      r.offset + r.length <= prefix.length ? prefix.subarray(r.offset, r.offset + r.length) : undefined,
+    );
+    const missing = ranges.map((r, i) => ({ r, i })).filter(({ i }) => out[i] === undefined);
+    missing.sort((a, b) => a.r.offset - b.r.offset);
+    const spans: { offset: number; end: number; members: typeof missing }[] = [];
+    for (const m of missing) {
+      const last = spans.at(-1);
+      if (last !== undefined && m.r.offset - last.end <= SPAN_GAP_BYTES) {
+        last.end = Math.max(last.end, m.r.offset + m.r.length);
+        last.members.push(m);
+      } else spans.push({ offset: m.r.offset, end: m.r.offset + m.r.length, members: [m] });
+    }
+    const call = callOptions(share.server, signal);
+    await Promise.all(
+      spans.map(async (span) => {
+        const bytes = await share.server.client.readMutable(
+          this.storageIndex,
+          share.shnum,
+          span.offset,
+          span.end - span.offset,
+          call,
+        );
+        for (const { r, i } of span.members) {
+          out[i] = bytes.subarray(r.offset - span.offset, r.offset - span.offset + r.length);
+        }
+      }),
+    );
+    return out as Uint8Array[];
   }
 
   private async drop(share: ServermapShare, error: unknown): Promise<void> {

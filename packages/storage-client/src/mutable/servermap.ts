@@ -28,6 +28,11 @@ export interface ServermapShare {
   readonly server: UploadServer;
   readonly shnum: number;
   readonly head: SignedShareHead;
+  /**
+   * The share's first bytes as the servermap read them (the signed head and whatever followed
+   * it in the same read): a small share's hashes and blocks, which a read then need not fetch.
+   */
+  readonly prefix: Uint8Array;
 }
 
 /** One share a server holds that failed a check (it is still rewritten by a publish). */
@@ -103,7 +108,7 @@ async function readShareHead(
   storageIndex: Uint8Array,
   shnum: number,
   options: ServermapOptions,
-): Promise<{ head: SignedShareHead } | { bad: BadServermapShare }> {
+): Promise<{ head: SignedShareHead; prefix: Uint8Array } | { bad: BadServermapShare }> {
   const call = callOptions(server, options.signal, options.queryTimeoutMs);
   let bytes = await server.client.readMutable(storageIndex, shnum, 0, SERVERMAP_READ_SIZE, call);
   try {
@@ -127,7 +132,7 @@ async function readShareHead(
         `share number ${shnum} is not below N=${head.header.n}`,
       );
     }
-    return { head };
+    return { head, prefix: bytes };
   } catch (error) {
     if (!(error instanceof CorruptMutableShareError)) throw error;
     return { bad: { server, shnum, checkstring: checkstringOf(cap, bytes), reason: reasonOf(error) } };
@@ -145,7 +150,7 @@ async function queryServer(
   const answer: ServerAnswer = { shares: [], bad: [] };
   for (const shnum of shnums) {
     const got = await readShareHead(cap, server, storageIndex, shnum, options);
-    if ("head" in got) answer.shares.push({ server, shnum, head: got.head });
+    if ("head" in got) answer.shares.push({ server, shnum, head: got.head, prefix: got.prefix });
     else answer.bad.push(got.bad);
   }
   return answer;
@@ -295,13 +300,17 @@ async function findPrivateKey(
     const range = shareRanges(share.head.header).encPrivkey;
     try {
       const call = callOptions(share.server, options.signal, options.queryTimeoutMs);
-      const enc = await share.server.client.readMutable(
-        storageIndex,
-        share.shnum,
-        range.offset,
-        range.length,
-        call,
-      );
+      // A small share's key came with its head.
+      const enc =
+        range.offset + range.length <= share.prefix.length
+          ? share.prefix.subarray(range.offset, range.offset + range.length)
+          : await share.server.client.readMutable(
+              storageIndex,
+              share.shnum,
+              range.offset,
+              range.length,
+              call,
+            );
       return privateKeyFromShare(enc, writekey, share.shnum);
     } catch (error) {
       throwIfAborted("servermap update", options.signal);
