@@ -4,8 +4,9 @@
  * `--delay` ms each way (tools/bench/delay-relay.ts), as a far or Tor-routed server would. Per
  * round and variant the client restarts as that variant (a checkout's apps/cli/bin/tahoe.js),
  * downloads and uploads a warm-up file, then times one PUT /uri of fresh random bytes and one GET /uri/CAP
- * of an earlier upload per size, the GET compared byte for byte. Prints each transfer's time and
- * medians per variant and size; never pass/fail. The bench talks to the client directly: only
+ * of an earlier upload per size, the GET compared byte for byte; then a directory's daily work
+ * (mkdir, PUT of a 2 kB file into it, its ?t=json listing) and a 10 kB SDMF file's read and
+ * overwrite. Prints each operation's time and medians per variant; never pass/fail. The bench talks to the client directly: only
  * client-to-server traffic is delayed.
  *
  * With `--vs-tahoe`, a Tahoe-LAFS 1.20 client (../shared/tools/refpeer's static client, from
@@ -22,6 +23,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { Readable } from "node:stream";
 import { startGrid } from "../../tests/support/local-grid.js";
 import {
   exportServers,
@@ -32,7 +34,17 @@ import {
   stopRef,
 } from "../../tests/support/refpeer.js";
 import { type DelayRelay, startDelayRelay } from "./delay-relay.js";
-import { download, freshPayload, median, numberOption, sleep, upload } from "./grid-transfer.js";
+import {
+  download,
+  freshPayload,
+  http,
+  median,
+  numberOption,
+  readAll,
+  seconds,
+  sleep,
+  upload,
+} from "./grid-transfer.js";
 
 function option(name: string): string[] {
   const out: string[] = [];
@@ -109,6 +121,43 @@ async function restartClientAs(v: (typeof variants)[number], warm: { cap: string
   await warmUp(grid.nodeUrl, warm);
 }
 
+/** One web API call that must answer 200 or 201: its seconds and body. */
+async function call(webUrl: string, method: string, path: string, body?: Buffer) {
+  const t0 = process.hrtime.bigint();
+  const { status, response } = await http(
+    method,
+    new URL(path, webUrl).href,
+    body === undefined ? undefined : Readable.from([body]),
+  );
+  const text = (await readAll(response)).trim();
+  const s = seconds(t0);
+  if (status !== 200 && status !== 201)
+    throw new Error(`${method} /${path} answered ${status}: ${text.slice(0, 500)}`);
+  return { s, text };
+}
+
+/** Directory and mutable-file operations, timed; `mutable` is a 10 kB SDMF file of this side's. */
+async function dailyWork(webUrl: string, mutable: string): Promise<[string, number][]> {
+  const mkdir = await call(webUrl, "POST", "uri?t=mkdir");
+  const dir = encodeURIComponent(mkdir.text);
+  const add = await call(webUrl, "PUT", `uri/${dir}/notes.txt`, Buffer.from(freshPayload(2000)));
+  const list = await call(webUrl, "GET", `uri/${dir}?t=json`);
+  const read = await call(webUrl, "GET", `uri/${encodeURIComponent(mutable)}`);
+  const write = await call(
+    webUrl,
+    "PUT",
+    `uri/${encodeURIComponent(mutable)}`,
+    Buffer.from(freshPayload(10_000)),
+  );
+  return [
+    ["mkdir", mkdir.s],
+    ["add 2 kB to dir", add.s],
+    ["list dir", list.s],
+    ["read 10 kB SDMF", read.s],
+    ["overwrite 10 kB SDMF", write.s],
+  ];
+}
+
 /** A web client the rounds time: ours restarted per variant, or a side that keeps running. */
 interface Side {
   name: string;
@@ -165,6 +214,16 @@ try {
   if (VS_TAHOE) await warmUp(grid.nodeUrl, warm);
   const times = new Map<string, number[]>();
   const note = (key: string, s: number) => times.set(key, [...(times.get(key) ?? []), s]);
+  /** Each side's own mutable file, made before the rounds (a write cap works for any client). */
+  const mutables = new Map<string, string>();
+  for (const side of sides) {
+    await side.ready?.();
+    mutables.set(
+      side.name,
+      (await call(side.url(), "PUT", "uri?format=SDMF", Buffer.from(freshPayload(10_000)))).text,
+    );
+  }
+  const opNames: string[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     for (const side of sides) {
       await side.ready?.();
@@ -175,6 +234,11 @@ try {
         note(`${side.name} PUT ${f.size}`, put);
         note(`${side.name} GET ${f.size}`, get);
         line.push(`${f.size} B: PUT ${ms(put)}, GET ${ms(get)}`);
+      }
+      for (const [op, s] of await dailyWork(side.url(), mutables.get(side.name)!)) {
+        if (!opNames.includes(op)) opNames.push(op);
+        note(`${side.name} ${op}`, s);
+        line.push(`${op} ${ms(s)}`);
       }
       console.log(`round ${r} ${side.name}: ${line.join("; ")}`);
     }
@@ -187,6 +251,11 @@ try {
         const theirs = median(times.get(`Tahoe-LAFS ${op} ${f.size}`)!);
         console.log(`${op} ${f.size} B: Tahoe-LAFS / lafs-ts time = ${(theirs / ours).toFixed(2)}x`);
       }
+    }
+    for (const op of opNames) {
+      const ours = median(times.get(`lafs-ts ${op}`)!);
+      const theirs = median(times.get(`Tahoe-LAFS ${op}`)!);
+      console.log(`${op}: Tahoe-LAFS / lafs-ts time = ${(theirs / ours).toFixed(2)}x`);
     }
   }
 } finally {

@@ -1,12 +1,11 @@
-import { generateKeyPair } from "node:crypto";
-import { promisify } from "node:util";
 import { bytesSource } from "@lafs/immutable";
 import { silentLogger } from "@lafs/interface";
-import { type MutableFormat, parseMutableCap, RSA_KEY_BITS, writekeyOf } from "@lafs/mutable";
+import { type MutableFormat, parseMutableCap, writekeyOf } from "@lafs/mutable";
 import {
   createMutableFile,
   isMutableFileError,
   type MutableGridOptions,
+  newMutableKeyPair,
   openDownload,
   openMutableFile,
   overwriteMutableFile,
@@ -33,8 +32,6 @@ import {
   type UnpackedDirectory,
   unpackDirectory,
 } from "./pack.js";
-
-const generateKeyPairAsync = promisify(generateKeyPair);
 
 /** Where directories live: the mutable-file grid options, plus what immutable directories need. */
 export interface DirectoryGridOptions extends MutableGridOptions {
@@ -453,13 +450,7 @@ export async function createDirectory(
 ): Promise<{ writeCap: string; readCap: string; verifyCap: string }> {
   const format = o.format ?? "SDMF";
   const entries = initialEntries(o.children, "the new directory");
-  const { privateKey } = await generateKeyPairAsync("rsa", {
-    modulusLength: RSA_KEY_BITS,
-    publicExponent: 65537,
-    publicKeyEncoding: { type: "spki", format: "der" },
-    privateKeyEncoding: { type: "pkcs8", format: "der" },
-  });
-  const der = new Uint8Array(privateKey);
+  const der = (await newMutableKeyPair()).privateKeyDer;
   const packed = packDirectory(entries, writekeyOf(der), { dirName: "the new directory" });
   const created = await createMutableFile({ ...o, format, contents: packed, privateKey: der });
   const writeCap = directoryCapOfFileCap(created.writeCap);

@@ -56,6 +56,7 @@ export {
   type CreateOptions,
   createMutableFile,
   type MutableFileHandle,
+  newMutableKeyPair,
   type OverwriteResult,
   openMutableFile,
   overwriteMutableFile,

@@ -78,6 +78,14 @@ describe("round trips of mutable files, on 5 real storage servers (3-of-10)", ()
     expect(r.seen.maxInFlight).toBe(3);
   });
 
+  it("creates take keys made ahead, and never the same key twice, one after another or at once", async () => {
+    const one = async () =>
+      (await createMutableFile({ ...grid(g.servers()), format: "SDMF", contents: testBytes(10, 9) }))
+        .writeCap;
+    const caps = [await one(), await one(), ...(await Promise.all([one(), one(), one()])), await one()];
+    expect(new Set(caps).size).toBe(caps.length);
+  });
+
   it("an overwrite of a small file takes the signing key from the heads the servermap read", async () => {
     const { writeCap } = await createMutableFile({
       ...grid(g.servers()),

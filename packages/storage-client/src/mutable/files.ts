@@ -150,7 +150,7 @@ export async function createMutableFile(
     o.size,
     o.signal,
   );
-  const keyPair = given ?? (await newKeyPair());
+  const keyPair = given ?? (await newMutableKeyPair());
   const secrets = deriveMutableSecrets(keyPair);
   const caps = mutableCapsOf(o.format, secrets.writekey, secrets.fingerprint);
   await publishWhole(o, keyPair, caps.write, plaintext, 1, o.k, o.n, undefined);
@@ -163,11 +163,27 @@ export async function createMutableFile(
   };
 }
 
+/** The key the next create takes: made once a create has taken the one before. */
+let spareKeyPair: Promise<MutableKeyPair> | undefined;
+
+/**
+ * A fresh RSA-2048 key. Finding one takes 0.1 to 0.5 s of CPU (more than a round trip on most
+ * links), so once a process has created a mutable file or directory it keeps one made ahead,
+ * and the next create starts publishing at once. A key is never used twice.
+ */
+export function newMutableKeyPair(): Promise<MutableKeyPair> {
+  const key = spareKeyPair ?? makeKeyPair();
+  spareKeyPair = makeKeyPair();
+  // A failure here is the next create's to report, when it takes this key.
+  spareKeyPair.catch(() => {});
+  return key;
+}
+
 /**
  * An RSA-2048 key made on libuv's thread pool, so a web request creating a file does not
- * stall the event loop for the 0.1-1 s key generation takes.
+ * stall the event loop while the key is found.
  */
-async function newKeyPair(): Promise<MutableKeyPair> {
+async function makeKeyPair(): Promise<MutableKeyPair> {
   const { privateKey } = await generateKeyPairAsync("rsa", {
     modulusLength: RSA_KEY_BITS,
     publicExponent: 65537,
