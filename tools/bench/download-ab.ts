@@ -28,12 +28,16 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { startGrid } from "../../tests/support/local-grid.js";
 import {
+  connectedServers,
   cpuSeconds,
   download,
   freshPayload,
+  listOption,
   MIB,
   median,
+  nextNodeUrl,
   numberOption,
+  sleep,
   treeCpu,
   treeCpuSince,
   upload,
@@ -45,16 +49,7 @@ interface Variant {
   env: Record<string, string>;
 }
 
-function option(name: string): string[] {
-  const out: string[] = [];
-  process.argv.forEach((a, i) => {
-    if (a === `--${name}` && process.argv[i + 1] !== undefined) out.push(process.argv[i + 1]!);
-    else if (a.startsWith(`--${name}=`)) out.push(a.slice(name.length + 3));
-  });
-  return out;
-}
-
-const variants: Variant[] = option("variant").map((spec) => {
+const variants: Variant[] = listOption("variant").map((spec) => {
   const [name, dir, env] = spec.split("=");
   if (!name || !dir) throw new Error(`--variant wants NAME=CHECKOUT[=KEY:VALUE+...], got ${spec}`);
   const pairs = env ? env.split("+").map((kv) => kv.split(":") as [string, string]) : [];
@@ -63,12 +58,12 @@ const variants: Variant[] = option("variant").map((spec) => {
 if (variants.length === 0) variants.push({ name: "this", bin: resolve("apps/cli/bin/tahoe.js"), env: {} });
 const ROUNDS = numberOption("rounds", 3);
 const MIBS = numberOption("mib", 100);
-const PROFILE_DIR = option("cpu-prof")[0];
+const PROFILE_DIR = listOption("cpu-prof")[0];
 const UPLOADS = process.argv.includes("--upload");
 /** The variant's environment reaches the storage nodes too: they restart with the client. */
 const SERVERS_TOO = process.argv.includes("--servers-too");
 const STORAGE = Array.from({ length: numberOption("servers", 4) }, (_, i) => `s${i}`);
-const [K, HAPPY, N] = (option("shape")[0] ?? "2,3,4").split(",").map(Number) as [number, number, number];
+const [K, HAPPY, N] = (listOption("shape")[0] ?? "2,3,4").split(",").map(Number) as [number, number, number];
 const setByVariants = new Set(variants.flatMap((v) => Object.keys(v.env)));
 const CFG_KEY = /^\[([^\]]+)\](.+)$/;
 
@@ -107,10 +102,7 @@ const grid = await startGrid({
 });
 const pidOf = (name: string) =>
   Number(readFileSync(join(grid.dirs[name]!, "running.process"), "utf8").trim().split(/\s+/)[0]);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const connected = (servers: unknown[]) =>
-  servers.filter((s) => (s as { connection?: { state?: string } }).connection?.state === "connected")
-    .length >= STORAGE.length;
+const connected = connectedServers(STORAGE.length);
 
 async function restartClientAs(v: Variant, cap: string, stored: Buffer): Promise<void> {
   current = v;
@@ -125,14 +117,7 @@ async function restartClientAs(v: Variant, cap: string, stored: Buffer): Promise
   }
   if (SERVERS_TOO) await Promise.all(STORAGE.map((name) => grid.start(name)));
   await grid.start("client");
-  for (let i = 0; i < 100; i++) {
-    const url = readFileSync(join(grid.dirs.client!, "node.url"), "utf8").trim();
-    if (url !== "" && url !== oldUrl) {
-      grid.nodeUrl = url;
-      break;
-    }
-    await sleep(100);
-  }
+  grid.nodeUrl = await nextNodeUrl(grid.dirs.client!, oldUrl);
   // The uncounted transfer; the server list on disk may still be the last client's, so retry a while.
   for (let i = 0, done = 0; ; i++) {
     try {

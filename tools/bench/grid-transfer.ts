@@ -7,6 +7,7 @@
 import { randomFillSync } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { type IncomingMessage, request } from "node:http";
+import { join } from "node:path";
 import { Readable } from "node:stream";
 import { compareGet } from "./compare-get.js";
 
@@ -14,6 +15,31 @@ export const MIB = 1024 * 1024;
 export const MB = 1e6;
 
 /** `--name value` or `--name=value`: a whole number, or `fallback` when not given. */
+/** Every value given as --NAME VALUE or --NAME=VALUE, in order. */
+export function listOption(name: string): string[] {
+  const out: string[] = [];
+  process.argv.forEach((a, i) => {
+    if (a === `--${name}` && process.argv[i + 1] !== undefined) out.push(process.argv[i + 1]!);
+    else if (a.startsWith(`--${name}=`)) out.push(a.slice(name.length + 3));
+  });
+  return out;
+}
+
+/** The web URL a restarted client wrote to node.url, once it is not `oldUrl` (at most 10 s). */
+export async function nextNodeUrl(clientDir: string, oldUrl: string): Promise<string> {
+  for (let i = 0; i < 100; i++) {
+    const url = readFileSync(join(clientDir, "node.url"), "utf8").trim();
+    if (url !== "" && url !== oldUrl) return url;
+    await sleep(100);
+  }
+  return oldUrl;
+}
+
+/** Whether a client's server list (private/server-list.json) has `count` servers connected. */
+export const connectedServers = (count: number) => (servers: unknown[]) =>
+  servers.filter((s) => (s as { connection?: { state?: string } }).connection?.state === "connected")
+    .length >= count;
+
 export function numberOption(name: string, fallback: number): number {
   const args = process.argv;
   const at = args.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));

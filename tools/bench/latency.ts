@@ -35,10 +35,13 @@ import {
 } from "../../tests/support/refpeer.js";
 import { type DelayRelay, startDelayRelay } from "./delay-relay.js";
 import {
+  connectedServers,
   download,
   freshPayload,
   http,
+  listOption,
   median,
+  nextNodeUrl,
   numberOption,
   readAll,
   seconds,
@@ -46,16 +49,7 @@ import {
   upload,
 } from "./grid-transfer.js";
 
-function option(name: string): string[] {
-  const out: string[] = [];
-  process.argv.forEach((a, i) => {
-    if (a === `--${name}` && process.argv[i + 1] !== undefined) out.push(process.argv[i + 1]!);
-    else if (a.startsWith(`--${name}=`)) out.push(a.slice(name.length + 3));
-  });
-  return out;
-}
-
-const variants = option("variant").map((spec) => {
+const variants = listOption("variant").map((spec) => {
   const [name, dir] = spec.split("=");
   if (!name || !dir) throw new Error(`--variant wants NAME=CHECKOUT, got ${spec}`);
   return { name, bin: join(resolve(dir), "apps/cli/bin/tahoe.js") };
@@ -63,7 +57,7 @@ const variants = option("variant").map((spec) => {
 if (variants.length === 0) variants.push({ name: "this", bin: resolve("apps/cli/bin/tahoe.js") });
 const ROUNDS = numberOption("rounds", 3);
 const DELAY = numberOption("delay", 50);
-const SIZES = (option("sizes")[0] ?? "10240,102400,1048576,10485760").split(",").map(Number);
+const SIZES = (listOption("sizes")[0] ?? "10240,102400,1048576,10485760").split(",").map(Number);
 if (SIZES.some((s) => !Number.isInteger(s) || s < 1)) throw new Error("--sizes wants whole numbers of bytes");
 const STORAGE = ["s0", "s1", "s2", "s3"];
 const SHAPE = { k: 2, happy: 3, n: 4 };
@@ -100,9 +94,7 @@ const grid = await startGrid({
   },
   command: (name, argv) => (name === "client" ? [argv[0]!, current.bin, ...argv.slice(2)] : argv),
 });
-const connected = (servers: unknown[]) =>
-  servers.filter((s) => (s as { connection?: { state?: string } }).connection?.state === "connected")
-    .length >= STORAGE.length;
+const connected = connectedServers(STORAGE.length);
 const ms = (s: number) => `${(s * 1000).toFixed(0)} ms`;
 
 async function restartClientAs(v: (typeof variants)[number], warm: { cap: string; bytes: Buffer }) {
@@ -110,14 +102,7 @@ async function restartClientAs(v: (typeof variants)[number], warm: { cap: string
   const oldUrl = grid.nodeUrl;
   await grid.stop("client");
   await grid.start("client");
-  for (let i = 0; i < 100; i++) {
-    const url = readFileSync(join(grid.dirs.client!, "node.url"), "utf8").trim();
-    if (url !== "" && url !== oldUrl) {
-      grid.nodeUrl = url;
-      break;
-    }
-    await sleep(100);
-  }
+  grid.nodeUrl = await nextNodeUrl(grid.dirs.client!, oldUrl);
   await warmUp(grid.nodeUrl, warm);
 }
 
