@@ -247,11 +247,6 @@ export function createChkDecoder(
       .value;
   }
 
-  /**
-   * The output bytes of segments from..to ([outFrom, outTo) of their crypttext, decrypted unless
-   * the cap is a verify cap), every block and segment checked. A share with a bad block is
-   * dropped for another and the run decoded again.
-   */
   /** Reads and run fetches under way: a run fetched ahead can outlive the read that asked for it. */
   let busy = 0;
   /**
@@ -265,6 +260,11 @@ export function createChkDecoder(
       if (share.whole !== undefined && share.reader.freshReads) freeNow(share.whole);
   };
 
+  /**
+   * The output bytes of segments from..to ([outFrom, outTo) of their crypttext, decrypted unless
+   * the cap is a verify cap), every block and segment checked. A share with a bad block is
+   * dropped for another and the run decoded again.
+   */
   async function fetchRun(from: number, to: number, outFrom: number, outTo: number): Promise<Uint8Array[]> {
     busy += 1;
     try {
