@@ -199,10 +199,12 @@ try {
   if (VS_TAHOE) await warmUp(grid.nodeUrl, warm);
   const times = new Map<string, number[]>();
   const note = (key: string, s: number) => times.set(key, [...(times.get(key) ?? []), s]);
-  /** Each side's own mutable file, made before the rounds (a write cap works for any client). */
+  /**
+   * Each side's own mutable file, made before the rounds through the side as it runs now: a
+   * write cap works for any client, so a variant need not restart for it.
+   */
   const mutables = new Map<string, string>();
   for (const side of sides) {
-    await side.ready?.();
     mutables.set(
       side.name,
       (await call(side.url(), "PUT", "uri?format=SDMF", Buffer.from(freshPayload(10_000)))).text,

@@ -1,13 +1,6 @@
 import { CorruptShareError, type CorruptShareErrorCode } from "./errors.js";
 import { findInconsistentNode, rootFromPath } from "./hash-tree.js";
-import {
-  CHAIN_ENTRY_SIZE,
-  type ChkPlan,
-  HASH_SIZE,
-  nextPowerOfTwo,
-  planChk,
-  type ShareLayout,
-} from "./plan.js";
+import { CHAIN_ENTRY_SIZE, type ChkPlan, HASH_SIZE, nextPowerOfTwo, planChk } from "./plan.js";
 import { shareHashChainIndices } from "./share-hash-chain.js";
 import { decodeShareHeader, headerMismatch, headerOf, type ShareHeader } from "./share-header.js";
 import { parseUeb, type Ueb, uebHash } from "./ueb.js";
@@ -94,10 +87,7 @@ function splitNodes(bytes: Uint8Array, count: number): Uint8Array[] {
 }
 
 async function readAtLeast(reader: ShareReader, offset: number, length: number, need: number, what: string) {
-  return atLeast(reader, offset, await reader.read(offset, length), need, what);
-}
-
-function atLeast(reader: ShareReader, offset: number, bytes: Uint8Array, need: number, what: string) {
+  const bytes = await reader.read(offset, length);
   if (bytes.length < need) {
     throw corrupt(
       "TAHOE_ERR_IMMUTABLE_SHARE_TRUNCATED",
@@ -112,12 +102,12 @@ function atLeast(reader: ShareReader, offset: number, bytes: Uint8Array, need: n
  * The read that fetches a share's tail (hash trees, chain, UEB length and UEB) if the share is
  * laid out as `plan` says, or undefined when that would be more than GUESSED_TAIL_MAX bytes.
  */
-function tailRead(plan: ChkPlan): { layout: ShareLayout; offset: number; length: number } | undefined {
+function tailRead(plan: ChkPlan): { offset: number; length: number } | undefined {
   const { layout } = plan;
   const length =
     layout.uebLength + (layout.version === 1 ? 4 : 8) - layout.crypttextHashTree + UEB_READ_AHEAD;
   if (length > GUESSED_TAIL_MAX) return undefined;
-  return { layout, offset: layout.crypttextHashTree, length };
+  return { offset: layout.crypttextHashTree, length };
 }
 
 /** A share's first requests, sent before its header says where anything is. */
